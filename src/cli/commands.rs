@@ -1,0 +1,211 @@
+//! The commands: load the manifest, build the graph, then plan, run, draw, report or clean.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{Cli, Command};
+use crate::error::{Error, IoContext, Result};
+use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress, runner};
+use crate::exit_codes;
+use crate::graph::{OutputLoc, StepGraph, render};
+use crate::manifest::Manifest;
+use crate::plan::{self, Context, HashStats};
+use crate::state::{State, lock::WorkspaceLock};
+use crate::tools::Toolset;
+
+pub fn dispatch(cli: &Cli) -> Result<i32> {
+    match &cli.command {
+        Command::Run(a) => run(cli, a),
+        Command::Plan(a) => plan_cmd(a),
+        Command::Graph(a) => graph_cmd(a),
+        Command::Status(a) => status_cmd(a),
+        Command::Clean(a) => clean_cmd(a),
+    }
+}
+
+/// Everything a command needs: manifest, state, tools, graph, selection, source digests.
+struct Loaded {
+    m: Manifest,
+    state: State,
+    tools: Toolset,
+    sg: StepGraph,
+    selected: Vec<bool>,
+}
+
+fn load(file: &Path, only: Option<&str>) -> Result<Loaded> {
+    load_manifest(Manifest::load(file)?, only)
+}
+
+fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
+    let mut state = State::load(&m.state_dir())?;
+    let before = state.data.tools.len();
+    let tools = Toolset::discover(&m, &mut state.data.tools)?;
+    if state.data.tools.len() != before {
+        state.mark_dirty();
+    }
+    let sg = StepGraph::build(&m);
+    let selected = sg.select(only).map_err(Error::Usage)?;
+    Ok(Loaded { m, state, tools, sg, selected })
+}
+
+fn digests(l: &mut Loaded) -> Result<(std::collections::HashMap<String, String>, HashStats)> {
+    let mut wanted: Vec<&str> = l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    plan::source_digests(&l.m, &wanted, &mut l.state)
+}
+
+fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
+    let start = Instant::now();
+    let m = Manifest::load(&a.file)?;
+    let _lock = WorkspaceLock::acquire(&m.state_dir())?;
+    let mut l = load_manifest(m, a.only.as_deref())?;
+    let (sources, hs) = digests(&mut l)?;
+    runner::install_interrupt_handler();
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let mode = if cli.quiet || a.json { progress::Mode::Quiet } else { progress::Mode::Auto };
+    let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, progress: mode };
+    let report = exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor);
+    l.state.save()?;
+    let (executed, fresh, failed, skipped) =
+        (report.count(Status::Executed), report.count(Status::Fresh), report.count(Status::Failed), report.count(Status::Skipped));
+    let doc = json!({
+        "executed": executed, "fresh": fresh, "failed": failed, "skipped": skipped,
+        "interrupted": report.interrupted,
+        "duration_ms": start.elapsed().as_millis() as u64,
+        "stats": {"source_bytes_hashed": hs.bytes_hashed, "sources_hashed": hs.sources_hashed},
+        "steps": report.steps,
+    });
+    if let Some(p) = &a.report {
+        std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+    } else if !cli.quiet {
+        for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
+            eprintln!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));
+        }
+        eprintln!(
+            "{executed} executed, {fresh} fresh, {failed} failed, {skipped} skipped in {:.1}s; outputs in {}",
+            start.elapsed().as_secs_f64(),
+            l.m.output_dir.display()
+        );
+    }
+    Ok(if report.interrupted {
+        exit_codes::INTERRUPTED
+    } else if failed > 0 {
+        exit_codes::BUILD_FAILED
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
+    let mut l = load(&a.file, a.only.as_deref())?;
+    let (sources, _) = digests(&mut l)?;
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
+    let stale: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
+    let fresh = result.len() - stale.len();
+    if a.json {
+        let steps: Vec<_> = stale
+            .iter()
+            .map(|(n, r)| {
+                let s = &l.sg.g[*n];
+                json!({"id": s.id, "kind": s.kind.as_str(), "source": s.source, "reason": r.to_string()})
+            })
+            .collect();
+        let doc = json!({"steps": steps, "summary": {"stale": stale.len(), "fresh": fresh}});
+        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+    } else {
+        let width = stale.iter().map(|(n, _)| l.sg.g[*n].id.len()).max().unwrap_or(0);
+        let mut out = std::io::stdout().lock();
+        for (n, r) in &stale {
+            let _ = writeln!(out, "{:width$}  {r}", l.sg.g[*n].id);
+        }
+        let _ = writeln!(out, "{} stale, {fresh} fresh", stale.len());
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
+    let mut l = load(&a.file, None)?;
+    if let Some(src) = &a.source
+        && l.m.source(src).is_none()
+    {
+        return Err(Error::Usage(format!("no source with id `{src}`")));
+    }
+    let (sources, _) = digests(&mut l)?;
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let mut stale = vec![false; l.sg.g.node_count()];
+    for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
+        stale[n.index()] = r.is_some();
+    }
+    let keep: Vec<bool> = l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
+    print!("{}", render::render(&l.sg, &stale, &keep, a.format));
+    Ok(exit_codes::SUCCESS)
+}
+
+fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
+    let mut l = load(&a.file, None)?;
+    let (sources, _) = digests(&mut l)?;
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let result = plan::plan(&ctx, &l.state, &l.selected, false);
+    let mut per: Vec<(String, usize, usize)> = l.m.sources.iter().map(|s| (s.id.clone(), 0, 0)).collect();
+    for (n, r) in &result {
+        let src = &l.sg.g[*n].source;
+        if let Some(e) = per.iter_mut().find(|e| &e.0 == src) {
+            if r.is_some() { e.1 += 1 } else { e.2 += 1 }
+        }
+    }
+    let stale: usize = per.iter().map(|e| e.1).sum();
+    let fresh: usize = per.iter().map(|e| e.2).sum();
+    if a.json {
+        let rows: Vec<_> = per.iter().map(|(id, s, f)| json!({"id": id, "stale": s, "fresh": f, "up_to_date": *s == 0})).collect();
+        println!("{}", serde_json::to_string_pretty(&json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}})).expect("json"));
+    } else {
+        for (id, s, f) in &per {
+            let word = if *s == 0 { "up to date" } else { "stale" };
+            println!("{id}: {word} ({f} fresh, {s} stale)");
+        }
+        println!("{} sources, {stale} stale steps, {fresh} fresh", per.len());
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+fn clean_cmd(a: &super::CleanArgs) -> Result<i32> {
+    let m = Manifest::load(&a.file)?;
+    let lock = WorkspaceLock::acquire(&m.state_dir())?;
+    let sg = StepGraph::build(&m);
+    let mut removed = 0usize;
+    if !a.keep_outputs {
+        for n in sg.g.node_indices() {
+            let out = &sg.g[n].output;
+            if !out.path().starts_with(&m.output_dir) {
+                continue;
+            }
+            let r = match out {
+                OutputLoc::File(p) => std::fs::remove_file(p),
+                OutputLoc::Dir(p) => std::fs::remove_dir_all(p),
+            };
+            if r.is_ok() {
+                removed += 1;
+            }
+        }
+        for s in &m.sources {
+            // Only removes folders left empty.
+            let _ = std::fs::remove_dir(m.output_dir.join(&s.id));
+        }
+    }
+    drop(lock);
+    let dir = m.state_dir();
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
+    }
+    eprintln!("removed {removed} outputs and {}", dir.display());
+    Ok(exit_codes::SUCCESS)
+}

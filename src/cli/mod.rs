@@ -1,0 +1,156 @@
+//! Command line: clap definitions, logging set-up, error rendering and exit codes.
+//! The commands themselves are in [`commands`].
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::Error;
+use crate::exit_codes;
+use crate::graph::render::GraphFormat;
+
+#[derive(Parser, Debug)]
+#[command(name = "vodbuild", version, about = "Build HLS/DASH packages for a video catalog, doing only the work whose inputs changed")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Less output: no progress lines.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build every stale step (encode, package, ...) in dependency order.
+    Run(RunArgs),
+    /// Dry run: list the steps that would run and why. Executes nothing.
+    Plan(PlanArgs),
+    /// Draw the step graph (stale steps marked).
+    Graph(GraphArgs),
+    /// Fresh and stale counts per source.
+    Status(StatusArgs),
+    /// Remove the outputs, intermediates and state this manifest made.
+    Clean(CleanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The pipeline manifest (YAML).
+    pub file: PathBuf,
+    /// Job slots: how many steps run at once (default: the number of cores).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// After a failure, go on with work that does not depend on it.
+    #[arg(short, long)]
+    pub keep_going: bool,
+    /// Run every selected step, fresh or not.
+    #[arg(long)]
+    pub force: bool,
+    /// Only these steps (a glob over step ids or source ids) and what they depend on.
+    #[arg(long, value_name = "SELECTOR")]
+    pub only: Option<String>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    pub file: PathBuf,
+    #[arg(long, value_name = "SELECTOR")]
+    pub only: Option<String>,
+    /// Plan as if every step were forced.
+    #[arg(long)]
+    pub force: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Only the steps of this source.
+    #[arg(long, value_name = "ID")]
+    pub source: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    pub file: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    pub file: PathBuf,
+    /// Keep the published outputs; remove only intermediates and state.
+    #[arg(long)]
+    pub keep_outputs: bool,
+}
+
+/// Entry point of the binary; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit_codes::SUCCESS,
+                _ => exit_codes::USAGE_ERROR,
+            };
+        }
+    };
+    init_logging(&cli);
+    match commands::dispatch(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(e)
+        }
+    }
+}
+
+fn report_error(e: Error) -> i32 {
+    let code = e.exit_code();
+    if matches!(e, Error::Interrupted) {
+        eprintln!("vodbuild: interrupted");
+    } else {
+        eprintln!("{:?}", miette::Report::new(e));
+    }
+    code
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("VODBUILD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.with_target(false).without_time().try_init(),
+    };
+}

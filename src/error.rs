@@ -1,0 +1,145 @@
+//! One error type for the whole crate, with context and hints, rendered by miette.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+use crate::exit_codes;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A problem in the manifest, located in its text.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{location}: {message}{field_note}")]
+pub struct ManifestError {
+    /// `file:line:column`, printed first so that editors and CI logs can jump to it.
+    pub location: String,
+    pub message: String,
+    /// The field path (`profiles.video.720p.bitrate`), empty when not known.
+    pub field: String,
+    field_note: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+    #[help]
+    pub help: Option<String>,
+}
+
+impl ManifestError {
+    /// `line` and `column` are 1-based; `offset` is the byte offset of that position.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        file: &str,
+        text: &str,
+        line: usize,
+        column: usize,
+        offset: Option<usize>,
+        field: &str,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Self {
+        let field_note = if field.is_empty() {
+            String::new()
+        } else {
+            format!(" (field `{field}`)")
+        };
+        ManifestError {
+            location: format!("{file}:{line}:{column}"),
+            message: message.into(),
+            field: field.to_string(),
+            field_note,
+            src: NamedSource::new(file, text.to_string()),
+            span: offset.map(|o| SourceSpan::from((o.min(text.len()), 0))),
+            help,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Manifest(Box<ManifestError>),
+
+    #[error("{0}")]
+    #[diagnostic(help("{1}"))]
+    ManifestPlain(String, String),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("tool `{tool}` is not usable: {message}")]
+    #[diagnostic(help(
+        "install ffmpeg (`cargo xtask setup` or `apt-get install ffmpeg`), or set `tools:` in the manifest / VODBUILD_FFMPEG, VODBUILD_FFPROBE"
+    ))]
+    Tool { tool: String, message: String },
+
+    #[error("source `{source_id}` ({path}): {message}")]
+    Media {
+        source_id: String,
+        path: PathBuf,
+        message: String,
+    },
+
+    #[error("step `{step}` failed: {message}")]
+    Step { step: String, message: String },
+
+    #[error("workspace {path} is locked by another vodbuild run")]
+    #[diagnostic(help("wait for the other run to finish; the lock is released when it exits"))]
+    Locked { path: PathBuf },
+
+    #[error("{failed} step(s) failed")]
+    BuildFailed { failed: usize },
+
+    #[error("interrupted")]
+    Interrupted,
+
+    #[error("state in {path} is unreadable: {message}")]
+    #[diagnostic(help("run `vodbuild clean FILE --state` to start afresh"))]
+    State { path: PathBuf, message: String },
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Manifest(_) | Error::ManifestPlain(..) => exit_codes::MANIFEST_ERROR,
+            Error::Locked { .. } => exit_codes::LOCKED,
+            Error::Tool { .. } => exit_codes::TOOL_ERROR,
+            Error::Interrupted => exit_codes::INTERRUPTED,
+            Error::Usage(_) => exit_codes::USAGE_ERROR,
+            _ => exit_codes::BUILD_FAILED,
+        }
+    }
+}
+
+impl From<ManifestError> for Error {
+    fn from(e: ManifestError) -> Self {
+        Error::Manifest(Box::new(e))
+    }
+}
+
+/// Attach a context string to I/O results.
+pub trait IoContext<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(context(), e))
+    }
+}

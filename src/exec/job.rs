@@ -1,0 +1,188 @@
+//! Jobs: self-contained, serializable descriptions of the work for one step, or for several
+//! encodes of one source fused into one ffmpeg (one decode). An executor needs nothing but
+//! the [`JobSpec`] to run it, so a cluster executor can run it elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::ffmpeg;
+use crate::graph::{OutputLoc, StepGraph, StepKind};
+use crate::manifest::Manifest;
+use crate::media::probe::ProbeFile;
+use crate::plan::output_path;
+use crate::state::OutputFile;
+use crate::tools::Toolset;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub label: String,
+    pub steps: Vec<String>,
+    /// Media duration in seconds (for progress).
+    pub duration: f64,
+    pub action: Action,
+    /// Where each step's output is written first, and where it goes on success.
+    pub placements: Vec<Placement>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Placement {
+    pub step: String,
+    pub tmp: PathBuf,
+    pub dest: PathBuf,
+    pub dir: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Action {
+    Probe { ffprobe: PathBuf, source: PathBuf, source_id: String, out: PathBuf },
+    Ffmpeg { program: PathBuf, args: Vec<String> },
+    /// ffmpeg writes the variant playlists; vodbuild then writes `master.m3u8` from measurements.
+    Hls { program: PathBuf, args: Vec<String>, dir: PathBuf, variants: Vec<(String, PathBuf)>, audio: Option<(String, PathBuf, u32)> },
+    WriteFile { path: PathBuf, contents: String },
+}
+
+pub struct JobCtx<'a> {
+    pub m: &'a Manifest,
+    pub sg: &'a StepGraph,
+    pub tools: &'a Toolset,
+    pub threads: usize,
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A unique temporary sibling of `dest` (same folder, so the final rename is atomic).
+pub fn temp_for(dest: &Path) -> PathBuf {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let n = SEQ.fetch_add(1, Ordering::Relaxed);
+    dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
+}
+
+fn placement(id: &str, loc: &OutputLoc) -> Placement {
+    let dest = loc.path().clone();
+    Placement { step: id.to_string(), tmp: temp_for(&dest), dest, dir: matches!(loc, OutputLoc::Dir(_)) }
+}
+
+fn load_probe(m: &Manifest, source: &str) -> Result<ProbeFile, String> {
+    let p = m.work_dir(source).join("probe.json");
+    let bytes = std::fs::read(&p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// Builds the job for `nodes`: one step, or several encode steps of the same source.
+/// `outputs_of` gives the finished outputs of a dependency.
+pub fn build<'o>(ctx: &JobCtx, nodes: &[NodeIndex], outputs_of: impl Fn(NodeIndex) -> &'o [OutputFile]) -> Result<JobSpec, String> {
+    let m = ctx.m;
+    let first = &ctx.sg.g[nodes[0]];
+    let src = m.source(&first.source).ok_or("unknown source")?;
+    let placements: Vec<Placement> = nodes.iter().map(|n| placement(&ctx.sg.g[*n].id, &ctx.sg.g[*n].output)).collect();
+    let ids: Vec<String> = nodes.iter().map(|n| ctx.sg.g[*n].id.clone()).collect();
+    let ffmpeg_bin = ctx.tools.ffmpeg.path.clone();
+    if first.kind == StepKind::Probe {
+        let action = Action::Probe {
+            ffprobe: ctx.tools.ffprobe.path.clone(),
+            source: src.path.clone(),
+            source_id: src.id.clone(),
+            out: placements[0].tmp.clone(),
+        };
+        return Ok(JobSpec { label: first.id.clone(), steps: ids, duration: 0.0, action, placements });
+    }
+    let probe = load_probe(m, &src.id)?;
+    let info = &probe.info;
+    let duration = info.duration;
+    let no_audio = || format!("source `{}` ({}) has no audio stream", src.id, src.path.display());
+    let no_video = || format!("source `{}` ({}) has no video stream", src.id, src.path.display());
+    let (action, label) = match first.kind {
+        StepKind::Probe => unreachable!("handled above"),
+        StepKind::Encode => {
+            let mut video = Vec::new();
+            let mut audio = Vec::new();
+            let mut names = Vec::new();
+            for (n, p) in nodes.iter().zip(&placements) {
+                let name = ctx.sg.g[*n].profile.clone().unwrap_or_default();
+                if let Some(v) = m.raw.profiles.video.get(&name) {
+                    info.video.as_ref().ok_or_else(no_video)?;
+                    video.push((v, p.tmp.as_path()));
+                } else if let Some(a) = m.raw.profiles.audio.get(&name) {
+                    info.audio.as_ref().ok_or_else(no_audio)?;
+                    audio.push((a, p.tmp.as_path()));
+                }
+                names.push(name);
+            }
+            let args = ffmpeg::encode_args(&src.path, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds, ctx.threads);
+            (Action::Ffmpeg { program: ffmpeg_bin, args }, format!("encode:{}:{}", src.id, names.join("+")))
+        }
+        StepKind::PackageHls => {
+            let h = m.raw.outputs.hls.as_ref().ok_or("no hls output")?;
+            let dir = placements[0].tmp.clone();
+            let enc = |name: &str| m.work_dir(&src.id).join(format!("{name}.mp4"));
+            let mut inputs: Vec<(&str, PathBuf, bool)> = h.renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
+            if let Some(a) = &h.audio {
+                inputs.push((a.as_str(), enc(a), true));
+            }
+            let refs: Vec<(&str, &Path, bool)> = inputs.iter().map(|(n, p, a)| (*n, p.as_path(), *a)).collect();
+            let args = ffmpeg::hls_args(&refs, h, &dir);
+            let variants = h.renditions.iter().map(|r| (r.clone(), enc(r))).collect();
+            let audio = h.audio.as_ref().map(|a| (a.clone(), enc(a), m.raw.profiles.audio[a].channels));
+            (Action::Hls { program: ffmpeg_bin, args, dir, variants, audio }, first.id.clone())
+        }
+        StepKind::PackageDash => {
+            let d = m.raw.outputs.dash.as_ref().ok_or("no dash output")?;
+            let enc = |name: &str| m.work_dir(&src.id).join(format!("{name}.mp4"));
+            let vi = info.video.as_ref().ok_or_else(no_video)?;
+            let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = d
+                .renditions
+                .iter()
+                .map(|r| {
+                    let p = &m.raw.profiles.video[r];
+                    (enc(r), ffmpeg::set_key(p.codec, ffmpeg::target_size(p, vi)))
+                })
+                .collect();
+            if let Some(a) = &d.audio {
+                inputs.push((enc(a), None));
+            }
+            let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
+            let args = ffmpeg::dash_args(&refs, d, &placements[0].tmp);
+            (Action::Ffmpeg { program: ffmpeg_bin, args }, first.id.clone())
+        }
+        StepKind::Thumbnails => {
+            info.video.as_ref().ok_or_else(no_video)?;
+            let t = m.raw.outputs.thumbnails.as_ref().ok_or("no thumbnails output")?;
+            let args = ffmpeg::thumbnail_args(&src.path, t, duration, &placements[0].tmp, ctx.threads);
+            (Action::Ffmpeg { program: ffmpeg_bin, args }, first.id.clone())
+        }
+        StepKind::AudioOnly => {
+            info.audio.as_ref().ok_or_else(no_audio)?;
+            let a = m.raw.outputs.audio_only.as_ref().ok_or("no audio_only output")?;
+            let args = ffmpeg::audio_only_args(&src.path, a, &placements[0].tmp);
+            (Action::Ffmpeg { program: ffmpeg_bin, args }, first.id.clone())
+        }
+        StepKind::Metadata => {
+            let mut files = Vec::new();
+            for d in ctx.sg.deps(nodes[0]) {
+                let dep = &ctx.sg.g[d];
+                if dep.kind == StepKind::Probe {
+                    continue;
+                }
+                let base = m.output_dir.join(&src.id);
+                for o in outputs_of(d) {
+                    let full = output_path(&dep.output, &o.path);
+                    let rel = full.strip_prefix(&base).unwrap_or(&full).to_string_lossy().into_owned();
+                    files.push(json!({"path": rel, "size": o.size, "blake3": o.digest}));
+                }
+            }
+            let doc = json!({
+                "vodbuild": env!("CARGO_PKG_VERSION"),
+                "source": {"id": src.id, "duration": info.duration, "video": info.video, "audio": info.audio},
+                "ffprobe": probe.ffprobe,
+                "outputs": files,
+            });
+            let contents = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+            (Action::WriteFile { path: placements[0].tmp.clone(), contents }, first.id.clone())
+        }
+    };
+    Ok(JobSpec { label, steps: ids, duration, action, placements })
+}

@@ -1,0 +1,76 @@
+//! The executor interface and the local executor (child processes on this machine).
+
+use std::path::Path;
+
+use super::job::{Action, JobSpec};
+use super::runner;
+use crate::media::{master, mp4, probe};
+
+/// Runs a job's action, writing into the job's temporary locations. Placement into final
+/// position and hashing are done by the scheduler after success.
+pub trait Executor: Sync {
+    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<(), String>;
+}
+
+pub struct LocalExecutor;
+
+impl Executor for LocalExecutor {
+    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<(), String> {
+        for p in &job.placements {
+            if p.dir {
+                std::fs::create_dir_all(&p.tmp).map_err(|e| format!("creating {}: {e}", p.tmp.display()))?;
+            } else if let Some(parent) = p.tmp.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+            }
+        }
+        match &job.action {
+            Action::Probe { ffprobe, source, source_id, out } => {
+                let args: Vec<String> = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .chain([source.to_string_lossy().into_owned()])
+                    .collect();
+                let stdout = runner::run(ffprobe, &args, |_| {})
+                    .map_err(|e| format!("source `{source_id}` ({}) is not readable media: {e}", source.display()))?;
+                let parsed = probe::parse(&stdout)
+                    .map_err(|e| format!("source `{source_id}` ({}): {e}", source.display()))?;
+                write(out, &serde_json::to_vec_pretty(&parsed).expect("json"))
+            }
+            Action::Ffmpeg { program, args } => runner::run(program, args, progress).map(drop),
+            Action::Hls { program, args, dir, variants, audio } => {
+                runner::run(program, args, progress)?;
+                write_master(dir, variants, audio.as_ref())
+            }
+            Action::WriteFile { path, contents } => write(path, contents.as_bytes()),
+        }
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+fn write_master(
+    dir: &Path,
+    variants: &[(String, std::path::PathBuf)],
+    audio: Option<&(String, std::path::PathBuf, u32)>,
+) -> Result<(), String> {
+    let facts: Vec<mp4::TrackFacts> = variants.iter().map(|(_, p)| mp4::track_facts(p)).collect::<Result<_, _>>()?;
+    let mut vs = Vec::new();
+    for ((name, _), f) in variants.iter().zip(&facts) {
+        let rates = master::measure(&dir.join(name).join("index.m3u8"))?;
+        vs.push(master::Variant { uri: format!("{name}/index.m3u8"), facts: f, rates });
+    }
+    let audio_facts = audio.map(|(_, p, _)| mp4::track_facts(p)).transpose()?;
+    let a = match (audio, &audio_facts) {
+        (Some((name, _, channels)), Some(f)) => Some(master::AudioRendition {
+            name: name.clone(),
+            uri: format!("{name}/index.m3u8"),
+            facts: f,
+            channels: *channels,
+            rates: master::measure(&dir.join(name).join("index.m3u8"))?,
+        }),
+        _ => None,
+    };
+    write(&dir.join("master.m3u8"), master::write_master(&vs, a.as_ref()).as_bytes())
+}

@@ -1,0 +1,300 @@
+//! Execution: evaluates steps as their dependencies finish (so a re-run step with
+//! byte-identical outputs leaves its dependents fresh), fuses the stale encodes of one
+//! source into one job, and runs jobs on a rayon pool with `-j` slots and a thread budget
+//! per ffmpeg. Each finished step is recorded in the state before its dependents start.
+
+pub mod ffmpeg;
+pub mod job;
+pub mod local;
+pub mod place;
+pub mod progress;
+pub mod runner;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::mpsc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use petgraph::graph::NodeIndex;
+use serde::Serialize;
+
+use crate::graph::StepKind;
+use crate::plan::{Context, Evaluation, Reason, Upstream};
+use crate::state::{OutputFile, State, StepRecord};
+use job::{JobCtx, JobSpec};
+use local::Executor;
+use progress::Progress;
+
+pub struct RunOptions {
+    pub jobs: usize,
+    pub keep_going: bool,
+    pub force: bool,
+    pub progress: progress::Mode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Executed,
+    Fresh,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub kind: &'static str,
+    pub source: String,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub steps: Vec<StepReport>,
+    pub interrupted: bool,
+}
+
+impl RunReport {
+    pub fn count(&self, s: Status) -> usize {
+        self.steps.iter().filter(|r| r.status == s).count()
+    }
+}
+
+enum NodeState {
+    Waiting,
+    Done(Vec<OutputFile>),
+    Failed,
+}
+
+type JobResult = (usize, Result<Vec<Vec<OutputFile>>, String>, u64);
+
+pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOptions, executor: &dyn Executor) -> RunReport {
+    let sg = ctx.sg;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let jobs = opts.jobs.max(1);
+    let mut jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, threads: 1 };
+    let n_nodes = sg.g.node_count();
+    let mut node: Vec<NodeState> = (0..n_nodes).map(|_| NodeState::Waiting).collect();
+    let mut reports: HashMap<NodeIndex, StepReport> = HashMap::new();
+    let mut remaining: Vec<usize> = vec![0; n_nodes];
+    let mut ready: VecDeque<NodeIndex> = VecDeque::new();
+    for n in sg.topo() {
+        if selected[n.index()] {
+            remaining[n.index()] = sg.deps(n).len();
+            if remaining[n.index()] == 0 {
+                ready.push_back(n);
+            }
+        }
+    }
+    let total = selected.iter().filter(|s| **s).count();
+    let progress = Progress::new(opts.progress, total);
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("thread pool");
+    let (tx, rx) = mpsc::channel::<JobResult>();
+    let mut queue: VecDeque<Vec<NodeIndex>> = VecDeque::new();
+    let mut evals: HashMap<NodeIndex, (Evaluation, Reason)> = HashMap::new();
+    let mut in_flight: HashMap<usize, JobSpec> = HashMap::new();
+    let mut next_job = 0usize;
+    let mut stop = false;
+
+    let report = |n: NodeIndex, status, reason: Option<String>, ms, error| {
+        let s = &sg.g[n];
+        StepReport { id: s.id.clone(), kind: s.kind.as_str(), source: s.source.clone(), status, reason, duration_ms: ms, error }
+    };
+
+    pool.in_place_scope(|scope| {
+        loop {
+            // 1. Evaluate every step whose dependencies are finished.
+            let mut stale_now: Vec<NodeIndex> = Vec::new();
+            while let Some(n) = ready.pop_front() {
+                let deps = sg.deps(n);
+                if deps.iter().any(|d| !matches!(node[d.index()], NodeState::Done(_))) {
+                    node[n.index()] = NodeState::Failed;
+                    reports.insert(n, report(n, Status::Skipped, Some("upstream failed".into()), 0, None));
+                    release(sg, n, selected, &mut remaining, &mut ready);
+                    continue;
+                }
+                let ev = ctx.evaluate(state, n, |d| match &node[d.index()] {
+                    NodeState::Done(o) => Upstream::Done(o),
+                    _ => Upstream::Pending,
+                });
+                let reason = if opts.force { Some(Reason::Forced) } else { ev.stale.clone() };
+                match reason {
+                    None => {
+                        let id = &sg.g[n].id;
+                        state.refresh_output_stats(id, &ev.restat);
+                        let outs = state.data.steps[id].outputs.clone();
+                        node[n.index()] = NodeState::Done(outs);
+                        reports.insert(n, report(n, Status::Fresh, None, 0, None));
+                        release(sg, n, selected, &mut remaining, &mut ready);
+                    }
+                    Some(r) => {
+                        evals.insert(n, (ev, r));
+                        stale_now.push(n);
+                    }
+                }
+            }
+            // 2. Group: the stale encodes of one source become one job (one decode).
+            let mut encodes: Vec<(String, Vec<NodeIndex>)> = Vec::new();
+            for n in stale_now {
+                let s = &sg.g[n];
+                if s.kind == StepKind::Encode {
+                    match encodes.iter_mut().find(|(src, _)| *src == s.source) {
+                        Some((_, v)) => v.push(n),
+                        None => encodes.push((s.source.clone(), vec![n])),
+                    }
+                } else {
+                    queue.push_back(vec![n]);
+                }
+            }
+            queue.extend(encodes.into_iter().map(|(_, v)| v));
+
+            // 3. Dispatch into free slots.
+            while in_flight.len() < jobs && !stop && !runner::interrupted() {
+                let Some(group) = queue.pop_front() else { break };
+                // Thread budget: the cores shared among the jobs that can run now.
+                let runnable = (in_flight.len() + 1 + queue.len()).min(jobs);
+                jctx.threads = (cores / runnable).max(1);
+                let built = job::build(&jctx, &group, |d| match &node[d.index()] {
+                    NodeState::Done(o) => o.as_slice(),
+                    _ => &[],
+                });
+                let spec = match built {
+                    Ok(s) => s,
+                    Err(e) => {
+                        progress.println(&format!("error: {}: {e}", sg.g[group[0]].id));
+                        for n in &group {
+                            fail(sg, *n, &e, &mut node, &mut reports, &evals, selected, &mut remaining, &mut ready);
+                        }
+                        stop |= !opts.keep_going;
+                        continue;
+                    }
+                };
+                let id = next_job;
+                next_job += 1;
+                let tx = tx.clone();
+                let job = spec.clone();
+                let progress = &progress;
+                scope.spawn(move |_| {
+                    let start = Instant::now();
+                    let mut bar = progress.start(&job.label, job.duration);
+                    let result = execute_and_place(executor, &job, &mut |s| bar.update(s));
+                    bar.finish(result.is_ok());
+                    let _ = tx.send((id, result, start.elapsed().as_millis() as u64));
+                });
+                in_flight.insert(id, spec);
+            }
+            if in_flight.is_empty() && ready.is_empty() && (queue.is_empty() || stop || runner::interrupted()) {
+                break;
+            }
+            if in_flight.is_empty() {
+                continue;
+            }
+            // 4. Collect one finished job and record its steps.
+            let Ok((id, result, ms)) = rx.recv() else { break };
+            let spec = in_flight.remove(&id).expect("known job");
+            let group: Vec<NodeIndex> = spec.steps.iter().map(|s| sg.by_id[s]).collect();
+            match result {
+                Ok(outputs) => {
+                    for (n, outs) in group.iter().zip(outputs) {
+                        let (ev, reason) = evals.remove(n).expect("evaluated");
+                        let step = &sg.g[*n];
+                        let rec = StepRecord {
+                            key: ev.key.clone().unwrap_or_default(),
+                            kind: step.kind,
+                            params: step.params.clone(),
+                            tool: ctx.tool_ref(step),
+                            inputs: ev.inputs,
+                            outputs: outs.clone(),
+                            finished_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+                        };
+                        if let Err(e) = state.record_step(&step.id, rec) {
+                            let msg = e.to_string();
+                            fail(sg, *n, &msg, &mut node, &mut reports, &evals, selected, &mut remaining, &mut ready);
+                            stop = true;
+                            continue;
+                        }
+                        node[n.index()] = NodeState::Done(outs);
+                        reports.insert(*n, report(*n, Status::Executed, Some(reason.to_string()), ms, None));
+                        release(sg, *n, selected, &mut remaining, &mut ready);
+                    }
+                }
+                Err(e) => {
+                    if !runner::interrupted() {
+                        progress.println(&format!("error: {} failed: {e}", spec.label));
+                    }
+                    for n in &group {
+                        fail(sg, *n, &e, &mut node, &mut reports, &evals, selected, &mut remaining, &mut ready);
+                    }
+                    stop |= !opts.keep_going;
+                }
+            }
+        }
+    });
+
+    let mut out = RunReport { interrupted: runner::interrupted(), ..Default::default() };
+    for n in sg.topo() {
+        if !selected[n.index()] {
+            continue;
+        }
+        let r = reports.remove(&n).unwrap_or_else(|| {
+            let why = if out.interrupted { "interrupted" } else { "not run after a failure" };
+            report(n, Status::Skipped, Some(why.into()), 0, None)
+        });
+        out.steps.push(r);
+    }
+    out
+}
+
+fn execute_and_place(executor: &dyn Executor, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<Vec<Vec<OutputFile>>, String> {
+    for p in &job.placements {
+        place::remove_leftovers(&p.dest);
+    }
+    let result = executor.execute(job, progress);
+    if let Err(e) = result {
+        job.placements.iter().for_each(place::discard);
+        return Err(e);
+    }
+    if runner::interrupted() {
+        job.placements.iter().for_each(place::discard);
+        return Err("interrupted".into());
+    }
+    job.placements.iter().try_for_each(place::place)?;
+    job.placements.iter().map(place::fingerprint).collect()
+}
+
+fn release(sg: &crate::graph::StepGraph, n: NodeIndex, selected: &[bool], remaining: &mut [usize], ready: &mut VecDeque<NodeIndex>) {
+    for d in sg.dependents(n) {
+        if selected[d.index()] {
+            remaining[d.index()] -= 1;
+            if remaining[d.index()] == 0 {
+                ready.push_back(d);
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fail(
+    sg: &crate::graph::StepGraph,
+    n: NodeIndex,
+    error: &str,
+    node: &mut [NodeState],
+    reports: &mut HashMap<NodeIndex, StepReport>,
+    evals: &HashMap<NodeIndex, (Evaluation, Reason)>,
+    selected: &[bool],
+    remaining: &mut [usize],
+    ready: &mut VecDeque<NodeIndex>,
+) {
+    let s = &sg.g[n];
+    node[n.index()] = NodeState::Failed;
+    let reason = evals.get(&n).map(|(_, r)| r.to_string());
+    reports.insert(
+        n,
+        StepReport { id: s.id.clone(), kind: s.kind.as_str(), source: s.source.clone(), status: Status::Failed, reason, duration_ms: 0, error: Some(error.to_string()) },
+    );
+    release(sg, n, selected, remaining, ready);
+}

@@ -1,0 +1,83 @@
+//! Moving finished outputs into position and fingerprinting them. Outputs are written to a
+//! hidden temporary sibling and renamed into place only when the step succeeded, so a
+//! crash or kill leaves either the old complete output or nothing — never a partial one
+//! under the real name.
+
+use std::path::{Path, PathBuf};
+
+use super::job::Placement;
+use crate::hash::{FileStat, hash_file};
+use crate::state::OutputFile;
+
+/// Renames the temporary output into position (a folder is swapped whole).
+pub fn place(p: &Placement) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("moving {} into place: {e}", p.dest.display());
+    if p.dir && p.dest.exists() {
+        let old = sibling(&p.dest, "old");
+        std::fs::rename(&p.dest, &old).map_err(err)?;
+        std::fs::rename(&p.tmp, &p.dest).map_err(err)?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    } else {
+        std::fs::rename(&p.tmp, &p.dest).map_err(err)
+    }
+}
+
+/// Removes a failed job's temporary output.
+pub fn discard(p: &Placement) {
+    let _ = if p.dir { std::fs::remove_dir_all(&p.tmp) } else { std::fs::remove_file(&p.tmp) };
+}
+
+/// Removes temporaries that an earlier, killed run left beside `dest`.
+pub fn remove_leftovers(dest: &Path) {
+    let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else { return };
+    let name = name.to_string_lossy();
+    let prefixes = [format!(".{name}.tmp-"), format!(".{name}.old-")];
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| f.starts_with(p.as_str())) {
+            let path = e.path();
+            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        }
+    }
+}
+
+fn sibling(dest: &Path, what: &str) -> PathBuf {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dest.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Size, digest and stat of every file of a placed output (sorted by path).
+pub fn fingerprint(p: &Placement) -> Result<Vec<OutputFile>, String> {
+    let mut files = Vec::new();
+    if p.dir {
+        walk(&p.dest, &p.dest, &mut files).map_err(|e| format!("listing {}: {e}", p.dest.display()))?;
+        files.sort();
+    } else {
+        let name = p.dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        files.push((name, p.dest.clone()));
+    }
+    files
+        .into_iter()
+        .map(|(rel, path)| {
+            let stat = FileStat::of(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let digest = hash_file(&path, stat.size).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(OutputFile { path: rel, size: stat.size, digest, stat })
+        })
+        .collect()
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let path = e.path();
+        if e.file_type()?.is_dir() {
+            walk(root, &path, out)?;
+        } else {
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+            out.push((rel, path));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! Step keys: what goes into a rebuild decision.
+//!
+//! A step's key is the BLAKE3 digest of a canonical JSON array (serde_json, object keys
+//! sorted, no whitespace):
+//!
+//! ```text
+//! ["vodbuild-step-key/1", KIND, PARAMS, TOOL_DIGEST, [[INPUT_NAME, INPUT_DIGEST], ...]]
+//! ```
+//!
+//! | step kind      | PARAMS (resolved manifest values)                              | TOOL_DIGEST              | inputs                                   |
+//! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
+//! | `probe`        | none (`{}`)                                                    | ffprobe `-version` output | source bytes                             |
+//! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
+//! | `package_hls`  | the `outputs.hls` block (renditions and their order, audio, segment seconds, segment type) | ffmpeg | each encoded rendition file              |
+//! | `package_dash` | the `outputs.dash` block                                       | ffmpeg                   | each encoded rendition file              |
+//! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
+//! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
+//! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
+//!
+//! - TOOL_DIGEST is the BLAKE3 of the tool's full `-version` output: version *and* build
+//!   configuration, so a rebuilt ffmpeg with other libraries makes its steps stale.
+//! - Input digests are BLAKE3 of file contents; names are relative (`source`,
+//!   `encode:720p/720p.mp4`), never absolute paths.
+//! - Never in a key: absolute paths, the manifest's location, output_dir, source ids'
+//!   file-system location, hostnames, PATH, user, time, `-j`, thread counts. Two machines
+//!   with the same manifest, media and tools agree on every key.
+//! - Not in a key but checked for freshness: the step's recorded outputs must exist with
+//!   their recorded digests (a stat cache of size, mtime, inode, ctime avoids re-reading).
+//! - Early cutoff: inputs are upstream *output digests*, so a re-run step that produces
+//!   byte-identical files leaves its dependents' keys, and so their freshness, unchanged.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const KEY_VERSION: &str = "vodbuild-step-key/1";
+
+/// One input of a step: a relative name and a content digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Input {
+    pub name: String,
+    pub digest: String,
+}
+
+pub fn step_key(kind: &str, params: &Value, tool_digest: &str, inputs: &[Input]) -> String {
+    let ins: Vec<Value> = inputs.iter().map(|i| json!([i.name, i.digest])).collect();
+    let canonical = json!([KEY_VERSION, kind, params, tool_digest, ins]);
+    let bytes = serde_json::to_vec(&canonical).expect("json");
+    blake3::hash(&bytes).to_hex().to_string()
+}
+
+/// The fingerprint used for steps vodbuild performs itself.
+pub fn builtin_tool_digest() -> String {
+    format!("vodbuild {}", env!("CARGO_PKG_VERSION"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_depends_on_every_part() {
+        let i = vec![Input { name: "source".into(), digest: "aa".into() }];
+        let base = step_key("encode", &json!({"b": 1, "a": 2}), "t", &i);
+        assert_eq!(base, step_key("encode", &json!({"a": 2, "b": 1}), "t", &i), "key order is canonical");
+        assert_ne!(base, step_key("probe", &json!({"b": 1, "a": 2}), "t", &i));
+        assert_ne!(base, step_key("encode", &json!({"b": 2, "a": 2}), "t", &i));
+        assert_ne!(base, step_key("encode", &json!({"b": 1, "a": 2}), "u", &i));
+        let j = vec![Input { name: "source".into(), digest: "ab".into() }];
+        assert_ne!(base, step_key("encode", &json!({"b": 1, "a": 2}), "t", &j));
+    }
+}

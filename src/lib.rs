@@ -1,0 +1,21 @@
+//! vodbuild: a make-like build tool for video-on-demand catalogs.
+//!
+//! The modules follow the data:
+//! [`manifest`] (YAML → validated model) → [`graph`] (petgraph step DAG) →
+//! [`plan`] (stale or fresh, with reasons; keys in [`key`]) → [`exec`] (rayon scheduler,
+//! child ffmpeg processes) → [`state`] (crash-safe records, stat cache, lock).
+
+pub mod cli;
+pub mod error;
+pub mod exec;
+pub mod exit_codes;
+pub mod graph;
+pub mod hash;
+pub mod key;
+pub mod manifest;
+pub mod media;
+pub mod plan;
+pub mod state;
+pub mod tools;
+
+pub use error::{Error, Result};

@@ -1,0 +1,136 @@
+//! Manifest: YAML text → interpolated → deserialized ([`model`]) → validated ([`validate`]) →
+//! sources expanded ([`sources`]). Every error names the file, line, column and field.
+
+pub mod env;
+pub mod model;
+pub mod sources;
+pub mod validate;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ManifestError, Result};
+pub use model::RawManifest;
+use yaml::Seg;
+
+/// One input title.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Stable id: safe characters, relative, no `..`; names its output folder.
+    pub id: String,
+    /// Absolute path of the file.
+    pub path: PathBuf,
+    /// The path as the state records it: relative to the manifest folder where possible.
+    pub rel: String,
+}
+
+/// A loaded, validated manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The file name as given on the command line (for messages).
+    pub file: String,
+    /// Absolute folder of the manifest: the workspace root (`.vodbuild/` lives here).
+    pub root: PathBuf,
+    pub text: String,
+    pub raw: RawManifest,
+    /// Absolute output root.
+    pub output_dir: PathBuf,
+    pub sources: Vec<Source>,
+}
+
+impl Manifest {
+    pub fn load(path: &Path) -> Result<Manifest> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::ManifestPlain(
+                format!("cannot read manifest {file}: {e}"),
+                "pass the path of a pipeline YAML file, e.g. `vodbuild run pipeline.yaml`".into(),
+            )
+        })?;
+        let abs = std::path::absolute(path).map_err(|e| Error::io(format!("resolving {file}"), e))?;
+        let root = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+        Self::from_text(&file, &text, &root, |k| std::env::var(k).ok())
+    }
+
+    pub fn from_text(
+        file: &str,
+        text: &str,
+        root: &Path,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Manifest> {
+        let expanded = env::interpolate(file, text, lookup)?;
+        let raw: RawManifest = yaml::from_str(file, &expanded)?;
+        let ctx = ErrCtx { file, text: &expanded };
+        validate::validate(&raw, &ctx)?;
+        let sources = sources::expand(&raw, root, &ctx)?;
+        let output_dir = root.join(&raw.output_dir);
+        Ok(Manifest {
+            file: file.to_string(),
+            root: root.to_path_buf(),
+            text: expanded,
+            raw,
+            output_dir,
+            sources,
+        })
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".vodbuild")
+    }
+
+    /// Where the intermediate files of one source live.
+    pub fn work_dir(&self, source_id: &str) -> PathBuf {
+        self.state_dir().join("work").join(source_id)
+    }
+
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+}
+
+/// Builds located errors for paths in the manifest text.
+pub struct ErrCtx<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl ErrCtx<'_> {
+    pub fn err(&self, path: &[Seg], message: impl Into<String>, help: Option<String>) -> Error {
+        let (line, col) = yaml::locate(self.text, path);
+        ManifestError::new(
+            self.file,
+            self.text,
+            line,
+            col,
+            yaml::offset_of(self.text, line, col),
+            &yaml::path_to_string(path),
+            message,
+            help,
+        )
+        .into()
+    }
+}
+
+/// Shorthand to build a field path: `p!["outputs", "hls", 2]`.
+#[macro_export]
+macro_rules! p {
+    ($($seg:expr),* $(,)?) => {
+        vec![$($crate::manifest::yaml::IntoSeg::into_seg($seg)),*]
+    };
+}
+
+impl yaml::IntoSeg for &str {
+    fn into_seg(self) -> Seg {
+        Seg::Key(self.to_string())
+    }
+}
+impl yaml::IntoSeg for &String {
+    fn into_seg(self) -> Seg {
+        Seg::Key(self.clone())
+    }
+}
+impl yaml::IntoSeg for usize {
+    fn into_seg(self) -> Seg {
+        Seg::Index(self)
+    }
+}

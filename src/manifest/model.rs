@@ -1,0 +1,351 @@
+//! The manifest as written: serde types with `deny_unknown_fields`, defaults and value parsers.
+//!
+//! Everything here serializes back to JSON with sorted keys; those JSON values are what
+//! enters step keys (see [`crate::key`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawManifest {
+    pub version: u32,
+    #[serde(default = "default_output_dir")]
+    pub output_dir: String,
+    #[serde(default)]
+    pub tools: Tools,
+    #[serde(default)]
+    pub encoding: Encoding,
+    pub sources: Vec<SourceSpec>,
+    #[serde(default)]
+    pub profiles: Profiles,
+    #[serde(default)]
+    pub outputs: Outputs,
+}
+
+fn default_output_dir() -> String {
+    "out".into()
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tools {
+    pub ffmpeg: Option<String>,
+    pub ffprobe: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Encoding {
+    /// Closed-GOP length in seconds; every segment duration must be a multiple of it.
+    #[serde(default = "default_gop")]
+    pub gop_seconds: f64,
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Encoding {
+            gop_seconds: default_gop(),
+        }
+    }
+}
+
+fn default_gop() -> f64 {
+    2.0
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    pub path: Option<String>,
+    pub glob: Option<String>,
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profiles {
+    #[serde(default)]
+    pub video: BTreeMap<String, VideoProfile>,
+    #[serde(default)]
+    pub audio: BTreeMap<String, AudioProfile>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoCodec {
+    H264,
+    Hevc,
+    Av1,
+    Vp9,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VideoProfile {
+    pub codec: VideoCodec,
+    pub height: Option<u32>,
+    pub width: Option<u32>,
+    pub bitrate: Option<Bitrate>,
+    pub crf: Option<u32>,
+    pub maxrate: Option<Bitrate>,
+    pub bufsize: Option<Bitrate>,
+    #[serde(default, deserialize_with = "opt_string_like")]
+    pub preset: Option<String>,
+    pub profile: Option<String>,
+    #[serde(default, deserialize_with = "opt_string_like")]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub frame_rate: FrameRate,
+    pub max_frame_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioCodec {
+    Aac,
+    Opus,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioProfile {
+    pub codec: AudioCodec,
+    #[serde(default = "default_audio_bitrate")]
+    pub bitrate: Bitrate,
+    #[serde(default = "default_channels")]
+    pub channels: u32,
+    #[serde(default = "default_sample_rate")]
+    pub sample_rate: u32,
+}
+
+fn default_audio_bitrate() -> Bitrate {
+    Bitrate(128_000)
+}
+fn default_channels() -> u32 {
+    2
+}
+fn default_sample_rate() -> u32 {
+    48_000
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outputs {
+    pub hls: Option<HlsOutput>,
+    pub dash: Option<DashOutput>,
+    pub thumbnails: Option<ThumbnailsOutput>,
+    pub audio_only: Option<AudioOnlyOutput>,
+    #[serde(default)]
+    pub metadata: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentType {
+    #[default]
+    Fmp4,
+    Ts,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HlsOutput {
+    pub renditions: Vec<String>,
+    pub audio: Option<String>,
+    #[serde(default = "default_segment")]
+    pub segment_seconds: f64,
+    #[serde(default)]
+    pub segment_type: SegmentType,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashOutput {
+    pub renditions: Vec<String>,
+    pub audio: Option<String>,
+    #[serde(default = "default_segment")]
+    pub segment_seconds: f64,
+}
+
+fn default_segment() -> f64 {
+    4.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    #[default]
+    Jpg,
+    Webp,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThumbnailsOutput {
+    pub interval: Option<f64>,
+    pub count: Option<u32>,
+    #[serde(default = "default_thumb_width")]
+    pub width: u32,
+    #[serde(default)]
+    pub format: ImageFormat,
+}
+
+fn default_thumb_width() -> u32 {
+    320
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioOnlyFormat {
+    #[default]
+    Aac,
+    Mp3,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AudioOnlyOutput {
+    #[serde(default)]
+    pub format: AudioOnlyFormat,
+    #[serde(default = "default_audio_bitrate")]
+    pub bitrate: Bitrate,
+}
+
+/// A bitrate in bits per second; written `3000k`, `3M`, `3.5M` or a plain number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bitrate(pub u64);
+
+impl Bitrate {
+    pub fn parse(s: &str) -> Option<Bitrate> {
+        let s = s.trim();
+        let (num, mult) = match s.chars().last()? {
+            'k' | 'K' => (&s[..s.len() - 1], 1_000.0),
+            'm' | 'M' => (&s[..s.len() - 1], 1_000_000.0),
+            _ => (s, 1.0),
+        };
+        let v: f64 = num.trim().parse().ok()?;
+        (v > 0.0 && v.is_finite()).then(|| Bitrate((v * mult).round() as u64))
+    }
+
+    /// The value as ffmpeg takes it.
+    pub fn ffmpeg(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl fmt::Display for Bitrate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 % 1_000_000 == 0 {
+            write!(f, "{}M", self.0 / 1_000_000)
+        } else if self.0 % 1000 == 0 {
+            write!(f, "{}k", self.0 / 1000)
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+impl Serialize for Bitrate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Bitrate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = d.deserialize_any(StringLike("a bitrate such as 3000k, 3M or 3000000"))?;
+        Bitrate::parse(&s).ok_or_else(|| {
+            de::Error::custom(format!(
+                "invalid bitrate `{s}`: expected a positive number with an optional k or M suffix"
+            ))
+        })
+    }
+}
+
+/// Frame-rate policy: keep the source's, or a fixed rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FrameRate {
+    #[default]
+    Source,
+    /// numerator / denominator
+    Fixed(u32, u32),
+}
+
+impl FrameRate {
+    pub fn parse(s: &str) -> Option<FrameRate> {
+        let s = s.trim();
+        if s == "source" {
+            return Some(FrameRate::Source);
+        }
+        if let Some((n, d)) = s.split_once('/') {
+            let (n, d): (u32, u32) = (n.trim().parse().ok()?, d.trim().parse().ok()?);
+            return (n > 0 && d > 0).then_some(FrameRate::Fixed(n, d));
+        }
+        let v: f64 = s.parse().ok()?;
+        if !(v > 0.0 && v <= 1000.0) {
+            return None;
+        }
+        if (v - v.round()).abs() < 1e-9 {
+            Some(FrameRate::Fixed(v.round() as u32, 1))
+        } else {
+            Some(FrameRate::Fixed((v * 1000.0).round() as u32, 1000))
+        }
+    }
+}
+
+impl fmt::Display for FrameRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameRate::Source => write!(f, "source"),
+            FrameRate::Fixed(n, 1) => write!(f, "{n}"),
+            FrameRate::Fixed(n, d) => write!(f, "{n}/{d}"),
+        }
+    }
+}
+
+impl Serialize for FrameRate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for FrameRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = d.deserialize_any(StringLike("`source`, a number or a ratio such as 30000/1001"))?;
+        FrameRate::parse(&s).ok_or_else(|| {
+            de::Error::custom(format!(
+                "invalid frame_rate `{s}`: expected `source`, a number or a ratio such as 30000/1001"
+            ))
+        })
+    }
+}
+
+/// Accepts a string or a number and yields its text (so `level: 4.0` and `level: "4.0"` agree).
+struct StringLike(&'static str);
+
+impl de::Visitor<'_> for StringLike {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        let s = v.to_string();
+        Ok(if s.contains('.') { s } else { format!("{s}.0") })
+    }
+}
+
+fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    d.deserialize_any(StringLike("a string or a number")).map(Some)
+}

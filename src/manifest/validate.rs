@@ -1,0 +1,239 @@
+//! Checks that serde cannot express: references between sections, ranges, and the
+//! GOP/segment alignment rule. Each failure is located at the offending field.
+
+use std::collections::BTreeSet;
+
+use super::ErrCtx;
+use super::model::{RawManifest, VideoCodec};
+use crate::error::Result;
+use crate::p;
+
+pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
+    if m.version != 1 {
+        return Err(ctx.err(
+            &p!["version"],
+            format!("unsupported manifest version {}", m.version),
+            Some("this vodbuild reads `version: 1`".into()),
+        ));
+    }
+    if m.sources.is_empty() {
+        return Err(ctx.err(&p!["sources"], "no sources", Some("add `- path: FILE` or `- glob: PATTERN`".into())));
+    }
+    for (i, s) in m.sources.iter().enumerate() {
+        match (&s.path, &s.glob) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(ctx.err(
+                    &p!["sources", i],
+                    "a source needs exactly one of `path` or `glob`",
+                    None,
+                ));
+            }
+            (None, Some(_)) if s.id.is_some() => {
+                return Err(ctx.err(
+                    &p!["sources", i, "id"],
+                    "`id` cannot be given for a glob (each match gets its own id)",
+                    None,
+                ));
+            }
+            _ => {}
+        }
+        if let Some(id) = &s.id {
+            check_id(id).map_err(|why| ctx.err(&p!["sources", i, "id"], format!("invalid source id `{id}`: {why}"), None))?;
+        }
+    }
+    let gop = m.encoding.gop_seconds;
+    if !(gop > 0.0 && gop <= 60.0) {
+        return Err(ctx.err(&p!["encoding", "gop_seconds"], "gop_seconds must be in (0, 60]", None));
+    }
+
+    let mut names = BTreeSet::new();
+    for (name, v) in &m.profiles.video {
+        let at = |f: &str| p!["profiles", "video", name.as_str(), f];
+        check_name(name).map_err(|why| ctx.err(&p!["profiles", "video", name.as_str()], why, None))?;
+        names.insert(name.as_str());
+        if v.height.is_none() && v.width.is_none() {
+            return Err(ctx.err(&p!["profiles", "video", name.as_str()], format!("profile `{name}` needs `height` (or `width`)"), None));
+        }
+        for (f, d) in [("height", v.height), ("width", v.width)] {
+            if let Some(d) = d
+                && !(16..=8192).contains(&d)
+            {
+                return Err(ctx.err(&at(f), format!("{f} {d} is out of range 16..8192"), None));
+            }
+        }
+        match (v.bitrate, v.crf) {
+            (None, None) => {
+                return Err(ctx.err(
+                    &p!["profiles", "video", name.as_str()],
+                    format!("profile `{name}` needs `bitrate` or `crf`"),
+                    None,
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(ctx.err(&at("crf"), "give either `bitrate` or `crf`, not both", None));
+            }
+            _ => {}
+        }
+        let crf_max = if matches!(v.codec, VideoCodec::Av1 | VideoCodec::Vp9) { 63 } else { 51 };
+        if let Some(crf) = v.crf
+            && crf > crf_max
+        {
+            return Err(ctx.err(&at("crf"), format!("crf {crf} is out of range 0..{crf_max}"), None));
+        }
+        if let Some(max) = v.max_frame_rate
+            && !(max > 0.0 && max <= 1000.0)
+        {
+            return Err(ctx.err(&at("max_frame_rate"), "max_frame_rate must be in (0, 1000]", None));
+        }
+        if let Some(p) = &v.profile {
+            let ok: &[&str] = match v.codec {
+                VideoCodec::H264 => &["baseline", "main", "high"],
+                VideoCodec::Hevc => &["main", "main10"],
+                VideoCodec::Av1 | VideoCodec::Vp9 => &[],
+            };
+            if !ok.contains(&p.as_str()) {
+                let help = if ok.is_empty() { "remove `profile` for this codec".to_string() } else { format!("one of: {}", ok.join(", ")) };
+                return Err(ctx.err(&at("profile"), format!("profile `{p}` is not valid for {:?}", v.codec).to_lowercase(), Some(help)));
+            }
+        }
+    }
+    for (name, a) in &m.profiles.audio {
+        check_name(name).map_err(|why| ctx.err(&p!["profiles", "audio", name.as_str()], why, None))?;
+        if !names.insert(name.as_str()) {
+            return Err(ctx.err(
+                &p!["profiles", "audio", name.as_str()],
+                format!("profile name `{name}` is used for both a video and an audio profile"),
+                None,
+            ));
+        }
+        if !(1..=8).contains(&a.channels) {
+            return Err(ctx.err(&p!["profiles", "audio", name.as_str(), "channels"], "channels must be 1..8", None));
+        }
+    }
+
+    let o = &m.outputs;
+    if let Some(h) = &o.hls {
+        check_package(m, ctx, "hls", &h.renditions, h.audio.as_deref(), h.segment_seconds)?;
+    }
+    if let Some(d) = &o.dash {
+        check_package(m, ctx, "dash", &d.renditions, d.audio.as_deref(), d.segment_seconds)?;
+    }
+    if let Some(t) = &o.thumbnails {
+        match (t.interval, t.count) {
+            (Some(i), None) if i > 0.0 => {}
+            (None, Some(c)) if c > 0 => {}
+            (Some(_), None) => return Err(ctx.err(&p!["outputs", "thumbnails", "interval"], "interval must be > 0", None)),
+            (None, Some(_)) => return Err(ctx.err(&p!["outputs", "thumbnails", "count"], "count must be > 0", None)),
+            _ => {
+                return Err(ctx.err(&p!["outputs", "thumbnails"], "thumbnails need exactly one of `interval` or `count`", None));
+            }
+        }
+        if !(16..=4096).contains(&t.width) {
+            return Err(ctx.err(&p!["outputs", "thumbnails", "width"], "width must be in 16..4096", None));
+        }
+    }
+    if o.hls.is_none() && o.dash.is_none() && o.thumbnails.is_none() && o.audio_only.is_none() && !o.metadata {
+        return Err(ctx.err(&p!["outputs"], "no outputs", Some("add `hls`, `dash`, `thumbnails`, `audio_only` or `metadata`".into())));
+    }
+    Ok(())
+}
+
+fn check_package(
+    m: &RawManifest,
+    ctx: &ErrCtx,
+    kind: &str,
+    renditions: &[String],
+    audio: Option<&str>,
+    segment: f64,
+) -> Result<()> {
+    if renditions.is_empty() {
+        return Err(ctx.err(&p!["outputs", kind, "renditions"], "no renditions", None));
+    }
+    let mut seen = BTreeSet::new();
+    for (i, r) in renditions.iter().enumerate() {
+        if !m.profiles.video.contains_key(r) {
+            let known: Vec<&str> = m.profiles.video.keys().map(String::as_str).collect();
+            return Err(ctx.err(
+                &p!["outputs", kind, "renditions", i],
+                format!("rendition `{r}` is not a video profile"),
+                Some(suggest(r, &known)),
+            ));
+        }
+        if !seen.insert(r) {
+            return Err(ctx.err(&p!["outputs", kind, "renditions", i], format!("rendition `{r}` is listed twice"), None));
+        }
+    }
+    if let Some(a) = audio
+        && !m.profiles.audio.contains_key(a)
+    {
+        let known: Vec<&str> = m.profiles.audio.keys().map(String::as_str).collect();
+        return Err(ctx.err(&p!["outputs", kind, "audio"], format!("audio `{a}` is not an audio profile"), Some(suggest(a, &known))));
+    }
+    let gop = m.encoding.gop_seconds;
+    let ratio = segment / gop;
+    if !(segment > 0.0) || (ratio - ratio.round()).abs() > 1e-6 || ratio.round() < 1.0 {
+        return Err(ctx.err(
+            &p!["outputs", kind, "segment_seconds"],
+            format!("segment_seconds {segment} is not a multiple of encoding.gop_seconds {gop}"),
+            Some("segments must start on the closed GOPs shared by all renditions".into()),
+        ));
+    }
+    Ok(())
+}
+
+fn suggest(bad: &str, known: &[&str]) -> String {
+    let best = known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(bad, k), *k))
+        .filter(|(s, _)| *s > 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, k)) => format!("did you mean `{k}`?"),
+        None if known.is_empty() => "no such profiles are defined".into(),
+        None => format!("defined: {}", known.join(", ")),
+    }
+}
+
+/// Profile names become folder names: a safe set, no slashes.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok { Ok(()) } else { Err(format!("invalid profile name `{name}`: use letters, digits, `-`, `_`, `.`")) }
+}
+
+/// Source ids become relative folder paths under the output root: they must stay inside it.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 200 {
+        return Err("must be 1..200 characters".into());
+    }
+    if id.starts_with('/') {
+        return Err("must be relative (no leading `/`)".into());
+    }
+    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_./".contains(*c))) {
+        return Err(format!("character `{c}` is not allowed (letters, digits, `-`, `_`, `.`, `/`)"));
+    }
+    for seg in id.split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return Err("must not contain empty, `.` or `..` segments".into());
+        }
+        if seg.starts_with('.') {
+            return Err("segments must not start with `.`".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_id;
+
+    #[test]
+    fn ids_stay_inside_the_output_root() {
+        assert!(check_id("shows/ep01").is_ok());
+        for bad in ["../x", "/abs", "a//b", "a/./b", "a b", ".hidden", "a/..", ""] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+}

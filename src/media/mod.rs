@@ -1,0 +1,5 @@
+//! Media facts: ffprobe output, MP4 sample entries, and the HLS master playlist.
+
+pub mod master;
+pub mod mp4;
+pub mod probe;

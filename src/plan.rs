@@ -1,0 +1,260 @@
+//! Freshness: is a step's recorded work still valid, and if not, the first reason why.
+//! Shared by `plan` (upstream steps that would run are "pending") and `run` (evaluated when
+//! the dependencies are done, with their real output digests: early cutoff).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::Path;
+
+use petgraph::graph::NodeIndex;
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::graph::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
+use crate::hash::{FileStat, hash_file};
+use crate::key::{Input, builtin_tool_digest, step_key};
+use crate::manifest::Manifest;
+use crate::state::{OutputFile, SourceEntry, State, ToolRef};
+use crate::tools::Toolset;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    New,
+    Forced,
+    ParamsChanged(String),
+    ToolChanged { name: String, from: String, to: String },
+    SourceChanged,
+    UpstreamChanged(String),
+    OutputMissing(String),
+    OutputModified(String),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::New => write!(f, "new"),
+            Reason::Forced => write!(f, "forced"),
+            Reason::ParamsChanged(d) => write!(f, "params changed: {d}"),
+            Reason::ToolChanged { name, from, to } => write!(f, "tool changed: {name} {from} -> {to}"),
+            Reason::SourceChanged => write!(f, "source changed"),
+            Reason::UpstreamChanged(s) => write!(f, "upstream changed: {s}"),
+            Reason::OutputMissing(p) => write!(f, "output missing: {p}"),
+            Reason::OutputModified(p) => write!(f, "output modified: {p}"),
+        }
+    }
+}
+
+/// What a dependency contributes when a step is evaluated.
+pub enum Upstream<'a> {
+    /// It will run (plan) — its outputs are not known yet.
+    Pending,
+    Done(&'a [OutputFile]),
+}
+
+pub struct Evaluation {
+    pub stale: Option<Reason>,
+    /// Known when no dependency is pending.
+    pub key: Option<String>,
+    pub inputs: Vec<Input>,
+    /// Outputs whose stat changed but whose content did not (refresh the stat cache).
+    pub restat: Vec<(String, FileStat)>,
+}
+
+pub struct Context<'a> {
+    pub m: &'a Manifest,
+    pub sg: &'a StepGraph,
+    pub tools: &'a Toolset,
+    /// source id → content digest
+    pub sources: HashMap<String, String>,
+}
+
+impl Context<'_> {
+    pub fn tool_ref(&self, step: &Step) -> ToolRef {
+        match step.tool {
+            ToolUse::Ffmpeg => tool_ref(&self.tools.ffmpeg),
+            ToolUse::Ffprobe => tool_ref(&self.tools.ffprobe),
+            ToolUse::Builtin => ToolRef { name: "vodbuild".into(), version: env!("CARGO_PKG_VERSION").into(), digest: builtin_tool_digest() },
+        }
+    }
+
+    pub fn evaluate<'u>(&self, state: &State, n: NodeIndex, upstream: impl Fn(NodeIndex) -> Upstream<'u>) -> Evaluation {
+        let step = &self.sg.g[n];
+        let tool = self.tool_ref(step);
+        let mut inputs = Vec::new();
+        let mut pending = None;
+        if step.reads_source {
+            inputs.push(Input { name: "source".into(), digest: self.sources.get(&step.source).cloned().unwrap_or_default() });
+        }
+        for d in self.sg.deps(n) {
+            let dep = &self.sg.g[d];
+            match upstream(d) {
+                Upstream::Pending => {
+                    pending.get_or_insert_with(|| dep.id.clone());
+                }
+                Upstream::Done(outs) => {
+                    let label = match &dep.profile {
+                        Some(p) => format!("{}:{p}", dep.kind.as_str()),
+                        None => dep.kind.as_str().to_string(),
+                    };
+                    inputs.extend(outs.iter().map(|o| Input { name: format!("{label}/{}", o.path), digest: o.digest.clone() }));
+                }
+            }
+        }
+        let key = pending.is_none().then(|| step_key(step.kind.as_str(), &step.params, &tool.digest, &inputs));
+        let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new() };
+        let Some(rec) = state.data.steps.get(&step.id) else {
+            ev.stale = Some(Reason::New);
+            return ev;
+        };
+        let reason = if rec.kind != step.kind {
+            Some(Reason::New)
+        } else if rec.params != step.params {
+            Some(Reason::ParamsChanged(describe_params_change(step, &rec.params, &step.params)))
+        } else if rec.tool.digest != tool.digest {
+            Some(Reason::ToolChanged { name: tool.name.clone(), from: rec.tool.version.clone(), to: tool.version.clone() })
+        } else if step.reads_source && rec.inputs.first() != ev.inputs.first() {
+            Some(Reason::SourceChanged)
+        } else if let Some(p) = pending {
+            Some(Reason::UpstreamChanged(p))
+        } else if rec.inputs != ev.inputs || ev.key.as_deref() != Some(rec.key.as_str()) {
+            let changed = ev.inputs.iter().find(|i| !rec.inputs.contains(i)).map(|i| i.name.clone());
+            Some(Reason::UpstreamChanged(changed.unwrap_or_else(|| "inputs".into())))
+        } else {
+            check_outputs(&step.output, &rec.outputs, &mut ev.restat)
+        };
+        ev.stale = reason;
+        ev
+    }
+}
+
+pub fn tool_ref(t: &crate::tools::Tool) -> ToolRef {
+    ToolRef { name: t.name.clone(), version: t.version.clone(), digest: t.digest.clone() }
+}
+
+/// Every recorded output must exist with its recorded digest; the stat cache saves the read.
+fn check_outputs(loc: &OutputLoc, outputs: &[OutputFile], restat: &mut Vec<(String, FileStat)>) -> Option<Reason> {
+    for o in outputs {
+        let path = output_path(loc, &o.path);
+        let Ok(stat) = FileStat::of(&path) else {
+            return Some(Reason::OutputMissing(path.display().to_string()));
+        };
+        if stat == o.stat {
+            continue;
+        }
+        match hash_file(&path, stat.size) {
+            Ok(d) if d == o.digest => restat.push((o.path.clone(), stat)),
+            _ => return Some(Reason::OutputModified(path.display().to_string())),
+        }
+    }
+    None
+}
+
+pub fn output_path(loc: &OutputLoc, rel: &str) -> std::path::PathBuf {
+    match loc {
+        OutputLoc::File(p) => p.clone(),
+        OutputLoc::Dir(d) => d.join(rel),
+    }
+}
+
+fn describe_params_change(step: &Step, old: &Value, new: &Value) -> String {
+    let what = match (&step.kind, &step.profile) {
+        (StepKind::Encode, Some(p)) => format!("profile {p}"),
+        (k, _) => k.as_str().to_string(),
+    };
+    let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
+        return what;
+    };
+    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let changed: Vec<String> = keys
+        .into_iter()
+        .filter(|k| o.get(*k) != n.get(*k))
+        .map(|k| {
+            let show = |v: Option<&Value>| match v {
+                None | Some(Value::Null) => "unset".to_string(),
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+            };
+            format!("{k} of {what} ({} -> {})", show(o.get(k)), show(n.get(k)))
+        })
+        .collect();
+    if changed.is_empty() { what } else { changed.join(", ") }
+}
+
+/// Statistics of source hashing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HashStats {
+    pub sources_hashed: usize,
+    pub bytes_hashed: u64,
+}
+
+/// Content digests of the selected sources: the stat cache answers for unchanged files,
+/// the rest are hashed in parallel (memory-mapped, multi-threaded for large files).
+pub fn source_digests(
+    m: &Manifest,
+    wanted: &[&str],
+    state: &mut State,
+) -> Result<(HashMap<String, String>, HashStats)> {
+    let work: Vec<_> = m.sources.iter().filter(|s| wanted.contains(&s.id.as_str())).collect();
+    let results: Vec<Result<(String, String, Option<SourceEntry>)>> = work
+        .par_iter()
+        .map(|s| {
+            let stat = FileStat::of(&s.path).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
+            if let Some(e) = state.data.sources.get(&s.rel)
+                && e.stat == stat
+            {
+                return Ok((s.id.clone(), e.digest.clone(), None));
+            }
+            let digest = hash_file(&s.path, stat.size).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
+            Ok((s.id.clone(), digest.clone(), Some(SourceEntry { stat, digest })))
+        })
+        .collect();
+    let mut map = HashMap::new();
+    let mut stats = HashStats::default();
+    for (r, s) in results.into_iter().zip(&work) {
+        let (id, digest, entry) = r?;
+        if let Some(e) = entry {
+            stats.sources_hashed += 1;
+            stats.bytes_hashed += e.stat.size;
+            state.record_source(&s.rel, e);
+        }
+        map.insert(id, digest);
+    }
+    Ok((map, stats))
+}
+
+fn media_err(id: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Media { source_id: id.to_string(), path: path.to_path_buf(), message: format!("cannot read: {e}") }
+}
+
+/// The dry run: evaluates every selected step in dependency order; a stale step makes its
+/// dependents stale ("upstream changed") since its outputs are unknown until it runs.
+pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec<(NodeIndex, Option<Reason>)> {
+    let mut stale = vec![false; ctx.sg.g.node_count()];
+    let mut out = Vec::new();
+    for n in ctx.sg.topo() {
+        if !selected[n.index()] {
+            continue;
+        }
+        let reason = if force {
+            Some(Reason::Forced)
+        } else {
+            let ev = ctx.evaluate(state, n, |d| {
+                if stale[d.index()] {
+                    Upstream::Pending
+                } else {
+                    match state.data.steps.get(&ctx.sg.g[d].id) {
+                        Some(r) => Upstream::Done(&r.outputs),
+                        None => Upstream::Pending,
+                    }
+                }
+            });
+            ev.stale
+        };
+        stale[n.index()] = reason.is_some();
+        out.push((n, reason));
+    }
+    out
+}

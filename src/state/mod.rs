@@ -1,0 +1,218 @@
+//! Crash-safe state under `.vodbuild/`: a snapshot (`state.json`, replaced atomically) plus
+//! an append-only journal (`journal.jsonl`, one fsynced line per finished step). Loading
+//! replays the journal over the snapshot and ignores a torn last line, so a crash at any
+//! instant loses at most the step that was being recorded — and a step is recorded only
+//! after its outputs were renamed into place.
+
+pub mod lock;
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, IoContext, Result};
+use crate::graph::StepKind;
+use crate::hash::FileStat;
+use crate::key::Input;
+use crate::tools::ToolCache;
+
+const FORMAT: u32 = 1;
+
+/// One file a step produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFile {
+    /// Relative to the step's output location (the file name, or a path inside the folder).
+    pub path: String,
+    pub size: u64,
+    pub digest: String,
+    pub stat: FileStat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolRef {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+}
+
+/// What was built for a step: enough to decide freshness and explain staleness.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub key: String,
+    pub kind: StepKind,
+    pub params: Value,
+    pub tool: ToolRef,
+    pub inputs: Vec<Input>,
+    pub outputs: Vec<OutputFile>,
+    pub finished_unix: u64,
+}
+
+/// Stat cache entry for a source file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceEntry {
+    pub stat: FileStat,
+    pub digest: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub format: u32,
+    pub steps: BTreeMap<String, StepRecord>,
+    pub sources: BTreeMap<String, SourceEntry>,
+    pub tools: ToolCache,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum JournalLine {
+    Step { id: String, rec: StepRecord },
+}
+
+pub struct State {
+    dir: PathBuf,
+    pub data: Snapshot,
+    journal: Option<File>,
+    /// Something not yet in the snapshot (journal lines, cache updates).
+    dirty: bool,
+}
+
+impl State {
+    /// Reads the snapshot and replays the journal. A missing state is an empty one.
+    pub fn load(dir: &Path) -> Result<State> {
+        let snap_path = dir.join("state.json");
+        let mut data = match std::fs::read(&snap_path) {
+            Ok(bytes) => serde_json::from_slice::<Snapshot>(&bytes)
+                .map_err(|e| Error::State { path: snap_path.clone(), message: e.to_string() })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot { format: FORMAT, ..Default::default() },
+            Err(e) => return Err(Error::io(format!("reading {}", snap_path.display()), e)),
+        };
+        if data.format != FORMAT {
+            return Err(Error::State { path: snap_path, message: format!("format {} is not {FORMAT}", data.format) });
+        }
+        let mut dirty = false;
+        if let Ok(f) = File::open(dir.join("journal.jsonl")) {
+            for line in BufReader::new(f).lines() {
+                let Ok(line) = line else { break };
+                // A torn last line (crash mid-write) ends the replay.
+                let Ok(JournalLine::Step { id, rec }) = serde_json::from_str(&line) else { break };
+                data.steps.insert(id, rec);
+                dirty = true;
+            }
+        }
+        Ok(State { dir: dir.to_path_buf(), data, journal: None, dirty })
+    }
+
+    /// Records a finished step: appended and fsynced before this returns.
+    pub fn record_step(&mut self, id: &str, rec: StepRecord) -> Result<()> {
+        if self.journal.is_none() {
+            std::fs::create_dir_all(&self.dir).ctx(|| format!("creating {}", self.dir.display()))?;
+            let path = self.dir.join("journal.jsonl");
+            let f = OpenOptions::new().create(true).append(true).open(&path).ctx(|| format!("opening {}", path.display()))?;
+            self.journal = Some(f);
+        }
+        let line = JournalLine::Step { id: id.to_string(), rec };
+        let mut bytes = serde_json::to_vec(&line).expect("json");
+        bytes.push(b'\n');
+        let f = self.journal.as_mut().expect("journal open");
+        f.write_all(&bytes).and_then(|_| f.sync_data()).ctx(|| "writing the state journal".into())?;
+        let JournalLine::Step { id, rec } = line;
+        self.data.steps.insert(id, rec);
+        self.dirty = true;
+        Ok(())
+    }
+
+    pub fn record_source(&mut self, rel: &str, entry: SourceEntry) {
+        if self.data.sources.get(rel) != Some(&entry) {
+            self.data.sources.insert(rel.to_string(), entry);
+            self.dirty = true;
+        }
+    }
+
+    /// Refreshes the stat of outputs whose content was re-hashed and found unchanged.
+    pub fn refresh_output_stats(&mut self, id: &str, stats: &[(String, FileStat)]) {
+        if let Some(rec) = self.data.steps.get_mut(id) {
+            for (path, stat) in stats {
+                if let Some(o) = rec.outputs.iter_mut().find(|o| &o.path == path) {
+                    o.stat = *stat;
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Writes the snapshot atomically (temp file, fsync, rename, fsync folder) and empties
+    /// the journal. Does nothing when nothing changed, so a no-op run writes nothing.
+    pub fn save(&mut self) -> Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.dir).ctx(|| format!("creating {}", self.dir.display()))?;
+        let final_path = self.dir.join("state.json");
+        let tmp = self.dir.join(format!("state.json.tmp-{}", std::process::id()));
+        let bytes = serde_json::to_vec(&self.data).expect("json");
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &final_path)?;
+            File::open(&self.dir)?.sync_all()
+        };
+        write().ctx(|| format!("writing {}", final_path.display()))?;
+        // The snapshot now holds every journal line: start a new journal.
+        self.journal = None;
+        let journal = self.dir.join("journal.jsonl");
+        match std::fs::remove_file(&journal) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io(format!("removing {}", journal.display()), e));
+            }
+            _ => {}
+        }
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rec(key: &str) -> StepRecord {
+        StepRecord {
+            key: key.into(),
+            kind: StepKind::Probe,
+            params: json!({}),
+            tool: ToolRef { name: "ffprobe".into(), version: "1".into(), digest: "d".into() },
+            inputs: vec![],
+            outputs: vec![],
+            finished_unix: 0,
+        }
+    }
+
+    #[test]
+    fn journal_survives_without_save_and_torn_lines_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::load(dir.path()).unwrap();
+        s.record_step("a", rec("k1")).unwrap();
+        s.record_step("b", rec("k2")).unwrap();
+        drop(s); // "crash": no save
+        let mut f = OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
+        f.write_all(b"{\"op\":\"step\",\"id\":\"c\",\"rec\":{\"key\"").unwrap();
+        let mut s = State::load(dir.path()).unwrap();
+        assert_eq!(s.data.steps["a"].key, "k1");
+        assert_eq!(s.data.steps["b"].key, "k2");
+        assert!(!s.data.steps.contains_key("c"));
+        s.save().unwrap();
+        assert!(!dir.path().join("journal.jsonl").exists());
+        let s = State::load(dir.path()).unwrap();
+        assert_eq!(s.data.steps.len(), 2);
+    }
+}

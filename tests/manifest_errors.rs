@@ -1,0 +1,216 @@
+//! Malformed manifests exit 3 and point at file:line:column and the field;
+//! bad command lines exit 2.
+
+mod common;
+
+use common::*;
+
+/// Block style so every field has a line of its own.
+const BLOCK: &str = r#"version: 1
+output_dir: out
+encoding:
+  gop_seconds: 2
+sources:
+  - path: media/a.mp4
+    id: clip
+profiles:
+  video:
+    720p:
+      codec: h264
+      height: 720
+      bitrate: 3000k
+      preset: ultrafast
+    360p:
+      codec: h264
+      height: 360
+      bitrate: 800k
+      preset: ultrafast
+  audio:
+    aac128:
+      codec: aac
+      bitrate: 128k
+outputs:
+  hls:
+    renditions: [720p, 360p]
+    audio: aac128
+    segment_seconds: 4
+  metadata: true
+"#;
+
+/// 1-based number of the first line containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in manifest"))
+        + 1
+}
+
+/// Replaces exactly one occurrence of `from`.
+fn edit(from: &str, to: &str) -> String {
+    assert_eq!(BLOCK.matches(from).count(), 1, "{from:?} must be unique");
+    BLOCK.replace(from, to)
+}
+
+/// Runs `plan` and `run` on `yaml`; both must exit 3 and point at `line`.
+/// Returns the stderr of `run`.
+fn assert_manifest_error(yaml: &str, line: usize, field: Option<&[&str]>) -> String {
+    let ws = Workspace::new();
+    ws.write("media/a.mp4", b"not read: the manifest is rejected first");
+    ws.write_manifest(yaml);
+    let mut last = String::new();
+    for cmd in ["plan", "run"] {
+        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(3);
+        let located = out
+            .stderr
+            .match_indices(&format!("pipeline.yaml:{line}:"))
+            .any(|(i, m)| out.stderr[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()));
+        assert!(
+            located,
+            "stderr must contain `pipeline.yaml:{line}:COL`\n{}",
+            out.describe()
+        );
+        if let Some(alternatives) = field {
+            assert!(
+                alternatives.iter().any(|f| out.stderr.contains(f)),
+                "stderr must name the field (one of {alternatives:?})\n{}",
+                out.describe()
+            );
+        }
+        assert!(!ws.path("out").exists(), "nothing may be built");
+        last = out.stderr;
+    }
+    last
+}
+
+fn assert_did_you_mean(stderr: &str, suggestion: &str) {
+    let lower = stderr.to_lowercase();
+    let at = lower
+        .find("did you mean")
+        .unwrap_or_else(|| panic!("expected a did-you-mean hint: {stderr}"));
+    assert!(
+        lower[at..].contains(suggestion),
+        "expected did-you-mean `{suggestion}`: {stderr}"
+    );
+}
+
+#[test]
+fn block_manifest_is_valid() {
+    // The base of the error cases must itself be accepted.
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 2.0, "160x90");
+    ws.write_manifest(BLOCK);
+    let plan = ws.plan_ok();
+    assert!(planned(&plan).contains("encode:clip:720p"), "{plan:#}");
+}
+
+#[test]
+fn yaml_syntax_error() {
+    let yaml = edit("  gop_seconds: 2\n", "  gop_seconds: 2\n    extra: 1\n");
+    assert_manifest_error(&yaml, line_of(&yaml, "extra:"), None);
+}
+
+#[test]
+fn unknown_key_suggests_the_right_one() {
+    let yaml = edit("bitrate: 3000k", "bitrat: 3000k");
+    let stderr = assert_manifest_error(
+        &yaml,
+        line_of(&yaml, "bitrat:"),
+        Some(&["profiles.video.720p.bitrat"]),
+    );
+    assert_did_you_mean(&stderr, "bitrate");
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let yaml = BLOCK.replace("output_dir: out\n", "output_dir: out\noutputdir: x\n");
+    let stderr = assert_manifest_error(&yaml, 3, Some(&["outputdir"]));
+    assert_did_you_mean(&stderr, "output_dir");
+}
+
+#[test]
+fn wrong_type() {
+    let yaml = edit("height: 720", "height: \"tall\"");
+    assert_manifest_error(
+        &yaml,
+        line_of(&yaml, "height: \"tall\""),
+        Some(&["profiles.video.720p.height"]),
+    );
+}
+
+#[test]
+fn undefined_rendition() {
+    let yaml = edit("renditions: [720p, 360p]", "renditions: [720p, 1080p]");
+    let stderr = assert_manifest_error(
+        &yaml,
+        line_of(&yaml, "renditions:"),
+        Some(&["outputs.hls.renditions"]),
+    );
+    assert!(
+        stderr.contains("1080p"),
+        "must name the rendition: {stderr}"
+    );
+}
+
+#[test]
+fn undefined_audio_profile() {
+    let yaml = edit("    audio: aac128\n", "    audio: aac96\n");
+    let stderr = assert_manifest_error(
+        &yaml,
+        line_of(&yaml, "audio: aac96"),
+        Some(&["outputs.hls.audio"]),
+    );
+    assert!(stderr.contains("aac96"), "{stderr}");
+}
+
+#[test]
+fn source_id_escaping_the_output_dir() {
+    let yaml = edit("id: clip", "id: ../escape");
+    assert_manifest_error(
+        &yaml,
+        line_of(&yaml, "id: ../escape"),
+        Some(&["sources[0].id", "sources.0.id"]),
+    );
+}
+
+#[test]
+fn segment_not_a_multiple_of_gop() {
+    let yaml = edit("segment_seconds: 4", "segment_seconds: 3");
+    assert_manifest_error(
+        &yaml,
+        line_of(&yaml, "segment_seconds: 3"),
+        Some(&["outputs.hls.segment_seconds"]),
+    );
+}
+
+#[test]
+fn unsupported_version() {
+    let yaml = BLOCK.replacen("version: 1", "version: 2", 1);
+    assert_manifest_error(&yaml, 1, Some(&["version"]));
+}
+
+#[test]
+fn bad_command_lines_exit_2() {
+    let ws = Workspace::new();
+    ws.write_manifest(BLOCK);
+    for args in [
+        &["run", "pipeline.yaml", "--no-such-flag"][..],
+        &["frobnicate"][..],
+        &["run", "pipeline.yaml", "-j", "lots"][..],
+    ] {
+        let out = ws.vodbuild(args).assert_code(2);
+        assert!(!out.stderr.trim().is_empty(), "{}", out.describe());
+    }
+}
+
+#[test]
+fn missing_manifest_file_is_not_a_crash() {
+    let ws = Workspace::new();
+    let out = ws.vodbuild(&["plan", "nope.yaml"]);
+    assert!(
+        out.code == 2 || out.code == 3,
+        "missing manifest: expected 2 or 3\n{}",
+        out.describe()
+    );
+    assert!(out.stderr.contains("nope.yaml"), "{}", out.describe());
+    assert!(!out.stderr.contains("panicked"), "{}", out.describe());
+}

@@ -1,0 +1,294 @@
+//! Project chores for vodbuild: `cargo xtask <setup|quickstart|test>`.
+//!
+//! Everything here spawns child processes with argument vectors
+//! (`std::process::Command`), never through a shell.
+
+use std::env;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  setup        install missing system tools (ffmpeg/ffprobe via apt)
+  quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
+  test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
+";
+
+/// An error that names the step that failed.
+struct Failure {
+    step: String,
+    detail: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "step `{}` failed: {}", self.step, self.detail)
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, Failure>;
+
+fn fail(step: &str, detail: impl Into<String>) -> Failure {
+    Failure {
+        step: step.to_string(),
+        detail: detail.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("quickstart") => quickstart(),
+        Some("test") => test(),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => {
+            eprintln!("xtask: unknown command `{other}`\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's manifest dir).
+fn repo_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().unwrap_or(here).to_path_buf()
+}
+
+fn cargo() -> String {
+    env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn banner(msg: &str) {
+    eprintln!("==> {msg}");
+}
+
+/// Runs a command with inherited stdio (output streams live); errors name `step`.
+fn run(step: &str, cmd: &mut Command) -> Result {
+    banner(step);
+    let status = cmd.status().map_err(|e| {
+        fail(
+            step,
+            format!("could not start {:?}: {e}", cmd.get_program()),
+        )
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(fail(step, format!("exited with {status}")))
+    }
+}
+
+/// Finds `name` on PATH (an executable regular file).
+fn which(name: &str) -> Option<PathBuf> {
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    // `id -u` avoids a libc dependency; a failure is treated as "not root".
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim() == "0")
+        .unwrap_or(false)
+}
+
+/// A command that runs with root rights: directly when root, through sudo otherwise.
+fn privileged(program: &str) -> Command {
+    if is_root() {
+        Command::new(program)
+    } else {
+        let mut c = Command::new("sudo");
+        c.arg(program);
+        c
+    }
+}
+
+// ---------------------------------------------------------------- setup
+
+fn setup() -> Result {
+    ensure_ffmpeg()?;
+    banner("setup: all tools present");
+    Ok(())
+}
+
+fn ensure_ffmpeg() -> Result {
+    let missing: Vec<&str> = ["ffmpeg", "ffprobe"]
+        .into_iter()
+        .filter(|t| which(t).is_none())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    banner(&format!(
+        "setup: missing {}; installing ffmpeg with apt",
+        missing.join(", ")
+    ));
+    if which("apt-get").is_none() {
+        return Err(fail(
+            "setup: install ffmpeg",
+            "apt-get not found; install ffmpeg/ffprobe by other means",
+        ));
+    }
+    let mut update = privileged("apt-get");
+    update
+        .arg("update")
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run("setup: apt-get update", &mut update)?;
+    let mut install = privileged("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends", "ffmpeg"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run("setup: apt-get install ffmpeg", &mut install)?;
+    for t in ["ffmpeg", "ffprobe"] {
+        if which(t).is_none() {
+            return Err(fail(
+                "setup: install ffmpeg",
+                format!("`{t}` still not on PATH after apt-get install"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Starts the extra servers the integration tests use (none yet).
+///
+/// This is the place for later set-up: an S3 server (s3s-fs bound to
+/// 127.0.0.1), headless chromium for player checks, and so on. Each should be
+/// installed by `setup` when missing, started here, and its address exported
+/// through environment variables set on `cmd` (the `cargo test` command).
+fn start_test_services(_cmd: &mut Command) -> Result<Vec<std::process::Child>> {
+    Ok(Vec::new())
+}
+
+// ----------------------------------------------------------- quickstart
+
+fn quickstart() -> Result {
+    setup()?;
+    let root = repo_root();
+    run(
+        "quickstart: cargo build -p vodbuild",
+        Command::new(cargo())
+            .args(["build", "-p", "vodbuild"])
+            .current_dir(&root),
+    )?;
+    let exe = root.join("target/debug/vodbuild");
+    let example = root.join("examples/quickstart");
+    run(
+        "quickstart: vodbuild run pipeline.yaml",
+        Command::new(&exe)
+            .args(["run", "pipeline.yaml"])
+            .current_dir(&example),
+    )?;
+    let out = example.join("out");
+    let mut found = Vec::new();
+    collect_playlists(&out, &mut found);
+    found.sort();
+    if found.is_empty() {
+        return Err(fail(
+            "quickstart: find outputs",
+            format!("no master.m3u8 or manifest.mpd under {}", out.display()),
+        ));
+    }
+    println!("\nquickstart outputs are under {}:", rel(&root, &out));
+    for p in &found {
+        println!("  {}", rel(&root, p));
+    }
+    let meta: Vec<PathBuf> = found
+        .iter()
+        .filter_map(|p| p.parent()?.parent().map(|d| d.join("metadata.json")))
+        .filter(|p| p.is_file())
+        .collect();
+    if let Some(m) = meta.first() {
+        println!("  {}", rel(&root, m));
+    }
+    println!("\nplay one with e.g. `ffplay {}`", rel(&root, &found[0]));
+    Ok(())
+}
+
+fn rel(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+fn collect_playlists(dir: &Path, found: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_playlists(&path, found);
+        } else if matches!(
+            path.file_name().and_then(|n| n.to_str()),
+            Some("master.m3u8" | "manifest.mpd")
+        ) {
+            found.push(path);
+        }
+    }
+}
+
+// ----------------------------------------------------------------- test
+
+fn test() -> Result {
+    setup()?;
+    let root = repo_root();
+    run(
+        "test: cargo fmt --all --check",
+        Command::new(cargo())
+            .args(["fmt", "--all", "--check"])
+            .current_dir(&root),
+    )?;
+    run(
+        "test: cargo clippy --workspace --all-targets -- -D warnings",
+        Command::new(cargo())
+            .args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(&root),
+    )?;
+    let mut cmd = Command::new(cargo());
+    cmd.args(["test", "--workspace"])
+        .current_dir(&root)
+        .stdin(Stdio::null());
+    let mut services = start_test_services(&mut cmd)?;
+    let result = run("test: cargo test --workspace", &mut cmd);
+    for child in &mut services {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    result
+}
