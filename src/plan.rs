@@ -160,6 +160,10 @@ pub fn output_path(loc: &OutputLoc, rel: &str) -> std::path::PathBuf {
 fn describe_params_change(step: &Step, old: &Value, new: &Value) -> String {
     let what = match (&step.kind, &step.profile) {
         (StepKind::Encode, Some(p)) => format!("profile {p}"),
+        (StepKind::PackageHls, _) => "outputs.hls".into(),
+        (StepKind::PackageDash, _) => "outputs.dash".into(),
+        (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
+        (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
         (k, _) => k.as_str().to_string(),
     };
     let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {

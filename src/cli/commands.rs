@@ -67,7 +67,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     runner::install_interrupt_handler();
     let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
     let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let mode = if cli.quiet || a.json { progress::Mode::Quiet } else { progress::Mode::Auto };
+    let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json { progress::Mode::Quiet } else { progress::Mode::Auto };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, progress: mode };
     let report = exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor);
     l.state.save()?;

@@ -131,6 +131,7 @@ pub fn main() -> i32 {
 
 fn report_error(e: Error) -> i32 {
     let code = e.exit_code();
+    let _ = miette::set_hook(Box::new(|_| Box::new(miette::MietteHandlerOpts::new().width(160).wrap_lines(false).build())));
     if matches!(e, Error::Interrupted) {
         eprintln!("vodbuild: interrupted");
     } else {
@@ -141,8 +142,10 @@ fn report_error(e: Error) -> i32 {
 
 fn init_logging(cli: &Cli) {
     use tracing_subscriber::EnvFilter;
+    let json = cli.log_format == LogFormat::Json;
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
+        (false, 0) if json => "info",
         (false, 0) => "warn",
         (false, 1) => "info",
         _ => "debug",

@@ -90,8 +90,7 @@ pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOption
             }
         }
     }
-    let total = selected.iter().filter(|s| **s).count();
-    let progress = Progress::new(opts.progress, total);
+    let progress = Progress::new(opts.progress);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("thread pool");
     let (tx, rx) = mpsc::channel::<JobResult>();
     let mut queue: VecDeque<Vec<NodeIndex>> = VecDeque::new();
@@ -125,6 +124,7 @@ pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOption
                 match reason {
                     None => {
                         let id = &sg.g[n].id;
+                        tracing::debug!(step = %id, "fresh");
                         state.refresh_output_stats(id, &ev.restat);
                         let outs = state.data.steps[id].outputs.clone();
                         node[n.index()] = NodeState::Done(outs);
@@ -217,12 +217,14 @@ pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOption
                             stop = true;
                             continue;
                         }
+                        tracing::info!(step = %step.id, reason = %reason, duration_ms = ms, "executed");
                         node[n.index()] = NodeState::Done(outs);
                         reports.insert(*n, report(*n, Status::Executed, Some(reason.to_string()), ms, None));
                         release(sg, *n, selected, &mut remaining, &mut ready);
                     }
                 }
                 Err(e) => {
+                    tracing::info!(job = %spec.label, error = %e, "failed");
                     if !runner::interrupted() {
                         progress.println(&format!("error: {} failed: {e}", spec.label));
                     }

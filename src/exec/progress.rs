@@ -15,7 +15,6 @@ pub enum Mode {
 pub struct Progress {
     bars: Option<MultiProgress>,
     quiet: bool,
-    total: usize,
     started: AtomicUsize,
 }
 
@@ -29,16 +28,16 @@ pub struct JobProgress<'a> {
 }
 
 impl Progress {
-    pub fn new(mode: Mode, total: usize) -> Progress {
+    pub fn new(mode: Mode) -> Progress {
         let quiet = mode == Mode::Quiet;
         let bars = (!quiet && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(8)));
-        Progress { bars, quiet, total, started: AtomicUsize::new(0) }
+        Progress { bars, quiet, started: AtomicUsize::new(0) }
     }
 
     pub fn start(&self, label: &str, duration: f64) -> JobProgress<'_> {
         let n = self.started.fetch_add(1, Ordering::SeqCst) + 1;
-        let label = format!("[{n}/{}] {label}", self.total);
+        let label = format!("[{n}] {label}");
         let bar = self.bars.as_ref().map(|m| {
             let b = m.add(ProgressBar::new((duration * 1000.0).max(1.0) as u64));
             b.set_style(

@@ -50,10 +50,17 @@ pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Manife
             .map(|l| (l.line(), l.column()))
             .unwrap_or((1, 1));
         // serde_yaml appends " at line L column C" to messages; keep the message clean.
-        let message = match raw.find(" at line ") {
+        let mut message = match raw.find(" at line ") {
             Some(i) => raw[..i].to_string(),
             None => raw,
         };
+        // ... and prefixes the parent's path ("profiles.video.720p: unknown field").
+        if let Some((prefix, rest)) = message.split_once(": ")
+            && !prefix.contains(' ')
+            && !prefix.is_empty()
+        {
+            message = rest.to_string();
+        }
         let help = did_you_mean(&message);
         ManifestError::new(
             file,
