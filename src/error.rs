@@ -39,11 +39,7 @@ impl ManifestError {
         message: impl Into<String>,
         help: Option<String>,
     ) -> Self {
-        let field_note = if field.is_empty() {
-            String::new()
-        } else {
-            format!(" (field `{field}`)")
-        };
+        let field_note = if field.is_empty() { String::new() } else { format!(" (field `{field}`)") };
         ManifestError {
             location: format!("{file}:{line}:{column}"),
             message: message.into(),
@@ -80,11 +76,7 @@ pub enum Error {
     Tool { tool: String, message: String },
 
     #[error("source `{source_id}` ({path}): {message}")]
-    Media {
-        source_id: String,
-        path: PathBuf,
-        message: String,
-    },
+    Media { source_id: String, path: PathBuf, message: String },
 
     #[error("step `{step}` failed: {message}")]
     Step { step: String, message: String },
@@ -109,10 +101,7 @@ pub enum Error {
 
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
+        Error::Io { context: context.into(), source }
     }
 
     pub fn exit_code(&self) -> i32 {
@@ -124,6 +113,12 @@ impl Error {
             Error::Usage(_) => exit_codes::USAGE_ERROR,
             _ => exit_codes::BUILD_FAILED,
         }
+    }
+}
+
+impl From<Box<ManifestError>> for Error {
+    fn from(e: Box<ManifestError>) -> Self {
+        Error::Manifest(e)
     }
 }
 

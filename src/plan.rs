@@ -74,17 +74,29 @@ impl Context<'_> {
         match step.tool {
             ToolUse::Ffmpeg => tool_ref(&self.tools.ffmpeg),
             ToolUse::Ffprobe => tool_ref(&self.tools.ffprobe),
-            ToolUse::Builtin => ToolRef { name: "vodbuild".into(), version: env!("CARGO_PKG_VERSION").into(), digest: builtin_tool_digest() },
+            ToolUse::Builtin => ToolRef {
+                name: "vodbuild".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                digest: builtin_tool_digest(),
+            },
         }
     }
 
-    pub fn evaluate<'u>(&self, state: &State, n: NodeIndex, upstream: impl Fn(NodeIndex) -> Upstream<'u>) -> Evaluation {
+    pub fn evaluate<'u>(
+        &self,
+        state: &State,
+        n: NodeIndex,
+        upstream: impl Fn(NodeIndex) -> Upstream<'u>,
+    ) -> Evaluation {
         let step = &self.sg.g[n];
         let tool = self.tool_ref(step);
         let mut inputs = Vec::new();
         let mut pending = None;
         if step.reads_source {
-            inputs.push(Input { name: "source".into(), digest: self.sources.get(&step.source).cloned().unwrap_or_default() });
+            inputs.push(Input {
+                name: "source".into(),
+                digest: self.sources.get(&step.source).cloned().unwrap_or_default(),
+            });
         }
         for d in self.sg.deps(n) {
             let dep = &self.sg.g[d];
@@ -97,7 +109,9 @@ impl Context<'_> {
                         Some(p) => format!("{}:{p}", dep.kind.as_str()),
                         None => dep.kind.as_str().to_string(),
                     };
-                    inputs.extend(outs.iter().map(|o| Input { name: format!("{label}/{}", o.path), digest: o.digest.clone() }));
+                    inputs.extend(
+                        outs.iter().map(|o| Input { name: format!("{label}/{}", o.path), digest: o.digest.clone() }),
+                    );
                 }
             }
         }
@@ -112,7 +126,11 @@ impl Context<'_> {
         } else if rec.params != step.params {
             Some(Reason::ParamsChanged(describe_params_change(step, &rec.params, &step.params)))
         } else if rec.tool.digest != tool.digest {
-            Some(Reason::ToolChanged { name: tool.name.clone(), from: rec.tool.version.clone(), to: tool.version.clone() })
+            Some(Reason::ToolChanged {
+                name: tool.name.clone(),
+                from: rec.tool.version.clone(),
+                to: tool.version.clone(),
+            })
         } else if step.reads_source && rec.inputs.first() != ev.inputs.first() {
             Some(Reason::SourceChanged)
         } else if let Some(p) = pending {

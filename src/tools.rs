@@ -94,12 +94,7 @@ fn fingerprint(name: &str, path: &Path, cache: &mut ToolCache) -> Result<Tool> {
         });
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    let version = text
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(2))
-        .unwrap_or("unknown")
-        .to_string();
+    let version = text.lines().next().and_then(|l| l.split_whitespace().nth(2)).unwrap_or("unknown").to_string();
     let tool = Tool { name: name.into(), path: path.to_path_buf(), version, digest: hash_bytes(&out.stdout) };
     cache.insert(cache_key, CachedTool { stat, tool: tool.clone() });
     Ok(tool)

@@ -56,10 +56,7 @@ fn start_and_wait(ws: &Workspace, after: Duration) -> Child {
 }
 
 fn assert_rebuilds_cleanly(ws: &Workspace) {
-    let rerun = ws
-        .vodbuild(&["run", "pipeline.yaml", "--json"])
-        .success()
-        .json();
+    let rerun = ws.vodbuild(&["run", "pipeline.yaml", "--json"]).success().json();
     assert_eq!(rerun["failed"].as_u64(), Some(0), "{rerun:#}");
     assert_outputs_valid(ws, "media/long", SECONDS);
     let third = ws.run_ok();
@@ -80,10 +77,7 @@ fn sigkill_mid_run_then_rerun_builds_valid_outputs() {
 fn sigint_mid_run_exits_130_and_rerun_builds_valid_outputs() {
     let ws = slow_workspace();
     let child = start_and_wait(&ws, Duration::from_millis(1500));
-    let st = Command::new("kill")
-        .args(["-s", "INT", &child.id().to_string()])
-        .status()
-        .expect("run kill");
+    let st = Command::new("kill").args(["-s", "INT", &child.id().to_string()]).status().expect("run kill");
     assert!(st.success());
     let out = wait_output(child, &["run"], Duration::from_secs(30));
     assert_eq!(out.code, 130, "interrupted run\n{}", out.describe());

@@ -21,10 +21,7 @@ fn second_run_is_a_noop_and_hashes_nothing() {
     let ws = small_workspace(&["media/a.mp4"]);
     let first = ws.run_ok();
     assert_eq!(executed(&first), small_steps("media/a"));
-    assert!(
-        first["stats"]["source_bytes_hashed"].as_u64().unwrap() > 0,
-        "first run must hash the source: {first:#}"
-    );
+    assert!(first["stats"]["source_bytes_hashed"].as_u64().unwrap() > 0, "first run must hash the source: {first:#}");
 
     let second = ws.run_ok();
     assert_eq!(executed(&second), BTreeSet::new(), "{second:#}");
@@ -41,10 +38,7 @@ fn second_run_is_a_noop_and_hashes_nothing() {
 fn touched_source_with_same_bytes_runs_nothing() {
     let ws = small_workspace(&["media/a.mp4"]);
     ws.run_ok();
-    set_mtime(
-        &ws.path("media/a.mp4"),
-        SystemTime::now() - Duration::from_secs(1800),
-    );
+    set_mtime(&ws.path("media/a.mp4"), SystemTime::now() - Duration::from_secs(1800));
     let plan = ws.plan_ok();
     assert_eq!(planned(&plan), BTreeSet::new(), "{plan:#}");
     let run = ws.run_ok();
@@ -77,10 +71,7 @@ fn changing_one_source_reruns_only_its_steps() {
         ran.contains("encode:media/a:144p") && ran.contains("encode:media/a:aac64"),
         "encodes of the changed source must re-run: {ran:?}"
     );
-    assert!(
-        reason(&plan, "probe:media/a").starts_with("source changed"),
-        "{plan:#}"
-    );
+    assert!(reason(&plan, "probe:media/a").starts_with("source changed"), "{plan:#}");
     for id in small_steps("media/b") {
         assert_eq!(step(&run, &id)["status"], "fresh", "{run:#}");
     }
@@ -140,9 +131,7 @@ fn plan_lists_exactly_what_run_executes() {
 #[test]
 fn only_selects_a_source() {
     let ws = small_workspace(&["media/a.mp4", "media/b.mp4"]);
-    let out = ws
-        .vodbuild(&["run", "pipeline.yaml", "--json", "--only", "media/b"])
-        .success();
+    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--only", "media/b"]).success();
     let run = out.json();
     let ran = executed(&run);
     assert!(!ran.is_empty(), "{run:#}");
@@ -155,9 +144,7 @@ fn only_selects_a_source() {
 #[test]
 fn graph_json_has_every_step_and_probe_edges() {
     let ws = small_workspace(&["media/a.mp4"]);
-    let out = ws
-        .vodbuild(&["graph", "pipeline.yaml", "--format", "json"])
-        .success();
+    let out = ws.vodbuild(&["graph", "pipeline.yaml", "--format", "json"]).success();
     let g = out.json();
     let nodes: BTreeSet<String> = g["nodes"]
         .as_array()
@@ -183,9 +170,6 @@ fn graph_json_has_every_step_and_probe_edges() {
         ("encode:media/a:90p", "dash:media/a"),
         ("encode:media/a:aac64", "hls:media/a"),
     ] {
-        assert!(
-            edges.contains(&(from.to_string(), to.to_string())),
-            "missing edge {from} -> {to}: {edges:?}"
-        );
+        assert!(edges.contains(&(from.to_string(), to.to_string())), "missing edge {from} -> {to}: {edges:?}");
     }
 }

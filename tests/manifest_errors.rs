@@ -39,10 +39,7 @@ outputs:
 
 /// 1-based number of the first line containing `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("{needle:?} not in manifest"))
-        + 1
+    text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} not in manifest")) + 1
 }
 
 /// Replaces exactly one occurrence of `from`.
@@ -64,11 +61,7 @@ fn assert_manifest_error(yaml: &str, line: usize, field: Option<&[&str]>) -> Str
             .stderr
             .match_indices(&format!("pipeline.yaml:{line}:"))
             .any(|(i, m)| out.stderr[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()));
-        assert!(
-            located,
-            "stderr must contain `pipeline.yaml:{line}:COL`\n{}",
-            out.describe()
-        );
+        assert!(located, "stderr must contain `pipeline.yaml:{line}:COL`\n{}", out.describe());
         if let Some(alternatives) = field {
             assert!(
                 alternatives.iter().any(|f| out.stderr.contains(f)),
@@ -84,13 +77,8 @@ fn assert_manifest_error(yaml: &str, line: usize, field: Option<&[&str]>) -> Str
 
 fn assert_did_you_mean(stderr: &str, suggestion: &str) {
     let lower = stderr.to_lowercase();
-    let at = lower
-        .find("did you mean")
-        .unwrap_or_else(|| panic!("expected a did-you-mean hint: {stderr}"));
-    assert!(
-        lower[at..].contains(suggestion),
-        "expected did-you-mean `{suggestion}`: {stderr}"
-    );
+    let at = lower.find("did you mean").unwrap_or_else(|| panic!("expected a did-you-mean hint: {stderr}"));
+    assert!(lower[at..].contains(suggestion), "expected did-you-mean `{suggestion}`: {stderr}");
 }
 
 #[test]
@@ -112,11 +100,7 @@ fn yaml_syntax_error() {
 #[test]
 fn unknown_key_suggests_the_right_one() {
     let yaml = edit("bitrate: 3000k", "bitrat: 3000k");
-    let stderr = assert_manifest_error(
-        &yaml,
-        line_of(&yaml, "bitrat:"),
-        Some(&["profiles.video.720p.bitrat"]),
-    );
+    let stderr = assert_manifest_error(&yaml, line_of(&yaml, "bitrat:"), Some(&["profiles.video.720p.bitrat"]));
     assert_did_you_mean(&stderr, "bitrate");
 }
 
@@ -130,56 +114,33 @@ fn unknown_top_level_key() {
 #[test]
 fn wrong_type() {
     let yaml = edit("height: 720", "height: \"tall\"");
-    assert_manifest_error(
-        &yaml,
-        line_of(&yaml, "height: \"tall\""),
-        Some(&["profiles.video.720p.height"]),
-    );
+    assert_manifest_error(&yaml, line_of(&yaml, "height: \"tall\""), Some(&["profiles.video.720p.height"]));
 }
 
 #[test]
 fn undefined_rendition() {
     let yaml = edit("renditions: [720p, 360p]", "renditions: [720p, 1080p]");
-    let stderr = assert_manifest_error(
-        &yaml,
-        line_of(&yaml, "renditions:"),
-        Some(&["outputs.hls.renditions"]),
-    );
-    assert!(
-        stderr.contains("1080p"),
-        "must name the rendition: {stderr}"
-    );
+    let stderr = assert_manifest_error(&yaml, line_of(&yaml, "renditions:"), Some(&["outputs.hls.renditions"]));
+    assert!(stderr.contains("1080p"), "must name the rendition: {stderr}");
 }
 
 #[test]
 fn undefined_audio_profile() {
     let yaml = edit("    audio: aac128\n", "    audio: aac96\n");
-    let stderr = assert_manifest_error(
-        &yaml,
-        line_of(&yaml, "audio: aac96"),
-        Some(&["outputs.hls.audio"]),
-    );
+    let stderr = assert_manifest_error(&yaml, line_of(&yaml, "audio: aac96"), Some(&["outputs.hls.audio"]));
     assert!(stderr.contains("aac96"), "{stderr}");
 }
 
 #[test]
 fn source_id_escaping_the_output_dir() {
     let yaml = edit("id: clip", "id: ../escape");
-    assert_manifest_error(
-        &yaml,
-        line_of(&yaml, "id: ../escape"),
-        Some(&["sources[0].id", "sources.0.id"]),
-    );
+    assert_manifest_error(&yaml, line_of(&yaml, "id: ../escape"), Some(&["sources[0].id", "sources.0.id"]));
 }
 
 #[test]
 fn segment_not_a_multiple_of_gop() {
     let yaml = edit("segment_seconds: 4", "segment_seconds: 3");
-    assert_manifest_error(
-        &yaml,
-        line_of(&yaml, "segment_seconds: 3"),
-        Some(&["outputs.hls.segment_seconds"]),
-    );
+    assert_manifest_error(&yaml, line_of(&yaml, "segment_seconds: 3"), Some(&["outputs.hls.segment_seconds"]));
 }
 
 #[test]
@@ -206,11 +167,7 @@ fn bad_command_lines_exit_2() {
 fn missing_manifest_file_is_not_a_crash() {
     let ws = Workspace::new();
     let out = ws.vodbuild(&["plan", "nope.yaml"]);
-    assert!(
-        out.code == 2 || out.code == 3,
-        "missing manifest: expected 2 or 3\n{}",
-        out.describe()
-    );
+    assert!(out.code == 2 || out.code == 3, "missing manifest: expected 2 or 3\n{}", out.describe());
     assert!(out.stderr.contains("nope.yaml"), "{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
 }

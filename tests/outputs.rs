@@ -36,10 +36,7 @@ fn hls_master_playlist_declares_codecs_resolution_bandwidth() {
         assert!(codecs.contains("mp4a.40.2"), "AAC-LC in CODECS: {codecs}");
         assert!(bw > 0);
         if let Some(avg) = attr(&v.attrs, "AVERAGE-BANDWIDTH") {
-            assert!(
-                avg.parse::<u64>().unwrap() <= bw,
-                "AVERAGE-BANDWIDTH > BANDWIDTH"
-            );
+            assert!(avg.parse::<u64>().unwrap() <= bw, "AVERAGE-BANDWIDTH > BANDWIDTH");
         }
         resolutions.push(res.to_string());
         by_res.push((res.to_string(), bw));
@@ -47,17 +44,10 @@ fn hls_master_playlist_declares_codecs_resolution_bandwidth() {
     resolutions.sort();
     assert_eq!(resolutions, ["160x90", "256x144"]);
     by_res.sort_by_key(|(_, bw)| *bw);
-    assert_eq!(
-        by_res[1].0, "256x144",
-        "the bigger rung needs more bandwidth"
-    );
+    assert_eq!(by_res[1].0, "256x144", "the bigger rung needs more bandwidth");
 
     // Audio in its own group, referenced by every variant.
-    let audio: Vec<_> = master
-        .media
-        .iter()
-        .filter(|m| attr(m, "TYPE") == Some("AUDIO"))
-        .collect();
+    let audio: Vec<_> = master.media.iter().filter(|m| attr(m, "TYPE") == Some("AUDIO")).collect();
     assert_eq!(audio.len(), 1, "one audio rendition");
     let group = attr(audio[0], "GROUP-ID").expect("GROUP-ID");
     for v in &master.variants {
@@ -76,16 +66,9 @@ fn renditions_have_aligned_keyframes_and_segments() {
         let times = media::keyframe_times(&work);
         for t in &times {
             let off = (t / gop - (t / gop).round()).abs() * gop;
-            assert!(
-                off < 0.02,
-                "{rung}: keyframe at {t} s is off the {gop} s grid: {times:?}"
-            );
+            assert!(off < 0.02, "{rung}: keyframe at {t} s is off the {gop} s grid: {times:?}");
         }
-        assert_eq!(
-            times.len(),
-            3,
-            "{rung}: keyframes at 0, 2, 4 only: {times:?}"
-        );
+        assert_eq!(times.len(), 3, "{rung}: keyframes at 0, 2, 4 only: {times:?}");
         all.push(times);
     }
     assert_eq!(all[0].len(), all[1].len());
@@ -103,10 +86,7 @@ fn renditions_have_aligned_keyframes_and_segments() {
         .collect();
     assert_eq!(durations[0].len(), 3, "5 s in 2 s segments: {durations:?}");
     for (a, b) in durations[0].iter().zip(&durations[1]) {
-        assert!(
-            (a - b).abs() < 0.01,
-            "segment boundaries differ: {durations:?}"
-        );
+        assert!((a - b).abs() < 0.01, "segment boundaries differ: {durations:?}");
     }
 }
 
@@ -121,31 +101,16 @@ fn mpd_names_only_existing_segments() {
     assert_eq!(audio.len(), 1, "{reps:#?}");
     for r in &reps {
         assert!(r.bandwidth > 0, "{r:?}");
-        let want = if r.content_type == "video" {
-            "avc1."
-        } else {
-            "mp4a.40.2"
-        };
-        assert!(
-            r.codecs.starts_with(want),
-            "codecs of {}: {}",
-            r.id,
-            r.codecs
-        );
+        let want = if r.content_type == "video" { "avc1." } else { "mp4a.40.2" };
+        assert!(r.codecs.starts_with(want), "codecs of {}: {}", r.id, r.codecs);
         for f in &r.files {
-            assert!(
-                ws.path(&format!("out/media/a/dash/{f}")).is_file(),
-                "MPD names {f}, which does not exist"
-            );
+            assert!(ws.path(&format!("out/media/a/dash/{f}")).is_file(), "MPD names {f}, which does not exist");
         }
         assert!((r.seconds - SECONDS).abs() < 0.5, "{r:?}");
     }
     let files = ws.files_under("out/media/a/dash");
     let named = |prefix: &str| files.iter().any(|f| f.contains(&format!("dash/{prefix}")));
-    assert!(
-        named("init-") && named("chunk-"),
-        "layout init-*/chunk-*: {files:?}"
-    );
+    assert!(named("init-") && named("chunk-"), "layout init-*/chunk-*: {files:?}");
 }
 
 #[test]
@@ -188,16 +153,9 @@ outputs:
         assert!(ws.path(f).is_file(), "missing {f}");
     }
     let segs = ws.files_under("public/clip/hls/144p");
-    assert!(
-        segs.iter().any(|f| f.ends_with(".ts")),
-        "ts segments: {segs:?}"
-    );
+    assert!(segs.iter().any(|f| f.ends_with(".ts")), "ts segments: {segs:?}");
     let thumbs = ws.files_under("public/clip/thumbnails");
-    assert_eq!(
-        thumbs,
-        [1, 2, 3].map(|i| format!("public/clip/thumbnails/thumb_{i:05}.jpg")),
-        "count: 3 thumbnails"
-    );
+    assert_eq!(thumbs, [1, 2, 3].map(|i| format!("public/clip/thumbnails/thumb_{i:05}.jpg")), "count: 3 thumbnails");
     for t in &thumbs {
         assert_eq!(media::video_size(&ws.path(t)), (64, 36), "{t}");
     }
@@ -220,14 +178,8 @@ fn broken_source_fails_with_exit_1_and_keep_going_builds_the_rest() {
     ws.write("media/bad.mp4", b"this is not a video file\n".repeat(100));
     ws.write_manifest(SMALL);
 
-    let out = ws
-        .vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"])
-        .assert_code(1);
-    assert!(
-        out.stderr.contains("media/bad"),
-        "name the source\n{}",
-        out.describe()
-    );
+    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(1);
+    assert!(out.stderr.contains("media/bad"), "name the source\n{}", out.describe());
     let run = out.json();
     let failed = with_status(&run, "failed");
     assert!(!failed.is_empty(), "{run:#}");

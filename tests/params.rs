@@ -31,20 +31,14 @@ fn changing_one_bitrate_reencodes_only_that_rung() {
     assert_steps("plan", &stale, &required, &optional);
     for src in ["media/a", "media/b"] {
         let r = reason(&plan, &format!("encode:{src}:144p"));
-        assert!(
-            r.starts_with("params changed") && r.contains("144p"),
-            "reason for encode:{src}:144p: {r:?}"
-        );
+        assert!(r.starts_with("params changed") && r.contains("144p"), "reason for encode:{src}:144p: {r:?}");
     }
 
     let run = ws.run_ok();
     let ran = executed(&run);
     assert_steps("run", &ran, &required, &optional);
     assert_eq!(ran, stale, "run executed something other than the plan");
-    assert!(
-        !ran.iter()
-            .any(|id| id.ends_with(":90p") || id.ends_with(":aac64"))
-    );
+    assert!(!ran.iter().any(|id| id.ends_with(":90p") || id.ends_with(":aac64")));
 
     let again = ws.run_ok();
     assert_eq!(executed(&again), BTreeSet::new(), "{again:#}");
@@ -67,10 +61,7 @@ fn packaging_only_change_does_not_reencode() {
     let optional = set(&["metadata:media/a"]);
     let plan = ws.plan_ok();
     assert_steps("plan", &planned(&plan), &required, &optional);
-    assert!(
-        reason(&plan, "hls:media/a").starts_with("params changed"),
-        "{plan:#}"
-    );
+    assert!(reason(&plan, "hls:media/a").starts_with("params changed"), "{plan:#}");
     let run = ws.run_ok();
     let ran = executed(&run);
     assert_steps("run", &ran, &required, &optional);
@@ -116,20 +107,11 @@ fn different_ffmpeg_version_makes_encodes_stale() {
     let env = [("VODBUILD_FFMPEG", fake.as_str())];
     let plan = ws.plan_ok_env(&env);
     let stale = planned(&plan);
-    let encodes: BTreeSet<String> = small_steps("media/a")
-        .into_iter()
-        .filter(|id| id.starts_with("encode:"))
-        .collect();
-    assert!(
-        encodes.is_subset(&stale),
-        "every encode must be stale: {plan:#}"
-    );
+    let encodes: BTreeSet<String> = small_steps("media/a").into_iter().filter(|id| id.starts_with("encode:")).collect();
+    assert!(encodes.is_subset(&stale), "every encode must be stale: {plan:#}");
     for id in &encodes {
         let r = reason(&plan, id);
-        assert!(
-            r.starts_with("tool changed") && r.contains("9.9.9"),
-            "reason for {id}: {r:?}"
-        );
+        assert!(r.starts_with("tool changed") && r.contains("9.9.9"), "reason for {id}: {r:?}");
     }
     let run = ws.run_ok_env(&env);
     let ran = executed(&run);
@@ -147,10 +129,7 @@ fn manifest_tools_path_is_relative_to_manifest() {
     ws.write_manifest(SMALL);
     ws.run_ok();
     fake_ffmpeg(&ws);
-    let with_tool = SMALL.replace(
-        "output_dir: out\n",
-        "output_dir: out\ntools:\n  ffmpeg: ./fakeffmpeg\n",
-    );
+    let with_tool = SMALL.replace("output_dir: out\n", "output_dir: out\ntools:\n  ffmpeg: ./fakeffmpeg\n");
     ws.write_manifest(&with_tool);
     let plan = ws.plan_ok();
     let r = reason(&plan, "encode:media/a:144p");

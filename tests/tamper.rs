@@ -19,8 +19,7 @@ fn hls_segment(ws: &Workspace) -> String {
         .into_iter()
         .find(|f| {
             let name = f.rsplit('/').next().unwrap();
-            (name.ends_with(".m4s") || name.ends_with(".ts") || name.ends_with(".mp4"))
-                && !name.contains("init")
+            (name.ends_with(".m4s") || name.ends_with(".ts") || name.ends_with(".mp4")) && !name.contains("init")
         })
         .expect("an HLS media segment under out/media/a/hls/144p")
 }
@@ -36,19 +35,11 @@ fn deleted_segment_is_rebuilt_by_its_packaging_step() {
     assert!(stale.contains("hls:media/a"), "{plan:#}");
     let r = reason(&plan, "hls:media/a");
     assert!(r.starts_with("output missing"), "reason: {r:?}");
-    assert!(
-        !stale.iter().any(|id| id.starts_with("encode:")),
-        "a missing segment must not re-encode: {stale:?}"
-    );
+    assert!(!stale.iter().any(|id| id.starts_with("encode:")), "a missing segment must not re-encode: {stale:?}");
 
     let run = ws.run_ok();
     let ran = executed(&run);
-    assert_steps(
-        "run",
-        &ran,
-        &set(&["hls:media/a"]),
-        &set(&["metadata:media/a"]),
-    );
+    assert_steps("run", &ran, &set(&["hls:media/a"]), &set(&["metadata:media/a"]));
     assert!(ws.path(&seg).is_file(), "{seg} not rebuilt");
     assert_eq!(executed(&ws.run_ok()), BTreeSet::new());
 }
@@ -58,17 +49,9 @@ fn deleted_dash_manifest_is_rebuilt() {
     let ws = built();
     std::fs::remove_file(ws.path("out/media/a/dash/manifest.mpd")).unwrap();
     let plan = ws.plan_ok();
-    assert!(
-        reason(&plan, "dash:media/a").starts_with("output missing"),
-        "{plan:#}"
-    );
+    assert!(reason(&plan, "dash:media/a").starts_with("output missing"), "{plan:#}");
     let run = ws.run_ok();
-    assert_steps(
-        "run",
-        &executed(&run),
-        &set(&["dash:media/a"]),
-        &set(&["metadata:media/a"]),
-    );
+    assert_steps("run", &executed(&run), &set(&["dash:media/a"]), &set(&["metadata:media/a"]));
     assert!(ws.path("out/media/a/dash/manifest.mpd").is_file());
 }
 
@@ -88,12 +71,7 @@ fn edited_thumbnail_is_rebuilt() {
     assert!(r.starts_with("output modified"), "reason: {r:?}");
 
     let run = ws.run_ok();
-    assert_steps(
-        "run",
-        &executed(&run),
-        &set(&["thumbnails:media/a"]),
-        &BTreeSet::new(),
-    );
+    assert_steps("run", &executed(&run), &set(&["thumbnails:media/a"]), &BTreeSet::new());
     let now = std::fs::read(ws.path(thumb)).unwrap();
     assert!(!now.ends_with(marker), "edited thumbnail left in place");
     assert_eq!(executed(&ws.run_ok()), BTreeSet::new());
@@ -108,10 +86,7 @@ fn deleted_intermediate_encode_is_rebuilt_without_repackaging() {
     assert!(ws.path(work).is_file(), "missing {work}");
     std::fs::remove_file(ws.path(work)).unwrap();
     let plan = ws.plan_ok();
-    assert!(
-        reason(&plan, "encode:media/a:90p").starts_with("output missing"),
-        "{plan:#}"
-    );
+    assert!(reason(&plan, "encode:media/a:90p").starts_with("output missing"), "{plan:#}");
     let run = ws.run_ok();
     let ran = executed(&run);
     assert!(ran.contains("encode:media/a:90p"), "{run:#}");

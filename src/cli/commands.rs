@@ -52,7 +52,8 @@ fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
 }
 
 fn digests(l: &mut Loaded) -> Result<(std::collections::HashMap<String, String>, HashStats)> {
-    let mut wanted: Vec<&str> = l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
+    let mut wanted: Vec<&str> =
+        l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
     wanted.sort_unstable();
     wanted.dedup();
     plan::source_digests(&l.m, &wanted, &mut l.state)
@@ -67,12 +68,20 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     runner::install_interrupt_handler();
     let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
     let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json { progress::Mode::Quiet } else { progress::Mode::Auto };
+    let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json {
+        progress::Mode::Quiet
+    } else {
+        progress::Mode::Auto
+    };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, progress: mode };
     let report = exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor);
     l.state.save()?;
-    let (executed, fresh, failed, skipped) =
-        (report.count(Status::Executed), report.count(Status::Fresh), report.count(Status::Failed), report.count(Status::Skipped));
+    let (executed, fresh, failed, skipped) = (
+        report.count(Status::Executed),
+        report.count(Status::Fresh),
+        report.count(Status::Failed),
+        report.count(Status::Skipped),
+    );
     let doc = json!({
         "executed": executed, "fresh": fresh, "failed": failed, "skipped": skipped,
         "interrupted": report.interrupted,
@@ -145,7 +154,8 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
         stale[n.index()] = r.is_some();
     }
-    let keep: Vec<bool> = l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
+    let keep: Vec<bool> =
+        l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
     print!("{}", render::render(&l.sg, &stale, &keep, a.format));
     Ok(exit_codes::SUCCESS)
 }
@@ -165,8 +175,13 @@ fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     let stale: usize = per.iter().map(|e| e.1).sum();
     let fresh: usize = per.iter().map(|e| e.2).sum();
     if a.json {
-        let rows: Vec<_> = per.iter().map(|(id, s, f)| json!({"id": id, "stale": s, "fresh": f, "up_to_date": *s == 0})).collect();
-        println!("{}", serde_json::to_string_pretty(&json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}})).expect("json"));
+        let rows: Vec<_> =
+            per.iter().map(|(id, s, f)| json!({"id": id, "stale": s, "fresh": f, "up_to_date": *s == 0})).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}}))
+                .expect("json")
+        );
     } else {
         for (id, s, f) in &per {
             let word = if *s == 0 { "up to date" } else { "stale" };

@@ -12,7 +12,11 @@ use crate::exit_codes;
 use crate::graph::render::GraphFormat;
 
 #[derive(Parser, Debug)]
-#[command(name = "vodbuild", version, about = "Build HLS/DASH packages for a video catalog, doing only the work whose inputs changed")]
+#[command(
+    name = "vodbuild",
+    version,
+    about = "Build HLS/DASH packages for a video catalog, doing only the work whose inputs changed"
+)]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
@@ -123,15 +127,14 @@ pub fn main() -> i32 {
     init_logging(&cli);
     match commands::dispatch(&cli) {
         Ok(code) => code,
-        Err(e) => {
-            report_error(e)
-        }
+        Err(e) => report_error(e),
     }
 }
 
 fn report_error(e: Error) -> i32 {
     let code = e.exit_code();
-    let _ = miette::set_hook(Box::new(|_| Box::new(miette::MietteHandlerOpts::new().width(160).wrap_lines(false).build())));
+    let _ =
+        miette::set_hook(Box::new(|_| Box::new(miette::MietteHandlerOpts::new().width(160).wrap_lines(false).build())));
     if matches!(e, Error::Interrupted) {
         eprintln!("vodbuild: interrupted");
     } else {

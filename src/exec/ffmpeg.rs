@@ -144,7 +144,8 @@ fn video_codec_args(a: &mut Vec<String>, p: &VideoProfile, keyint: u32, gop: f64
                 push(a, &["-profile:v", pr]);
             }
             rate(a, false);
-            let mut xp = format!("keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0:log-level=error:pools={threads}");
+            let mut xp =
+                format!("keyint={keyint}:min-keyint={keyint}:scenecut=0:open-gop=0:log-level=error:pools={threads}");
             if let Some(l) = &p.level {
                 xp += &format!(":level-idc={l}");
             }

@@ -38,11 +38,28 @@ pub struct Placement {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Action {
-    Probe { ffprobe: PathBuf, source: PathBuf, source_id: String, out: PathBuf },
-    Ffmpeg { program: PathBuf, args: Vec<String> },
+    Probe {
+        ffprobe: PathBuf,
+        source: PathBuf,
+        source_id: String,
+        out: PathBuf,
+    },
+    Ffmpeg {
+        program: PathBuf,
+        args: Vec<String>,
+    },
     /// ffmpeg writes the variant playlists; vodbuild then writes `master.m3u8` from measurements.
-    Hls { program: PathBuf, args: Vec<String>, dir: PathBuf, variants: Vec<(String, PathBuf)>, audio: Option<(String, PathBuf, u32)> },
-    WriteFile { path: PathBuf, contents: String },
+    Hls {
+        program: PathBuf,
+        args: Vec<String>,
+        dir: PathBuf,
+        variants: Vec<(String, PathBuf)>,
+        audio: Option<(String, PathBuf, u32)>,
+    },
+    WriteFile {
+        path: PathBuf,
+        contents: String,
+    },
 }
 
 pub struct JobCtx<'a> {
@@ -74,7 +91,11 @@ fn load_probe(m: &Manifest, source: &str) -> Result<ProbeFile, String> {
 
 /// Builds the job for `nodes`: one step, or several encode steps of the same source.
 /// `outputs_of` gives the finished outputs of a dependency.
-pub fn build<'o>(ctx: &JobCtx, nodes: &[NodeIndex], outputs_of: impl Fn(NodeIndex) -> &'o [OutputFile]) -> Result<JobSpec, String> {
+pub fn build<'o>(
+    ctx: &JobCtx,
+    nodes: &[NodeIndex],
+    outputs_of: impl Fn(NodeIndex) -> &'o [OutputFile],
+) -> Result<JobSpec, String> {
     let m = ctx.m;
     let first = &ctx.sg.g[nodes[0]];
     let src = m.source(&first.source).ok_or("unknown source")?;
@@ -112,14 +133,22 @@ pub fn build<'o>(ctx: &JobCtx, nodes: &[NodeIndex], outputs_of: impl Fn(NodeInde
                 }
                 names.push(name);
             }
-            let args = ffmpeg::encode_args(&src.path, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds, ctx.threads);
+            let args = ffmpeg::encode_args(
+                &src.path,
+                info.video.as_ref(),
+                &video,
+                &audio,
+                m.raw.encoding.gop_seconds,
+                ctx.threads,
+            );
             (Action::Ffmpeg { program: ffmpeg_bin, args }, format!("encode:{}:{}", src.id, names.join("+")))
         }
         StepKind::PackageHls => {
             let h = m.raw.outputs.hls.as_ref().ok_or("no hls output")?;
             let dir = placements[0].tmp.clone();
             let enc = |name: &str| m.work_dir(&src.id).join(format!("{name}.mp4"));
-            let mut inputs: Vec<(&str, PathBuf, bool)> = h.renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
+            let mut inputs: Vec<(&str, PathBuf, bool)> =
+                h.renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
             if let Some(a) = &h.audio {
                 inputs.push((a.as_str(), enc(a), true));
             }

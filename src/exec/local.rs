@@ -32,8 +32,8 @@ impl Executor for LocalExecutor {
                     .collect();
                 let stdout = runner::run(ffprobe, &args, |_| {})
                     .map_err(|e| format!("source `{source_id}` ({}) is not readable media: {e}", source.display()))?;
-                let parsed = probe::parse(&stdout)
-                    .map_err(|e| format!("source `{source_id}` ({}): {e}", source.display()))?;
+                let parsed =
+                    probe::parse(&stdout).map_err(|e| format!("source `{source_id}` ({}): {e}", source.display()))?;
                 write(out, &serde_json::to_vec_pretty(&parsed).expect("json"))
             }
             Action::Ffmpeg { program, args } => runner::run(program, args, progress).map(drop),

@@ -72,7 +72,13 @@ enum NodeState {
 
 type JobResult = (usize, Result<Vec<Vec<OutputFile>>, String>, u64);
 
-pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOptions, executor: &dyn Executor) -> RunReport {
+pub fn run(
+    ctx: &Context,
+    state: &mut State,
+    selected: &[bool],
+    opts: &RunOptions,
+    executor: &dyn Executor,
+) -> RunReport {
     let sg = ctx.sg;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let jobs = opts.jobs.max(1);
@@ -101,7 +107,15 @@ pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOption
 
     let report = |n: NodeIndex, status, reason: Option<String>, ms, error| {
         let s = &sg.g[n];
-        StepReport { id: s.id.clone(), kind: s.kind.as_str(), source: s.source.clone(), status, reason, duration_ms: ms, error }
+        StepReport {
+            id: s.id.clone(),
+            kind: s.kind.as_str(),
+            source: s.source.clone(),
+            status,
+            reason,
+            duration_ms: ms,
+            error,
+        }
     };
 
     pool.in_place_scope(|scope| {
@@ -209,7 +223,10 @@ pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOption
                             tool: ctx.tool_ref(step),
                             inputs: ev.inputs,
                             outputs: outs.clone(),
-                            finished_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+                            finished_unix: SystemTime::now()
+                                .duration_since(UNIX_EPOCH)
+                                .map(|d| d.as_secs())
+                                .unwrap_or(0),
                         };
                         if let Err(e) = state.record_step(&step.id, rec) {
                             let msg = e.to_string();
@@ -251,7 +268,11 @@ pub fn run(ctx: &Context, state: &mut State, selected: &[bool], opts: &RunOption
     out
 }
 
-fn execute_and_place(executor: &dyn Executor, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<Vec<Vec<OutputFile>>, String> {
+fn execute_and_place(
+    executor: &dyn Executor,
+    job: &JobSpec,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Vec<Vec<OutputFile>>, String> {
     for p in &job.placements {
         place::remove_leftovers(&p.dest);
     }
@@ -268,7 +289,13 @@ fn execute_and_place(executor: &dyn Executor, job: &JobSpec, progress: &mut dyn 
     job.placements.iter().map(place::fingerprint).collect()
 }
 
-fn release(sg: &crate::graph::StepGraph, n: NodeIndex, selected: &[bool], remaining: &mut [usize], ready: &mut VecDeque<NodeIndex>) {
+fn release(
+    sg: &crate::graph::StepGraph,
+    n: NodeIndex,
+    selected: &[bool],
+    remaining: &mut [usize],
+    ready: &mut VecDeque<NodeIndex>,
+) {
     for d in sg.dependents(n) {
         if selected[d.index()] {
             remaining[d.index()] -= 1;
@@ -296,7 +323,15 @@ fn fail(
     let reason = evals.get(&n).map(|(_, r)| r.to_string());
     reports.insert(
         n,
-        StepReport { id: s.id.clone(), kind: s.kind.as_str(), source: s.source.clone(), status: Status::Failed, reason, duration_ms: 0, error: Some(error.to_string()) },
+        StepReport {
+            id: s.id.clone(),
+            kind: s.kind.as_str(),
+            source: s.source.clone(),
+            status: Status::Failed,
+            reason,
+            duration_ms: 0,
+            error: Some(error.to_string()),
+        },
     );
     release(sg, n, selected, remaining, ready);
 }

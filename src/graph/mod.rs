@@ -93,7 +93,8 @@ impl StepGraph {
         // Renditions in order of first use, video then audio.
         let mut video: Vec<&String> = Vec::new();
         let mut audio: Vec<&String> = Vec::new();
-        let packages = o.hls.iter().map(|h| (&h.renditions, &h.audio)).chain(o.dash.iter().map(|d| (&d.renditions, &d.audio)));
+        let packages =
+            o.hls.iter().map(|h| (&h.renditions, &h.audio)).chain(o.dash.iter().map(|d| (&d.renditions, &d.audio)));
         for (renditions, a) in packages {
             for r in renditions {
                 if !video.contains(&r) {
@@ -120,7 +121,18 @@ impl StepGraph {
                 reads_source,
                 output,
             };
-            let probe = sg.add(step(StepKind::Probe, format!("probe:{s}"), json!({}), ToolUse::Ffprobe, true, OutputLoc::File(work.join("probe.json")), None), &[]);
+            let probe = sg.add(
+                step(
+                    StepKind::Probe,
+                    format!("probe:{s}"),
+                    json!({}),
+                    ToolUse::Ffprobe,
+                    true,
+                    OutputLoc::File(work.join("probe.json")),
+                    None,
+                ),
+                &[],
+            );
             let mut encodes: HashMap<&str, NodeIndex> = HashMap::new();
             for name in &video {
                 let p = &m.raw.profiles.video[name.as_str()];
@@ -128,7 +140,18 @@ impl StepGraph {
                 params["gop_seconds"] = json!(gop);
                 params["type"] = json!("video");
                 let id = format!("encode:{s}:{name}");
-                let n = sg.add(step(StepKind::Encode, id, params, ToolUse::Ffmpeg, true, OutputLoc::File(work.join(format!("{name}.mp4"))), Some(name)), &[probe]);
+                let n = sg.add(
+                    step(
+                        StepKind::Encode,
+                        id,
+                        params,
+                        ToolUse::Ffmpeg,
+                        true,
+                        OutputLoc::File(work.join(format!("{name}.mp4"))),
+                        Some(name),
+                    ),
+                    &[probe],
+                );
                 encodes.insert(name.as_str(), n);
             }
             for name in &audio {
@@ -136,7 +159,18 @@ impl StepGraph {
                 let mut params = serde_json::to_value(p).expect("profile serializes");
                 params["type"] = json!("audio");
                 let id = format!("encode:{s}:{name}");
-                let n = sg.add(step(StepKind::Encode, id, params, ToolUse::Ffmpeg, true, OutputLoc::File(work.join(format!("{name}.mp4"))), Some(name)), &[probe]);
+                let n = sg.add(
+                    step(
+                        StepKind::Encode,
+                        id,
+                        params,
+                        ToolUse::Ffmpeg,
+                        true,
+                        OutputLoc::File(work.join(format!("{name}.mp4"))),
+                        Some(name),
+                    ),
+                    &[probe],
+                );
                 encodes.insert(name.as_str(), n);
             }
             let mut outputs = vec![probe];
@@ -146,23 +180,78 @@ impl StepGraph {
             if let Some(h) = &o.hls {
                 let params = serde_json::to_value(h).expect("serializes");
                 let deps = deps_of(&h.renditions, &h.audio);
-                outputs.push(sg.add(step(StepKind::PackageHls, format!("hls:{s}"), params, ToolUse::Ffmpeg, false, OutputLoc::Dir(out.join("hls")), None), &deps));
+                outputs.push(sg.add(
+                    step(
+                        StepKind::PackageHls,
+                        format!("hls:{s}"),
+                        params,
+                        ToolUse::Ffmpeg,
+                        false,
+                        OutputLoc::Dir(out.join("hls")),
+                        None,
+                    ),
+                    &deps,
+                ));
             }
             if let Some(d) = &o.dash {
                 let params = serde_json::to_value(d).expect("serializes");
                 let deps = deps_of(&d.renditions, &d.audio);
-                outputs.push(sg.add(step(StepKind::PackageDash, format!("dash:{s}"), params, ToolUse::Ffmpeg, false, OutputLoc::Dir(out.join("dash")), None), &deps));
+                outputs.push(sg.add(
+                    step(
+                        StepKind::PackageDash,
+                        format!("dash:{s}"),
+                        params,
+                        ToolUse::Ffmpeg,
+                        false,
+                        OutputLoc::Dir(out.join("dash")),
+                        None,
+                    ),
+                    &deps,
+                ));
             }
             if let Some(t) = &o.thumbnails {
                 let params = serde_json::to_value(t).expect("serializes");
-                outputs.push(sg.add(step(StepKind::Thumbnails, format!("thumbnails:{s}"), params, ToolUse::Ffmpeg, true, OutputLoc::Dir(out.join("thumbnails")), None), &[probe]));
+                outputs.push(sg.add(
+                    step(
+                        StepKind::Thumbnails,
+                        format!("thumbnails:{s}"),
+                        params,
+                        ToolUse::Ffmpeg,
+                        true,
+                        OutputLoc::Dir(out.join("thumbnails")),
+                        None,
+                    ),
+                    &[probe],
+                ));
             }
             if let Some(a) = &o.audio_only {
                 let params = serde_json::to_value(a).expect("serializes");
-                outputs.push(sg.add(step(StepKind::AudioOnly, format!("audio_only:{s}"), params, ToolUse::Ffmpeg, true, OutputLoc::Dir(out.join("audio_only")), None), &[probe]));
+                outputs.push(sg.add(
+                    step(
+                        StepKind::AudioOnly,
+                        format!("audio_only:{s}"),
+                        params,
+                        ToolUse::Ffmpeg,
+                        true,
+                        OutputLoc::Dir(out.join("audio_only")),
+                        None,
+                    ),
+                    &[probe],
+                ));
             }
             if o.metadata {
-                sg.add(step(StepKind::Metadata, format!("metadata:{s}"), json!({"format": 1}), ToolUse::Builtin, false, OutputLoc::File(out.join("metadata.json")), None), &outputs);
+                sg.add(
+                    step(
+                        StepKind::Metadata,
+                        format!("metadata:{s}"),
+                        json!({"format": 1}),
+                        ToolUse::Builtin,
+                        false,
+                        OutputLoc::File(out.join("metadata.json")),
+                        None,
+                    ),
+                    &outputs,
+                );
             }
         }
         sg

@@ -14,12 +14,11 @@ pub enum GraphFormat {
 /// `stale[i]` marks node i; `keep[i]` filters nodes (e.g. to one source).
 pub fn render(sg: &StepGraph, stale: &[bool], keep: &[bool], format: GraphFormat) -> String {
     let nodes: Vec<_> = sg.g.node_indices().filter(|n| keep[n.index()]).collect();
-    let edges: Vec<_> = sg
-        .g
-        .edge_indices()
-        .filter_map(|e| sg.g.edge_endpoints(e))
-        .filter(|(a, b)| keep[a.index()] && keep[b.index()])
-        .collect();
+    let edges: Vec<_> =
+        sg.g.edge_indices()
+            .filter_map(|e| sg.g.edge_endpoints(e))
+            .filter(|(a, b)| keep[a.index()] && keep[b.index()])
+            .collect();
     match format {
         GraphFormat::Json => {
             let nodes: Vec<_> = nodes

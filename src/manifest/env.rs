@@ -8,7 +8,7 @@ pub fn interpolate(
     file: &str,
     text: &str,
     lookup: impl Fn(&str) -> Option<String>,
-) -> Result<String, ManifestError> {
+) -> Result<String, Box<ManifestError>> {
     let mut out = String::with_capacity(text.len());
     for (lineno, line) in text.split_inclusive('\n').enumerate() {
         let comment = comment_start(line);
@@ -22,10 +22,13 @@ pub fn interpolate(
             } else if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
                 let err = |msg: String, help: Option<String>| {
                     let offset = text.split_inclusive('\n').take(lineno).map(str::len).sum::<usize>() + i;
-                    ManifestError::new(file, text, lineno + 1, i + 1, Some(offset), "", msg, help)
+                    Box::new(ManifestError::new(file, text, lineno + 1, i + 1, Some(offset), "", msg, help))
                 };
                 let Some(end) = code[i..].find('}') else {
-                    return Err(err("unterminated `${`".into(), Some("write `${NAME}` or `$$` for a literal `$`".into())));
+                    return Err(err(
+                        "unterminated `${`".into(),
+                        Some("write `${NAME}` or `$$` for a literal `$`".into()),
+                    ));
                 };
                 let inner = &code[i + 2..i + end];
                 let (name, default) = match inner.split_once(":-") {

@@ -52,26 +52,14 @@ impl Manifest {
         Self::from_text(&file, &text, &root, |k| std::env::var(k).ok())
     }
 
-    pub fn from_text(
-        file: &str,
-        text: &str,
-        root: &Path,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Manifest> {
+    pub fn from_text(file: &str, text: &str, root: &Path, lookup: impl Fn(&str) -> Option<String>) -> Result<Manifest> {
         let expanded = env::interpolate(file, text, lookup)?;
         let raw: RawManifest = yaml::from_str(file, &expanded)?;
         let ctx = ErrCtx { file, text: &expanded };
         validate::validate(&raw, &ctx)?;
         let sources = sources::expand(&raw, root, &ctx)?;
         let output_dir = root.join(&raw.output_dir);
-        Ok(Manifest {
-            file: file.to_string(),
-            root: root.to_path_buf(),
-            text: expanded,
-            raw,
-            output_dir,
-            sources,
-        })
+        Ok(Manifest { file: file.to_string(), root: root.to_path_buf(), text: expanded, raw, output_dir, sources })
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -115,7 +103,7 @@ impl ErrCtx<'_> {
 #[macro_export]
 macro_rules! p {
     ($($seg:expr),* $(,)?) => {
-        vec![$($crate::manifest::yaml::IntoSeg::into_seg($seg)),*]
+        [$($crate::manifest::yaml::IntoSeg::into_seg($seg)),*]
     };
 }
 

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use super::model::RawManifest;
 use super::validate::check_id;
 use super::{ErrCtx, Source};
-use super::model::RawManifest;
 use crate::error::Result;
 use crate::p;
 
@@ -26,7 +26,11 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
             let id = match &spec.id {
                 Some(id) => id.clone(),
                 None => derive_id(root, &abs).ok_or_else(|| {
-                    ctx.err(&p!["sources", i, "path"], format!("cannot derive an id for `{path}` (outside the manifest folder)"), Some("give the source an `id:`".into()))
+                    ctx.err(
+                        &p!["sources", i, "path"],
+                        format!("cannot derive an id for `{path}` (outside the manifest folder)"),
+                        Some("give the source an `id:`".into()),
+                    )
                 })?,
             };
             found.push((id, abs));
@@ -34,9 +38,8 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
         if let Some(pattern) = &spec.glob {
             let full = root.join(pattern);
             let full = full.to_string_lossy();
-            let paths = glob::glob(&full).map_err(|e| {
-                ctx.err(&p!["sources", i, "glob"], format!("invalid glob `{pattern}`: {e}"), None)
-            })?;
+            let paths = glob::glob(&full)
+                .map_err(|e| ctx.err(&p!["sources", i, "glob"], format!("invalid glob `{pattern}`: {e}"), None))?;
             let mut files: Vec<PathBuf> = paths.filter_map(|r| r.ok()).filter(|p| p.is_file()).collect();
             files.sort();
             if files.is_empty() {
@@ -52,7 +55,11 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
         }
         for (id, path) in found {
             check_id(&id).map_err(|why| {
-                ctx.err(&p!["sources", i], format!("invalid source id `{id}` (from {}): {why}", path.display()), Some("give the source an explicit `id:`".into()))
+                ctx.err(
+                    &p!["sources", i],
+                    format!("invalid source id `{id}` (from {}): {why}", path.display()),
+                    Some("give the source an explicit `id:`".into()),
+                )
             })?;
             if let Some(prev) = seen.insert(id.clone(), i) {
                 return Err(ctx.err(

@@ -22,11 +22,7 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     for (i, s) in m.sources.iter().enumerate() {
         match (&s.path, &s.glob) {
             (Some(_), Some(_)) | (None, None) => {
-                return Err(ctx.err(
-                    &p!["sources", i],
-                    "a source needs exactly one of `path` or `glob`",
-                    None,
-                ));
+                return Err(ctx.err(&p!["sources", i], "a source needs exactly one of `path` or `glob`", None));
             }
             (None, Some(_)) if s.id.is_some() => {
                 return Err(ctx.err(
@@ -38,7 +34,8 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
             _ => {}
         }
         if let Some(id) = &s.id {
-            check_id(id).map_err(|why| ctx.err(&p!["sources", i, "id"], format!("invalid source id `{id}`: {why}"), None))?;
+            check_id(id)
+                .map_err(|why| ctx.err(&p!["sources", i, "id"], format!("invalid source id `{id}`: {why}"), None))?;
         }
     }
     let gop = m.encoding.gop_seconds;
@@ -52,7 +49,11 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         check_name(name).map_err(|why| ctx.err(&p!["profiles", "video", name.as_str()], why, None))?;
         names.insert(name.as_str());
         if v.height.is_none() && v.width.is_none() {
-            return Err(ctx.err(&p!["profiles", "video", name.as_str()], format!("profile `{name}` needs `height` (or `width`)"), None));
+            return Err(ctx.err(
+                &p!["profiles", "video", name.as_str()],
+                format!("profile `{name}` needs `height` (or `width`)"),
+                None,
+            ));
         }
         for (f, d) in [("height", v.height), ("width", v.width)] {
             if let Some(d) = d
@@ -92,8 +93,16 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
                 VideoCodec::Av1 | VideoCodec::Vp9 => &[],
             };
             if !ok.contains(&p.as_str()) {
-                let help = if ok.is_empty() { "remove `profile` for this codec".to_string() } else { format!("one of: {}", ok.join(", ")) };
-                return Err(ctx.err(&at("profile"), format!("profile `{p}` is not valid for {:?}", v.codec).to_lowercase(), Some(help)));
+                let help = if ok.is_empty() {
+                    "remove `profile` for this codec".to_string()
+                } else {
+                    format!("one of: {}", ok.join(", "))
+                };
+                return Err(ctx.err(
+                    &at("profile"),
+                    format!("profile `{p}` is not valid for {:?}", v.codec).to_lowercase(),
+                    Some(help),
+                ));
             }
         }
     }
@@ -122,10 +131,16 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         match (t.interval, t.count) {
             (Some(i), None) if i > 0.0 => {}
             (None, Some(c)) if c > 0 => {}
-            (Some(_), None) => return Err(ctx.err(&p!["outputs", "thumbnails", "interval"], "interval must be > 0", None)),
+            (Some(_), None) => {
+                return Err(ctx.err(&p!["outputs", "thumbnails", "interval"], "interval must be > 0", None));
+            }
             (None, Some(_)) => return Err(ctx.err(&p!["outputs", "thumbnails", "count"], "count must be > 0", None)),
             _ => {
-                return Err(ctx.err(&p!["outputs", "thumbnails"], "thumbnails need exactly one of `interval` or `count`", None));
+                return Err(ctx.err(
+                    &p!["outputs", "thumbnails"],
+                    "thumbnails need exactly one of `interval` or `count`",
+                    None,
+                ));
             }
         }
         if !(16..=4096).contains(&t.width) {
@@ -133,7 +148,11 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         }
     }
     if o.hls.is_none() && o.dash.is_none() && o.thumbnails.is_none() && o.audio_only.is_none() && !o.metadata {
-        return Err(ctx.err(&p!["outputs"], "no outputs", Some("add `hls`, `dash`, `thumbnails`, `audio_only` or `metadata`".into())));
+        return Err(ctx.err(
+            &p!["outputs"],
+            "no outputs",
+            Some("add `hls`, `dash`, `thumbnails`, `audio_only` or `metadata`".into()),
+        ));
     }
     Ok(())
 }
@@ -160,18 +179,26 @@ fn check_package(
             ));
         }
         if !seen.insert(r) {
-            return Err(ctx.err(&p!["outputs", kind, "renditions", i], format!("rendition `{r}` is listed twice"), None));
+            return Err(ctx.err(
+                &p!["outputs", kind, "renditions", i],
+                format!("rendition `{r}` is listed twice"),
+                None,
+            ));
         }
     }
     if let Some(a) = audio
         && !m.profiles.audio.contains_key(a)
     {
         let known: Vec<&str> = m.profiles.audio.keys().map(String::as_str).collect();
-        return Err(ctx.err(&p!["outputs", kind, "audio"], format!("audio `{a}` is not an audio profile"), Some(suggest(a, &known))));
+        return Err(ctx.err(
+            &p!["outputs", kind, "audio"],
+            format!("audio `{a}` is not an audio profile"),
+            Some(suggest(a, &known)),
+        ));
     }
     let gop = m.encoding.gop_seconds;
     let ratio = segment / gop;
-    if !(segment > 0.0) || (ratio - ratio.round()).abs() > 1e-6 || ratio.round() < 1.0 {
+    if segment <= 0.0 || segment.is_nan() || (ratio - ratio.round()).abs() > 1e-6 || ratio.round() < 1.0 {
         return Err(ctx.err(
             &p!["outputs", kind, "segment_seconds"],
             format!("segment_seconds {segment} is not a multiple of encoding.gop_seconds {gop}"),

@@ -38,17 +38,14 @@ pub fn path_to_string(path: &[Seg]) -> String {
 }
 
 /// Deserialize `text` into `T`; errors carry file, line, column, field path and a hint.
-pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ManifestError> {
+pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Box<ManifestError>> {
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let field = err.path().to_string();
         let field = if field == "." { String::new() } else { field };
         let inner = err.into_inner();
         let raw = inner.to_string();
-        let (line, col) = inner
-            .location()
-            .map(|l| (l.line(), l.column()))
-            .unwrap_or((1, 1));
+        let (line, col) = inner.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
         // serde_yaml appends " at line L column C" to messages; keep the message clean.
         let mut message = match raw.find(" at line ") {
             Some(i) => raw[..i].to_string(),
@@ -62,25 +59,14 @@ pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Manife
             message = rest.to_string();
         }
         let help = did_you_mean(&message);
-        ManifestError::new(
-            file,
-            text,
-            line,
-            col,
-            offset_of(text, line, col),
-            &field,
-            message,
-            help,
-        )
+        Box::new(ManifestError::new(file, text, line, col, offset_of(text, line, col), &field, message, help))
     })
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"),
 /// suggest the closest known name.
 fn did_you_mean(message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("unknown field `")
-        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
     let (bad, expected) = rest.split_once('`')?;
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     let best = candidates
@@ -112,25 +98,15 @@ pub fn offset_of(text: &str, line: usize, col: usize) -> Option<usize> {
 /// The 1-based (line, column) of the value at `path` in `text`, if it exists; for a path
 /// whose last key is absent, the position of the closest existing parent.
 pub fn locate(text: &str, path: &[Seg]) -> (usize, usize) {
-    let mut loc = Locator {
-        target: path,
-        stack: Vec::new(),
-        best: (1, 1, 0),
-    };
+    let mut loc = Locator { target: path, stack: Vec::new(), best: (1, 1, 0) };
     let mut parser = Parser::new_from_str(text);
     let _ = parser.load(&mut loc, false);
     (loc.best.0, loc.best.1)
 }
 
 enum Frame {
-    Map {
-        path: Vec<Seg>,
-        key: Option<String>,
-    },
-    Seq {
-        path: Vec<Seg>,
-        next: usize,
-    },
+    Map { path: Vec<Seg>, key: Option<String> },
+    Seq { path: Vec<Seg>, next: usize },
 }
 
 struct Locator<'a> {
@@ -222,16 +198,8 @@ mod tests {
         let text = "a: 1\nb:\n  c: [x, y]\n  d:\n    - e: 5\n";
         let p = |s: &[Seg]| locate(text, s);
         assert_eq!(p(&[Seg::Key("a".into())]), (1, 4));
-        assert_eq!(
-            p(&[Seg::Key("b".into()), Seg::Key("c".into()), Seg::Index(1)]),
-            (3, 10)
-        );
-        let e = [
-            Seg::Key("b".into()),
-            Seg::Key("d".into()),
-            Seg::Index(0),
-            Seg::Key("e".into()),
-        ];
+        assert_eq!(p(&[Seg::Key("b".into()), Seg::Key("c".into()), Seg::Index(1)]), (3, 10));
+        let e = [Seg::Key("b".into()), Seg::Key("d".into()), Seg::Index(0), Seg::Key("e".into())];
         assert_eq!(p(&e), (5, 10));
         // absent key: falls back to the parent
         assert_eq!(p(&[Seg::Key("b".into()), Seg::Key("zz".into())]).0, 3);

@@ -59,10 +59,18 @@ pub fn track_facts(path: &Path) -> Result<TrackFacts, String> {
         b"mp4a" => {
             let kids = entry.get(28..).ok_or("short audio sample entry")?;
             let esds = child(kids, b"esds").ok_or("no esds")?;
-            Ok(TrackFacts { codec: mp4a(esds.get(4..).unwrap_or_default()), width: 0, height: 0, fps: None, is_video: false })
+            Ok(TrackFacts {
+                codec: mp4a(esds.get(4..).unwrap_or_default()),
+                width: 0,
+                height: 0,
+                fps: None,
+                is_video: false,
+            })
         }
         b"Opus" => Ok(TrackFacts { codec: "opus".into(), width: 0, height: 0, fps: None, is_video: false }),
-        b"mp3 " | b".mp3" => Ok(TrackFacts { codec: "mp4a.40.34".into(), width: 0, height: 0, fps: None, is_video: false }),
+        b"mp3 " | b".mp3" => {
+            Ok(TrackFacts { codec: "mp4a.40.34".into(), width: 0, height: 0, fps: None, is_video: false })
+        }
         other => Err(format!("unsupported sample entry `{}`", String::from_utf8_lossy(other))),
     }
 }
@@ -143,9 +151,7 @@ fn fps(stbl: &[u8], timescale: Option<u32>) -> Option<f64> {
     let stts = child(stbl, b"stts")?;
     let n = be32(stts, 4) as usize;
     // the entry covering most samples
-    let (count, delta) = (0..n)
-        .map(|i| (be32(stts, 8 + i * 8), be32(stts, 12 + i * 8)))
-        .max_by_key(|(c, _)| *c)?;
+    let (count, delta) = (0..n).map(|i| (be32(stts, 8 + i * 8), be32(stts, 12 + i * 8))).max_by_key(|(c, _)| *c)?;
     (count > 0 && delta > 0).then(|| ts / delta as f64)
 }
 

@@ -95,12 +95,8 @@ pub fn parse(json: &[u8]) -> Result<ProbeFile, String> {
     if duration <= 0.0 {
         return Err("the duration is unknown or zero".into());
     }
-    let info = ProbeInfo {
-        duration,
-        format: fmt["format_name"].as_str().unwrap_or("unknown").to_string(),
-        video,
-        audio,
-    };
+    let info =
+        ProbeInfo { duration, format: fmt["format_name"].as_str().unwrap_or("unknown").to_string(), video, audio };
     let ffprobe = serde_json::json!({"format": fmt, "streams": streams});
     Ok(ProbeFile { info, ffprobe })
 }

@@ -111,7 +111,11 @@ impl State {
         if self.journal.is_none() {
             std::fs::create_dir_all(&self.dir).ctx(|| format!("creating {}", self.dir.display()))?;
             let path = self.dir.join("journal.jsonl");
-            let f = OpenOptions::new().create(true).append(true).open(&path).ctx(|| format!("opening {}", path.display()))?;
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .ctx(|| format!("opening {}", path.display()))?;
             self.journal = Some(f);
         }
         let line = JournalLine::Step { id: id.to_string(), rec };

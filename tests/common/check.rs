@@ -13,10 +13,8 @@ pub fn assert_outputs_valid(ws: &Workspace, id: &str, seconds: f64) {
 
 pub fn assert_outputs_valid_in(ws: &Workspace, out_dir: &str, id: &str, seconds: f64) {
     let close = |d: f64| (d - seconds).abs() < 0.5;
-    for f in ws
-        .files_under(&format!("{out_dir}/{id}"))
-        .into_iter()
-        .chain(ws.files_under(&format!(".vodbuild/work/{id}")))
+    for f in
+        ws.files_under(&format!("{out_dir}/{id}")).into_iter().chain(ws.files_under(&format!(".vodbuild/work/{id}")))
     {
         let name = f.rsplit('/').next().unwrap();
         let p = ws.path(&f);
@@ -33,36 +31,17 @@ pub fn assert_outputs_valid_in(ws: &Workspace, out_dir: &str, id: &str, seconds:
     let master = ws.path(&format!("{out_dir}/{id}/hls/master.m3u8"));
     media::assert_probe_clean(&master);
     let parsed = media::parse_master(&std::fs::read_to_string(&master).unwrap());
-    let mut playlists: Vec<PathBuf> = parsed
-        .variants
-        .iter()
-        .map(|v| master.parent().unwrap().join(&v.uri))
-        .collect();
-    playlists.extend(
-        parsed
-            .media
-            .iter()
-            .filter_map(|m| media::attr(m, "URI"))
-            .map(|u| master.parent().unwrap().join(u)),
-    );
+    let mut playlists: Vec<PathBuf> = parsed.variants.iter().map(|v| master.parent().unwrap().join(&v.uri)).collect();
+    playlists
+        .extend(parsed.media.iter().filter_map(|m| media::attr(m, "URI")).map(|u| master.parent().unwrap().join(u)));
     assert!(!playlists.is_empty(), "master names no playlists");
     for pl in &playlists {
         let (list, files) = media::media_files(pl);
         assert!(list.endlist, "{} lacks #EXT-X-ENDLIST", pl.display());
         for f in files {
-            assert!(
-                f.is_file(),
-                "{} names missing {}",
-                pl.display(),
-                f.display()
-            );
+            assert!(f.is_file(), "{} names missing {}", pl.display(), f.display());
         }
-        assert!(
-            close(list.total()),
-            "{} covers {} s",
-            pl.display(),
-            list.total()
-        );
+        assert!(close(list.total()), "{} covers {} s", pl.display(), list.total());
         media::assert_probe_clean(pl);
         media::assert_decodes(pl);
     }
@@ -71,21 +50,12 @@ pub fn assert_outputs_valid_in(ws: &Workspace, out_dir: &str, id: &str, seconds:
     let reps = mpd::representations(&std::fs::read_to_string(&mpd_path).unwrap());
     assert!(!reps.is_empty(), "MPD has no Representation");
     for r in &reps {
-        assert!(
-            r.files.len() >= 2,
-            "representation {} names no segments",
-            r.id
-        );
+        assert!(r.files.len() >= 2, "representation {} names no segments", r.id);
         for f in &r.files {
             let p = mpd_path.parent().unwrap().join(f);
             assert!(p.is_file(), "MPD representation {} names missing {f}", r.id);
         }
-        assert!(
-            close(r.seconds),
-            "representation {} covers {} s",
-            r.id,
-            r.seconds
-        );
+        assert!(close(r.seconds), "representation {} covers {} s", r.id, r.seconds);
     }
     media::assert_decodes(&mpd_path);
 }

@@ -10,11 +10,7 @@ pub struct Probe {
 }
 
 fn probe(args: &[&str], file: &Path) -> Probe {
-    let out = Command::new("ffprobe")
-        .args(args)
-        .arg(file)
-        .output()
-        .expect("run ffprobe");
+    let out = Command::new("ffprobe").args(args).arg(file).output().expect("run ffprobe");
     Probe {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -24,50 +20,19 @@ fn probe(args: &[&str], file: &Path) -> Probe {
 
 /// Container duration in seconds; panics with ffprobe's message when unreadable.
 pub fn duration(file: &Path) -> f64 {
-    let p = probe(
-        &[
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ],
-        file,
-    );
-    assert!(
-        p.ok && p.stderr.trim().is_empty(),
-        "ffprobe cannot read {}: {}",
-        file.display(),
-        p.stderr
-    );
-    p.stdout
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("no duration for {}: {:?}", file.display(), p.stdout))
+    let p = probe(&["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"], file);
+    assert!(p.ok && p.stderr.trim().is_empty(), "ffprobe cannot read {}: {}", file.display(), p.stderr);
+    p.stdout.trim().parse().unwrap_or_else(|_| panic!("no duration for {}: {:?}", file.display(), p.stdout))
 }
 
 /// Width and height of the first video stream.
 pub fn video_size(file: &Path) -> (u32, u32) {
     let p = probe(
-        &[
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=width,height",
-            "-of",
-            "csv=p=0",
-        ],
+        &["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0"],
         file,
     );
     assert!(p.ok, "ffprobe {}: {}", file.display(), p.stderr);
-    let mut it = p
-        .stdout
-        .trim()
-        .split(',')
-        .map(|x| x.parse::<u32>().unwrap());
+    let mut it = p.stdout.trim().split(',').map(|x| x.parse::<u32>().unwrap());
     (it.next().unwrap(), it.next().unwrap())
 }
 
@@ -100,12 +65,7 @@ pub fn keyframe_times(file: &Path) -> Vec<f64> {
 /// ffprobe on a playlist/manifest: must exit 0 and print no errors.
 pub fn assert_probe_clean(file: &Path) {
     let p = probe(&["-v", "error", "-show_entries", "format=duration"], file);
-    assert!(
-        p.ok && p.stderr.trim().is_empty(),
-        "ffprobe reports errors for {}: {}",
-        file.display(),
-        p.stderr
-    );
+    assert!(p.ok && p.stderr.trim().is_empty(), "ffprobe reports errors for {}: {}", file.display(), p.stderr);
 }
 
 /// Decodes every stream of `file` to the end (ffmpeg -f null); must be clean.
@@ -117,11 +77,7 @@ pub fn assert_decodes(file: &Path) {
         .output()
         .expect("run ffmpeg");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && err.trim().is_empty(),
-        "ffmpeg cannot decode {} to the end: {err}",
-        file.display()
-    );
+    assert!(out.status.success() && err.trim().is_empty(), "ffmpeg cannot decode {} to the end: {err}", file.display());
 }
 
 // ------------------------------------------------------------------ HLS
@@ -148,10 +104,7 @@ pub fn attributes(list: &str) -> Vec<(String, String)> {
 }
 
 pub fn attr<'a>(attrs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 pub struct Variant {
@@ -177,10 +130,7 @@ pub fn parse_master(text: &str) -> Master {
             media.push(attributes(a));
         } else if !line.starts_with('#') {
             let attrs = pending.take().expect("URI line without #EXT-X-STREAM-INF");
-            variants.push(Variant {
-                attrs,
-                uri: line.to_string(),
-            });
+            variants.push(Variant { attrs, uri: line.to_string() });
         }
     }
     Master { variants, media }
@@ -201,12 +151,7 @@ impl MediaPlaylist {
 
 pub fn parse_media(text: &str) -> MediaPlaylist {
     assert!(text.starts_with("#EXTM3U"), "not a playlist:\n{text}");
-    let mut pl = MediaPlaylist {
-        target_duration: None,
-        init: None,
-        segments: Vec::new(),
-        endlist: false,
-    };
+    let mut pl = MediaPlaylist { target_duration: None, init: None, segments: Vec::new(), endlist: false };
     let mut dur = None;
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(v) = line.strip_prefix("#EXT-X-TARGETDURATION:") {
@@ -228,8 +173,7 @@ pub fn parse_media(text: &str) -> MediaPlaylist {
 
 /// Files a media playlist names (init + segments), resolved beside it.
 pub fn media_files(playlist: &Path) -> (MediaPlaylist, Vec<PathBuf>) {
-    let text = std::fs::read_to_string(playlist)
-        .unwrap_or_else(|e| panic!("read {}: {e}", playlist.display()));
+    let text = std::fs::read_to_string(playlist).unwrap_or_else(|e| panic!("read {}: {e}", playlist.display()));
     let pl = parse_media(&text);
     let dir = playlist.parent().unwrap();
     let mut files: Vec<PathBuf> = pl.init.iter().map(|u| dir.join(u)).collect();

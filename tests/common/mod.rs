@@ -56,10 +56,7 @@ pub struct Output {
 
 impl Workspace {
     pub fn new() -> Workspace {
-        let dir = tempfile::Builder::new()
-            .prefix("vodbuild-test-")
-            .tempdir()
-            .expect("create tempdir");
+        let dir = tempfile::Builder::new().prefix("vodbuild-test-").tempdir().expect("create tempdir");
         Workspace { dir }
     }
 
@@ -98,14 +95,7 @@ impl Workspace {
     ///
     /// The file's mtime is set one hour back: real catalog media are old, and
     /// this keeps a racy-clean stat check from legitimately re-hashing it.
-    pub fn make_source_with(
-        &self,
-        rel: &str,
-        seconds: f64,
-        size: &str,
-        freq: u32,
-        noisy: bool,
-    ) -> PathBuf {
+    pub fn make_source_with(&self, rel: &str, seconds: f64, size: &str, freq: u32, noisy: bool) -> PathBuf {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         let mut cmd = Command::new("ffmpeg");
@@ -119,22 +109,11 @@ impl Workspace {
         }
         cmd.arg("-t")
             .arg(seconds.to_string())
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-            ])
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
             .args(["-c:a", "aac", "-b:a", "64k", "-shortest"])
             .arg(&p);
         let out = cmd.output().expect("run ffmpeg (is it installed?)");
-        assert!(
-            out.status.success(),
-            "ffmpeg failed making {rel}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "ffmpeg failed making {rel}: {}", String::from_utf8_lossy(&out.stderr));
         set_mtime(&p, SystemTime::now() - Duration::from_secs(3600));
         p
     }
@@ -176,9 +155,7 @@ impl Workspace {
     }
 
     pub fn run_ok_env(&self, envs: &[(&str, &str)]) -> Value {
-        self.vodbuild_env(&["run", "pipeline.yaml", "--json"], envs)
-            .success()
-            .json()
+        self.vodbuild_env(&["run", "pipeline.yaml", "--json"], envs).success().json()
     }
 
     /// `plan pipeline.yaml --json`, asserting exit 0.
@@ -187,24 +164,15 @@ impl Workspace {
     }
 
     pub fn plan_ok_env(&self, envs: &[(&str, &str)]) -> Value {
-        self.vodbuild_env(&["plan", "pipeline.yaml", "--json"], envs)
-            .success()
-            .json()
+        self.vodbuild_env(&["plan", "pipeline.yaml", "--json"], envs).success().json()
     }
 
     /// All files under `rel` (recursively), as paths relative to the workspace.
     pub fn files_under(&self, rel: &str) -> Vec<String> {
         let mut out = Vec::new();
         walk(&self.path(rel), &mut out);
-        let mut v: Vec<String> = out
-            .into_iter()
-            .map(|p| {
-                p.strip_prefix(self.root())
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
+        let mut v: Vec<String> =
+            out.into_iter().map(|p| p.strip_prefix(self.root()).unwrap().to_string_lossy().into_owned()).collect();
         v.sort();
         v
     }
@@ -290,11 +258,7 @@ impl Output {
 
     pub fn assert_code(self, code: i32) -> Output {
         assert_eq!(self.code, code, "unexpected exit code\n{}", self.describe());
-        assert!(
-            !self.stderr.contains("panicked"),
-            "vodbuild panicked\n{}",
-            self.describe()
-        );
+        assert!(!self.stderr.contains("panicked"), "vodbuild panicked\n{}", self.describe());
         self
     }
 
@@ -303,24 +267,18 @@ impl Output {
     }
 
     pub fn json(&self) -> Value {
-        self.json
-            .clone()
-            .unwrap_or_else(|| panic!("stdout is not JSON\n{}", self.describe()))
+        self.json.clone().unwrap_or_else(|| panic!("stdout is not JSON\n{}", self.describe()))
     }
 }
 
 // ------------------------------------------------------------ JSON helpers
 
 fn steps(v: &Value) -> &Vec<Value> {
-    v["steps"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no `steps` array in {v:#}"))
+    v["steps"].as_array().unwrap_or_else(|| panic!("no `steps` array in {v:#}"))
 }
 
 fn str_field<'a>(step: &'a Value, key: &str) -> &'a str {
-    step[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("step has no string `{key}`: {step}"))
+    step[key].as_str().unwrap_or_else(|| panic!("step has no string `{key}`: {step}"))
 }
 
 /// Ids of steps with `status == "executed"` in a run JSON; also checks that
@@ -336,27 +294,17 @@ pub fn executed(run: &Value) -> BTreeSet<String> {
 }
 
 pub fn with_status(run: &Value, status: &str) -> BTreeSet<String> {
-    steps(run)
-        .iter()
-        .filter(|s| str_field(s, "status") == status)
-        .map(|s| str_field(s, "id").to_string())
-        .collect()
+    steps(run).iter().filter(|s| str_field(s, "status") == status).map(|s| str_field(s, "id").to_string()).collect()
 }
 
 /// All step ids listed in a run JSON (every step of the graph).
 pub fn all_ids(run: &Value) -> BTreeSet<String> {
-    steps(run)
-        .iter()
-        .map(|s| str_field(s, "id").to_string())
-        .collect()
+    steps(run).iter().map(|s| str_field(s, "id").to_string()).collect()
 }
 
 /// Ids of the stale steps in a plan JSON; checks `summary.stale` agrees.
 pub fn planned(plan: &Value) -> BTreeSet<String> {
-    let ids: BTreeSet<String> = steps(plan)
-        .iter()
-        .map(|s| str_field(s, "id").to_string())
-        .collect();
+    let ids: BTreeSet<String> = steps(plan).iter().map(|s| str_field(s, "id").to_string()).collect();
     assert_eq!(
         plan["summary"]["stale"].as_u64(),
         Some(ids.len() as u64),
@@ -367,10 +315,7 @@ pub fn planned(plan: &Value) -> BTreeSet<String> {
 
 /// The step with `id` in a plan or run JSON.
 pub fn step<'a>(v: &'a Value, id: &str) -> &'a Value {
-    steps(v)
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step `{id}` in {v:#}"))
+    steps(v).iter().find(|s| s["id"] == id).unwrap_or_else(|| panic!("no step `{id}` in {v:#}"))
 }
 
 pub fn reason<'a>(v: &'a Value, id: &str) -> &'a str {
@@ -402,17 +347,9 @@ pub fn small_steps(src: &str) -> BTreeSet<String> {
 }
 
 /// Asserts `actual` contains `required` and nothing outside `required ∪ optional`.
-pub fn assert_steps(
-    what: &str,
-    actual: &BTreeSet<String>,
-    required: &BTreeSet<String>,
-    optional: &BTreeSet<String>,
-) {
+pub fn assert_steps(what: &str, actual: &BTreeSet<String>, required: &BTreeSet<String>, optional: &BTreeSet<String>) {
     let missing: Vec<_> = required.difference(actual).collect();
-    let extra: Vec<_> = actual
-        .iter()
-        .filter(|id| !required.contains(*id) && !optional.contains(*id))
-        .collect();
+    let extra: Vec<_> = actual.iter().filter(|id| !required.contains(*id) && !optional.contains(*id)).collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "{what}: missing {missing:?}, unexpected {extra:?}; got {actual:?}"

@@ -11,10 +11,7 @@ pub struct Node {
 
 impl Node {
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     pub fn child(&self, name: &str) -> Option<&Node> {
@@ -32,10 +29,7 @@ fn local(name: &str) -> String {
 
 /// Parses XML into a tree (no entities beyond the basic five, no DTDs).
 pub fn parse_xml(xml: &str) -> Node {
-    let mut stack = vec![Node {
-        name: "#document".into(),
-        ..Node::default()
-    }];
+    let mut stack = vec![Node { name: "#document".into(), ..Node::default() }];
     let mut rest = xml;
     while let Some(lt) = rest.find('<') {
         let text = &rest[..lt];
@@ -54,25 +48,16 @@ pub fn parse_xml(xml: &str) -> Node {
             let name = local(close[..gt].trim());
             let node = stack.pop().expect("unbalanced XML");
             assert_eq!(node.name, name, "mismatched end tag");
-            stack
-                .last_mut()
-                .expect("unbalanced XML")
-                .children
-                .push(node);
+            stack.last_mut().expect("unbalanced XML").children.push(node);
             rest = &close[gt + 1..];
         } else {
             let gt = tag_end(rest);
             let inner = &rest[1..gt];
             let self_closing = inner.ends_with('/');
             let inner = inner.trim_end_matches('/');
-            let name_end = inner
-                .find(|c: char| c.is_whitespace())
-                .unwrap_or(inner.len());
-            let node = Node {
-                name: local(&inner[..name_end]),
-                attrs: parse_attrs(&inner[name_end..]),
-                ..Node::default()
-            };
+            let name_end = inner.find(|c: char| c.is_whitespace()).unwrap_or(inner.len());
+            let node =
+                Node { name: local(&inner[..name_end]), attrs: parse_attrs(&inner[name_end..]), ..Node::default() };
             if self_closing {
                 stack.last_mut().unwrap().children.push(node);
             } else {
@@ -189,11 +174,7 @@ pub fn expand(template: &str, rep: &str, bw: u64, number: u64, time: u64) -> Str
 
 fn format_num(n: u64, fmt: &str) -> String {
     // `%05d` style: zero-padded width.
-    let width: usize = fmt
-        .trim_start_matches('0')
-        .trim_end_matches('d')
-        .parse()
-        .unwrap_or(0);
+    let width: usize = fmt.trim_start_matches('0').trim_end_matches('d').parse().unwrap_or(0);
     format!("{n:0width$}")
 }
 
@@ -201,10 +182,7 @@ fn format_num(n: u64, fmt: &str) -> String {
 pub fn representations(mpd_text: &str) -> Vec<Representation> {
     let doc = parse_xml(mpd_text);
     let mpd = doc.child("MPD").expect("no <MPD> root");
-    let total = mpd
-        .attr("mediaPresentationDuration")
-        .map(iso_duration)
-        .unwrap_or(0.0);
+    let total = mpd.attr("mediaPresentationDuration").map(iso_duration).unwrap_or(0.0);
     let mut out = Vec::new();
     for period in mpd.all("Period") {
         for set in period.all("AdaptationSet") {
@@ -227,10 +205,7 @@ fn expand_rep(chain: &[&Node], total: f64) -> Representation {
     } else {
         lookup("mimeType").split('/').next().unwrap().to_string()
     };
-    let base: String = chain
-        .iter()
-        .filter_map(|n| n.child("BaseURL").map(|b| b.text.clone()))
-        .collect();
+    let base: String = chain.iter().filter_map(|n| n.child("BaseURL").map(|b| b.text.clone())).collect();
     // Merge SegmentTemplate attributes, most specific last; take the most
     // specific SegmentTimeline.
     let mut attrs: Vec<(String, String)> = Vec::new();
@@ -243,13 +218,7 @@ fn expand_rep(chain: &[&Node], total: f64) -> Representation {
             }
         }
     }
-    let get = |k: &str| {
-        attrs
-            .iter()
-            .rev()
-            .find(|(a, _)| a == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| attrs.iter().rev().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
     let mut files = Vec::new();
     let mut seconds = 0.0;
     if let Some(media) = get("media") {
@@ -277,10 +246,7 @@ fn expand_rep(chain: &[&Node], total: f64) -> Representation {
             }
             seconds = ticks as f64 / timescale as f64;
         } else {
-            let d: f64 = get("duration")
-                .expect("SegmentTemplate@duration")
-                .parse()
-                .unwrap();
+            let d: f64 = get("duration").expect("SegmentTemplate@duration").parse().unwrap();
             let count = (total * timescale as f64 / d).ceil() as u64;
             for i in 0..count {
                 let t = (i as f64 * d) as u64;
@@ -293,12 +259,5 @@ fn expand_rep(chain: &[&Node], total: f64) -> Representation {
         files.push(base);
         seconds = total;
     }
-    Representation {
-        id,
-        content_type,
-        codecs: lookup("codecs").to_string(),
-        bandwidth: bw,
-        files,
-        seconds,
-    }
+    Representation { id, content_type, codecs: lookup("codecs").to_string(), bandwidth: bw, files, seconds }
 }

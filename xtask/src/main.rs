@@ -32,10 +32,7 @@ impl fmt::Display for Failure {
 type Result<T = ()> = std::result::Result<T, Failure>;
 
 fn fail(step: &str, detail: impl Into<String>) -> Failure {
-    Failure {
-        step: step.to_string(),
-        detail: detail.into(),
-    }
+    Failure { step: step.to_string(), detail: detail.into() }
 }
 
 fn main() -> ExitCode {
@@ -83,32 +80,19 @@ fn banner(msg: &str) {
 /// Runs a command with inherited stdio (output streams live); errors name `step`.
 fn run(step: &str, cmd: &mut Command) -> Result {
     banner(step);
-    let status = cmd.status().map_err(|e| {
-        fail(
-            step,
-            format!("could not start {:?}: {e}", cmd.get_program()),
-        )
-    })?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(fail(step, format!("exited with {status}")))
-    }
+    let status = cmd.status().map_err(|e| fail(step, format!("could not start {:?}: {e}", cmd.get_program())))?;
+    if status.success() { Ok(()) } else { Err(fail(step, format!("exited with {status}"))) }
 }
 
 /// Finds `name` on PATH (an executable regular file).
 fn which(name: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
+    env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 fn is_root() -> bool {
@@ -142,39 +126,23 @@ fn setup() -> Result {
 }
 
 fn ensure_ffmpeg() -> Result {
-    let missing: Vec<&str> = ["ffmpeg", "ffprobe"]
-        .into_iter()
-        .filter(|t| which(t).is_none())
-        .collect();
+    let missing: Vec<&str> = ["ffmpeg", "ffprobe"].into_iter().filter(|t| which(t).is_none()).collect();
     if missing.is_empty() {
         return Ok(());
     }
-    banner(&format!(
-        "setup: missing {}; installing ffmpeg with apt",
-        missing.join(", ")
-    ));
+    banner(&format!("setup: missing {}; installing ffmpeg with apt", missing.join(", ")));
     if which("apt-get").is_none() {
-        return Err(fail(
-            "setup: install ffmpeg",
-            "apt-get not found; install ffmpeg/ffprobe by other means",
-        ));
+        return Err(fail("setup: install ffmpeg", "apt-get not found; install ffmpeg/ffprobe by other means"));
     }
     let mut update = privileged("apt-get");
-    update
-        .arg("update")
-        .env("DEBIAN_FRONTEND", "noninteractive");
+    update.arg("update").env("DEBIAN_FRONTEND", "noninteractive");
     run("setup: apt-get update", &mut update)?;
     let mut install = privileged("apt-get");
-    install
-        .args(["install", "-y", "--no-install-recommends", "ffmpeg"])
-        .env("DEBIAN_FRONTEND", "noninteractive");
+    install.args(["install", "-y", "--no-install-recommends", "ffmpeg"]).env("DEBIAN_FRONTEND", "noninteractive");
     run("setup: apt-get install ffmpeg", &mut install)?;
     for t in ["ffmpeg", "ffprobe"] {
         if which(t).is_none() {
-            return Err(fail(
-                "setup: install ffmpeg",
-                format!("`{t}` still not on PATH after apt-get install"),
-            ));
+            return Err(fail("setup: install ffmpeg", format!("`{t}` still not on PATH after apt-get install")));
         }
     }
     Ok(())
@@ -197,17 +165,13 @@ fn quickstart() -> Result {
     let root = repo_root();
     run(
         "quickstart: cargo build -p vodbuild",
-        Command::new(cargo())
-            .args(["build", "-p", "vodbuild"])
-            .current_dir(&root),
+        Command::new(cargo()).args(["build", "-p", "vodbuild"]).current_dir(&root),
     )?;
     let exe = root.join("target/debug/vodbuild");
     let example = root.join("examples/quickstart");
     run(
         "quickstart: vodbuild run pipeline.yaml",
-        Command::new(&exe)
-            .args(["run", "pipeline.yaml"])
-            .current_dir(&example),
+        Command::new(&exe).args(["run", "pipeline.yaml"]).current_dir(&example),
     )?;
     let out = example.join("out");
     let mut found = Vec::new();
@@ -247,10 +211,7 @@ fn collect_playlists(dir: &Path, found: &mut Vec<PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             collect_playlists(&path, found);
-        } else if matches!(
-            path.file_name().and_then(|n| n.to_str()),
-            Some("master.m3u8" | "manifest.mpd")
-        ) {
+        } else if matches!(path.file_name().and_then(|n| n.to_str()), Some("master.m3u8" | "manifest.mpd")) {
             found.push(path);
         }
     }
@@ -261,29 +222,15 @@ fn collect_playlists(dir: &Path, found: &mut Vec<PathBuf>) {
 fn test() -> Result {
     setup()?;
     let root = repo_root();
-    run(
-        "test: cargo fmt --all --check",
-        Command::new(cargo())
-            .args(["fmt", "--all", "--check"])
-            .current_dir(&root),
-    )?;
+    run("test: cargo fmt --all --check", Command::new(cargo()).args(["fmt", "--all", "--check"]).current_dir(&root))?;
     run(
         "test: cargo clippy --workspace --all-targets -- -D warnings",
         Command::new(cargo())
-            .args([
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ])
+            .args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
             .current_dir(&root),
     )?;
     let mut cmd = Command::new(cargo());
-    cmd.args(["test", "--workspace"])
-        .current_dir(&root)
-        .stdin(Stdio::null());
+    cmd.args(["test", "--workspace"]).current_dir(&root).stdin(Stdio::null());
     let mut services = start_test_services(&mut cmd)?;
     let result = run("test: cargo test --workspace", &mut cmd);
     for child in &mut services {
