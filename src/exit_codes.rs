@@ -12,5 +12,7 @@ pub const MANIFEST_ERROR: i32 = 3;
 pub const LOCKED: i32 = 4;
 /// A required tool (ffmpeg, ffprobe) is missing or unusable.
 pub const TOOL_ERROR: i32 = 5;
+/// `vodbuild verify` found problems in the packages.
+pub const VERIFY_FAILED: i32 = 6;
 /// Interrupted by Ctrl-C / SIGTERM; finished steps are recorded, nothing partial is.
 pub const INTERRUPTED: i32 = 130;

@@ -4,7 +4,7 @@
 //! sorted, no whitespace):
 //!
 //! ```text
-//! ["vodbuild-step-key/1", KIND, PARAMS, TOOL_DIGEST, [[INPUT_NAME, INPUT_DIGEST], ...]]
+//! ["vodbuild-step-key/1", KIND, RECIPE, PARAMS, TOOL_DIGEST, [[INPUT_NAME, INPUT_DIGEST], ...]]
 //! ```
 //!
 //! | step kind      | PARAMS (resolved manifest values)                              | TOOL_DIGEST              | inputs                                   |
@@ -17,6 +17,9 @@
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
 //!
+//! - RECIPE is vodbuild's version of how it performs that step kind ([`recipe_version`]); it is
+//!   bumped when a release changes the commands or post-processing of a kind, so exactly those
+//!   steps re-run after an upgrade.
 //! - TOOL_DIGEST is the BLAKE3 of the tool's full `-version` output: version *and* build
 //!   configuration, so a rebuilt ffmpeg with other libraries makes its steps stale.
 //! - Input digests are BLAKE3 of file contents; names are relative (`source`,
@@ -41,9 +44,18 @@ pub struct Input {
     pub digest: String,
 }
 
+/// How vodbuild performs each step kind; bump one when its commands or post-processing change.
+pub fn recipe_version(kind: &str) -> u32 {
+    match kind {
+        // 2: MPD codecs from init segments, bandwidth = measured peak
+        "package_dash" => 2,
+        _ => 1,
+    }
+}
+
 pub fn step_key(kind: &str, params: &Value, tool_digest: &str, inputs: &[Input]) -> String {
     let ins: Vec<Value> = inputs.iter().map(|i| json!([i.name, i.digest])).collect();
-    let canonical = json!([KEY_VERSION, kind, params, tool_digest, ins]);
+    let canonical = json!([KEY_VERSION, kind, recipe_version(kind), params, tool_digest, ins]);
     let bytes = serde_json::to_vec(&canonical).expect("json");
     blake3::hash(&bytes).to_hex().to_string()
 }

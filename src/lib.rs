@@ -17,5 +17,6 @@ pub mod media;
 pub mod plan;
 pub mod state;
 pub mod tools;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::graph::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
 use crate::hash::{FileStat, hash_file};
-use crate::key::{Input, builtin_tool_digest, step_key};
+use crate::key::{Input, builtin_tool_digest, recipe_version, step_key};
 use crate::manifest::Manifest;
 use crate::state::{OutputFile, SourceEntry, State, ToolRef};
 use crate::tools::Toolset;
@@ -24,6 +24,7 @@ pub enum Reason {
     Forced,
     ParamsChanged(String),
     ToolChanged { name: String, from: String, to: String },
+    RecipeChanged { kind: String, from: u32, to: u32 },
     SourceChanged,
     UpstreamChanged(String),
     OutputMissing(String),
@@ -37,6 +38,7 @@ impl fmt::Display for Reason {
             Reason::Forced => write!(f, "forced"),
             Reason::ParamsChanged(d) => write!(f, "params changed: {d}"),
             Reason::ToolChanged { name, from, to } => write!(f, "tool changed: {name} {from} -> {to}"),
+            Reason::RecipeChanged { kind, from, to } => write!(f, "recipe changed: vodbuild's {kind} v{from} -> v{to}"),
             Reason::SourceChanged => write!(f, "source changed"),
             Reason::UpstreamChanged(s) => write!(f, "upstream changed: {s}"),
             Reason::OutputMissing(p) => write!(f, "output missing: {p}"),
@@ -131,6 +133,9 @@ impl Context<'_> {
                 from: rec.tool.version.clone(),
                 to: tool.version.clone(),
             })
+        } else if rec.recipe != recipe_version(step.kind.as_str()) {
+            let (from, to) = (rec.recipe, recipe_version(step.kind.as_str()));
+            Some(Reason::RecipeChanged { kind: step.kind.as_str().into(), from, to })
         } else if step.reads_source && rec.inputs.first() != ev.inputs.first() {
             Some(Reason::SourceChanged)
         } else if let Some(p) = pending {

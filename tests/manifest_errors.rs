@@ -98,6 +98,12 @@ fn yaml_syntax_error() {
 }
 
 #[test]
+fn yaml_syntax_error_stray_bracket() {
+    let yaml = edit("renditions: [720p, 360p]", "renditions: [720p, 360p]]");
+    assert_manifest_error(&yaml, line_of(&yaml, "renditions:"), None);
+}
+
+#[test]
 fn unknown_key_suggests_the_right_one() {
     let yaml = edit("bitrate: 3000k", "bitrat: 3000k");
     let stderr = assert_manifest_error(&yaml, line_of(&yaml, "bitrat:"), Some(&["profiles.video.720p.bitrat"]));

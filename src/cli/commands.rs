@@ -23,6 +23,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Graph(a) => graph_cmd(a),
         Command::Status(a) => status_cmd(a),
         Command::Clean(a) => clean_cmd(a),
+        Command::Verify(a) => verify_cmd(a),
     }
 }
 
@@ -223,4 +224,19 @@ fn clean_cmd(a: &super::CleanArgs) -> Result<i32> {
     }
     eprintln!("removed {removed} outputs and {}", dir.display());
     Ok(exit_codes::SUCCESS)
+}
+
+fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
+    let m = Manifest::load(&a.file)?;
+    let (checked, problems) = crate::verify::verify(&m);
+    if a.json {
+        let doc = json!({"packages": checked, "problems": problems});
+        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+    } else {
+        for p in &problems {
+            println!("{p}");
+        }
+        eprintln!("{checked} packages checked, {} problems", problems.len());
+    }
+    Ok(if problems.is_empty() { exit_codes::SUCCESS } else { exit_codes::VERIFY_FAILED })
 }

@@ -49,6 +49,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Remove the outputs, intermediates and state this manifest made.
     Clean(CleanArgs),
+    /// Check every package: segments exist, CODECS/RESOLUTION/BANDWIDTH are exact, boundaries align.
+    Verify(VerifyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -100,6 +102,14 @@ pub struct GraphArgs {
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     pub file: PathBuf,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    pub file: PathBuf,
+    /// Print the problems as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

@@ -56,6 +56,13 @@ pub enum Action {
         variants: Vec<(String, PathBuf)>,
         audio: Option<(String, PathBuf, u32)>,
     },
+    /// ffmpeg writes the MPD; vodbuild then sets each representation's `codecs` from its init
+    /// segment and `bandwidth` to the measured peak segment bitrate.
+    Dash {
+        program: PathBuf,
+        args: Vec<String>,
+        dir: PathBuf,
+    },
     WriteFile {
         path: PathBuf,
         contents: String,
@@ -174,8 +181,9 @@ pub fn build<'o>(
                 inputs.push((enc(a), None));
             }
             let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
-            let args = ffmpeg::dash_args(&refs, d, &placements[0].tmp);
-            (Action::Ffmpeg { program: ffmpeg_bin, args }, first.id.clone())
+            let dir = placements[0].tmp.clone();
+            let args = ffmpeg::dash_args(&refs, d, &dir);
+            (Action::Dash { program: ffmpeg_bin, args, dir }, first.id.clone())
         }
         StepKind::Thumbnails => {
             info.video.as_ref().ok_or_else(no_video)?;

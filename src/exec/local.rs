@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::job::{Action, JobSpec};
 use super::runner;
-use crate::media::{master, mp4, probe};
+use crate::media::{master, mp4, mpd, probe};
 
 /// Runs a job's action, writing into the job's temporary locations. Placement into final
 /// position and hashing are done by the scheduler after success.
@@ -41,6 +41,10 @@ impl Executor for LocalExecutor {
                 runner::run(program, args, progress)?;
                 write_master(dir, variants, audio.as_ref())
             }
+            Action::Dash { program, args, dir } => {
+                runner::run(program, args, progress)?;
+                fix_mpd(&dir.join("manifest.mpd"))
+            }
             Action::WriteFile { path, contents } => write(path, contents.as_bytes()),
         }
     }
@@ -73,4 +77,24 @@ fn write_master(
         _ => None,
     };
     write(&dir.join("master.m3u8"), master::write_master(&vs, a.as_ref()).as_bytes())
+}
+
+/// Measured values into the MPD: `codecs` from each init segment, `bandwidth` = peak segment bitrate.
+fn fix_mpd(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let doc = mpd::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let total = doc.duration.unwrap_or(0.0);
+    let mut values = std::collections::HashMap::new();
+    for r in &doc.representations {
+        let mut v = Vec::new();
+        if let Some(init) = r.init_path() {
+            v.push(("codecs", mp4::track_facts(&dir.join(init))?.codec));
+        }
+        if let Some((peak, _)) = mpd::measure(r, dir, total) {
+            v.push(("bandwidth", peak.to_string()));
+        }
+        values.insert(r.id().to_string(), v);
+    }
+    write(path, mpd::rewrite(&text, &values)?.as_bytes())
 }

@@ -2,4 +2,5 @@
 
 pub mod master;
 pub mod mp4;
+pub mod mpd;
 pub mod probe;

@@ -44,6 +44,9 @@ pub struct ToolRef {
 pub struct StepRecord {
     pub key: String,
     pub kind: StepKind,
+    /// [`crate::key::recipe_version`] of the kind when it ran.
+    #[serde(default)]
+    pub recipe: u32,
     pub params: Value,
     pub tool: ToolRef,
     pub inputs: Vec<Input>,
@@ -193,6 +196,7 @@ mod tests {
         StepRecord {
             key: key.into(),
             kind: StepKind::Probe,
+            recipe: 1,
             params: json!({}),
             tool: ToolRef { name: "ffprobe".into(), version: "1".into(), digest: "d".into() },
             inputs: vec![],

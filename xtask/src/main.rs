@@ -12,7 +12,8 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  setup        install missing system tools (ffmpeg/ffprobe via apt)
+  setup        install missing tools: ffmpeg/ffprobe and chromium (apt),
+               the browser test's npm packages (npm ci in tests/browser)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
 ";
@@ -121,6 +122,8 @@ fn privileged(program: &str) -> Command {
 
 fn setup() -> Result {
     ensure_ffmpeg()?;
+    ensure_chromium()?;
+    ensure_browser_npm()?;
     banner("setup: all tools present");
     Ok(())
 }
@@ -134,9 +137,7 @@ fn ensure_ffmpeg() -> Result {
     if which("apt-get").is_none() {
         return Err(fail("setup: install ffmpeg", "apt-get not found; install ffmpeg/ffprobe by other means"));
     }
-    let mut update = privileged("apt-get");
-    update.arg("update").env("DEBIAN_FRONTEND", "noninteractive");
-    run("setup: apt-get update", &mut update)?;
+    apt_update()?;
     let mut install = privileged("apt-get");
     install.args(["install", "-y", "--no-install-recommends", "ffmpeg"]).env("DEBIAN_FRONTEND", "noninteractive");
     run("setup: apt-get install ffmpeg", &mut install)?;
@@ -146,6 +147,76 @@ fn ensure_ffmpeg() -> Result {
         }
     }
     Ok(())
+}
+
+/// `apt-get update`, at most once per xtask run.
+fn apt_update() -> Result {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    if DONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut update = privileged("apt-get");
+    update.arg("update").env("DEBIAN_FRONTEND", "noninteractive");
+    run("setup: apt-get update", &mut update)?;
+    DONE.store(true, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The browser the player test (tests/browser.rs) drives; Debian's package.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const DEJAVU_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+fn ensure_chromium() -> Result {
+    if is_executable(Path::new(CHROMIUM)) && Path::new(DEJAVU_FONT).is_file() {
+        return Ok(());
+    }
+    banner("setup: installing chromium and fonts-dejavu-core with apt (for tests/browser.rs)");
+    if which("apt-get").is_none() {
+        return Err(fail("setup: install chromium", format!("apt-get not found; install chromium as {CHROMIUM}")));
+    }
+    apt_update()?;
+    let mut install = privileged("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends", "chromium", "fonts-dejavu-core"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run("setup: apt-get install chromium fonts-dejavu-core", &mut install)?;
+    if !is_executable(Path::new(CHROMIUM)) {
+        return Err(fail("setup: install chromium", format!("{CHROMIUM} still missing after apt-get install")));
+    }
+    Ok(())
+}
+
+/// `npm ci` in tests/browser when its node_modules is missing or older than
+/// package-lock.json (hls.js, shaka-player, playwright-core for the player test).
+fn ensure_browser_npm() -> Result {
+    let dir = repo_root().join("tests/browser");
+    let lock = dir.join("package-lock.json");
+    let installed = dir.join("node_modules/.package-lock.json");
+    let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    let have_all = ["hls.js", "shaka-player", "playwright-core"]
+        .iter()
+        .all(|m| dir.join("node_modules").join(m).join("package.json").is_file());
+    let up_to_date = matches!((mtime(&installed), mtime(&lock)), (Some(i), Some(l)) if i >= l);
+    if have_all && up_to_date {
+        return Ok(());
+    }
+    if which("node").is_none() || which("npm").is_none() {
+        banner("setup: node/npm missing; installing nodejs and npm with apt");
+        if which("apt-get").is_none() {
+            return Err(fail("setup: install node", "apt-get not found; install node and npm by other means"));
+        }
+        apt_update()?;
+        let mut install = privileged("apt-get");
+        install
+            .args(["install", "-y", "--no-install-recommends", "nodejs", "npm"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        run("setup: apt-get install nodejs npm", &mut install)?;
+    }
+    run(
+        "setup: npm ci in tests/browser",
+        Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).stdin(Stdio::null()),
+    )
 }
 
 /// Starts the extra servers the integration tests use (none yet).

@@ -1,0 +1,216 @@
+//! HLS checks: master playlist against media playlists, segments and init segments.
+
+use std::path::{Path, PathBuf};
+
+use m3u8_rs::{MediaPlaylist, Playlist};
+
+use super::{AVERAGE_TOLERANCE, Findings, check_alignment, duration_tolerance};
+use crate::media::master::Rates;
+use crate::media::mp4::{TrackFacts, track_facts};
+
+/// What one media playlist turned out to be.
+struct Media {
+    rates: Rates,
+    init: Option<TrackFacts>,
+    /// Segment start times, and the total duration.
+    starts: Vec<f64>,
+    total: f64,
+}
+
+pub fn check(master_path: &Path, source_duration: Option<f64>, f: &mut Findings) {
+    let Some(master) = parse(master_path, f) else { return };
+    let Playlist::MasterPlaylist(master) = master else {
+        f.add(master_path, "playlist", "is a media playlist, expected a master playlist");
+        return;
+    };
+    let dir = master_path.parent().unwrap_or(Path::new("."));
+    let mut audio_groups: Vec<(String, Media)> = Vec::new();
+    for alt in &master.alternatives {
+        if let Some(uri) = &alt.uri
+            && let Some(m) = media(&dir.join(uri), source_duration, f)
+        {
+            audio_groups.push((alt.group_id.clone(), m));
+        }
+    }
+    let mut boundaries: Vec<(String, Vec<f64>)> = Vec::new();
+    for v in master.variants.iter().filter(|v| !v.is_i_frame) {
+        let path = dir.join(&v.uri);
+        let Some(m) = media(&path, source_duration, f) else { continue };
+        let audio = v.audio.as_ref().and_then(|g| audio_groups.iter().find(|(id, _)| id == g)).map(|(_, m)| m);
+        if v.audio.is_some() && audio.is_none() {
+            f.add(
+                master_path,
+                "AUDIO",
+                format!("variant {} names audio group {:?} that has no playable rendition", v.uri, v.audio),
+            );
+        }
+        let peak = m.rates.peak + audio.map(|a| a.rates.peak).unwrap_or(0);
+        let avg = m.rates.average + audio.map(|a| a.rates.average).unwrap_or(0);
+        if v.bandwidth < peak {
+            f.add(
+                master_path,
+                "BANDWIDTH",
+                format!(
+                    "variant {}: BANDWIDTH={} is below the measured peak segment bitrate {peak}",
+                    v.uri, v.bandwidth
+                ),
+            );
+        }
+        match v.average_bandwidth {
+            Some(a) if (a as f64 - avg as f64).abs() > avg as f64 * AVERAGE_TOLERANCE => f.add(
+                master_path,
+                "AVERAGE-BANDWIDTH",
+                format!(
+                    "variant {}: AVERAGE-BANDWIDTH={a} differs from the measured average {avg} by more than {}%",
+                    v.uri,
+                    AVERAGE_TOLERANCE * 100.0
+                ),
+            ),
+            None => f.add(master_path, "AVERAGE-BANDWIDTH", format!("variant {}: missing", v.uri)),
+            _ => {}
+        }
+        if let Some(init) = &m.init {
+            let mut actual = vec![init.codec.clone()];
+            if let Some(a) = audio.and_then(|a| a.init.as_ref()) {
+                actual.push(a.codec.clone());
+            }
+            let declared: Vec<String> = v
+                .codecs
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(|c| c.trim().to_ascii_lowercase())
+                .filter(|c| !c.is_empty())
+                .collect();
+            let mut want: Vec<String> = actual.iter().map(|c| c.to_ascii_lowercase()).collect();
+            let mut have = declared.clone();
+            want.sort();
+            have.sort();
+            if want != have {
+                f.add(
+                    master_path,
+                    "CODECS",
+                    format!(
+                        "variant {}: CODECS=\"{}\" but the init segments say \"{}\"",
+                        v.uri,
+                        declared.join(","),
+                        actual.join(",")
+                    ),
+                );
+            }
+            match &v.resolution {
+                Some(r) if (r.width, r.height) != (init.width as u64, init.height as u64) => f.add(
+                    master_path,
+                    "RESOLUTION",
+                    format!(
+                        "variant {}: RESOLUTION={}x{} but the init segment is {}x{}",
+                        v.uri, r.width, r.height, init.width, init.height
+                    ),
+                ),
+                None => f.add(master_path, "RESOLUTION", format!("variant {}: missing", v.uri)),
+                _ => {}
+            }
+        } else if v.codecs.is_none() {
+            f.add(master_path, "CODECS", format!("variant {}: missing", v.uri));
+        }
+        boundaries.push((v.uri.clone(), m.starts));
+    }
+    if master.variants.is_empty() {
+        f.add(master_path, "EXT-X-STREAM-INF", "no variants");
+    }
+    if let Some((first, rest)) = boundaries.split_first() {
+        for other in rest {
+            check_alignment(f, master_path, "segment boundaries", first, other);
+        }
+    }
+}
+
+fn parse(path: &Path, f: &mut Findings) -> Option<Playlist> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            f.add(path, "file", format!("cannot be read: {e}"));
+            return None;
+        }
+    };
+    match m3u8_rs::parse_playlist_res(&bytes) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            f.add(path, "syntax", format!("does not parse: {e}"));
+            None
+        }
+    }
+}
+
+fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<Media> {
+    let pl: MediaPlaylist = match parse(path, f)? {
+        Playlist::MediaPlaylist(p) => p,
+        Playlist::MasterPlaylist(_) => {
+            f.add(path, "playlist", "is a master playlist, expected a media playlist");
+            return None;
+        }
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut init = None;
+    let (mut t, mut peak, mut bits) = (0f64, 0f64, 0f64);
+    let mut starts = Vec::new();
+    let mut missing = false;
+    for (i, seg) in pl.segments.iter().enumerate() {
+        if let Some(map) = &seg.map {
+            let p = dir.join(&map.uri);
+            match track_facts(&p) {
+                Ok(facts) => init = Some(facts),
+                Err(e) if !p.exists() => f.add(&p, "EXT-X-MAP", format!("init segment is missing ({e})")),
+                Err(e) => f.add(&p, "EXT-X-MAP", format!("init segment is unreadable: {e}")),
+            }
+        }
+        let d = seg.duration as f64;
+        if d.round() as u64 > pl.target_duration {
+            f.add(
+                path,
+                "EXTINF",
+                format!("segment {i} ({}) lasts {d:.3}s, above EXT-X-TARGETDURATION:{}", seg.uri, pl.target_duration),
+            );
+        }
+        let seg_path: PathBuf = dir.join(&seg.uri);
+        let size = match &seg.byte_range {
+            Some(r) => Some(r.length as f64),
+            None => std::fs::metadata(&seg_path).ok().map(|m| m.len() as f64),
+        };
+        match size {
+            Some(s) => {
+                if d > 0.0 {
+                    peak = peak.max(s * 8.0 / d);
+                }
+                bits += s * 8.0;
+            }
+            None => {
+                missing = true;
+                f.add(
+                    &seg_path,
+                    "segment",
+                    format!("named by {} but missing", path.file_name().unwrap_or_default().to_string_lossy()),
+                );
+            }
+        }
+        starts.push(t);
+        t += d;
+    }
+    if pl.segments.is_empty() {
+        f.add(path, "segments", "no segments");
+    }
+    if !pl.end_list {
+        f.add(path, "EXT-X-ENDLIST", "missing: a VOD playlist must end with EXT-X-ENDLIST");
+    }
+    if let Some(src) = source_duration
+        && (t - src).abs() > duration_tolerance(src)
+    {
+        f.add(path, "duration", format!("segments add up to {t:.3}s but the source lasts {src:.3}s"));
+    }
+    let rates = if t > 0.0 && !missing {
+        Rates { peak: peak.ceil() as u64, average: (bits / t).ceil() as u64 }
+    } else {
+        Rates::default()
+    };
+    Some(Media { rates, init, starts, total: t }).filter(|m| m.total >= 0.0)
+}

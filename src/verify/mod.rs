@@ -1,0 +1,112 @@
+//! `vodbuild verify`: checks every package a manifest produces against the files themselves.
+//! One [`Problem`] per finding, naming the file and the attribute.
+//!
+//! HLS: every referenced playlist, init segment and segment exists; CODECS and RESOLUTION
+//! match the init segments; BANDWIDTH ≥ the measured peak segment bitrate and
+//! AVERAGE-BANDWIDTH within [`AVERAGE_TOLERANCE`] of the measured average; EXTINF ≤
+//! TARGETDURATION; every video rendition cuts segments at the same instants; the total
+//! duration matches the source. DASH: the MPD parses; every representation's init and media
+//! segments exist; `codecs`, `width`, `height` match the init segments; boundaries line up;
+//! the duration matches the source.
+
+mod dash;
+mod hls;
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::manifest::Manifest;
+use crate::media::probe::ProbeFile;
+
+/// AVERAGE-BANDWIDTH may differ from the measured average by this fraction.
+pub const AVERAGE_TOLERANCE: f64 = 0.05;
+/// Segment boundaries of two renditions may differ by this many seconds.
+pub const ALIGN_TOLERANCE: f64 = 0.05;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Problem {
+    pub file: String,
+    pub attribute: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.attribute, self.message)
+    }
+}
+
+/// Collects problems; paths are shown relative to a base folder.
+pub struct Findings<'a> {
+    base: &'a Path,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a> Findings<'a> {
+    pub fn new(base: &'a Path) -> Self {
+        Findings { base, problems: Vec::new() }
+    }
+
+    pub fn add(&mut self, file: &Path, attribute: &str, message: impl Into<String>) {
+        let shown = file.strip_prefix(self.base).unwrap_or(file).display().to_string();
+        self.problems.push(Problem { file: shown, attribute: attribute.into(), message: message.into() });
+    }
+}
+
+/// Tolerance for "the duration matches the source".
+pub fn duration_tolerance(source: f64) -> f64 {
+    (source * 0.02).max(0.5)
+}
+
+/// Verifies the packages of every source; returns (packages checked, problems).
+pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
+    let mut f = Findings::new(&m.root);
+    let mut checked = 0;
+    for src in &m.sources {
+        let duration = std::fs::read(m.work_dir(&src.id).join("probe.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok())
+            .map(|p| p.info.duration);
+        let out = m.output_dir.join(&src.id);
+        if m.raw.outputs.hls.is_some() {
+            checked += 1;
+            hls::check(&out.join("hls").join("master.m3u8"), duration, &mut f);
+        }
+        if m.raw.outputs.dash.is_some() {
+            checked += 1;
+            dash::check(&out.join("dash").join("manifest.mpd"), duration, &mut f);
+        }
+    }
+    (checked, f.problems)
+}
+
+/// Compares two renditions' segment boundary lists.
+pub fn check_alignment(
+    f: &mut Findings,
+    file: &Path,
+    what: &str,
+    reference: &(String, Vec<f64>),
+    other: &(String, Vec<f64>),
+) {
+    let (rname, r) = reference;
+    let (oname, o) = other;
+    if r.len() != o.len() {
+        f.add(
+            file,
+            what,
+            format!("{oname} has {} segments, {rname} has {}: segment boundaries do not line up", o.len(), r.len()),
+        );
+        return;
+    }
+    if let Some((i, (a, b))) = r.iter().zip(o).enumerate().find(|(_, (a, b))| (*a - *b).abs() > ALIGN_TOLERANCE) {
+        f.add(
+            file,
+            what,
+            format!(
+                "segment {i} of {oname} starts at {b:.3}s but at {a:.3}s in {rname}: segment boundaries are misaligned"
+            ),
+        );
+    }
+}
