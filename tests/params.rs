@@ -116,7 +116,8 @@ fn different_ffmpeg_version_makes_encodes_stale() {
     let run = ws.run_ok_env(&env);
     let ran = executed(&run);
     assert!(encodes.is_subset(&ran), "{run:#}");
-    assert_eq!(ran, stale);
+    // Early cutoff may spare steps the plan listed as "upstream changed".
+    assert!(ran.is_subset(&stale), "ran {ran:?}, planned {stale:?}");
     // The new fingerprint is recorded.
     let again = ws.run_ok_env(&env);
     assert_eq!(executed(&again), BTreeSet::new(), "{again:#}");

@@ -66,12 +66,18 @@ fn edited_thumbnail_is_rebuilt() {
     std::fs::write(ws.path(thumb), &edited).unwrap();
 
     let plan = ws.plan_ok();
-    assert_eq!(planned(&plan), set(&["thumbnails:media/a"]), "{plan:#}");
+    // The plan cannot know whether the rebuilt thumbnails will be identical,
+    // so it may list metadata as "upstream changed"; the run may then cut it off.
+    let stale = planned(&plan);
+    assert_steps("plan", &stale, &set(&["thumbnails:media/a"]), &set(&["metadata:media/a"]));
     let r = reason(&plan, "thumbnails:media/a");
     assert!(r.starts_with("output modified"), "reason: {r:?}");
+    if stale.contains("metadata:media/a") {
+        assert!(reason(&plan, "metadata:media/a").starts_with("upstream changed"), "{plan:#}");
+    }
 
     let run = ws.run_ok();
-    assert_steps("run", &executed(&run), &set(&["thumbnails:media/a"]), &BTreeSet::new());
+    assert_steps("run", &executed(&run), &set(&["thumbnails:media/a"]), &set(&["metadata:media/a"]));
     let now = std::fs::read(ws.path(thumb)).unwrap();
     assert!(!now.ends_with(marker), "edited thumbnail left in place");
     assert_eq!(executed(&ws.run_ok()), BTreeSet::new());
