@@ -76,6 +76,10 @@ impl Context<'_> {
         match step.tool {
             ToolUse::Ffmpeg => tool_ref(&self.tools.ffmpeg),
             ToolUse::Ffprobe => tool_ref(&self.tools.ffprobe),
+            ToolUse::Packager => match &self.tools.packager {
+                Some(t) => tool_ref(t),
+                None => ToolRef { name: "packager".into(), version: "missing".into(), digest: String::new() },
+            },
             ToolUse::Builtin => ToolRef {
                 name: "vodbuild".into(),
                 version: env!("CARGO_PKG_VERSION").into(),

