@@ -61,6 +61,8 @@ pub struct Evaluation {
     pub inputs: Vec<Input>,
     /// Outputs whose stat changed but whose content did not (refresh the stat cache).
     pub restat: Vec<(String, FileStat)>,
+    /// Fresh by its record, but an intermediate output is missing: rebuild only if needed.
+    pub absent: Option<Reason>,
 }
 
 pub struct Context<'a> {
@@ -97,12 +99,12 @@ impl Context<'_> {
         let step = &self.sg.g[n];
         let tool = self.tool_ref(step);
         let mut inputs = Vec::new();
+        // The step each input comes from, to name it in reasons.
+        let mut origin: Vec<&str> = Vec::new();
         let mut pending = None;
         if step.reads_source {
-            inputs.push(Input {
-                name: "source".into(),
-                digest: self.sources.get(&step.source).cloned().unwrap_or_default(),
-            });
+            inputs.push(Input { name: "source".into(), digest: self.sources.get(&step.source).cloned().unwrap_or_default() });
+            origin.push("source");
         }
         for d in self.sg.deps(n) {
             let dep = &self.sg.g[d];
@@ -115,14 +117,15 @@ impl Context<'_> {
                         Some(p) => format!("{}:{p}", dep.kind.as_str()),
                         None => dep.kind.as_str().to_string(),
                     };
-                    inputs.extend(
-                        outs.iter().map(|o| Input { name: format!("{label}/{}", o.path), digest: o.digest.clone() }),
-                    );
+                    for o in outs {
+                        inputs.push(Input { name: format!("{label}/{}", o.path), digest: o.digest.clone() });
+                        origin.push(&dep.id);
+                    }
                 }
             }
         }
         let key = pending.is_none().then(|| step_key(step.kind.as_str(), &step.params, &tool.digest, &inputs));
-        let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new() };
+        let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new(), absent: None };
         let Some(rec) = state.data.steps.get(&step.id) else {
             ev.stale = Some(Reason::New);
             return ev;
@@ -145,12 +148,15 @@ impl Context<'_> {
         } else if let Some(p) = pending {
             Some(Reason::UpstreamChanged(p))
         } else if rec.inputs != ev.inputs || ev.key.as_deref() != Some(rec.key.as_str()) {
-            let changed = ev.inputs.iter().find(|i| !rec.inputs.contains(i)).map(|i| i.name.clone());
-            Some(Reason::UpstreamChanged(changed.unwrap_or_else(|| "inputs".into())))
+            let changed = ev.inputs.iter().position(|i| !rec.inputs.contains(i)).map(|i| origin[i].to_string());
+            Some(Reason::UpstreamChanged(changed.unwrap_or_else(|| "an input was removed".into())))
         } else {
-            check_outputs(&step.output, &rec.outputs, &mut ev.restat)
+            check_outputs(&self.m.root, &step.output, &rec.outputs, &mut ev.restat)
         };
-        ev.stale = reason;
+        match reason {
+            Some(r @ Reason::OutputMissing(_)) if step.intermediate => ev.absent = Some(r),
+            r => ev.stale = r,
+        }
         ev
     }
 }
@@ -160,18 +166,19 @@ pub fn tool_ref(t: &crate::tools::Tool) -> ToolRef {
 }
 
 /// Every recorded output must exist with its recorded digest; the stat cache saves the read.
-fn check_outputs(loc: &OutputLoc, outputs: &[OutputFile], restat: &mut Vec<(String, FileStat)>) -> Option<Reason> {
+fn check_outputs(root: &Path, loc: &OutputLoc, outputs: &[OutputFile], restat: &mut Vec<(String, FileStat)>) -> Option<Reason> {
     for o in outputs {
         let path = output_path(loc, &o.path);
+        let shown = || path.strip_prefix(root).unwrap_or(&path).display().to_string();
         let Ok(stat) = FileStat::of(&path) else {
-            return Some(Reason::OutputMissing(path.display().to_string()));
+            return Some(Reason::OutputMissing(shown()));
         };
         if stat == o.stat {
             continue;
         }
         match hash_file(&path, stat.size) {
             Ok(d) if d == o.digest => restat.push((o.path.clone(), stat)),
-            _ => return Some(Reason::OutputModified(path.display().to_string())),
+            _ => return Some(Reason::OutputModified(shown())),
         }
     }
     None
@@ -262,8 +269,12 @@ fn media_err(id: &str, path: &Path, e: std::io::Error) -> Error {
 
 /// The dry run: evaluates every selected step in dependency order; a stale step makes its
 /// dependents stale ("upstream changed") since its outputs are unknown until it runs.
+///
+/// Intermediates whose files are missing but whose records match ("absent") count as fresh
+/// unless a step that reads them has to run; then they are stale too ("needed by").
 pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec<(NodeIndex, Option<Reason>)> {
     let mut stale = vec![false; ctx.sg.g.node_count()];
+    let mut absent: Vec<Option<Reason>> = vec![None; ctx.sg.g.node_count()];
     let mut out = Vec::new();
     for n in ctx.sg.topo() {
         if !selected[n.index()] {
@@ -282,10 +293,25 @@ pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec
                     }
                 }
             });
+            absent[n.index()] = ev.absent;
             ev.stale
         };
         stale[n.index()] = reason.is_some();
         out.push((n, reason));
+    }
+    // Consumers before their dependencies: a stale step needs its absent inputs rebuilt.
+    for i in (0..out.len()).rev() {
+        let n = out[i].0;
+        if out[i].1.is_none() {
+            continue;
+        }
+        for d in ctx.sg.deps(n) {
+            if let Some(Reason::OutputMissing(p)) = absent[d.index()].take()
+                && let Some(slot) = out.iter_mut().find(|(x, _)| *x == d)
+            {
+                slot.1 = Some(Reason::OutputMissing(format!("{p} (needed by {})", ctx.sg.g[n].id)));
+            }
+        }
     }
     out
 }

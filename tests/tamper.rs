@@ -84,18 +84,40 @@ fn edited_thumbnail_is_rebuilt() {
 }
 
 #[test]
-fn deleted_intermediate_encode_is_rebuilt_without_repackaging() {
-    // The work file is an output of encode:<src>:<rung>: deleting it makes
-    // that encode stale ("output missing").
+fn deleted_intermediate_encode_is_rebuilt_when_needed() {
+    // A work file (.vodbuild/work/<id>/<rung>.mp4) only feeds packaging. Two
+    // readings are sound: deleting it makes its encode stale ("output
+    // missing"), or it is an intermediate rebuilt only when a consumer must
+    // run. Either way, no packaging re-runs for it, and a later
+    // packaging change re-creates it instead of failing.
     let ws = built();
     let work = ".vodbuild/work/media/a/90p.mp4";
     assert!(ws.path(work).is_file(), "missing {work}");
     std::fs::remove_file(ws.path(work)).unwrap();
+
     let plan = ws.plan_ok();
-    assert!(reason(&plan, "encode:media/a:90p").starts_with("output missing"), "{plan:#}");
+    let stale = planned(&plan);
+    assert_steps("plan", &stale, &BTreeSet::new(), &set(&["encode:media/a:90p"]));
+    if !stale.is_empty() {
+        assert!(reason(&plan, "encode:media/a:90p").starts_with("output missing"), "{plan:#}");
+    }
     let run = ws.run_ok();
-    let ran = executed(&run);
-    assert!(ran.contains("encode:media/a:90p"), "{run:#}");
-    assert!(ws.path(work).is_file());
+    assert_eq!(executed(&run), stale, "{run:#}");
+
+    // Now packaging must run: the 90p encode has to exist again.
+    let hls2 = "segment_seconds: 2, segment_type: fmp4";
+    ws.write_manifest(&SMALL.replace(hls2, "segment_seconds: 4, segment_type: fmp4"));
+    let plan = ws.plan_ok();
+    let stale = planned(&plan);
+    if ws.path(work).is_file() {
+        assert!(!stale.contains("encode:media/a:90p"), "{plan:#}");
+    } else {
+        let r = reason(&plan, "encode:media/a:90p");
+        assert!(r.starts_with("output missing"), "{plan:#}");
+    }
+    let run = ws.run_ok();
+    assert!(executed(&run).contains("hls:media/a"), "{run:#}");
+    assert!(ws.path(work).is_file(), "{work} not rebuilt for packaging");
+    assert_outputs_valid(&ws, "media/a", 4.0);
     assert_eq!(executed(&ws.run_ok()), BTreeSet::new());
 }

@@ -68,7 +68,21 @@ impl RunReport {
 enum NodeState {
     Waiting,
     Done(Vec<OutputFile>),
+    /// Fresh by its record, but its (intermediate) files are missing; rebuilt on demand.
+    Absent(Vec<OutputFile>),
+    /// An absent step being rebuilt because a consumer has to run.
+    Rebuilding,
     Failed,
+}
+
+impl NodeState {
+    /// Recorded outputs, when the step counts as done for its consumers' keys.
+    fn outputs(&self) -> Option<&[OutputFile]> {
+        match self {
+            NodeState::Done(o) | NodeState::Absent(o) => Some(o),
+            _ => None,
+        }
+    }
 }
 
 type JobResult = (usize, Result<Vec<Vec<OutputFile>>, String>, u64);
@@ -102,6 +116,10 @@ pub fn run(
     let (tx, rx) = mpsc::channel::<JobResult>();
     let mut queue: VecDeque<Vec<NodeIndex>> = VecDeque::new();
     let mut evals: HashMap<NodeIndex, (Evaluation, Reason)> = HashMap::new();
+    // Rebuilding absent intermediates: who waits for whom.
+    let mut blocked: Vec<usize> = vec![0; n_nodes];
+    let mut waiters: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
+    let mut released: Vec<bool> = vec![false; n_nodes];
     let mut in_flight: HashMap<usize, JobSpec> = HashMap::new();
     let mut next_job = 0usize;
     let mut stop = false;
@@ -125,30 +143,39 @@ pub fn run(
             let mut stale_now: Vec<NodeIndex> = Vec::new();
             while let Some(n) = ready.pop_front() {
                 let deps = sg.deps(n);
-                if deps.iter().any(|d| !matches!(node[d.index()], NodeState::Done(_))) {
+                if deps.iter().any(|d| matches!(node[d.index()], NodeState::Failed)) {
                     node[n.index()] = NodeState::Failed;
                     reports.insert(n, report(n, Status::Skipped, Some("upstream failed".into()), 0, None));
                     release(sg, n, selected, &mut remaining, &mut ready);
                     continue;
                 }
-                let ev = ctx.evaluate(state, n, |d| match &node[d.index()] {
-                    NodeState::Done(o) => Upstream::Done(o),
-                    _ => Upstream::Pending,
+                let ev = ctx.evaluate(state, n, |d| match node[d.index()].outputs() {
+                    Some(o) => Upstream::Done(o),
+                    None => Upstream::Pending,
                 });
                 let reason = if opts.force { Some(Reason::Forced) } else { ev.stale.clone() };
-                match reason {
-                    None => {
-                        let id = &sg.g[n].id;
+                let id = &sg.g[n].id;
+                match (reason, ev.absent.clone()) {
+                    (None, absent) => {
                         tracing::debug!(step = %id, "fresh");
                         state.refresh_output_stats(id, &ev.restat);
                         let outs = state.data.steps[id].outputs.clone();
-                        node[n.index()] = NodeState::Done(outs);
                         reports.insert(n, report(n, Status::Fresh, None, 0, None));
+                        match absent {
+                            Some(r) => {
+                                node[n.index()] = NodeState::Absent(outs);
+                                evals.insert(n, (ev, r));
+                            }
+                            None => node[n.index()] = NodeState::Done(outs),
+                        }
+                        released[n.index()] = true;
                         release(sg, n, selected, &mut remaining, &mut ready);
                     }
-                    Some(r) => {
+                    (Some(r), _) => {
                         evals.insert(n, (ev, r));
-                        stale_now.push(n);
+                        if demand(sg, n, &mut node, &mut evals, &mut blocked, &mut waiters, &mut stale_now) {
+                            stale_now.push(n);
+                        }
                     }
                 }
             }
@@ -173,16 +200,14 @@ pub fn run(
                 // Thread budget: the cores shared among the jobs that can run now.
                 let runnable = (in_flight.len() + 1 + queue.len()).min(jobs);
                 jctx.threads = (cores / runnable).max(1);
-                let built = job::build(&jctx, &group, |d| match &node[d.index()] {
-                    NodeState::Done(o) => o.as_slice(),
-                    _ => &[],
-                });
+                let built = job::build(&jctx, &group, |d| node[d.index()].outputs().unwrap_or(&[]));
                 let spec = match built {
                     Ok(s) => s,
                     Err(e) => {
                         progress.println(&format!("error: {}: {e}", sg.g[group[0]].id));
                         for n in &group {
                             fail(sg, *n, &e, &mut node, &mut reports, &evals, selected, &mut remaining, &mut ready);
+                            wake(*n, &mut waiters, &mut blocked, &mut ready);
                         }
                         stop |= !opts.keep_going;
                         continue;
@@ -239,7 +264,11 @@ pub fn run(
                         tracing::info!(step = %step.id, reason = %reason, duration_ms = ms, "executed");
                         node[n.index()] = NodeState::Done(outs);
                         reports.insert(*n, report(*n, Status::Executed, Some(reason.to_string()), ms, None));
-                        release(sg, *n, selected, &mut remaining, &mut ready);
+                        if !released[n.index()] {
+                            released[n.index()] = true;
+                            release(sg, *n, selected, &mut remaining, &mut ready);
+                        }
+                        wake(*n, &mut waiters, &mut blocked, &mut ready);
                     }
                 }
                 Err(e) => {
@@ -249,6 +278,7 @@ pub fn run(
                     }
                     for n in &group {
                         fail(sg, *n, &e, &mut node, &mut reports, &evals, selected, &mut remaining, &mut ready);
+                        wake(*n, &mut waiters, &mut blocked, &mut ready);
                     }
                     stop |= !opts.keep_going;
                 }
@@ -289,6 +319,54 @@ fn execute_and_place(
     }
     job.placements.iter().try_for_each(place::place)?;
     job.placements.iter().map(place::fingerprint).collect()
+}
+
+/// A stale step is about to run: every absent input must be rebuilt first. Returns whether
+/// `n` can run now; otherwise it waits (and is re-evaluated when its inputs are back).
+fn demand(
+    sg: &crate::graph::StepGraph,
+    n: NodeIndex,
+    node: &mut [NodeState],
+    evals: &mut HashMap<NodeIndex, (Evaluation, Reason)>,
+    blocked: &mut [usize],
+    waiters: &mut HashMap<NodeIndex, Vec<NodeIndex>>,
+    stale_now: &mut Vec<NodeIndex>,
+) -> bool {
+    for d in sg.deps(n) {
+        match node[d.index()] {
+            NodeState::Absent(_) => {
+                node[d.index()] = NodeState::Rebuilding;
+                if let Some((_, r)) = evals.get_mut(&d) {
+                    let what = r.to_string();
+                    let what = what.trim_start_matches("output missing: ");
+                    *r = Reason::OutputMissing(format!("{what} (needed by {})", sg.g[n].id));
+                }
+                if demand(sg, d, node, evals, blocked, waiters, stale_now) {
+                    stale_now.push(d);
+                }
+            }
+            NodeState::Rebuilding => {}
+            _ => continue,
+        }
+        blocked[n.index()] += 1;
+        waiters.entry(d).or_default().push(n);
+    }
+    blocked[n.index()] == 0
+}
+
+/// A rebuilt (or failed) step lets the steps that waited for it be evaluated again.
+fn wake(
+    n: NodeIndex,
+    waiters: &mut HashMap<NodeIndex, Vec<NodeIndex>>,
+    blocked: &mut [usize],
+    ready: &mut VecDeque<NodeIndex>,
+) {
+    for w in waiters.remove(&n).unwrap_or_default() {
+        blocked[w.index()] -= 1;
+        if blocked[w.index()] == 0 {
+            ready.push_back(w);
+        }
+    }
 }
 
 fn release(

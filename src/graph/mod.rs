@@ -81,6 +81,10 @@ pub struct Step {
     /// Whether the source file's digest is an input of this step.
     pub reads_source: bool,
     pub output: OutputLoc,
+    /// Outputs that only feed other steps (intermediates, or packages whose deliverable is a
+    /// published copy): when they are missing but their record still matches, the step is
+    /// "absent", and is rebuilt only if a step that reads them has to run.
+    pub intermediate: bool,
 }
 
 fn packager_tool(p: Packager) -> ToolUse {
@@ -129,6 +133,7 @@ impl StepGraph {
                 params,
                 tool,
                 reads_source,
+                intermediate: matches!(kind, StepKind::Probe | StepKind::Encode),
                 output,
             };
             let probe = sg.add(
