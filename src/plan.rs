@@ -103,7 +103,10 @@ impl Context<'_> {
         let mut origin: Vec<&str> = Vec::new();
         let mut pending = None;
         if step.reads_source {
-            inputs.push(Input { name: "source".into(), digest: self.sources.get(&step.source).cloned().unwrap_or_default() });
+            inputs.push(Input {
+                name: "source".into(),
+                digest: self.sources.get(&step.source).cloned().unwrap_or_default(),
+            });
             origin.push("source");
         }
         for d in self.sg.deps(n) {
@@ -166,7 +169,12 @@ pub fn tool_ref(t: &crate::tools::Tool) -> ToolRef {
 }
 
 /// Every recorded output must exist with its recorded digest; the stat cache saves the read.
-fn check_outputs(root: &Path, loc: &OutputLoc, outputs: &[OutputFile], restat: &mut Vec<(String, FileStat)>) -> Option<Reason> {
+fn check_outputs(
+    root: &Path,
+    loc: &OutputLoc,
+    outputs: &[OutputFile],
+    restat: &mut Vec<(String, FileStat)>,
+) -> Option<Reason> {
     for o in outputs {
         let path = output_path(loc, &o.path);
         let shown = || path.strip_prefix(root).unwrap_or(&path).display().to_string();

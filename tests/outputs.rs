@@ -91,6 +91,38 @@ fn renditions_have_aligned_keyframes_and_segments() {
 }
 
 #[test]
+fn ntsc_frame_rate_keyframes_stay_on_the_gop_grid() {
+    // 29.97 fps: 2 s is not a whole number of frames; keyframes must still sit
+    // on the frame nearest each 2 s boundary, identically in every rendition.
+    let ws = Workspace::new();
+    let src = ws.path("media/ntsc.mp4");
+    std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+    let st = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30000/1001"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "7"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    ws.write_manifest(SMALL);
+    ws.run_ok();
+    let frame = 1001.0 / 30000.0;
+    let mut all = Vec::new();
+    for rung in ["144p", "90p"] {
+        let times = media::keyframe_times(&ws.path(&format!(".vodbuild/work/media/ntsc/{rung}.mp4")));
+        for t in &times {
+            let off = (t / 2.0 - (t / 2.0).round()).abs() * 2.0;
+            assert!(off <= frame / 2.0 + 1e-3, "{rung}: keyframe at {t} s off the 2 s grid: {times:?}");
+        }
+        assert_eq!(times.len(), 4, "{rung}: keyframes near 0, 2, 4, 6: {times:?}");
+        all.push(times);
+    }
+    assert_eq!(all[0], all[1], "renditions disagree on keyframes");
+    assert_outputs_valid(&ws, "media/ntsc", 7.0);
+}
+
+#[test]
 fn mpd_names_only_existing_segments() {
     let ws = built();
     let text = ws.read("out/media/a/dash/manifest.mpd");

@@ -95,6 +95,12 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+    } else if cli.log_format == super::LogFormat::Json {
+        for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
+            tracing::error!(step = %s.id, error = s.error.as_deref().unwrap_or(""), "step failed");
+        }
+        let ms = start.elapsed().as_millis() as u64;
+        tracing::info!(executed, fresh, failed, skipped, duration_ms = ms, output_dir = %l.m.output_dir.display(), "run finished");
     } else if !cli.quiet {
         for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
             eprintln!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));

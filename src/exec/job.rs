@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{ffmpeg, shaka};
-use crate::manifest::model::Packager;
 use crate::graph::{OutputLoc, StepGraph, StepKind};
 use crate::manifest::Manifest;
+use crate::manifest::model::Packager;
 use crate::media::probe::ProbeFile;
 use crate::plan::output_path;
 use crate::state::OutputFile;

@@ -168,10 +168,17 @@ pub fn run(
                             }
                             None => node[n.index()] = NodeState::Done(outs),
                         }
-                        released[n.index()] = true;
-                        release(sg, n, selected, &mut remaining, &mut ready);
+                        if !released[n.index()] {
+                            released[n.index()] = true;
+                            release(sg, n, selected, &mut remaining, &mut ready);
+                        }
                     }
                     (Some(r), _) => {
+                        if released[n.index()] {
+                            // Found fresh before, stale now that a rebuilt input changed: its
+                            // consumers must wait for it.
+                            node[n.index()] = NodeState::Rebuilding;
+                        }
                         evals.insert(n, (ev, r));
                         if demand(sg, n, &mut node, &mut evals, &mut blocked, &mut waiters, &mut stale_now) {
                             stale_now.push(n);
@@ -267,6 +274,16 @@ pub fn run(
                         if !released[n.index()] {
                             released[n.index()] = true;
                             release(sg, *n, selected, &mut remaining, &mut ready);
+                        } else {
+                            // A rebuilt step whose consumers were already judged fresh against
+                            // its old record: judge them again (early cutoff keeps them fresh
+                            // when the bytes came out the same).
+                            for d in sg.dependents(*n) {
+                                let judged = matches!(node[d.index()], NodeState::Done(_) | NodeState::Absent(_));
+                                if selected[d.index()] && judged && reports.get(&d).is_some_and(|r| r.status == Status::Fresh) {
+                                    ready.push_back(d);
+                                }
+                            }
                         }
                         wake(*n, &mut waiters, &mut blocked, &mut ready);
                     }

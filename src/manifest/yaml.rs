@@ -39,28 +39,36 @@ pub fn path_to_string(path: &[Seg]) -> String {
 
 /// Deserialize `text` into `T`; errors carry file, line, column, field path and a hint.
 pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Box<ManifestError>> {
+    // Syntax first, over the whole text: a typed pass can stop at a type error before the
+    // parser reaches a syntax error further down.
+    if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(text) {
+        return Err(located(file, text, String::new(), e));
+    }
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let field = err.path().to_string();
         let field = if field == "." { String::new() } else { field };
-        let inner = err.into_inner();
-        let raw = inner.to_string();
-        let (line, col) = inner.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-        // serde_yaml appends " at line L column C" to messages; keep the message clean.
-        let mut message = match raw.find(" at line ") {
-            Some(i) => raw[..i].to_string(),
-            None => raw,
-        };
-        // ... and prefixes the parent's path ("profiles.video.720p: unknown field").
-        if let Some((prefix, rest)) = message.split_once(": ")
-            && !prefix.contains(' ')
-            && !prefix.is_empty()
-        {
-            message = rest.to_string();
-        }
-        let help = did_you_mean(&message);
-        Box::new(ManifestError::new(file, text, line, col, offset_of(text, line, col), &field, message, help))
+        located(file, text, field, err.into_inner())
     })
+}
+
+fn located(file: &str, text: &str, field: String, inner: serde_yaml::Error) -> Box<ManifestError> {
+    let raw = inner.to_string();
+    let (line, col) = inner.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+    // serde_yaml appends " at line L column C" to messages; keep the message clean.
+    let mut message = match raw.find(" at line ") {
+        Some(i) => raw[..i].to_string(),
+        None => raw,
+    };
+    // ... and prefixes the parent's path ("profiles.video.720p: unknown field").
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && !prefix.contains(' ')
+        && !prefix.is_empty()
+    {
+        message = rest.to_string();
+    }
+    let help = did_you_mean(&message);
+    Box::new(ManifestError::new(file, text, line, col, offset_of(text, line, col), &field, message, help))
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"),
