@@ -47,8 +47,10 @@ pub struct Input {
 /// How vodbuild performs each step kind; bump one when its commands or post-processing change.
 pub fn recipe_version(kind: &str) -> u32 {
     match kind {
-        // 2: MPD codecs from init segments, bandwidth = measured peak
-        "package_dash" => 2,
+        // 2: MPD codecs from init segments, bandwidth = measured peak; 3: static MPD from Shaka
+        "package_dash" => 3,
+        // 2: ffmpeg keeps the encoder timeline (no empty edit at the start of init segments)
+        "package_hls" => 2,
         _ => 1,
     }
 }

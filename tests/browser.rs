@@ -41,6 +41,17 @@ fn quickstart_plays_in_hls_js_and_shaka_player() {
     play_both(&manifest);
 }
 
+/// The same example packaged by Shaka Packager instead of ffmpeg.
+#[test]
+fn quickstart_packaged_by_shaka_plays_in_hls_js_and_shaka_player() {
+    let manifest = std::fs::read_to_string(repo().join("examples/quickstart/pipeline.yaml")).unwrap();
+    let shaka = manifest
+        .replace("segment_type: fmp4}", "segment_type: fmp4, packager: shaka}")
+        .replace("segment_seconds: 4}", "segment_seconds: 4, packager: shaka}");
+    assert_eq!(shaka.matches("packager: shaka").count(), 2, "both outputs use Shaka Packager:\n{shaka}");
+    play_both(&shaka);
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

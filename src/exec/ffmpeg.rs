@@ -200,7 +200,10 @@ pub fn hls_args(inputs: &[(&str, &Path, bool)], o: &HlsOutput, dir: &Path) -> Ve
         SegmentType::Fmp4 => ("fmp4", "m4s"),
         SegmentType::Ts => ("mpegts", "ts"),
     };
-    push(&mut a, &["-c", "copy", "-f", "hls", "-hls_time", &o.segment_seconds.to_string()]);
+    // Keep the encoder's timeline as is: shifting it to avoid negative DTS puts an empty edit at
+    // the start of each init segment, which players see as a hole before the first frame.
+    push(&mut a, &["-c", "copy", "-avoid_negative_ts", "disabled"]);
+    push(&mut a, &["-f", "hls", "-hls_time", &o.segment_seconds.to_string()]);
     push(&mut a, &["-hls_playlist_type", "vod", "-hls_flags", "independent_segments", "-hls_segment_type", ty]);
     if o.segment_type == SegmentType::Fmp4 {
         push(&mut a, &["-hls_fmp4_init_filename", "init.mp4"]);

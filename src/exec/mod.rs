@@ -280,7 +280,10 @@ pub fn run(
                             // when the bytes came out the same).
                             for d in sg.dependents(*n) {
                                 let judged = matches!(node[d.index()], NodeState::Done(_) | NodeState::Absent(_));
-                                if selected[d.index()] && judged && reports.get(&d).is_some_and(|r| r.status == Status::Fresh) {
+                                if selected[d.index()]
+                                    && judged
+                                    && reports.get(&d).is_some_and(|r| r.status == Status::Fresh)
+                                {
                                     ready.push_back(d);
                                 }
                             }

@@ -49,6 +49,8 @@ pub fn dash_args(inputs: &[(&Path, bool)], o: &DashOutput, dir: &Path) -> Vec<St
         ));
     }
     a.extend(["--segment_duration".into(), o.segment_seconds.to_string()]);
+    // A VOD MPD: static, with its full duration (otherwise Shaka writes a dynamic one).
+    a.push("--generate_static_live_mpd".into());
     a.extend(["--mpd_output".into(), p(&dir.join("manifest.mpd"))]);
     a
 }
