@@ -81,6 +81,10 @@ pub enum Error {
     #[error("step `{step}` failed: {message}")]
     Step { step: String, message: String },
 
+    #[error("{message}")]
+    #[diagnostic(help("check the backend's endpoint and that its credentials are in the environment"))]
+    Storage { message: String },
+
     #[error("workspace {path} is locked by another vodbuild run")]
     #[diagnostic(help("wait for the other run to finish; the lock is released when it exits"))]
     Locked { path: PathBuf },

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod media;
 pub mod plan;
 pub mod state;
+pub mod storage;
 pub mod tools;
 pub mod verify;
 

@@ -16,7 +16,9 @@ use crate::hash::{FileStat, hash_file};
 use crate::key::{Input, builtin_tool_digest, recipe_version, step_key};
 use crate::manifest::Manifest;
 use crate::state::{OutputFile, SourceEntry, State, ToolRef};
+use crate::storage::{self, index::RemoteIndex};
 use crate::tools::Toolset;
+use std::sync::Mutex;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
@@ -29,6 +31,7 @@ pub enum Reason {
     UpstreamChanged(String),
     OutputMissing(String),
     OutputModified(String),
+    RemoteUnavailable(String),
 }
 
 impl fmt::Display for Reason {
@@ -43,6 +46,7 @@ impl fmt::Display for Reason {
             Reason::UpstreamChanged(s) => write!(f, "upstream changed: {s}"),
             Reason::OutputMissing(p) => write!(f, "output missing: {p}"),
             Reason::OutputModified(p) => write!(f, "output modified: {p}"),
+            Reason::RemoteUnavailable(e) => write!(f, "remote unavailable: {e}"),
         }
     }
 }
@@ -71,6 +75,8 @@ pub struct Context<'a> {
     pub tools: &'a Toolset,
     /// source id → content digest
     pub sources: HashMap<String, String>,
+    /// What the backends hold (listed on first use).
+    pub index: Mutex<RemoteIndex>,
 }
 
 impl Context<'_> {
@@ -154,7 +160,10 @@ impl Context<'_> {
             let changed = ev.inputs.iter().position(|i| !rec.inputs.contains(i)).map(|i| origin[i].to_string());
             Some(Reason::UpstreamChanged(changed.unwrap_or_else(|| "an input was removed".into())))
         } else {
-            check_outputs(&self.m.root, &step.output, &rec.outputs, &mut ev.restat)
+            match &step.output {
+                OutputLoc::Remote { .. } => check_remote(self, &step.output, &rec.outputs),
+                local => check_outputs(&self.m.root, local, &rec.outputs, &mut ev.restat),
+            }
         };
         match reason {
             Some(r @ Reason::OutputMissing(_)) if step.intermediate => ev.absent = Some(r),
@@ -196,6 +205,34 @@ pub fn output_path(loc: &OutputLoc, rel: &str) -> std::path::PathBuf {
     match loc {
         OutputLoc::File(p) => p.clone(),
         OutputLoc::Dir(d) => d.join(rel),
+        OutputLoc::Remote { remote, .. } => storage::join(remote, rel).into(),
+    }
+}
+
+/// Published outputs must still be in the backend with their recorded sizes.
+fn check_remote(ctx: &Context, loc: &OutputLoc, outputs: &[OutputFile]) -> Option<Reason> {
+    let OutputLoc::Remote { backend, remote, .. } = loc else { return None };
+    let b = ctx.m.backend(backend);
+    let root = ctx.m.raw.publish.as_ref().map(|p| listing_root(&p.prefix)).unwrap_or_default();
+    let mut index = ctx.index.lock().unwrap_or_else(|e| e.into_inner());
+    for o in outputs {
+        let path = storage::join(remote, &o.path);
+        match index.size(&b, &root, &path) {
+            Err(e) => return Some(Reason::RemoteUnavailable(e)),
+            Ok(None) => return Some(Reason::OutputMissing(format!("{backend}:{path}"))),
+            Ok(Some(size)) if size != o.size => return Some(Reason::OutputModified(format!("{backend}:{path}"))),
+            Ok(Some(_)) => {}
+        }
+    }
+    None
+}
+
+/// The fixed folder a publish prefix starts with (listed once for the whole run).
+pub fn listing_root(prefix: &str) -> String {
+    let fixed = prefix.split("{source}").next().unwrap_or("");
+    match fixed.rfind('/') {
+        Some(i) => fixed[..=i].to_string(),
+        None => String::new(),
     }
 }
 
@@ -243,10 +280,29 @@ pub fn source_digests(
     wanted: &[&str],
     state: &mut State,
 ) -> Result<(HashMap<String, String>, HashStats)> {
-    let work: Vec<_> = m.sources.iter().filter(|s| wanted.contains(&s.id.as_str())).collect();
+    let wanted: std::collections::HashSet<&str> = wanted.iter().copied().collect();
+    let work: Vec<_> = m.sources.iter().filter(|s| wanted.contains(s.id.as_str())).collect();
     let results: Vec<Result<(String, String, Option<SourceEntry>)>> = work
         .par_iter()
         .map(|s| {
+            if let Some(r) = &s.remote {
+                // The backend's metadata is the identity; bytes are fetched only when it changed.
+                let storage_err = |message| Error::Storage { message };
+                let identity = storage::sources::identity(&r.backend, &r.object).map_err(storage_err)?;
+                if let Some(e) = state.data.sources.get(&s.rel)
+                    && e.identity.as_deref() == Some(identity.as_str())
+                {
+                    return Ok((s.id.clone(), e.digest.clone(), None));
+                }
+                storage::sources::download(&r.backend, &r.object, &s.path).map_err(storage_err)?;
+                let stat = FileStat::of(&s.path).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
+                let digest = hash_file(&s.path, stat.size).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
+                return Ok((
+                    s.id.clone(),
+                    digest.clone(),
+                    Some(SourceEntry { stat, digest, identity: Some(identity) }),
+                ));
+            }
             let stat = FileStat::of(&s.path).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
             if let Some(e) = state.data.sources.get(&s.rel)
                 && e.stat == stat
@@ -254,7 +310,7 @@ pub fn source_digests(
                 return Ok((s.id.clone(), e.digest.clone(), None));
             }
             let digest = hash_file(&s.path, stat.size).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
-            Ok((s.id.clone(), digest.clone(), Some(SourceEntry { stat, digest })))
+            Ok((s.id.clone(), digest.clone(), Some(SourceEntry { stat, digest, identity: None })))
         })
         .collect();
     let mut map = HashMap::new();

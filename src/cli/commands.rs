@@ -14,6 +14,7 @@ use crate::graph::{OutputLoc, StepGraph, render};
 use crate::manifest::Manifest;
 use crate::plan::{self, Context, HashStats};
 use crate::state::{State, lock::WorkspaceLock};
+use crate::storage::remote_state::RemoteState;
 use crate::tools::Toolset;
 
 pub fn dispatch(cli: &Cli) -> Result<i32> {
@@ -44,6 +45,11 @@ fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
     let mut state = State::load(&m.state_dir())?;
     let before = state.data.tools.len();
     let tools = Toolset::discover(&m, &mut state.data.tools)?;
+    if let Some(spec) = &m.raw.state {
+        let backend = m.backend(&spec.backend);
+        let remote = RemoteState::open(&backend, &spec.prefix).map_err(|message| Error::Storage { message })?;
+        state.attach_remote(remote).map_err(|message| Error::Storage { message })?;
+    }
     if state.data.tools.len() != before {
         state.mark_dirty();
     }
@@ -67,15 +73,17 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let mut l = load_manifest(m, a.only.as_deref())?;
     let (sources, hs) = digests(&mut l)?;
     runner::install_interrupt_handler();
-    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources, index: Default::default() };
     let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json {
         progress::Mode::Quiet
     } else {
         progress::Mode::Auto
     };
-    let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, progress: mode };
+    let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
     let report = exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor);
+    let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
+    let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
     l.state.save()?;
     let (executed, fresh, failed, skipped) = (
         report.count(Status::Executed),
@@ -87,7 +95,12 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         "executed": executed, "fresh": fresh, "failed": failed, "skipped": skipped,
         "interrupted": report.interrupted,
         "duration_ms": start.elapsed().as_millis() as u64,
-        "stats": {"source_bytes_hashed": hs.bytes_hashed, "sources_hashed": hs.sources_hashed},
+        "stats": {
+            "source_bytes_hashed": hs.bytes_hashed, "sources_hashed": hs.sources_hashed,
+            "uploaded_bytes": report.sync.uploaded_bytes, "uploaded_objects": report.sync.uploaded_objects,
+            "deleted_objects": report.sync.deleted_objects + pruned,
+            "downloaded_bytes": crate::storage::sources::downloaded_bytes(),
+        },
         "steps": report.steps,
     });
     if let Some(p) = &a.report {
@@ -120,10 +133,35 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     })
 }
 
+/// `--prune`: objects published by steps that the manifest no longer has (a dropped output
+/// or source) are deleted, and their records forgotten.
+fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64> {
+    let dropped: Vec<(String, String, String, Vec<String>)> = state
+        .data
+        .steps
+        .iter()
+        .filter(|(id, r)| r.kind == crate::graph::StepKind::Publish && !sg.by_id.contains_key(*id))
+        .filter_map(|(id, r)| {
+            let backend = r.params["backend"]["name"].as_str()?.to_string();
+            let remote = r.params["remote"].as_str()?.to_string();
+            let paths = r.outputs.iter().map(|o| crate::storage::join(&remote, &o.path)).collect();
+            Some((id.clone(), backend, remote, paths))
+        })
+        .filter(|(_, b, _, _)| m.raw.storage.contains_key(b))
+        .collect();
+    let mut deleted = 0;
+    for (id, backend, _, paths) in dropped {
+        deleted += crate::storage::sync::delete_all(&m.backend(&backend), &paths)
+            .map_err(|e| Error::Step { step: id.clone(), message: e })?;
+        state.forget_step(&id);
+    }
+    Ok(deleted)
+}
+
 fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
     let mut l = load(&a.file, a.only.as_deref())?;
     let (sources, _) = digests(&mut l)?;
-    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources, index: Default::default() };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
     let stale: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
     let fresh = result.len() - stale.len();
@@ -156,7 +194,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
     let (sources, _) = digests(&mut l)?;
-    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources, index: Default::default() };
     let mut stale = vec![false; l.sg.g.node_count()];
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
         stale[n.index()] = r.is_some();
@@ -170,7 +208,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
 fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     let mut l = load(&a.file, None)?;
     let (sources, _) = digests(&mut l)?;
-    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources };
+    let ctx = Context { m: &l.m, sg: &l.sg, tools: &l.tools, sources, index: Default::default() };
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
     let mut per: Vec<(String, usize, usize)> = l.m.sources.iter().map(|s| (s.id.clone(), 0, 0)).collect();
     for (n, r) in &result {
@@ -207,12 +245,13 @@ fn clean_cmd(a: &super::CleanArgs) -> Result<i32> {
     if !a.keep_outputs {
         for n in sg.g.node_indices() {
             let out = &sg.g[n].output;
-            if !out.path().starts_with(&m.output_dir) {
+            if !out.local().is_some_and(|p| p.starts_with(&m.output_dir)) {
                 continue;
             }
             let r = match out {
                 OutputLoc::File(p) => std::fs::remove_file(p),
                 OutputLoc::Dir(p) => std::fs::remove_dir_all(p),
+                OutputLoc::Remote { .. } => continue,
             };
             if r.is_ok() {
                 removed += 1;

@@ -66,6 +66,9 @@ pub struct RunArgs {
     /// Run every selected step, fresh or not.
     #[arg(long)]
     pub force: bool,
+    /// Delete published objects that the manifest no longer produces.
+    #[arg(long)]
+    pub prune: bool,
     /// Only these steps (a glob over step ids or source ids) and what they depend on.
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,

@@ -15,7 +15,9 @@ use crate::manifest::Manifest;
 use crate::manifest::model::Packager;
 use crate::media::probe::ProbeFile;
 use crate::plan::output_path;
-use crate::state::OutputFile;
+use crate::state::{OutputFile, StepRecord};
+use crate::storage;
+use crate::storage::sync::PublishJob;
 use crate::tools::Toolset;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,6 +29,9 @@ pub struct JobSpec {
     pub action: Action,
     /// Where each step's output is written first, and where it goes on success.
     pub placements: Vec<Placement>,
+    /// For steps whose outputs are not local files (publish): what they record on success.
+    #[serde(default)]
+    pub remote_outputs: Option<Vec<OutputFile>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +75,8 @@ pub enum Action {
         path: PathBuf,
         contents: String,
     },
+    /// Upload a package to a backend (see [`crate::storage::sync`]).
+    Publish(PublishJob),
 }
 
 pub struct JobCtx<'a> {
@@ -77,6 +84,8 @@ pub struct JobCtx<'a> {
     pub sg: &'a StepGraph,
     pub tools: &'a Toolset,
     pub threads: usize,
+    /// `--prune`: publish steps delete what their package no longer has.
+    pub prune: bool,
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -88,9 +97,9 @@ pub fn temp_for(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-fn placement(id: &str, loc: &OutputLoc) -> Placement {
-    let dest = loc.path().clone();
-    Placement { step: id.to_string(), tmp: temp_for(&dest), dest, dir: matches!(loc, OutputLoc::Dir(_)) }
+fn placement(id: &str, loc: &OutputLoc) -> Option<Placement> {
+    let dest = loc.local()?.clone();
+    Some(Placement { step: id.to_string(), tmp: temp_for(&dest), dest, dir: matches!(loc, OutputLoc::Dir(_)) })
 }
 
 fn load_probe(m: &Manifest, source: &str) -> Result<ProbeFile, String> {
@@ -109,13 +118,25 @@ pub fn build<'o>(
     ctx: &JobCtx,
     nodes: &[NodeIndex],
     outputs_of: impl Fn(NodeIndex) -> &'o [OutputFile],
+    previous: Option<&StepRecord>,
 ) -> Result<JobSpec, String> {
     let m = ctx.m;
     let first = &ctx.sg.g[nodes[0]];
     let src = m.source(&first.source).ok_or("unknown source")?;
-    let placements: Vec<Placement> = nodes.iter().map(|n| placement(&ctx.sg.g[*n].id, &ctx.sg.g[*n].output)).collect();
+    let placements: Vec<Placement> =
+        nodes.iter().filter_map(|n| placement(&ctx.sg.g[*n].id, &ctx.sg.g[*n].output)).collect();
     let ids: Vec<String> = nodes.iter().map(|n| ctx.sg.g[*n].id.clone()).collect();
     let ffmpeg_bin = ctx.tools.ffmpeg.path.clone();
+    if first.kind == StepKind::Publish {
+        return publish_job(ctx, nodes[0], outputs_of, previous);
+    }
+    // A remote source whose local copy is gone (a fresh runner) is fetched before it is read.
+    if let Some(r) = &src.remote
+        && nodes.iter().any(|n| ctx.sg.g[*n].reads_source)
+        && !src.path.exists()
+    {
+        storage::sources::download(&r.backend, &r.object, &src.path)?;
+    }
     if first.kind == StepKind::Probe {
         let action = Action::Probe {
             ffprobe: ctx.tools.ffprobe.path.clone(),
@@ -123,7 +144,14 @@ pub fn build<'o>(
             source_id: src.id.clone(),
             out: placements[0].tmp.clone(),
         };
-        return Ok(JobSpec { label: first.id.clone(), steps: ids, duration: 0.0, action, placements });
+        return Ok(JobSpec {
+            label: first.id.clone(),
+            steps: ids,
+            duration: 0.0,
+            action,
+            placements,
+            remote_outputs: None,
+        });
     }
     let probe = load_probe(m, &src.id)?;
     let info = &probe.info;
@@ -131,7 +159,7 @@ pub fn build<'o>(
     let no_audio = || format!("source `{}` ({}) has no audio stream", src.id, src.path.display());
     let no_video = || format!("source `{}` ({}) has no video stream", src.id, src.path.display());
     let (action, label) = match first.kind {
-        StepKind::Probe => unreachable!("handled above"),
+        StepKind::Probe | StepKind::Publish => unreachable!("handled above"),
         StepKind::Encode => {
             let mut video = Vec::new();
             let mut audio = Vec::new();
@@ -237,5 +265,46 @@ pub fn build<'o>(
             (Action::WriteFile { path: placements[0].tmp.clone(), contents }, first.id.clone())
         }
     };
-    Ok(JobSpec { label, steps: ids, duration, action, placements })
+    Ok(JobSpec { label, steps: ids, duration, action, placements, remote_outputs: None })
+}
+
+/// Publishing one package: the files the package step recorded, to the step's remote folder.
+fn publish_job<'o>(
+    ctx: &JobCtx,
+    n: NodeIndex,
+    outputs_of: impl Fn(NodeIndex) -> &'o [OutputFile],
+    previous: Option<&StepRecord>,
+) -> Result<JobSpec, String> {
+    let step = &ctx.sg.g[n];
+    let OutputLoc::Remote { backend, remote, owns_folder } = &step.output else {
+        return Err(format!("{} is not a publish step", step.id));
+    };
+    let dep = *ctx.sg.deps(n).first().ok_or("publish step without a package")?;
+    let local = match &ctx.sg.g[dep].output {
+        OutputLoc::Dir(d) => d.clone(),
+        OutputLoc::File(f) => f.parent().map(Path::to_path_buf).unwrap_or_default(),
+        OutputLoc::Remote { .. } => return Err("cannot publish a remote output".into()),
+    };
+    let outs = outputs_of(dep);
+    let job = PublishJob {
+        backend: ctx.m.backend(backend),
+        remote: remote.clone(),
+        local,
+        files: outs.iter().map(|o| (o.path.clone(), o.size, o.digest.clone())).collect(),
+        previous: previous
+            .map(|r| r.outputs.iter().map(|o| (o.path.clone(), o.digest.clone())).collect())
+            .unwrap_or_default(),
+        owns_folder: *owns_folder,
+        concurrency: ctx.m.raw.publish.as_ref().map(|p| p.concurrency).unwrap_or(8),
+        prune: ctx.prune,
+    };
+    let recorded = outs.iter().map(|o| OutputFile { stat: crate::hash::FileStat::default(), ..o.clone() }).collect();
+    Ok(JobSpec {
+        label: step.id.clone(),
+        steps: vec![step.id.clone()],
+        duration: 0.0,
+        action: Action::Publish(job),
+        placements: Vec::new(),
+        remote_outputs: Some(recorded),
+    })
 }

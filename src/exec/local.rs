@@ -5,17 +5,21 @@ use std::path::Path;
 use super::job::{Action, JobSpec};
 use super::runner;
 use crate::media::{master, mp4, mpd, probe};
+use crate::storage::sync::{self, SyncStats};
 
 /// Runs a job's action, writing into the job's temporary locations. Placement into final
 /// position and hashing are done by the scheduler after success.
 pub trait Executor: Sync {
-    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<(), String>;
+    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<SyncStats, String>;
 }
 
 pub struct LocalExecutor;
 
 impl Executor for LocalExecutor {
-    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<(), String> {
+    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<SyncStats, String> {
+        if let Action::Publish(p) = &job.action {
+            return sync::publish(p);
+        }
         for p in &job.placements {
             if p.dir {
                 std::fs::create_dir_all(&p.tmp).map_err(|e| format!("creating {}: {e}", p.tmp.display()))?;
@@ -46,7 +50,9 @@ impl Executor for LocalExecutor {
                 fix_mpd(&dir.join("manifest.mpd"))
             }
             Action::WriteFile { path, contents } => write(path, contents.as_bytes()),
+            Action::Publish(_) => unreachable!("handled above"),
         }
+        .map(|()| SyncStats::default())
     }
 }
 

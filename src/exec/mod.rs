@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::graph::StepKind;
 use crate::plan::{Context, Evaluation, Reason, Upstream};
 use crate::state::{OutputFile, State, StepRecord};
+use crate::storage::sync::SyncStats;
 use job::{JobCtx, JobSpec};
 use local::Executor;
 use progress::Progress;
@@ -29,6 +30,8 @@ pub struct RunOptions {
     pub jobs: usize,
     pub keep_going: bool,
     pub force: bool,
+    /// Delete published objects the manifest no longer produces.
+    pub prune: bool,
     pub progress: progress::Mode,
 }
 
@@ -57,6 +60,8 @@ pub struct StepReport {
 pub struct RunReport {
     pub steps: Vec<StepReport>,
     pub interrupted: bool,
+    /// What publishing moved.
+    pub sync: SyncStats,
 }
 
 impl RunReport {
@@ -85,7 +90,7 @@ impl NodeState {
     }
 }
 
-type JobResult = (usize, Result<Vec<Vec<OutputFile>>, String>, u64);
+type JobResult = (usize, Result<(Vec<Vec<OutputFile>>, SyncStats), String>, u64);
 
 pub fn run(
     ctx: &Context,
@@ -97,7 +102,7 @@ pub fn run(
     let sg = ctx.sg;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let jobs = opts.jobs.max(1);
-    let mut jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, threads: 1 };
+    let mut jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, threads: 1, prune: opts.prune };
     let n_nodes = sg.g.node_count();
     let mut node: Vec<NodeState> = (0..n_nodes).map(|_| NodeState::Waiting).collect();
     let mut reports: HashMap<NodeIndex, StepReport> = HashMap::new();
@@ -123,6 +128,7 @@ pub fn run(
     let mut in_flight: HashMap<usize, JobSpec> = HashMap::new();
     let mut next_job = 0usize;
     let mut stop = false;
+    let mut sync_total = SyncStats::default();
 
     let report = |n: NodeIndex, status, reason: Option<String>, ms, error| {
         let s = &sg.g[n];
@@ -207,7 +213,8 @@ pub fn run(
                 // Thread budget: the cores shared among the jobs that can run now.
                 let runnable = (in_flight.len() + 1 + queue.len()).min(jobs);
                 jctx.threads = (cores / runnable).max(1);
-                let built = job::build(&jctx, &group, |d| node[d.index()].outputs().unwrap_or(&[]));
+                let previous = state.data.steps.get(&sg.g[group[0]].id);
+                let built = job::build(&jctx, &group, |d| node[d.index()].outputs().unwrap_or(&[]), previous);
                 let spec = match built {
                     Ok(s) => s,
                     Err(e) => {
@@ -245,7 +252,8 @@ pub fn run(
             let spec = in_flight.remove(&id).expect("known job");
             let group: Vec<NodeIndex> = spec.steps.iter().map(|s| sg.by_id[s]).collect();
             match result {
-                Ok(outputs) => {
+                Ok((outputs, stats)) => {
+                    sync_total += stats;
                     for (n, outs) in group.iter().zip(outputs) {
                         let (ev, reason) = evals.remove(n).expect("evaluated");
                         let step = &sg.g[*n];
@@ -306,7 +314,7 @@ pub fn run(
         }
     });
 
-    let mut out = RunReport { interrupted: runner::interrupted(), ..Default::default() };
+    let mut out = RunReport { interrupted: runner::interrupted(), sync: sync_total, ..Default::default() };
     for n in sg.topo() {
         if !selected[n.index()] {
             continue;
@@ -324,21 +332,27 @@ fn execute_and_place(
     executor: &dyn Executor,
     job: &JobSpec,
     progress: &mut dyn FnMut(f64),
-) -> Result<Vec<Vec<OutputFile>>, String> {
+) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
     for p in &job.placements {
         place::remove_leftovers(&p.dest);
     }
-    let result = executor.execute(job, progress);
-    if let Err(e) = result {
-        job.placements.iter().for_each(place::discard);
-        return Err(e);
-    }
+    let stats = match executor.execute(job, progress) {
+        Ok(s) => s,
+        Err(e) => {
+            job.placements.iter().for_each(place::discard);
+            return Err(e);
+        }
+    };
     if runner::interrupted() {
         job.placements.iter().for_each(place::discard);
         return Err("interrupted".into());
     }
+    if let Some(remote) = &job.remote_outputs {
+        return Ok((vec![remote.clone()], stats));
+    }
     job.placements.iter().try_for_each(place::place)?;
-    job.placements.iter().map(place::fingerprint).collect()
+    let outputs = job.placements.iter().map(place::fingerprint).collect::<Result<_, _>>()?;
+    Ok((outputs, stats))
 }
 
 /// A stale step is about to run: every absent input must be rebuilt first. Returns whether

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::manifest::Manifest;
 use crate::manifest::model::Packager;
+use crate::storage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -25,6 +26,8 @@ pub enum StepKind {
     Thumbnails,
     AudioOnly,
     Metadata,
+    /// Upload one package to a backend.
+    Publish,
 }
 
 impl StepKind {
@@ -37,6 +40,7 @@ impl StepKind {
             StepKind::Thumbnails => "thumbnails",
             StepKind::AudioOnly => "audio_only",
             StepKind::Metadata => "metadata",
+            StepKind::Publish => "publish",
         }
     }
 }
@@ -58,12 +62,20 @@ pub enum ToolUse {
 pub enum OutputLoc {
     File(PathBuf),
     Dir(PathBuf),
+    /// Objects under `remote` in a backend (a folder the step owns, or beside other objects).
+    Remote {
+        backend: String,
+        remote: String,
+        owns_folder: bool,
+    },
 }
 
 impl OutputLoc {
-    pub fn path(&self) -> &PathBuf {
+    /// The local path (for local outputs).
+    pub fn local(&self) -> Option<&PathBuf> {
         match self {
-            OutputLoc::File(p) | OutputLoc::Dir(p) => p,
+            OutputLoc::File(p) | OutputLoc::Dir(p) => Some(p),
+            OutputLoc::Remote { .. } => None,
         }
     }
 }
@@ -254,8 +266,9 @@ impl StepGraph {
                     &[probe],
                 ));
             }
+            let mut deliverables: Vec<NodeIndex> = outputs[1..].to_vec();
             if o.metadata {
-                sg.add(
+                let n = sg.add(
                     step(
                         StepKind::Metadata,
                         format!("metadata:{s}"),
@@ -267,6 +280,37 @@ impl StepGraph {
                     ),
                     &outputs,
                 );
+                deliverables.push(n);
+            }
+            if let (Some(p), Some(prefix)) = (&m.raw.publish, m.publish_prefix(s)) {
+                let backend = m.backend(&p.to);
+                for n in deliverables {
+                    let (kind, id) = (sg.g[n].kind, sg.g[n].id.clone());
+                    // The package's deliverable is now the published copy.
+                    sg.g[n].intermediate = true;
+                    let (remote, owns_folder) = match &sg.g[n].output {
+                        OutputLoc::Dir(d) => {
+                            (storage::join(&prefix, &d.file_name().unwrap_or_default().to_string_lossy()), true)
+                        }
+                        _ => (prefix.trim_end_matches('/').to_string(), false),
+                    };
+                    let params = json!({
+                        "backend": {"name": backend.name, "service": backend.service, "config": backend.config},
+                        "remote": remote,
+                    });
+                    let step = Step {
+                        id: format!("publish_{}", id),
+                        kind: StepKind::Publish,
+                        source: s.to_string(),
+                        profile: Some(kind.as_str().trim_start_matches("package_").to_string()),
+                        params,
+                        tool: ToolUse::Builtin,
+                        reads_source: false,
+                        output: OutputLoc::Remote { backend: p.to.clone(), remote, owns_folder },
+                        intermediate: false,
+                    };
+                    sg.add(step, &[n]);
+                }
             }
         }
         sg

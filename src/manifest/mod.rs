@@ -10,6 +10,7 @@ pub mod yaml;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ManifestError, Result};
+use crate::storage::BackendConfig;
 pub use model::RawManifest;
 use yaml::Seg;
 
@@ -20,8 +21,17 @@ pub struct Source {
     pub id: String,
     /// Absolute path of the file.
     pub path: PathBuf,
-    /// The path as the state records it: relative to the manifest folder where possible.
+    /// The path as the state records it: relative to the manifest folder where possible
+    /// (`BACKEND:OBJECT` for a remote source).
     pub rel: String,
+    /// For a source that is an object in a backend: where it is. `path` is then the local copy.
+    pub remote: Option<RemoteSource>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RemoteSource {
+    pub backend: BackendConfig,
+    pub object: String,
 }
 
 /// A loaded, validated manifest.
@@ -73,6 +83,25 @@ impl Manifest {
 
     pub fn source(&self, id: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// The backend named `name` in `storage:` (validated to exist where referenced).
+    pub fn backend(&self, name: &str) -> BackendConfig {
+        backend_config(&self.raw, name)
+    }
+
+    /// The remote folder that every output of `source` is published under.
+    pub fn publish_prefix(&self, source: &str) -> Option<String> {
+        self.raw.publish.as_ref().map(|p| p.prefix.replace("{source}", source))
+    }
+}
+
+pub fn backend_config(raw: &RawManifest, name: &str) -> BackendConfig {
+    let spec = &raw.storage[name];
+    BackendConfig {
+        name: name.to_string(),
+        service: spec.service.clone(),
+        config: spec.config.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
     }
 }
 

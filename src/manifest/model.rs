@@ -23,6 +23,64 @@ pub struct RawManifest {
     pub profiles: Profiles,
     #[serde(default)]
     pub outputs: Outputs,
+    /// Named storage backends (opendal services).
+    #[serde(default)]
+    pub storage: BTreeMap<String, BackendSpec>,
+    /// Where every output is published.
+    pub publish: Option<PublishSpec>,
+    /// Remote state, for ephemeral CI runners.
+    pub state: Option<StateSpec>,
+}
+
+/// One backend: an opendal service and its (non-secret) configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct BackendSpec {
+    pub service: String,
+    /// Every other key, passed to the service's configuration.
+    #[serde(flatten)]
+    pub config: BTreeMap<String, Scalar>,
+}
+
+/// A YAML scalar kept as text (`region: us-east-1`, `port: 22`, `enable_x: true`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StringLike("a string, number or boolean")).map(Scalar)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSpec {
+    /// A backend name from `storage:`.
+    pub to: String,
+    /// Remote folder per source; `{source}` is replaced by the source id.
+    #[serde(default = "default_publish_prefix")]
+    pub prefix: String,
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_publish_prefix() -> String {
+    "{source}/".into()
+}
+fn default_concurrency() -> usize {
+    8
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSpec {
+    pub backend: String,
+    #[serde(default = "default_state_prefix")]
+    pub prefix: String,
+}
+
+fn default_state_prefix() -> String {
+    ".vodbuild/".into()
 }
 
 fn default_output_dir() -> String {
@@ -61,6 +119,9 @@ fn default_gop() -> f64 {
 pub struct SourceSpec {
     pub path: Option<String>,
     pub glob: Option<String>,
+    /// An object in a backend (with `backend:`).
+    pub object: Option<String>,
+    pub backend: Option<String>,
     pub id: Option<String>,
 }
 
@@ -353,6 +414,9 @@ impl de::Visitor<'_> for StringLike {
         Ok(v.to_string())
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<String, E> {
         Ok(v.to_string())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {

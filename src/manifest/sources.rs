@@ -14,6 +14,28 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, spec) in m.sources.iter().enumerate() {
         let mut found = Vec::new();
+        let mut remote = None;
+        if let (Some(object), Some(backend)) = (&spec.object, &spec.backend) {
+            let id = match &spec.id {
+                Some(id) => id.clone(),
+                None => derive_id(Path::new(""), Path::new(object.trim_start_matches('/'))).ok_or_else(|| {
+                    ctx.err(
+                        &p!["sources", i, "object"],
+                        format!("cannot derive an id from `{object}`"),
+                        Some("give the source an `id:`".into()),
+                    )
+                })?,
+            };
+            check_id(&id)
+                .map_err(|why| ctx.err(&p!["sources", i], format!("invalid source id `{id}`: {why}"), None))?;
+            let name = Path::new(object).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "source".into());
+            let local = root.join(".vodbuild").join("sources").join(&id).join(name);
+            remote = Some((
+                format!("{backend}:{object}"),
+                super::RemoteSource { backend: super::backend_config(m, backend), object: object.clone() },
+            ));
+            found.push((id, local));
+        }
         if let Some(path) = &spec.path {
             let abs = root.join(path);
             if !abs.is_file() {
@@ -72,7 +94,10 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| path.to_string_lossy().into_owned());
-            out.push(Source { id, path, rel });
+            match remote.take() {
+                Some((rel, r)) => out.push(Source { id, path, rel, remote: Some(r) }),
+                None => out.push(Source { id, path, rel, remote: None }),
+            }
         }
     }
     Ok(out)

@@ -19,11 +19,33 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     if m.sources.is_empty() {
         return Err(ctx.err(&p!["sources"], "no sources", Some("add `- path: FILE` or `- glob: PATTERN`".into())));
     }
+    check_storage(m, ctx)?;
     for (i, s) in m.sources.iter().enumerate() {
-        match (&s.path, &s.glob) {
-            (Some(_), Some(_)) | (None, None) => {
-                return Err(ctx.err(&p!["sources", i], "a source needs exactly one of `path` or `glob`", None));
+        let kinds = [s.path.is_some(), s.glob.is_some(), s.object.is_some()].iter().filter(|x| **x).count();
+        if kinds != 1 {
+            return Err(ctx.err(&p!["sources", i], "a source needs exactly one of `path`, `glob` or `object`", None));
+        }
+        match (&s.object, &s.backend) {
+            (Some(_), None) => {
+                return Err(ctx.err(
+                    &p!["sources", i],
+                    "an `object` source needs `backend:` (a name from `storage:`)",
+                    None,
+                ));
             }
+            (Some(_), Some(b)) if !m.storage.contains_key(b) => {
+                return Err(ctx.err(
+                    &p!["sources", i, "backend"],
+                    format!("backend `{b}` is not defined in `storage:`"),
+                    None,
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ctx.err(&p!["sources", i, "backend"], "`backend` goes with `object`", None));
+            }
+            _ => {}
+        }
+        match (&s.path, &s.glob) {
             (None, Some(_)) if s.id.is_some() => {
                 return Err(ctx.err(
                     &p!["sources", i, "id"],
@@ -152,6 +174,62 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
             &p!["outputs"],
             "no outputs",
             Some("add `hls`, `dash`, `thumbnails`, `audio_only` or `metadata`".into()),
+        ));
+    }
+    Ok(())
+}
+
+fn check_storage(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
+    use crate::storage::{SECRET_KEYS, SERVICES};
+    for (name, b) in &m.storage {
+        let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            return Err(ctx.err(
+                &p!["storage", name.as_str()],
+                format!("invalid backend name `{name}`: use letters, digits, `-`, `_`"),
+                None,
+            ));
+        }
+        if !SERVICES.contains(&b.service.as_str()) {
+            return Err(ctx.err(
+                &p!["storage", name.as_str(), "service"],
+                format!("unknown service `{}`", b.service),
+                Some(format!("one of: {}", SERVICES.join(", "))),
+            ));
+        }
+        if let Some(k) = b.config.keys().find(|k| SECRET_KEYS.iter().any(|s| k.contains(s))) {
+            let env = format!("VODBUILD_{}_{}", name.to_ascii_uppercase().replace('-', "_"), k.to_ascii_uppercase());
+            return Err(ctx.err(
+                &p!["storage", name.as_str(), k.as_str()],
+                format!("`{k}` is a credential: it must not be written in the manifest"),
+                Some(format!("give it through the environment ({env}, or the service's standard variables)")),
+            ));
+        }
+    }
+    if let Some(p) = &m.publish {
+        if !m.storage.contains_key(&p.to) {
+            return Err(ctx.err(
+                &p!["publish", "to"],
+                format!("backend `{}` is not defined in `storage:`", p.to),
+                None,
+            ));
+        }
+        let rest = p.prefix.replace("{source}", "");
+        if rest.contains(['{', '}']) || p.prefix.split('/').any(|s| s == "..") || p.prefix.starts_with('/') {
+            return Err(ctx.err(
+                &p!["publish", "prefix"],
+                format!("invalid prefix `{}`", p.prefix),
+                Some("a relative path; `{source}` is the only placeholder; no `..`".into()),
+            ));
+        }
+    }
+    if let Some(s) = &m.state
+        && !m.storage.contains_key(&s.backend)
+    {
+        return Err(ctx.err(
+            &p!["state", "backend"],
+            format!("backend `{}` is not defined in `storage:`", s.backend),
+            None,
         ));
     }
     Ok(())

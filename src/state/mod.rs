@@ -18,6 +18,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::graph::StepKind;
 use crate::hash::FileStat;
 use crate::key::Input;
+use crate::storage::remote_state::RemoteState;
 use crate::tools::ToolCache;
 
 const FORMAT: u32 = 1;
@@ -59,6 +60,9 @@ pub struct StepRecord {
 pub struct SourceEntry {
     pub stat: FileStat,
     pub digest: String,
+    /// For a remote source: the backend's `etag|size|last-modified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -79,6 +83,8 @@ pub struct State {
     dir: PathBuf,
     pub data: Snapshot,
     journal: Option<File>,
+    /// Records are also kept in object storage (one object per step).
+    remote: Option<RemoteState>,
     /// Something not yet in the snapshot (journal lines, cache updates).
     dirty: bool,
 }
@@ -106,7 +112,7 @@ impl State {
                 dirty = true;
             }
         }
-        Ok(State { dir: dir.to_path_buf(), data, journal: None, dirty })
+        Ok(State { dir: dir.to_path_buf(), data, journal: None, remote: None, dirty })
     }
 
     /// Records a finished step: appended and fsynced before this returns.
@@ -127,9 +133,35 @@ impl State {
         let f = self.journal.as_mut().expect("journal open");
         f.write_all(&bytes).and_then(|_| f.sync_data()).ctx(|| "writing the state journal".into())?;
         let JournalLine::Step { id, rec } = line;
+        if let Some(r) = &self.remote
+            && let Err(e) = r.put(&id, &rec)
+        {
+            // The work is done and recorded here; another runner would redo it.
+            tracing::warn!(step = %id, error = %e, "could not write the step record to remote state");
+        }
         self.data.steps.insert(id, rec);
         self.dirty = true;
         Ok(())
+    }
+
+    /// Merges the remote records (newer ones win) and keeps writing there.
+    pub fn attach_remote(&mut self, remote: RemoteState) -> Result<(), String> {
+        for (id, rec) in remote.load()? {
+            let newer = self.data.steps.get(&id).is_none_or(|local| local.finished_unix <= rec.finished_unix);
+            if newer {
+                self.data.steps.insert(id, rec);
+                self.dirty = true;
+            }
+        }
+        self.remote = Some(remote);
+        Ok(())
+    }
+
+    /// Drops a step's record (its outputs were deleted).
+    pub fn forget_step(&mut self, id: &str) {
+        if self.data.steps.remove(id).is_some() {
+            self.dirty = true;
+        }
     }
 
     pub fn record_source(&mut self, rel: &str, entry: SourceEntry) {

@@ -3,6 +3,9 @@
 //! Everything here spawns child processes with argument vectors
 //! (`std::process::Command`), never through a shell.
 
+mod bench;
+mod services;
+
 use std::env;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -13,9 +16,12 @@ usage: cargo xtask <command>
 
 commands:
   setup        install missing tools: ffmpeg/ffprobe and chromium (apt),
-               the browser test's npm packages (npm ci in tests/browser)
+               the browser test's npm packages (npm ci in tests/browser),
+               the storage tests' servers: s3s-fs (cargo install), openssh
+               and nginx with WebDAV (apt)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
+  bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
 ";
 
 /// An error that names the step that failed.
@@ -42,6 +48,7 @@ fn main() -> ExitCode {
         Some("setup") => setup(),
         Some("quickstart") => quickstart(),
         Some("test") => test(),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -125,6 +132,7 @@ fn setup() -> Result {
     ensure_shaka_packager()?;
     ensure_chromium()?;
     ensure_browser_npm()?;
+    services::ensure_storage_servers()?;
     banner("setup: all tools present");
     Ok(())
 }

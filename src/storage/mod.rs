@@ -1,0 +1,112 @@
+//! Storage backends (opendal operators): where outputs are published, where remote sources
+//! and remote state live. Configured in the manifest's `storage:` section; credentials come
+//! only from the environment and never enter keys, state or logs.
+//!
+//! The rest of vodbuild is synchronous (rayon); storage calls run on one small tokio runtime
+//! shared by the process.
+
+pub mod index;
+pub mod remote_state;
+pub mod sources;
+pub mod sync;
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use opendal::Operator;
+use opendal::layers::RetryLayer;
+use serde::{Deserialize, Serialize};
+
+/// Config keys that hold credentials: refused in the manifest (give them through the
+/// environment), and never written anywhere by vodbuild.
+pub const SECRET_KEYS: &[&str] = &[
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "password",
+    "account_key",
+    "sas_token",
+    "credential",
+    "token",
+    "key_password",
+];
+
+pub const SERVICES: &[&str] = &["fs", "s3", "gcs", "azblob", "sftp", "webdav"];
+
+/// A backend as configured: its name, opendal service, and non-secret config.
+/// Serializable so that a job description can name it; secrets are added at connect time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendConfig {
+    pub name: String,
+    pub service: String,
+    pub config: BTreeMap<String, String>,
+}
+
+impl BackendConfig {
+    /// The environment variables that may complete this backend's config:
+    /// `VODBUILD_<NAME>_<KEY>` (upper case, `-` as `_`), e.g. `VODBUILD_CDN_PASSWORD`.
+    fn env_overrides(&self) -> Vec<(String, String)> {
+        let prefix = format!("VODBUILD_{}_", self.name.to_ascii_uppercase().replace('-', "_"));
+        std::env::vars().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|key| (key.to_ascii_lowercase(), v))).collect()
+    }
+
+    /// An opendal operator for this backend, with retries (exponential backoff, jitter).
+    pub fn connect(&self) -> Result<Operator, String> {
+        init();
+        let mut cfg: BTreeMap<String, String> = self.config.clone();
+        if self.service == "s3" {
+            cfg.entry("region".into())
+                .or_insert_with(|| std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()));
+        }
+        if self.service == "sftp" {
+            // Tests and first connections: accept the server's key (documented in the README).
+            cfg.entry("known_hosts_strategy".into()).or_insert_with(|| "accept".into());
+        }
+        for (k, v) in self.env_overrides() {
+            cfg.insert(k, v);
+        }
+        let op = Operator::via_iter(&self.service, cfg).map_err(|e| self.describe_err(&e))?;
+        Ok(op.layer(
+            RetryLayer::new()
+                .with_max_times(4)
+                .with_min_delay(Duration::from_millis(100))
+                .with_max_delay(Duration::from_secs(2))
+                .with_jitter(),
+        ))
+    }
+
+    /// An error message naming the backend, without any configuration value.
+    pub fn describe_err(&self, e: &opendal::Error) -> String {
+        format!("backend `{}` ({}): {} ({})", self.name, self.service, e.kind(), first_line(&e.to_string()))
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn init() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(opendal::install_default);
+}
+
+/// Runs a storage future to completion from synchronous code.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    let rt = RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("vodbuild-io")
+            .build()
+            .expect("tokio runtime")
+    });
+    rt.block_on(f)
+}
+
+/// Joins a prefix and a relative path with exactly one `/`.
+pub fn join(prefix: &str, rel: &str) -> String {
+    let p = prefix.trim_end_matches('/');
+    if p.is_empty() { rel.trim_start_matches('/').to_string() } else { format!("{p}/{}", rel.trim_start_matches('/')) }
+}

@@ -1,0 +1,85 @@
+//! Servers the storage tests (tests/storage.rs, tests/servers_selftest.rs) start on
+//! 127.0.0.1: an S3 server (s3s-fs), sshd for SFTP, nginx with WebDAV.
+//!
+//! `setup` installs each only when it is missing; the tests start and stop the servers
+//! themselves (tests/common/servers.rs), so nothing is started here.
+
+use super::{Result, apt_update, banner, cargo, fail, is_executable, privileged, run, which};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// s3s-fs 0.15 and later need a newer rustc than the project's; `binary` builds the CLI.
+const S3S_FS_SPEC: &str = "s3s-fs@0.14.1";
+
+const SSHD: &str = "/usr/sbin/sshd";
+const NGINX: &str = "/usr/sbin/nginx";
+/// Debian's `libnginx-mod-http-dav-ext` (PROPFIND/OPTIONS for nginx's WebDAV).
+pub const NGINX_DAV_EXT: &str = "/usr/lib/nginx/modules/ngx_http_dav_ext_module.so";
+
+/// Installs what the storage tests need, each only when missing.
+pub fn ensure_storage_servers() -> Result {
+    ensure_s3s_fs()?;
+    ensure_apt("openssh (SFTP tests)", &["openssh-server", "openssh-client"], &[SSHD, "ssh", "sftp", "ssh-keygen"])?;
+    ensure_apt("nginx WebDAV (WebDAV tests)", &["nginx", "libnginx-mod-http-dav-ext"], &[NGINX, NGINX_DAV_EXT])?;
+    Ok(())
+}
+
+/// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, else `~/.cargo/bin`.
+fn cargo_bin_dir() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        return Some(PathBuf::from(home).join("bin"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"))
+}
+
+/// The s3s-fs binary, on PATH or in cargo's bin dir.
+fn find_s3s_fs() -> Option<PathBuf> {
+    which("s3s-fs").or_else(|| cargo_bin_dir().map(|d| d.join("s3s-fs")).filter(|p| is_executable(p)))
+}
+
+fn ensure_s3s_fs() -> Result {
+    if find_s3s_fs().is_some() {
+        return Ok(());
+    }
+    run(
+        "setup: cargo install s3s-fs (S3 server for the storage tests; about 3 min)",
+        Command::new(cargo()).args(["install", S3S_FS_SPEC, "--features", "binary", "--locked"]).stdin(Stdio::null()),
+    )?;
+    match find_s3s_fs() {
+        Some(_) => Ok(()),
+        None => {
+            Err(fail("setup: install s3s-fs", "s3s-fs is neither on PATH nor in $CARGO_HOME/bin after cargo install"))
+        }
+    }
+}
+
+/// A program is present when `check` is an existing path (absolute) or a name on PATH.
+fn present(check: &str) -> bool {
+    if check.starts_with('/') { Path::new(check).exists() } else { which(check).is_some() }
+}
+
+fn ensure_apt(what: &str, packages: &[&str], checks: &[&str]) -> Result {
+    let missing: Vec<&str> = checks.iter().copied().filter(|c| !present(c)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let step = format!("setup: apt-get install {}", packages.join(" "));
+    banner(&format!("setup: {what}: missing {}", missing.join(", ")));
+    if which("apt-get").is_none() {
+        return Err(fail(&step, format!("apt-get not found; install {} by other means", packages.join(", "))));
+    }
+    apt_update()?;
+    let mut install = privileged("apt-get");
+    install
+        .args(["install", "-y", "--no-install-recommends"])
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(Stdio::null());
+    run(&step, &mut install)?;
+    let still: Vec<&str> = checks.iter().copied().filter(|c| !present(c)).collect();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(&step, format!("still missing after install: {}", still.join(", "))))
+    }
+}
