@@ -30,6 +30,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "credential",
     "token",
     "key_password",
+    "encryption_key",
 ];
 
 pub const SERVICES: &[&str] = &["fs", "s3", "gcs", "azblob", "sftp", "webdav"];

@@ -122,11 +122,8 @@ fn plan_noop(tools: &Tools, ws: &Path) -> Result<Sample, String> {
 
 /// Every file under `dir`, relative to `base`, sorted.
 fn files_under(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {

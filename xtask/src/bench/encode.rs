@@ -46,10 +46,7 @@ fn executed_ids(v: &Value) -> Vec<String> {
     v["steps"]
         .as_array()
         .map(|a| {
-            a.iter()
-                .filter(|s| s["status"] == "executed")
-                .filter_map(|s| s["id"].as_str().map(String::from))
-                .collect()
+            a.iter().filter(|s| s["status"] == "executed").filter_map(|s| s["id"].as_str().map(String::from)).collect()
         })
         .unwrap_or_default()
 }
@@ -144,8 +141,11 @@ pub fn p1(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<P1Result, Str
         rep.target("P1", "vodbuild / Shaka Streamer", Some(pair_ratio(vod, shaka)), 0.85, true, "×");
     }
     rep.target("P1", "vodbuild / one ffmpeg", Some(pair_ratio(vod, ff)), 1.0, true, "×");
-    rep.data("P1", json!({"source_seconds": cfg.p1_seconds, "size": [cfg.p1_size.0, cfg.p1_size.1],
-        "preset": cfg.preset, "ffmpeg": tools.ffmpeg.display().to_string()}));
+    rep.data(
+        "P1",
+        json!({"source_seconds": cfg.p1_seconds, "size": [cfg.p1_size.0, cfg.p1_size.1],
+        "preset": cfg.preset, "ffmpeg": tools.ffmpeg.display().to_string()}),
+    );
     Ok(P1Result { ws, cold: vod.clone() })
 }
 
@@ -166,7 +166,12 @@ pub fn p3(cfg: &Config, tools: &Tools, p1: &P1Result, rep: &mut Report) -> Resul
             return Err(format!("P3 rebuild at 720p = {kbps}k executed {ex:?}"));
         }
         let warm = r < cfg.warmup;
-        say(&format!("P3 {}: 720p → {kbps}k: {:.1} s wall ({})", if warm { "warm-up" } else { "run" }, s.wall, ex.join(", ")));
+        say(&format!(
+            "P3 {}: 720p → {kbps}k: {:.1} s wall ({})",
+            if warm { "warm-up" } else { "run" },
+            s.wall,
+            ex.join(", ")
+        ));
         if !warm {
             samples.push(s);
             steps = ex;

@@ -60,12 +60,19 @@ pub fn p5(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<(), String> {
     let b3: Vec<f64> = bs.iter().map(|b| gbps(b.wall)).collect();
     let ratio = median(&net.iter().zip(&b3).map(|(v, b)| v / b).collect::<Vec<_>>());
     let size = format!("{} MiB", cfg.hash_mib);
-    rep.row("P5", &format!("`vodbuild plan`, first digest of {size}"), &vb, &format!(
-        "{:.2} GB/s net of start-up ({:.2} GB/s raw)", median(&net), median(&raw)));
+    rep.row(
+        "P5",
+        &format!("`vodbuild plan`, first digest of {size}"),
+        &vb,
+        &format!("{:.2} GB/s net of start-up ({:.2} GB/s raw)", median(&net), median(&raw)),
+    );
     rep.row("P5", "`vodbuild plan`, 1 KiB source (start-up)", &vt, "subtracted from the line above");
     rep.row("P5", &format!("b3sum {size}"), &bs, &format!("{:.2} GB/s", median(&b3)));
     rep.target("P5", "vodbuild digest / b3sum throughput", Some(ratio), 0.8, false, "×");
-    rep.data("P5", json!({"bytes": bytes, "vodbuild_gbps_net": median(&net), "vodbuild_gbps_raw": median(&raw),
-        "b3sum_gbps": median(&b3), "ratio": ratio}));
+    rep.data(
+        "P5",
+        json!({"bytes": bytes, "vodbuild_gbps_net": median(&net), "vodbuild_gbps_raw": median(&raw),
+        "b3sum_gbps": median(&b3), "ratio": ratio}),
+    );
     Ok(())
 }

@@ -79,9 +79,7 @@ pub fn p1_manifest(tools: &Tools, size: (u32, u32), preset: &str) -> String {
 /// Shaka Streamer's three config files: (input, pipeline, bitrate).
 pub fn shaka_configs(source: &Path, size: (u32, u32)) -> (String, String, String) {
     let src = source.display();
-    let input = format!(
-        "inputs:\n  - name: {src}\n    media_type: video\n  - name: {src}\n    media_type: audio\n"
-    );
+    let input = format!("inputs:\n  - name: {src}\n    media_type: video\n  - name: {src}\n    media_type: audio\n");
     let pipeline = "streaming_mode: vod\nresolutions: [1080p, 720p, 480p]\nchannel_layouts: [stereo]\n\
         audio_codecs: [aac]\nvideo_codecs: [h264]\nmanifest_format: [dash, hls]\nsegment_size: 4\n"
         .to_string();

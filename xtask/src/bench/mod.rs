@@ -87,7 +87,10 @@ impl Config {
                 }
                 "--preset" => c.preset = val()?,
                 "--titles" => {
-                    c.titles = val()?.split(',').map(|s| num(s.trim().into()).map(|x| x as usize)).collect::<std::result::Result<_, _>>()?;
+                    c.titles = val()?
+                        .split(',')
+                        .map(|s| num(s.trim().into()).map(|x| x as usize))
+                        .collect::<std::result::Result<_, _>>()?;
                 }
                 "--hash-mib" => c.hash_mib = num(val()?)? as u64,
                 "-h" | "--help" => return Err(String::new()),

@@ -59,7 +59,8 @@ pub fn p4(cfg: &Config, tools: &Tools, cat: &Catalog, rep: &mut Report) -> Resul
 
     // Does this vodbuild know `publish:`? (a manifest error, exit 3, says it does not)
     media::write(&manifest, &format!("{base}{}", publish_yaml(1)))?;
-    let probe = timed(Command::new(&tools.vodbuild).args(["-q", "plan", "pipeline.yaml", "--json"]).current_dir(&cat.ws))?;
+    let probe =
+        timed(Command::new(&tools.vodbuild).args(["-q", "plan", "pipeline.yaml", "--json"]).current_dir(&cat.ws))?;
     if probe.code == 3 {
         let _ = restore();
         let why = probe.stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("manifest error").trim().to_string();
@@ -116,8 +117,17 @@ fn measure(cfg: &Config, tools: &Tools, cat: &Catalog, base: &str, rep: &mut Rep
         total(&reqs),
         first.wall
     ));
-    rep.row("P4", &format!("first publish, {n} titles"), &[first], &format!(
-        "{} objects, {} B, {} requests", stat(&v, "uploaded_objects"), stat(&v, "uploaded_bytes"), total(&reqs)));
+    rep.row(
+        "P4",
+        &format!("first publish, {n} titles"),
+        &[first],
+        &format!(
+            "{} objects, {} B, {} requests",
+            stat(&v, "uploaded_objects"),
+            stat(&v, "uploaded_bytes"),
+            total(&reqs)
+        ),
+    );
     if v["failed"].as_u64() != Some(0) {
         return Err(format!("first publish failed: {}", v.to_string().chars().take(1500).collect::<String>()));
     }
@@ -139,17 +149,26 @@ fn measure(cfg: &Config, tools: &Tools, cat: &Catalog, base: &str, rep: &mut Rep
     }
     let (b, q) = (median(&bytes), median(&requests));
     let methods: Vec<String> = by_method.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let note = format!("{b:.0} B uploaded, {q:.0} requests ({})", if methods.is_empty() { "none".into() } else { methods.join(", ") });
+    let note = format!(
+        "{b:.0} B uploaded, {q:.0} requests ({})",
+        if methods.is_empty() { "none".into() } else { methods.join(", ") }
+    );
     rep.row("P4", &format!("publish no-op rerun, {n} titles"), &samples, &note);
     rep.target("P4", "bytes uploaded by a rerun", Some(b), 0.0, true, " B");
     let wall = median_sample(&samples).wall;
     let (what, value) = if n == 1000 {
         ("publish no-op wall, 1,000 titles".to_string(), wall)
     } else {
-        (format!("publish no-op wall, 1,000 titles (scaled ×{:.2} from N={n})", 1000.0 / n as f64), wall * 1000.0 / n as f64)
+        (
+            format!("publish no-op wall, 1,000 titles (scaled ×{:.2} from N={n})", 1000.0 / n as f64),
+            wall * 1000.0 / n as f64,
+        )
     };
     rep.target("P4", &what, Some(value), 5.0, true, " s");
-    rep.data("P4", json!({"available": true, "titles": n, "uploaded_bytes": b, "requests": q,
-        "requests_by_method": by_method, "wall_s": wall}));
+    rep.data(
+        "P4",
+        json!({"available": true, "titles": n, "uploaded_bytes": b, "requests": q,
+        "requests_by_method": by_method, "wall_s": wall}),
+    );
     Ok(())
 }

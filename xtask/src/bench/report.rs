@@ -60,14 +60,7 @@ impl Report {
 
     /// A target: `value` must be ≤ `limit` (at_most) or ≥ it. `None`: not available.
     pub fn target(&mut self, case: &str, what: &str, value: Option<f64>, limit: f64, at_most: bool, unit: &str) {
-        self.targets.push(Target {
-            case: case.into(),
-            what: what.into(),
-            value,
-            limit,
-            at_most,
-            unit: unit.into(),
-        });
+        self.targets.push(Target { case: case.into(), what: what.into(), value, limit, at_most, unit: unit.into() });
     }
 
     pub fn note(&mut self, case: &str, text: &str) {
@@ -143,8 +136,12 @@ impl Report {
         let mut t = String::new();
         t += &format!(
             "Machine: {} cores ({}), {} GiB RAM, {}; {}; commit {}.\n\n",
-            m["nproc"], m["cpu"].as_str().unwrap_or("?"), m["mem_gib"], m["os"].as_str().unwrap_or("?"),
-            m["date"].as_str().unwrap_or("?"), m["commit"].as_str().unwrap_or("?")
+            m["nproc"],
+            m["cpu"].as_str().unwrap_or("?"),
+            m["mem_gib"],
+            m["os"].as_str().unwrap_or("?"),
+            m["date"].as_str().unwrap_or("?"),
+            m["commit"].as_str().unwrap_or("?")
         );
         t += &format!(
             "`{}`: {} warm-up + {} timed runs per case, medians.\n\n",
@@ -159,7 +156,15 @@ impl Report {
                 continue;
             }
             let m = median_sample(&r.samples);
-            t += &format!("| {} | {} | {} | {} | {:.0} | {} |\n", r.case, r.what, num(m.wall), num(m.cpu), m.rss_mb, r.note);
+            t += &format!(
+                "| {} | {} | {} | {} | {:.0} | {} |\n",
+                r.case,
+                r.what,
+                num(m.wall),
+                num(m.cpu),
+                m.rss_mb,
+                r.note
+            );
         }
         t += "\n| case | target | measured | limit | met |\n|---|---|---:|---:|---|\n";
         for x in &self.targets {
