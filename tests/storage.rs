@@ -132,7 +132,8 @@ fn assert_published(what: &str, root: &Path, local: &BTreeMap<String, Vec<u8>>, 
         remote_media(root).into_iter().filter(|(k, _)| k.starts_with(&format!("{id}/"))).collect();
     let missing: Vec<&String> = local.keys().filter(|k| !remote.contains_key(*k)).collect();
     let extra: Vec<&String> = remote.keys().filter(|k| !local.contains_key(*k)).collect();
-    let differ: Vec<&String> = local.iter().filter(|(k, v)| remote.get(*k).is_some_and(|r| r != *v)).map(|(k, _)| k).collect();
+    let differ: Vec<&String> =
+        local.iter().filter(|(k, v)| remote.get(*k).is_some_and(|r| r != *v)).map(|(k, _)| k).collect();
     assert!(
         missing.is_empty() && extra.is_empty() && differ.is_empty(),
         "{what}: remote copy differs from the local outputs\nmissing: {missing:?}\nextra: {extra:?}\ndifferent bytes: {differ:?}"
@@ -266,7 +267,10 @@ fn s3_changed_bitrate_reuploads_only_what_changed() {
     let run2 = run_ok(&ws, &env);
     let ran = executed(&run2);
     assert!(ran.contains("encode:a:144p"), "144p was not re-encoded: {ran:?}");
-    assert!(!ran.contains("encode:a:90p") && !ran.contains("encode:a:aac64"), "unchanged renditions re-encoded: {ran:?}");
+    assert!(
+        !ran.contains("encode:a:90p") && !ran.contains("encode:a:aac64"),
+        "unchanged renditions re-encoded: {ran:?}"
+    );
 
     let after = local_outputs(&ws, "a");
     assert_published("after the change", &s3.bucket_dir(), &after, "a");
@@ -289,9 +293,7 @@ fn s3_changed_bitrate_reuploads_only_what_changed() {
     assert!(written.iter().any(|k| k.starts_with("a/hls/144p/")), "no 144p HLS object re-uploaded: {written:?}");
     let unexpected: Vec<_> = written
         .iter()
-        .filter(|k| {
-            k.starts_with("a/hls/90p/") || k.starts_with("a/hls/aac64/") || k.starts_with("a/thumbnails/")
-        })
+        .filter(|k| k.starts_with("a/hls/90p/") || k.starts_with("a/hls/aac64/") || k.starts_with("a/thumbnails/"))
         .collect();
     assert!(unexpected.is_empty(), "objects of unchanged renditions re-uploaded: {unexpected:?}");
 }
@@ -304,11 +306,8 @@ fn s3_killed_mid_sync_leaves_consistent_playlists_and_the_next_run_completes() {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 12.0, "320x180");
     let mut p = Pipeline::new(s3.yaml("/"));
-    p.video = vec![
-        ("180p", 180, "300k".to_string()),
-        ("144p", 144, "200k".to_string()),
-        ("90p", 90, "100k".to_string()),
-    ];
+    p.video =
+        vec![("180p", 180, "300k".to_string()), ("144p", 144, "200k".to_string()), ("90p", 90, "100k".to_string())];
     p.gop = 1;
     p.segment = 1;
     p.concurrency = 1; // one object at a time: a wide window to kill the server in
