@@ -25,13 +25,23 @@ pub enum Reason {
     New,
     Forced,
     ParamsChanged(String),
-    ToolChanged { name: String, from: String, to: String },
-    RecipeChanged { kind: String, from: u32, to: u32 },
+    ToolChanged {
+        name: String,
+        from: String,
+        to: String,
+    },
+    RecipeChanged {
+        kind: String,
+        from: u32,
+        to: u32,
+    },
     SourceChanged,
     UpstreamChanged(String),
     OutputMissing(String),
     OutputModified(String),
     RemoteUnavailable(String),
+    /// `--prune` and the published folder holds an object the package no longer has.
+    Prune(String),
 }
 
 impl fmt::Display for Reason {
@@ -47,6 +57,7 @@ impl fmt::Display for Reason {
             Reason::OutputMissing(p) => write!(f, "output missing: {p}"),
             Reason::OutputModified(p) => write!(f, "output modified: {p}"),
             Reason::RemoteUnavailable(e) => write!(f, "remote unavailable: {e}"),
+            Reason::Prune(p) => write!(f, "prune: {p} is no longer produced"),
         }
     }
 }
@@ -77,6 +88,8 @@ pub struct Context<'a> {
     pub sources: HashMap<String, String>,
     /// What the backends hold (listed on first use).
     pub index: Mutex<RemoteIndex>,
+    /// `run --prune`: published folders holding objects no longer produced are stale.
+    pub prune: bool,
 }
 
 impl Context<'_> {
@@ -211,7 +224,7 @@ pub fn output_path(loc: &OutputLoc, rel: &str) -> std::path::PathBuf {
 
 /// Published outputs must still be in the backend with their recorded sizes.
 fn check_remote(ctx: &Context, loc: &OutputLoc, outputs: &[OutputFile]) -> Option<Reason> {
-    let OutputLoc::Remote { backend, remote, .. } = loc else { return None };
+    let OutputLoc::Remote { backend, remote, owns_folder } = loc else { return None };
     let b = ctx.m.backend(backend);
     let root = ctx.m.raw.publish.as_ref().map(|p| listing_root(&p.prefix)).unwrap_or_default();
     let mut index = ctx.index.lock().unwrap_or_else(|e| e.into_inner());
@@ -222,6 +235,14 @@ fn check_remote(ctx: &Context, loc: &OutputLoc, outputs: &[OutputFile]) -> Optio
             Ok(None) => return Some(Reason::OutputMissing(format!("{backend}:{path}"))),
             Ok(Some(size)) if size != o.size => return Some(Reason::OutputModified(format!("{backend}:{path}"))),
             Ok(Some(_)) => {}
+        }
+    }
+    if ctx.prune && *owns_folder {
+        let known = outputs.iter().map(|o| o.path.as_str()).collect();
+        match index.extra(&b, &root, remote, &known) {
+            Err(e) => return Some(Reason::RemoteUnavailable(e)),
+            Ok(Some(path)) => return Some(Reason::Prune(format!("{backend}:{path}"))),
+            Ok(None) => {}
         }
     }
     None

@@ -314,7 +314,8 @@ fn s3_killed_mid_sync_leaves_consistent_playlists_and_the_next_run_completes() {
     ws.write_manifest(&p.render());
     let env = s3.env();
 
-    let args = ["run", "pipeline.yaml", "--json"];
+    // Without --json: the error goes to stderr (with --json it is in the failed step's `error`).
+    let args = ["run", "pipeline.yaml"];
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vodbuild"));
     cmd.args(args)
         .current_dir(ws.root())
@@ -345,7 +346,7 @@ fn s3_killed_mid_sync_leaves_consistent_playlists_and_the_next_run_completes() {
     let out = wait_output(child, &args, common::TIMEOUT);
     assert_eq!(out.code, 1, "a run whose backend died must fail with 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
-    assert!(out.stderr.contains("cdn"), "the error does not name the backend `cdn`\n{}", out.describe());
+    assert!(out.stderr.contains("backend `cdn`"), "the error does not name the backend `cdn`\n{}", out.describe());
 
     let local = local_outputs(&ws, "a");
     let frozen = remote_media(&s3.bucket_dir());
@@ -473,7 +474,8 @@ fn s3_prune_deletes_only_objects_no_longer_produced() {
     let run3 = run_env(&ws, &["--prune"], &env).success().json();
     let third = remote_media(&s3.bucket_dir());
     let local = local_outputs(&ws, "a");
-    assert!(!third.keys().any(|k| k.starts_with("a/hls/90p/")), "90p objects survived --prune: {:?}", third.keys());
+    let survivors: Vec<&String> = third.keys().filter(|k| k.starts_with("a/hls/90p/")).collect();
+    assert!(survivors.is_empty(), "90p objects survived --prune: {survivors:?}\nrun --prune stats: {}", run3["stats"]);
     assert!(third.contains_key("unrelated/keep.txt"), "--prune deleted an object outside the published prefixes");
     let mut expected = keys(&local);
     expected.insert("unrelated/keep.txt".to_string());
@@ -489,10 +491,21 @@ fn s3_prune_deletes_only_objects_no_longer_produced() {
 // ------------------------------------------------------------------ g. backend failures
 
 fn assert_backend_failure(ws: &Workspace, env: &[(&'static str, String)], plan_env: &[(&'static str, String)]) {
-    let out = run_env(ws, &[], env);
+    // Plain output: the error is on stderr.
+    let out = ws.vodbuild_env(&["run", "pipeline.yaml"], &env_refs(env));
     assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert!(out.stderr.contains("backend `cdn`"), "stderr does not name backend `cdn`\n{}", out.describe());
+    // --json: the failed publish steps name it in their `error`.
+    let out = run_env(ws, &[], env);
+    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    let run = out.json();
+    let failed = common::with_status(&run, "failed");
+    assert!(!failed.is_empty(), "no failed step in {run:#}");
+    for id in &failed {
+        let err = common::step(&run, id)["error"].as_str().unwrap_or("");
+        assert!(err.contains("backend `cdn`"), "{id} failed without naming backend `cdn`: {err:?}");
+    }
     let plan = plan_ok(ws, plan_env);
     let stale = planned(&plan);
     for id in publish_ids("a") {

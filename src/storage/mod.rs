@@ -10,8 +10,8 @@ pub mod remote_state;
 pub mod sources;
 pub mod sync;
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use opendal::Operator;
@@ -37,7 +37,7 @@ pub const SERVICES: &[&str] = &["fs", "s3", "gcs", "azblob", "sftp", "webdav"];
 
 /// A backend as configured: its name, opendal service, and non-secret config.
 /// Serializable so that a job description can name it; secrets are added at connect time.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct BackendConfig {
     pub name: String,
     pub service: String,
@@ -53,7 +53,19 @@ impl BackendConfig {
     }
 
     /// An opendal operator for this backend, with retries (exponential backoff, jitter).
+    /// One per backend and process: connections (an ssh master for sftp) are reused.
     pub fn connect(&self) -> Result<Operator, String> {
+        static CACHE: OnceLock<Mutex<HashMap<BackendConfig, Operator>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(op) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(self) {
+            return Ok(op.clone());
+        }
+        let op = self.build()?;
+        cache.lock().unwrap_or_else(|e| e.into_inner()).insert(self.clone(), op.clone());
+        Ok(op)
+    }
+
+    fn build(&self) -> Result<Operator, String> {
         init();
         let mut cfg: BTreeMap<String, String> = self.config.clone();
         if self.service == "s3" {

@@ -23,6 +23,10 @@
 //!   does not create without systemd: `SftpServer::start` creates it (mode 0755).
 //!   `internal-sftp -l INFO` logs nothing under `sshd -D -e`, so the subsystem is the
 //!   external `sftp-server -e -l INFO` with its stderr appended to a log file.
+//! - Clients that keep connections (opendal's sftp service runs `ssh -M -f -N -o
+//!   ControlPersist=yes` masters, which outlive the vodbuild process) keep sshd's
+//!   per-connection processes alive after the listener dies; `SftpServer` kills the
+//!   whole process tree below its sshd, which also ends those ssh masters.
 //! - nginx started as root with a master process runs its workers as `nobody`, which
 //!   cannot write the WebDAV root in a 0700 tempdir (PUT → 500), and SIGKILL of the master
 //!   would leave the workers listening. The fixture runs nginx as one process
@@ -145,6 +149,42 @@ fn wait_listening(child: &mut Child, port: u16) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// The direct children of `pid`, from /proc/PID/stat (field 4 is the parent pid).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(rd) = std::fs::read_dir("/proc") else { return Vec::new() };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            // `pid (comm) state ppid ...`; comm may hold spaces, so split after the last ')'.
+            let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+            after.split_whitespace().nth(1).and_then(|v| v.parse::<u32>().ok()) == Some(pid)
+        })
+        .collect()
+}
+
+/// Kills `child` and every process below it (sshd's per-connection processes would
+/// otherwise outlive the listener as long as a client keeps its connection open).
+fn kill_tree(child: &mut Option<Child>) {
+    if let Some(c) = child.as_ref() {
+        let mut todo = vec![c.id()];
+        let mut all = Vec::new();
+        while let Some(p) = todo.pop() {
+            for k in children_of(p) {
+                all.push(k);
+                todo.push(k);
+            }
+        }
+        for p in all {
+            // SAFETY: plain kill(2) of a process that descends from our child.
+            unsafe {
+                libc::kill(p as libc::pid_t, libc::SIGKILL);
+            }
+        }
+    }
+    kill_child(child);
 }
 
 fn kill_child(child: &mut Option<Child>) {
@@ -772,14 +812,15 @@ impl SftpServer {
         self.events().iter().map(|e| if let SftpEvent::Close { written, .. } = e { *written } else { 0 }).sum()
     }
 
+    /// Kills sshd and its per-connection processes (so clients see the connection drop).
     pub fn kill(&mut self) {
-        kill_child(&mut self.child);
+        kill_tree(&mut self.child);
     }
 }
 
 impl Drop for SftpServer {
     fn drop(&mut self) {
-        kill_child(&mut self.child);
+        kill_tree(&mut self.child);
     }
 }
 
