@@ -11,11 +11,12 @@
 //! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
 //! | `probe`        | none (`{}`)                                                    | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
-//! | `package_hls`  | the `outputs.hls` block (renditions and their order, audio, segment seconds, segment type) | ffmpeg | each encoded rendition file              |
-//! | `package_dash` | the `outputs.dash` block                                       | ffmpeg                   | each encoded rendition file              |
+//! | `package_hls`  | the `outputs.hls` block (renditions and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file |
+//! | `package_dash` | the `outputs.dash` block                                       | ffmpeg or Shaka Packager | each encoded rendition file              |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
+//! | `publish`      | backend (name, service, non-secret config) + remote folder     | vodbuild version         | every file of the package it uploads     |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind ([`recipe_version`]); it is
 //!   bumped when a release changes the commands or post-processing of a kind, so exactly those
