@@ -125,3 +125,45 @@ fn shipped_manifests_verify_clean() {
     ws.vodbuild(&["run", "pipeline.yaml", "-q"]).success();
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 }
+
+/// `verify: true` makes verification a step after packaging: it runs, is cached like any
+/// step, and a package that fails it is not published.
+#[test]
+fn verify_step_gates_publishing() {
+    let ws = Workspace::new();
+    // Video lasts 2 s but audio 5 s: the packages cannot match the source's duration.
+    let src = ws.path("media/a.mp4");
+    std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(["-f", "lavfi", "-t", "2", "-i", "testsrc2=size=320x180:rate=30"])
+        .args(["-f", "lavfi", "-t", "5", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"])
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let published = ws.path("published");
+    let manifest = SMALL
+        .replace("segment_type: fmp4}", "segment_type: fmp4, verify: true}")
+        .replace("segment_seconds: 2}", "segment_seconds: 2, verify: true}")
+        + &format!("storage:\n  disk: {{service: fs, root: {}}}\npublish:\n  to: disk\n", published.display());
+    ws.write_manifest(&manifest);
+    let graph = ws.vodbuild(&["graph", "pipeline.yaml", "--format", "json"]).success().json();
+    let edge =
+        |from: &str, to: &str| graph["edges"].as_array().unwrap().iter().any(|e| e["from"] == from && e["to"] == to);
+    assert!(
+        edge("hls:media/a", "verify_hls:media/a") && edge("verify_hls:media/a", "publish_hls:media/a"),
+        "{graph:#}"
+    );
+
+    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(1);
+    let run = out.json();
+    let status = |id: &str| common::step(&run, id)["status"].as_str().unwrap().to_string();
+    assert_eq!(status("verify_hls:media/a"), "failed", "{run:#}");
+    assert!(common::step(&run, "verify_hls:media/a")["error"].as_str().unwrap().contains("duration"), "{run:#}");
+    assert_eq!(status("publish_hls:media/a"), "skipped");
+    assert!(!published.join("media/a/hls/master.m3u8").exists(), "a package that failed verify was published");
+    // With --keep-going, what does not depend on the failed check is still published.
+    assert_eq!(status("publish_thumbnails:media/a"), "executed");
+}

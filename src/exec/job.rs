@@ -77,6 +77,14 @@ pub enum Action {
     },
     /// Upload a package to a backend (see [`crate::storage::sync`]).
     Publish(PublishJob),
+    /// Check a package; the step fails with one line per problem.
+    Verify {
+        package: String,
+        path: PathBuf,
+        duration: f64,
+        base: PathBuf,
+        out: PathBuf,
+    },
 }
 
 pub struct JobCtx<'a> {
@@ -241,6 +249,14 @@ pub fn build<'o>(
             let args = ffmpeg::audio_only_args(&src.path, a, &placements[0].tmp);
             (Action::Ffmpeg { program: ffmpeg_bin, args }, first.id.clone())
         }
+        StepKind::Verify => {
+            let package = first.profile.clone().unwrap_or_default();
+            let out = m.output_dir.join(&src.id);
+            let path = if package == "hls" { out.join("hls/master.m3u8") } else { out.join("dash/manifest.mpd") };
+            let action =
+                Action::Verify { package, path, duration, base: m.root.clone(), out: placements[0].tmp.clone() };
+            (action, first.id.clone())
+        }
         StepKind::Metadata => {
             let mut files = Vec::new();
             for d in ctx.sg.deps(nodes[0]) {
@@ -279,7 +295,12 @@ fn publish_job<'o>(
     let OutputLoc::Remote { backend, remote, owns_folder } = &step.output else {
         return Err(format!("{} is not a publish step", step.id));
     };
-    let dep = *ctx.sg.deps(n).first().ok_or("publish step without a package")?;
+    let dep = ctx
+        .sg
+        .deps(n)
+        .into_iter()
+        .find(|d| ctx.sg.g[*d].kind != StepKind::Verify)
+        .ok_or("publish step without a package")?;
     let local = match &ctx.sg.g[dep].output {
         OutputLoc::Dir(d) => d.clone(),
         OutputLoc::File(f) => f.parent().map(Path::to_path_buf).unwrap_or_default(),

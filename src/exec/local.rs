@@ -51,6 +51,17 @@ impl Executor for LocalExecutor {
             }
             Action::WriteFile { path, contents } => write(path, contents.as_bytes()),
             Action::Publish(_) => unreachable!("handled above"),
+            Action::Verify { package, path, duration, base, out } => {
+                let mut f = crate::verify::Findings::new(base);
+                crate::verify::check_package(package, path, Some(*duration), &mut f);
+                write(out, &serde_json::to_vec_pretty(&f.problems).expect("json"))?;
+                if f.problems.is_empty() {
+                    Ok(())
+                } else {
+                    let lines: Vec<String> = f.problems.iter().map(|p| p.to_string()).collect();
+                    Err(format!("{} problem(s):\n{}", lines.len(), lines.join("\n")))
+                }
+            }
         }
         .map(|()| SyncStats::default())
     }

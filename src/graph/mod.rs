@@ -28,6 +28,8 @@ pub enum StepKind {
     Metadata,
     /// Upload one package to a backend.
     Publish,
+    /// Check a package (the `verify` command, as a step).
+    Verify,
 }
 
 impl StepKind {
@@ -41,6 +43,7 @@ impl StepKind {
             StepKind::AudioOnly => "audio_only",
             StepKind::Metadata => "metadata",
             StepKind::Publish => "publish",
+            StepKind::Verify => "verify",
         }
     }
 }
@@ -201,6 +204,8 @@ impl StepGraph {
                 encodes.insert(name.as_str(), n);
             }
             let mut outputs = vec![probe];
+            // (package, its verify step)
+            let mut verifies: Vec<(NodeIndex, NodeIndex)> = Vec::new();
             let deps_of = |renditions: &[String], a: &Option<String>| -> Vec<NodeIndex> {
                 renditions.iter().chain(a.iter()).map(|r| encodes[r.as_str()]).collect()
             };
@@ -219,6 +224,10 @@ impl StepGraph {
                     ),
                     &deps,
                 ));
+                if h.verify {
+                    let pkg = *outputs.last().expect("just added");
+                    verifies.push((pkg, sg.add_verify(s, "hls", &work, &[pkg, probe])));
+                }
             }
             if let Some(d) = &o.dash {
                 let params = serde_json::to_value(d).expect("serializes");
@@ -235,6 +244,10 @@ impl StepGraph {
                     ),
                     &deps,
                 ));
+                if d.verify {
+                    let pkg = *outputs.last().expect("just added");
+                    verifies.push((pkg, sg.add_verify(s, "dash", &work, &[pkg, probe])));
+                }
             }
             if let Some(t) = &o.thumbnails {
                 let params = serde_json::to_value(t).expect("serializes");
@@ -309,11 +322,29 @@ impl StepGraph {
                         output: OutputLoc::Remote { backend: p.to.clone(), remote, owns_folder },
                         intermediate: false,
                     };
-                    sg.add(step, &[n]);
+                    // Publish only what passed verification, when it is asked for.
+                    let mut deps = vec![n];
+                    deps.extend(verifies.iter().filter(|(p, _)| *p == n).map(|(_, v)| *v));
+                    sg.add(step, &deps);
                 }
             }
         }
         sg
+    }
+
+    fn add_verify(&mut self, source: &str, package: &str, work: &std::path::Path, deps: &[NodeIndex]) -> NodeIndex {
+        let step = Step {
+            id: format!("verify_{package}:{source}"),
+            kind: StepKind::Verify,
+            source: source.to_string(),
+            profile: Some(package.to_string()),
+            params: json!({"package": package}),
+            tool: ToolUse::Builtin,
+            reads_source: false,
+            output: OutputLoc::File(work.join(format!("verify_{package}.json"))),
+            intermediate: true,
+        };
+        self.add(step, deps)
     }
 
     fn add(&mut self, step: Step, deps: &[NodeIndex]) -> NodeIndex {

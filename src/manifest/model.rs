@@ -222,6 +222,9 @@ pub struct HlsOutput {
     pub segment_type: SegmentType,
     #[serde(default)]
     pub packager: Packager,
+    /// Run `verify` on the package right after packaging (before it is published).
+    #[serde(default, skip_serializing)]
+    pub verify: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -233,6 +236,9 @@ pub struct DashOutput {
     pub segment_seconds: f64,
     #[serde(default)]
     pub packager: Packager,
+    /// Run `verify` on the package right after packaging (before it is published).
+    #[serde(default, skip_serializing)]
+    pub verify: bool,
 }
 
 /// Which program remuxes encoded renditions into a package.

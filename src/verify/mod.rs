@@ -82,6 +82,11 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
     (checked, f.problems)
 }
 
+/// Checks one package: `package` is "hls" (a master playlist) or "dash" (an MPD).
+pub fn check_package(package: &str, path: &Path, source_duration: Option<f64>, f: &mut Findings) {
+    if package == "hls" { hls::check(path, source_duration, f) } else { dash::check(path, source_duration, f) }
+}
+
 /// Compares two renditions' segment boundary lists.
 pub fn check_alignment(
     f: &mut Findings,

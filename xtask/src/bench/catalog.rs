@@ -15,7 +15,7 @@ use super::media;
 use super::report::Report;
 use super::{Config, say};
 
-/// The largest catalog P2 built (P4 publishes it).
+/// A catalog P2 built (P4 publishes each).
 pub struct Catalog {
     pub ws: PathBuf,
     pub n: usize,
@@ -24,13 +24,13 @@ pub struct Catalog {
 /// What the catalog's manifest asks for, per title: video rungs and audio.
 const PROFILES: [&str; 3] = ["180p", "90p", "aac64"];
 
-pub fn p2(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<Catalog, String> {
+pub fn p2(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<Vec<Catalog>, String> {
     let ninja = tools.ninja.clone().ok_or("ninja is not installed")?;
     let mut titles = cfg.titles.clone();
     titles.sort_unstable();
     titles.dedup();
     let mut per_n = Vec::new();
-    let mut last = None;
+    let mut built = Vec::new();
     for &n in &titles {
         let ws = cfg.work.join(format!("p2/n{n}"));
         media::tiny_titles(tools, &cfg.work.join("media"), &ws.join("media"), n)?;
@@ -72,10 +72,13 @@ pub fn p2(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<Catalog, Stri
                 "run_noop_s": mr.wall, "run_noop_rss_mb": mr.rss_mb, "plan_s": mp.wall, "ninja_noop_s": mn.wall,
                 "run_per_title_ms": mr.wall * 1000.0 / n as f64, "ninja_per_title_ms": mn.wall * 1000.0 / n as f64}}),
         );
-        last = Some(Catalog { ws, n });
+        built.push(Catalog { ws, n });
     }
     targets(&per_n, rep);
-    last.ok_or_else(|| "no catalog size given".to_string())
+    if built.is_empty() {
+        return Err("no catalog size given".into());
+    }
+    Ok(built)
 }
 
 /// The P2 targets are stated at 1,000 titles: measured there, or extrapolated linearly from

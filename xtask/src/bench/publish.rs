@@ -52,17 +52,17 @@ fn publish_run(tools: &Tools, ws: &Path) -> Result<(Sample, Value), String> {
     Ok((o.sample, v))
 }
 
-pub fn p4(cfg: &Config, tools: &Tools, cat: &Catalog, rep: &mut Report) -> Result<(), String> {
-    let manifest = cat.ws.join("pipeline.yaml");
-    let base = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
-    let restore = || std::fs::write(&manifest, &base);
-
+pub fn p4(cfg: &Config, tools: &Tools, cats: &[Catalog], rep: &mut Report) -> Result<(), String> {
+    let Some(first) = cats.first() else { return Err("no catalog".into()) };
     // Does this vodbuild know `publish:`? (a manifest error, exit 3, says it does not)
+    let manifest = first.ws.join("pipeline.yaml");
+    let base = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
     media::write(&manifest, &format!("{base}{}", publish_yaml(1)))?;
-    let probe =
-        timed(Command::new(&tools.vodbuild).args(["-q", "plan", "pipeline.yaml", "--json"]).current_dir(&cat.ws))?;
+    let mut probe = Command::new(&tools.vodbuild);
+    let probe = timed(probe.args(["-q", "plan", "pipeline.yaml", "--json"]).current_dir(&first.ws));
+    std::fs::write(&manifest, &base).map_err(|e| e.to_string())?;
+    let probe = probe?;
     if probe.code == 3 {
-        let _ = restore();
         let why = probe.stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("manifest error").trim().to_string();
         say(&format!("P4: publishing is not available in this vodbuild ({why})"));
         rep.note("P4", &format!("not available: this vodbuild binary does not accept `storage:`/`publish:` ({why})"));
@@ -71,21 +71,52 @@ pub fn p4(cfg: &Config, tools: &Tools, cat: &Catalog, rep: &mut Report) -> Resul
         rep.data("P4", json!({"available": false, "reason": why}));
         return Ok(());
     }
-    let result = measure(cfg, tools, cat, &base, rep);
-    let _ = restore();
-    result
+    let s3s = ensure_s3s_fs().map_err(|e| e.to_string())?;
+    let mut per_n = Vec::new();
+    for cat in cats {
+        let manifest = cat.ws.join("pipeline.yaml");
+        let base = std::fs::read_to_string(&manifest).map_err(|e| e.to_string())?;
+        let r = measure(cfg, tools, &s3s, cat, &base, rep);
+        std::fs::write(&manifest, &base).map_err(|e| e.to_string())?;
+        per_n.push((cat.n, r?));
+    }
+    let max_bytes = per_n.iter().map(|x| x.1.0).fold(0.0, f64::max);
+    rep.target("P4", "bytes uploaded by a rerun", Some(max_bytes), 0.0, true, " B");
+    let (n, wall) = per_n.last().map(|(n, r)| (*n, r.1)).ok_or("no catalog")?;
+    let (what, value) = if n == 1000 {
+        ("publish no-op wall, 1,000 titles".to_string(), wall)
+    } else if per_n.len() >= 2 {
+        let (n0, w0) = (per_n[per_n.len() - 2].0 as f64, per_n[per_n.len() - 2].1.1);
+        let slope = (wall - w0) / (n as f64 - n0);
+        (format!("publish no-op wall, 1,000 titles, extrapolated from N={n0},{n}"), wall + slope * (1000.0 - n as f64))
+    } else {
+        (
+            format!("publish no-op wall, 1,000 titles (scaled ×{:.2} from N={n})", 1000.0 / n as f64),
+            wall * 1000.0 / n as f64,
+        )
+    };
+    rep.target("P4", &what, Some(value), 5.0, true, " s");
+    Ok(())
 }
 
-fn measure(cfg: &Config, tools: &Tools, cat: &Catalog, base: &str, rep: &mut Report) -> Result<(), String> {
-    let s3s = ensure_s3s_fs().map_err(|e| e.to_string())?;
-    let data = cfg.work.join("p4/s3");
+/// Publishes one catalog once, then times the reruns; returns (median bytes uploaded, median wall).
+fn measure(
+    cfg: &Config,
+    tools: &Tools,
+    s3s: &Path,
+    cat: &Catalog,
+    base: &str,
+    rep: &mut Report,
+) -> Result<(f64, f64), String> {
+    let n = cat.n;
+    let data = cfg.work.join(format!("p4/s3-n{n}"));
     if data.exists() {
         std::fs::remove_dir_all(&data).map_err(|e| e.to_string())?;
     }
     std::fs::create_dir_all(data.join("vod")).map_err(|e| e.to_string())?;
     let port = free_port()?;
-    let log = std::fs::File::create(cfg.work.join("p4/s3s-fs.log")).map_err(|e| e.to_string())?;
-    let child = Command::new(&s3s)
+    let log = std::fs::File::create(cfg.work.join(format!("p4/s3s-fs-n{n}.log"))).map_err(|e| e.to_string())?;
+    let child = Command::new(s3s)
         .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", KEY, "--secret-key", SECRET])
         .arg(&data)
         .stdin(Stdio::null())
@@ -104,33 +135,22 @@ fn measure(cfg: &Config, tools: &Tools, cat: &Catalog, base: &str, rep: &mut Rep
     let proxy = Proxy::start(port).map_err(|e| format!("proxy: {e}"))?;
     media::write(&cat.ws.join("pipeline.yaml"), &format!("{base}{}", publish_yaml(proxy.port)))?;
 
-    let n = cat.n;
     say(&format!("P4: first publish of the {n}-title catalog"));
     let (first, v) = publish_run(tools, &cat.ws)?;
     let reqs = proxy.take();
     let stat = |v: &Value, k: &str| v["stats"][k].as_u64().unwrap_or(0);
     let total = |m: &BTreeMap<String, u64>| m.values().sum::<u64>();
-    say(&format!(
-        "P4: first publish: {} objects, {} bytes, {} requests, {:.1} s",
-        stat(&v, "uploaded_objects"),
-        stat(&v, "uploaded_bytes"),
-        total(&reqs),
-        first.wall
-    ));
-    rep.row(
-        "P4",
-        &format!("first publish, {n} titles"),
-        &[first],
-        &format!(
-            "{} objects, {} B, {} requests",
-            stat(&v, "uploaded_objects"),
-            stat(&v, "uploaded_bytes"),
-            total(&reqs)
-        ),
-    );
     if v["failed"].as_u64() != Some(0) {
         return Err(format!("first publish failed: {}", v.to_string().chars().take(1500).collect::<String>()));
     }
+    let what = format!(
+        "{} objects, {} B, {} requests",
+        stat(&v, "uploaded_objects"),
+        stat(&v, "uploaded_bytes"),
+        total(&reqs)
+    );
+    say(&format!("P4: first publish: {what}, {:.1} s", first.wall));
+    rep.row("P4", &format!("first publish, {n} titles"), &[first], &what);
 
     let (mut samples, mut bytes, mut requests, mut by_method) = (vec![], vec![], vec![], BTreeMap::new());
     for r in 0..cfg.warmup + cfg.reps {
@@ -149,26 +169,18 @@ fn measure(cfg: &Config, tools: &Tools, cat: &Catalog, base: &str, rep: &mut Rep
     }
     let (b, q) = (median(&bytes), median(&requests));
     let methods: Vec<String> = by_method.iter().map(|(k, v)| format!("{v} {k}")).collect();
-    let note = format!(
-        "{b:.0} B uploaded, {q:.0} requests ({})",
-        if methods.is_empty() { "none".into() } else { methods.join(", ") }
+    let methods = if methods.is_empty() { "none".to_string() } else { methods.join(", ") };
+    rep.row(
+        "P4",
+        &format!("publish no-op rerun, {n} titles"),
+        &samples,
+        &format!("{b:.0} B uploaded, {q:.0} requests ({methods})"),
     );
-    rep.row("P4", &format!("publish no-op rerun, {n} titles"), &samples, &note);
-    rep.target("P4", "bytes uploaded by a rerun", Some(b), 0.0, true, " B");
     let wall = median_sample(&samples).wall;
-    let (what, value) = if n == 1000 {
-        ("publish no-op wall, 1,000 titles".to_string(), wall)
-    } else {
-        (
-            format!("publish no-op wall, 1,000 titles (scaled ×{:.2} from N={n})", 1000.0 / n as f64),
-            wall * 1000.0 / n as f64,
-        )
-    };
-    rep.target("P4", &what, Some(value), 5.0, true, " s");
     rep.data(
         "P4",
-        json!({"available": true, "titles": n, "uploaded_bytes": b, "requests": q,
-        "requests_by_method": by_method, "wall_s": wall}),
+        json!({ format!("n{n}"): {"uploaded_bytes": b, "requests": q, "requests_by_method": by_method,
+        "wall_s": wall, "first_publish_s": first.wall, "first_publish_objects": stat(&v, "uploaded_objects")}}),
     );
-    Ok(())
+    Ok((b, wall))
 }
