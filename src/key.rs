@@ -17,6 +17,7 @@
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
 //! | `publish`      | backend (name, service, non-secret config) + remote folder     | vodbuild version         | every file of the package it uploads     |
+//! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind ([`recipe_version`]); it is
 //!   bumped when a release changes the commands or post-processing of a kind, so exactly those
