@@ -2,6 +2,7 @@
 //! package_dash; thumbnails, audio_only; metadata last. Edges point from a dependency to
 //! its dependent.
 
+mod build;
 pub mod render;
 
 use std::collections::HashMap;
@@ -11,10 +12,6 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-
-use crate::manifest::Manifest;
-use crate::manifest::model::Packager;
-use crate::storage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,237 +99,19 @@ pub struct Step {
     pub intermediate: bool,
 }
 
-fn packager_tool(p: Packager) -> ToolUse {
-    match p {
-        Packager::Ffmpeg => ToolUse::Ffmpeg,
-        Packager::Shaka => ToolUse::Packager,
-    }
-}
-
 pub struct StepGraph {
     pub g: DiGraph<Step, ()>,
     pub by_id: HashMap<String, NodeIndex>,
 }
 
 impl StepGraph {
-    pub fn build(m: &Manifest) -> StepGraph {
-        let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
-        let o = &m.raw.outputs;
-        let gop = m.raw.encoding.gop_seconds;
-        // Renditions in order of first use, video then audio.
-        let mut video: Vec<&String> = Vec::new();
-        let mut audio: Vec<&String> = Vec::new();
-        let packages =
-            o.hls.iter().map(|h| (&h.renditions, &h.audio)).chain(o.dash.iter().map(|d| (&d.renditions, &d.audio)));
-        for (renditions, a) in packages {
-            for r in renditions {
-                if !video.contains(&r) {
-                    video.push(r);
-                }
-            }
-            if let Some(a) = a
-                && !audio.contains(&a)
-            {
-                audio.push(a);
-            }
-        }
-        for src in &m.sources {
-            let s = src.id.as_str();
-            let work = m.work_dir(s);
-            let out = m.output_dir.join(s);
-            let step = |kind, id: String, params, tool, reads_source, output, profile: Option<&String>| Step {
-                id,
-                kind,
-                source: s.to_string(),
-                profile: profile.cloned(),
-                params,
-                tool,
-                reads_source,
-                intermediate: matches!(kind, StepKind::Probe | StepKind::Encode),
-                output,
-            };
-            let probe = sg.add(
-                step(
-                    StepKind::Probe,
-                    format!("probe:{s}"),
-                    json!({}),
-                    ToolUse::Ffprobe,
-                    true,
-                    OutputLoc::File(work.join("probe.json")),
-                    None,
-                ),
-                &[],
-            );
-            let mut encodes: HashMap<&str, NodeIndex> = HashMap::new();
-            for name in &video {
-                let p = &m.raw.profiles.video[name.as_str()];
-                let mut params = serde_json::to_value(p).expect("profile serializes");
-                params["gop_seconds"] = json!(gop);
-                params["type"] = json!("video");
-                let id = format!("encode:{s}:{name}");
-                let n = sg.add(
-                    step(
-                        StepKind::Encode,
-                        id,
-                        params,
-                        ToolUse::Ffmpeg,
-                        true,
-                        OutputLoc::File(work.join(format!("{name}.mp4"))),
-                        Some(name),
-                    ),
-                    &[probe],
-                );
-                encodes.insert(name.as_str(), n);
-            }
-            for name in &audio {
-                let p = &m.raw.profiles.audio[name.as_str()];
-                let mut params = serde_json::to_value(p).expect("profile serializes");
-                params["type"] = json!("audio");
-                let id = format!("encode:{s}:{name}");
-                let n = sg.add(
-                    step(
-                        StepKind::Encode,
-                        id,
-                        params,
-                        ToolUse::Ffmpeg,
-                        true,
-                        OutputLoc::File(work.join(format!("{name}.mp4"))),
-                        Some(name),
-                    ),
-                    &[probe],
-                );
-                encodes.insert(name.as_str(), n);
-            }
-            let mut outputs = vec![probe];
-            // (package, its verify step)
-            let mut verifies: Vec<(NodeIndex, NodeIndex)> = Vec::new();
-            let deps_of = |renditions: &[String], a: &Option<String>| -> Vec<NodeIndex> {
-                renditions.iter().chain(a.iter()).map(|r| encodes[r.as_str()]).collect()
-            };
-            if let Some(h) = &o.hls {
-                let params = serde_json::to_value(h).expect("serializes");
-                let deps = deps_of(&h.renditions, &h.audio);
-                outputs.push(sg.add(
-                    step(
-                        StepKind::PackageHls,
-                        format!("hls:{s}"),
-                        params,
-                        packager_tool(h.packager),
-                        false,
-                        OutputLoc::Dir(out.join("hls")),
-                        None,
-                    ),
-                    &deps,
-                ));
-                if h.verify {
-                    let pkg = *outputs.last().expect("just added");
-                    verifies.push((pkg, sg.add_verify(s, "hls", &work, &[pkg, probe])));
-                }
-            }
-            if let Some(d) = &o.dash {
-                let params = serde_json::to_value(d).expect("serializes");
-                let deps = deps_of(&d.renditions, &d.audio);
-                outputs.push(sg.add(
-                    step(
-                        StepKind::PackageDash,
-                        format!("dash:{s}"),
-                        params,
-                        packager_tool(d.packager),
-                        false,
-                        OutputLoc::Dir(out.join("dash")),
-                        None,
-                    ),
-                    &deps,
-                ));
-                if d.verify {
-                    let pkg = *outputs.last().expect("just added");
-                    verifies.push((pkg, sg.add_verify(s, "dash", &work, &[pkg, probe])));
-                }
-            }
-            if let Some(t) = &o.thumbnails {
-                let params = serde_json::to_value(t).expect("serializes");
-                outputs.push(sg.add(
-                    step(
-                        StepKind::Thumbnails,
-                        format!("thumbnails:{s}"),
-                        params,
-                        ToolUse::Ffmpeg,
-                        true,
-                        OutputLoc::Dir(out.join("thumbnails")),
-                        None,
-                    ),
-                    &[probe],
-                ));
-            }
-            if let Some(a) = &o.audio_only {
-                let params = serde_json::to_value(a).expect("serializes");
-                outputs.push(sg.add(
-                    step(
-                        StepKind::AudioOnly,
-                        format!("audio_only:{s}"),
-                        params,
-                        ToolUse::Ffmpeg,
-                        true,
-                        OutputLoc::Dir(out.join("audio_only")),
-                        None,
-                    ),
-                    &[probe],
-                ));
-            }
-            let mut deliverables: Vec<NodeIndex> = outputs[1..].to_vec();
-            if o.metadata {
-                let n = sg.add(
-                    step(
-                        StepKind::Metadata,
-                        format!("metadata:{s}"),
-                        json!({"format": 1}),
-                        ToolUse::Builtin,
-                        false,
-                        OutputLoc::File(out.join("metadata.json")),
-                        None,
-                    ),
-                    &outputs,
-                );
-                deliverables.push(n);
-            }
-            if let (Some(p), Some(prefix)) = (&m.raw.publish, m.publish_prefix(s)) {
-                let backend = m.backend(&p.to);
-                for n in deliverables {
-                    let (kind, id) = (sg.g[n].kind, sg.g[n].id.clone());
-                    // The package's deliverable is now the published copy.
-                    sg.g[n].intermediate = true;
-                    let (remote, owns_folder) = match &sg.g[n].output {
-                        OutputLoc::Dir(d) => {
-                            (storage::join(&prefix, &d.file_name().unwrap_or_default().to_string_lossy()), true)
-                        }
-                        _ => (prefix.trim_end_matches('/').to_string(), false),
-                    };
-                    let params = json!({
-                        "backend": {"name": backend.name, "service": backend.service, "config": backend.config},
-                        "remote": remote,
-                    });
-                    let step = Step {
-                        id: format!("publish_{}", id),
-                        kind: StepKind::Publish,
-                        source: s.to_string(),
-                        profile: Some(kind.as_str().trim_start_matches("package_").to_string()),
-                        params,
-                        tool: ToolUse::Builtin,
-                        reads_source: false,
-                        output: OutputLoc::Remote { backend: p.to.clone(), remote, owns_folder },
-                        intermediate: false,
-                    };
-                    // Publish only what passed verification, when it is asked for.
-                    let mut deps = vec![n];
-                    deps.extend(verifies.iter().filter(|(p, _)| *p == n).map(|(_, v)| *v));
-                    sg.add(step, &deps);
-                }
-            }
-        }
-        sg
-    }
-
-    fn add_verify(&mut self, source: &str, package: &str, work: &std::path::Path, deps: &[NodeIndex]) -> NodeIndex {
+    pub(crate) fn add_verify(
+        &mut self,
+        source: &str,
+        package: &str,
+        work: &std::path::Path,
+        deps: &[NodeIndex],
+    ) -> NodeIndex {
         let step = Step {
             id: format!("verify_{package}:{source}"),
             kind: StepKind::Verify,
@@ -347,7 +126,7 @@ impl StepGraph {
         self.add(step, deps)
     }
 
-    fn add(&mut self, step: Step, deps: &[NodeIndex]) -> NodeIndex {
+    pub(crate) fn add(&mut self, step: Step, deps: &[NodeIndex]) -> NodeIndex {
         let id = step.id.clone();
         let n = self.g.add_node(step);
         for d in deps {

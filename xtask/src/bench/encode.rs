@@ -107,9 +107,9 @@ pub fn p1(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<P1Result, Str
 
     let names = ["vodbuild", "shaka", "ffmpeg"];
     let mut got: [Vec<Sample>; 3] = Default::default();
-    let rounds = cfg.warmup + cfg.reps;
+    let rounds = cfg.encode_warmup + cfg.reps;
     for r in 0..rounds {
-        let warm = r < cfg.warmup;
+        let warm = r < cfg.encode_warmup;
         // Rotate the order each round so no contender always runs first.
         for k in 0..3 {
             let i = (r + k) % 3;
@@ -121,7 +121,7 @@ pub fn p1(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<P1Result, Str
                 1 => run_shaka()?,
                 _ => run_ffmpeg()?,
             };
-            let tag = if warm { "warm-up".to_string() } else { format!("{}/{}", r - cfg.warmup + 1, cfg.reps) };
+            let tag = if warm { "warm-up".to_string() } else { format!("{}/{}", r - cfg.encode_warmup + 1, cfg.reps) };
             say(&format!("P1 {tag} {}: {:.1} s wall, {:.1} s CPU", names[i], s.wall, s.cpu));
             if !warm {
                 got[i].push(s);
@@ -157,7 +157,7 @@ pub fn p3(cfg: &Config, tools: &Tools, p1: &P1Result, rep: &mut Report) -> Resul
     }
     let mut samples = Vec::new();
     let mut steps = Vec::new();
-    for r in 0..cfg.warmup + cfg.reps {
+    for r in 0..cfg.encode_warmup + cfg.reps {
         // A new 720p bitrate each time (2010k, 2020k, ...): never a value already recorded.
         let kbps = 2000 + 10 * (r as u32 + 1);
         let (s, v) = vodbuild_run(tools, &p1.ws, Some(kbps))?;
@@ -165,7 +165,7 @@ pub fn p3(cfg: &Config, tools: &Tools, p1: &P1Result, rep: &mut Report) -> Resul
         if !ex.iter().any(|id| id.ends_with(":720p")) || ex.iter().any(|id| id.ends_with(":1080p")) {
             return Err(format!("P3 rebuild at 720p = {kbps}k executed {ex:?}"));
         }
-        let warm = r < cfg.warmup;
+        let warm = r < cfg.encode_warmup;
         say(&format!(
             "P3 {}: 720p → {kbps}k: {:.1} s wall ({})",
             if warm { "warm-up" } else { "run" },

@@ -22,7 +22,8 @@ pub fn ffmpeg(tools: &Tools) -> Command {
     c
 }
 
-/// A noisy 30 fps `testsrc2` with a stereo 440 Hz tone, as a high-quality H.264/AAC mezzanine.
+/// A noisy 30 fps `testsrc2` with a stereo 440 Hz tone, as H.264 (x264's default quality,
+/// crf 23) and AAC: about 55 Mb/s at 1080p, since the noise is hard to compress.
 /// Kept between runs (the name carries the parameters).
 pub fn p1_source(tools: &Tools, dir: &Path, (w, h): (u32, u32), seconds: f64) -> Result<PathBuf, String> {
     let out = dir.join(format!("p1-src-{w}x{h}-{seconds}s.mp4"));
@@ -37,7 +38,7 @@ pub fn p1_source(tools: &Tools, dir: &Path, (w, h): (u32, u32), seconds: f64) ->
         "ffmpeg (P1 source)",
         ffmpeg(tools)
             .args(["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-            .args(["-t", &seconds.to_string(), "-c:v", "libx264", "-preset", "veryfast", "-crf", "18"])
+            .args(["-t", &seconds.to_string(), "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"])
             .args(["-pix_fmt", "yuv420p", "-g", "60", "-c:a", "aac", "-b:a", "192k", "-ac", "2"])
             .args(["-movflags", "+faststart"])
             .arg(&tmp),
@@ -120,18 +121,18 @@ pub fn ffmpeg_hls_args(source: &Path, out: &Path, size: (u32, u32), preset: &str
     a
 }
 
-/// `n` distinct tiny titles (4 s, 320x180, 15 fps, stereo AAC) in `dir`, named t00000.mp4 ...:
+/// `n` distinct tiny titles (2 s, 320x180, 15 fps, stereo AAC) in `dir`, named t00000.mp4 ...:
 /// one encode, then stream copies that differ by a metadata tag (so every file has its own digest).
 pub fn tiny_titles(tools: &Tools, base_dir: &Path, dir: &Path, n: usize) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let base = base_dir.join("tiny-base.mp4");
+    let base = base_dir.join("tiny-base-2s.mp4");
     if !base.is_file() {
         let tmp = base_dir.join("tiny-base.tmp.mp4");
         timed_ok(
             "ffmpeg (tiny source)",
             ffmpeg(tools)
                 .args(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=15", "-f", "lavfi"])
-                .args(["-i", "sine=frequency=440:sample_rate=48000", "-t", "4", "-c:v", "libx264"])
+                .args(["-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264"])
                 .args(["-preset", "veryfast", "-crf", "23", "-g", "30", "-pix_fmt", "yuv420p"])
                 .args(["-c:a", "aac", "-b:a", "96k", "-ac", "2", "-movflags", "+faststart"])
                 .arg(&tmp),

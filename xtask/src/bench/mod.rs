@@ -27,7 +27,7 @@ usage: cargo xtask bench [--quick] [options]
   --quick            a shorter pass (see README, Performance)
   --only LIST        cases to run, e.g. P1,P3 (P3 runs P1 first); default all
   --reps N           timed repetitions per case (after the warm-up)
-  --warmup N         untimed warm-up runs per case
+  --warmup N         untimed warm-up runs per case (--quick: 1, but 0 for P1 and P3)
   --p1-seconds S     P1 source length in seconds
   --p1-size WxH      P1 source size (default 1920x1080)
   --preset NAME      x264 preset of the P1 ladder (default slow)
@@ -41,6 +41,8 @@ pub struct Config {
     pub quick: bool,
     pub reps: usize,
     pub warmup: usize,
+    /// Warm-up runs of the encoding cases P1 and P3 (0 with --quick: each run costs tens of seconds).
+    pub encode_warmup: usize,
     pub p1_seconds: f64,
     pub p1_size: (u32, u32),
     pub preset: String,
@@ -61,6 +63,7 @@ impl Config {
             quick,
             reps: if quick { 2 } else { 3 },
             warmup: 1,
+            encode_warmup: if quick { 0 } else { 1 },
             p1_seconds: if quick { 4.0 } else { 20.0 },
             p1_size: (1920, 1080),
             preset: "slow".into(),
@@ -78,7 +81,10 @@ impl Config {
                 "--quick" => {}
                 "--only" => c.only = val()?.split(',').map(|s| s.trim().to_uppercase()).collect(),
                 "--reps" => c.reps = (num(val()?)? as usize).max(1),
-                "--warmup" => c.warmup = num(val()?)? as usize,
+                "--warmup" => {
+                    c.warmup = num(val()?)? as usize;
+                    c.encode_warmup = c.warmup;
+                }
                 "--p1-seconds" => c.p1_seconds = num(val()?)?,
                 "--p1-size" => {
                     let v = val()?;

@@ -113,7 +113,7 @@ impl Report {
         let c = &self.cfg;
         let doc = json!({
             "command": if c.quick { "cargo xtask bench --quick" } else { "cargo xtask bench" },
-            "config": {"quick": c.quick, "reps": c.reps, "warmup": c.warmup, "p1_seconds": c.p1_seconds,
+            "config": {"quick": c.quick, "reps": c.reps, "warmup": c.warmup, "encode_warmup": c.encode_warmup, "p1_seconds": c.p1_seconds,
                 "p1_size": [c.p1_size.0, c.p1_size.1], "preset": c.preset, "titles": c.titles,
                 "hash_mib": c.hash_mib, "cases": c.only},
             "machine": machine,
@@ -143,11 +143,16 @@ impl Report {
             m["date"].as_str().unwrap_or("?"),
             m["commit"].as_str().unwrap_or("?")
         );
+        let c = &self.cfg;
+        let warm = if c.encode_warmup == c.warmup {
+            format!("{} warm-up", c.warmup)
+        } else {
+            format!("{} warm-up ({} for P1/P3)", c.warmup, c.encode_warmup)
+        };
         t += &format!(
-            "`{}`: {} warm-up + {} timed runs per case, medians.\n\n",
-            if self.cfg.quick { "cargo xtask bench --quick" } else { "cargo xtask bench" },
-            self.cfg.warmup,
-            self.cfg.reps
+            "`{}`: {warm} + {} timed runs per case, medians; ratios are medians of per-run pairs.\n\n",
+            if c.quick { "cargo xtask bench --quick" } else { "cargo xtask bench" },
+            c.reps
         );
         t += "| case | what | wall (s) | CPU (s) | peak RSS (MB) | notes |\n|---|---|---:|---:|---:|---|\n";
         for r in &self.rows {
