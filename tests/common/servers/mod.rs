@@ -41,10 +41,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a server may take to accept connections.
+mod azurite;
 mod s3;
 mod sftp;
 mod webdav;
 
+pub use azurite::*;
 pub use s3::*;
 pub use sftp::*;
 pub use webdav::*;
