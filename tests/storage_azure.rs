@@ -21,10 +21,8 @@ const SRC: &str = "media/a";
 /// The SMALL manifest (media/*.mp4, two H.264 rungs, AAC, HLS + DASH, thumbnails,
 /// metadata), published to `az` under `{source}/`.
 fn manifest(az: &AzuriteServer) -> String {
-    let storage = format!(
-        "storage:\n  {BACKEND}:\n{}publish:\n  to: {BACKEND}\n  prefix: \"{{source}}/\"\n",
-        az.yaml(BACKEND)
-    );
+    let storage =
+        format!("storage:\n  {BACKEND}:\n{}publish:\n  to: {BACKEND}\n  prefix: \"{{source}}/\"\n", az.yaml(BACKEND));
     let m = SMALL.replacen("output_dir: out\n", &format!("output_dir: out\n{storage}"), 1);
     assert_ne!(m, SMALL, "SMALL no longer has `output_dir: out`");
     m
@@ -158,4 +156,37 @@ fn azblob_wrong_account_key_fails_naming_the_backend() {
     for id in publish_ids(SRC) {
         assert!(stale.contains(&id), "{id} is not stale after the failed run (was it recorded?): {stale:?}");
     }
+}
+
+/// The fixture itself: its SharedKey signing is what Azurite checks (a wrong key is
+/// refused), the new container is empty, and the access log records each request.
+#[test]
+fn azurite_fixture_signs_lists_and_logs() {
+    let az = AzuriteServer::start();
+    assert!(az.blobs().is_empty(), "a new container is not empty: {:?}", az.blobs());
+    let list = [("restype", "container"), ("comp", "list")];
+    let path = format!("/{}", az.container());
+    let wrong = base64::engine::general_purpose::STANDARD.encode([7u8; 64]);
+    let (code, body) = az.signed("GET", &path, &list, &wrong);
+    assert_eq!(code, 403, "a request signed with a wrong key was not refused: {}", String::from_utf8_lossy(&body));
+    let (code, body) = az.signed("GET", &path, &list, az.account_key());
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(az.blob("no/such/blob"), None);
+
+    let reqs = az.requests();
+    let summary: Vec<(&str, &str, u16)> = reqs.iter().map(|r| (r.method.as_str(), r.path.as_str(), r.status)).collect();
+    let container = format!("/{}/{}", AzuriteServer::ACCOUNT, az.container());
+    assert_eq!(
+        summary,
+        vec![
+            ("PUT", container.as_str(), 201),
+            ("GET", container.as_str(), 200),
+            ("GET", container.as_str(), 403),
+            ("GET", container.as_str(), 200),
+            ("GET", &format!("{container}/no/such/blob"), 404),
+        ],
+        "{reqs:#?}"
+    );
+    assert_eq!(reqs[0].query, "restype=container");
+    assert_eq!(reqs[4].blob(az.container()).as_deref(), Some("no/such/blob"));
 }

@@ -1,10 +1,11 @@
-//! Servers the storage tests (tests/storage.rs, tests/servers_selftest.rs) start on
-//! 127.0.0.1: an S3 server (s3s-fs), sshd for SFTP, nginx with WebDAV.
+//! Servers the storage tests (tests/storage.rs, tests/servers_selftest.rs,
+//! tests/storage_azure.rs) start on 127.0.0.1: an S3 server (s3s-fs), sshd for SFTP, nginx
+//! with WebDAV, Azurite for Azure Blob (npm, pinned in tests/azurite).
 //!
 //! `setup` installs each only when it is missing; the tests start and stop the servers
 //! themselves (tests/common/servers.rs), so nothing is started here.
 
-use super::{Result, apt_update, banner, cargo, fail, is_executable, privileged, run, which};
+use super::{Result, apt_update, banner, cargo, fail, is_executable, privileged, repo_root, run, which};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -21,7 +22,29 @@ pub fn ensure_storage_servers() -> Result {
     ensure_s3s_fs()?;
     ensure_apt("openssh (SFTP tests)", &["openssh-server", "openssh-client"], &[SSHD, "ssh", "sftp", "ssh-keygen"])?;
     ensure_apt("nginx WebDAV (WebDAV tests)", &["nginx", "libnginx-mod-http-dav-ext"], &[NGINX, NGINX_DAV_EXT])?;
+    ensure_azurite()?;
     Ok(())
+}
+
+/// `npm ci` in tests/azurite (Azurite, the Azure Blob emulator, at the version its
+/// package-lock.json pins) when node_modules lacks it or is older than the lock file.
+fn ensure_azurite() -> Result {
+    let dir = repo_root().join("tests/azurite");
+    let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    let installed = is_executable(&dir.join("node_modules/.bin/azurite-blob"))
+        && dir.join("node_modules/azurite/package.json").is_file();
+    let up_to_date = matches!(
+        (mtime(&dir.join("node_modules/.package-lock.json")), mtime(&dir.join("package-lock.json"))),
+        (Some(i), Some(l)) if i >= l
+    );
+    if installed && up_to_date {
+        return Ok(());
+    }
+    ensure_apt("node and npm (Azurite)", &["nodejs", "npm"], &["node", "npm"])?;
+    run(
+        "setup: npm ci in tests/azurite (Azurite, Azure Blob emulator for the storage tests)",
+        Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).stdin(Stdio::null()),
+    )
 }
 
 /// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, else `~/.cargo/bin`.

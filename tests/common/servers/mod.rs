@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | [`S3Server`] | `s3s-fs` (cargo install) | objects as plain files under `bucket_dir()`; every HTTP request (method, path, query, status, Content-Length) through [`S3Server::requests`], parsed from s3s's debug log |
 //! | [`SftpServer`] | OpenSSH `sshd` + `sftp-server` | files under `root()`; every file written (path, bytes) / removed / renamed through [`SftpServer::events`], from `sftp-server -l INFO` |
+//! | [`AzuriteServer`] | Azurite (npm, `tests/azurite`) | blobs through a signed List Blobs ([`AzuriteServer::blobs`]); requests from Azurite's access log |
 //! | [`WebdavServer`] | nginx + dav-ext | files under `root()`; every request (method, status, Content-Length, URI) through [`WebdavServer::requests`], from nginx's access log |
 //!
 //! Facts about the servers on Debian 12 (checked):
@@ -40,7 +41,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long a server may take to accept connections.
 mod azurite;
 mod s3;
 mod sftp;
@@ -51,6 +51,7 @@ pub use s3::*;
 pub use sftp::*;
 pub use webdav::*;
 
+/// How long a server may take to accept connections.
 pub(crate) const START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a helper client (curl, sftp, ssh-keygen) may run.
 pub(crate) const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
