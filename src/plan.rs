@@ -78,6 +78,8 @@ pub struct Evaluation {
     pub restat: Vec<(String, FileStat)>,
     /// Fresh by its record, but an intermediate output is missing: rebuild only if needed.
     pub absent: Option<Reason>,
+    /// A publish step whose objects were just found in the backend.
+    pub remote_seen: bool,
 }
 
 pub struct Context<'a> {
@@ -90,6 +92,8 @@ pub struct Context<'a> {
     pub index: Mutex<RemoteIndex>,
     /// `run --prune`: published folders holding objects no longer produced are stale.
     pub prune: bool,
+    /// `--check-remote`: list the backend even for publish steps this workspace verified.
+    pub check_remote: bool,
 }
 
 impl Context<'_> {
@@ -147,7 +151,7 @@ impl Context<'_> {
             }
         }
         let key = pending.is_none().then(|| step_key(step.kind.as_str(), &step.params, &tool.digest, &inputs));
-        let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new(), absent: None };
+        let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new(), absent: None, remote_seen: false };
         let Some(rec) = state.data.steps.get(&step.id) else {
             ev.stale = Some(Reason::New);
             return ev;
@@ -174,7 +178,17 @@ impl Context<'_> {
             Some(Reason::UpstreamChanged(changed.unwrap_or_else(|| "an input was removed".into())))
         } else {
             match &step.output {
-                OutputLoc::Remote { .. } => check_remote(self, &step.output, &rec.outputs),
+                // What this workspace uploaded or already saw there is trusted, unless asked.
+                OutputLoc::Remote { .. }
+                    if !self.check_remote && !self.prune && state.data.verified.get(&step.id) == Some(&rec.key) =>
+                {
+                    None
+                }
+                OutputLoc::Remote { .. } => {
+                    let r = check_remote(self, &step.output, &rec.outputs);
+                    ev.remote_seen = r.is_none();
+                    r
+                }
                 local => check_outputs(&self.m.root, local, &rec.outputs, &mut ev.restat),
             }
         };

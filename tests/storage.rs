@@ -247,6 +247,31 @@ fn s3_first_run_uploads_every_output_and_a_rerun_uploads_nothing() {
     assert_published("after the rerun", &s3.bucket_dir(), &local, "a");
 }
 
+/// A no-op rerun trusts what this workspace itself published (no listing: no request at
+/// all); `--check-remote` lists the bucket and re-publishes an object deleted behind its back.
+#[test]
+fn s3_check_remote_republishes_an_object_deleted_behind_our_back() {
+    let s3 = S3Server::start();
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 2.0, "160x90");
+    ws.write_manifest(&Pipeline::new(s3.yaml("/")).render());
+    let env = s3.env();
+    run_ok(&ws, &env);
+
+    let mark = s3.requests().len();
+    assert!(executed(&run_ok(&ws, &env)).is_empty());
+    assert_eq!(s3.requests().len(), mark, "a no-op rerun talked to the bucket: {:?}", &s3.requests()[mark..]);
+
+    let victim = s3.bucket_dir().join("a/hls/master.m3u8");
+    std::fs::remove_file(&victim).unwrap();
+    assert!(executed(&run_ok(&ws, &env)).is_empty(), "without --check-remote the record is trusted");
+    let run = run_env(&ws, &["--check-remote"], &env).success().json();
+    assert_eq!(executed(&run), BTreeSet::from(["publish_hls:a".to_string()]), "{run:#}");
+    assert!(common::reason(&run, "publish_hls:a").starts_with("output missing: cdn:a/hls/master.m3u8"), "{run:#}");
+    assert_eq!(stat(&run, "uploaded_objects"), 1, "only the missing object is uploaded");
+    assert!(victim.exists());
+}
+
 // ------------------------------------------------------------------ b. one rendition changes
 
 #[test]

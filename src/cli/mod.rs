@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// Delete published objects that the manifest no longer produces.
     #[arg(long)]
     pub prune: bool,
+    /// Check that published objects are still in the backend, even those this workspace
+    /// published or saw before (otherwise only records from remote state are checked).
+    #[arg(long)]
+    pub check_remote: bool,
     /// Only these steps (a glob over step ids or source ids) and what they depend on.
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,
@@ -83,6 +87,9 @@ pub struct RunArgs {
 #[derive(Args, Debug)]
 pub struct PlanArgs {
     pub file: PathBuf,
+    /// Check that published objects are still in the backend (see `run --check-remote`).
+    #[arg(long)]
+    pub check_remote: bool,
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,
     /// Plan as if every step were forced.

@@ -165,6 +165,9 @@ pub fn run(
                     (None, absent) => {
                         tracing::debug!(step = %id, "fresh");
                         state.refresh_output_stats(id, &ev.restat);
+                        if let (true, Some(key)) = (ev.remote_seen, &ev.key) {
+                            state.mark_verified(id, key);
+                        }
                         let outs = state.data.steps[id].outputs.clone();
                         reports.insert(n, report(n, Status::Fresh, None, 0, None));
                         match absent {
@@ -277,6 +280,9 @@ pub fn run(
                             continue;
                         }
                         tracing::info!(step = %step.id, reason = %reason, duration_ms = ms, "executed");
+                        if step.kind == StepKind::Publish {
+                            state.mark_verified(&step.id, &state.data.steps[&step.id].key.clone());
+                        }
                         node[n.index()] = NodeState::Done(outs);
                         reports.insert(*n, report(*n, Status::Executed, Some(reason.to_string()), ms, None));
                         if !released[n.index()] {

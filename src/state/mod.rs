@@ -71,6 +71,11 @@ pub struct Snapshot {
     pub steps: BTreeMap<String, StepRecord>,
     pub sources: BTreeMap<String, SourceEntry>,
     pub tools: ToolCache,
+    /// Publish steps whose objects this workspace has seen in the backend (it uploaded or
+    /// listed them), by the key they were seen for. Local only: a record that arrives through
+    /// remote state is checked against the backend before it is trusted.
+    #[serde(default)]
+    pub verified: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -155,6 +160,14 @@ impl State {
         }
         self.remote = Some(remote);
         Ok(())
+    }
+
+    /// Notes that a publish step's objects are in the backend for `key`.
+    pub fn mark_verified(&mut self, id: &str, key: &str) {
+        if self.data.verified.get(id).map(String::as_str) != Some(key) {
+            self.data.verified.insert(id.to_string(), key.to_string());
+            self.dirty = true;
+        }
     }
 
     /// Drops a step's record (its outputs were deleted).
