@@ -5,6 +5,7 @@
 mod check;
 pub mod media;
 pub mod mpd;
+pub mod publish;
 pub mod servers;
 
 pub use check::{assert_outputs_valid, assert_outputs_valid_in};

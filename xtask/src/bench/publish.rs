@@ -1,5 +1,5 @@
 //! P4: publish no-op. The largest P2 catalog gets the manifest's `storage:` + `publish:`
-//! sections (docs/CONTRACT.md, "Storage"), is synced once to a local S3 server (s3s-fs on
+//! sections (README, "Publishing to storage"), is synced once to a local S3 server (s3s-fs on
 //! 127.0.0.1, behind a counting proxy), then re-run: bytes uploaded, requests, wall time.
 //! When the vodbuild binary does not know `publish:` yet, P4 reports "not available".
 
