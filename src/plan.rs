@@ -96,7 +96,12 @@ pub struct Context<'a> {
     pub check_remote: bool,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// A context with an empty remote index, no pruning and no forced remote checks.
+    pub fn new(m: &'a Manifest, sg: &'a StepGraph, tools: &'a Toolset, sources: HashMap<String, String>) -> Self {
+        Context { m, sg, tools, sources, index: Mutex::default(), prune: false, check_remote: false }
+    }
+
     pub fn tool_ref(&self, step: &Step) -> ToolRef {
         match step.tool {
             ToolUse::Ffmpeg => tool_ref(&self.tools.ffmpeg),

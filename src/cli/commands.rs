@@ -73,15 +73,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let mut l = load_manifest(m, a.only.as_deref())?;
     let (sources, hs) = digests(&mut l)?;
     runner::install_interrupt_handler();
-    let ctx = Context {
-        m: &l.m,
-        sg: &l.sg,
-        tools: &l.tools,
-        sources,
-        index: Default::default(),
-        prune: a.prune,
-        check_remote: a.check_remote,
-    };
+    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json {
         progress::Mode::Quiet
@@ -173,15 +165,7 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
 fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
     let mut l = load(&a.file, a.only.as_deref())?;
     let (sources, _) = digests(&mut l)?;
-    let ctx = Context {
-        m: &l.m,
-        sg: &l.sg,
-        tools: &l.tools,
-        sources,
-        index: Default::default(),
-        prune: false,
-        check_remote: a.check_remote,
-    };
+    let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
     let stale: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
     let fresh = result.len() - stale.len();
@@ -214,15 +198,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
     let (sources, _) = digests(&mut l)?;
-    let ctx = Context {
-        m: &l.m,
-        sg: &l.sg,
-        tools: &l.tools,
-        sources,
-        index: Default::default(),
-        prune: false,
-        check_remote: false,
-    };
+    let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
         stale[n.index()] = r.is_some();
@@ -236,15 +212,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
 fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     let mut l = load(&a.file, None)?;
     let (sources, _) = digests(&mut l)?;
-    let ctx = Context {
-        m: &l.m,
-        sg: &l.sg,
-        tools: &l.tools,
-        sources,
-        index: Default::default(),
-        prune: false,
-        check_remote: false,
-    };
+    let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
     let mut per: Vec<(String, usize, usize)> = l.m.sources.iter().map(|s| (s.id.clone(), 0, 0)).collect();
     for (n, r) in &result {
