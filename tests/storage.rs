@@ -12,7 +12,6 @@ use common::publish::*;
 use common::servers::{S3Server, SftpServer, WebdavServer, closed_port, env_refs, files_rel};
 use common::{Workspace, executed, planned, wait_output};
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -146,19 +145,7 @@ fn s3_killed_mid_sync_leaves_consistent_playlists_and_the_next_run_completes() {
 
     // Without --json: the error goes to stderr (with --json it is in the failed step's `error`).
     let args = ["run", "pipeline.yaml"];
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vodbuild"));
-    cmd.args(args)
-        .current_dir(ws.root())
-        .env_remove("VODBUILD_FFMPEG")
-        .env_remove("VODBUILD_FFPROBE")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in &env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("spawn vodbuild");
+    let mut child = ws.spawn_env(&args, &env_refs(&env));
     // Kill the server as soon as the first HLS or DASH object lands.
     let start = Instant::now();
     loop {

@@ -166,6 +166,8 @@ pub fn build<'o>(
     let duration = info.duration;
     let no_audio = || format!("source `{}` ({}) has no audio stream", src.id, src.path.display());
     let no_video = || format!("source `{}` ({}) has no video stream", src.id, src.path.display());
+    // An encoded rendition's file (the encode step's output).
+    let enc = |name: &str| m.work_dir(&src.id).join(format!("{name}.mp4"));
     let (action, label) = match first.kind {
         StepKind::Probe | StepKind::Publish => unreachable!("handled above"),
         StepKind::Encode => {
@@ -196,7 +198,6 @@ pub fn build<'o>(
         StepKind::PackageHls => {
             let h = m.raw.outputs.hls.as_ref().ok_or("no hls output")?;
             let dir = placements[0].tmp.clone();
-            let enc = |name: &str| m.work_dir(&src.id).join(format!("{name}.mp4"));
             let mut inputs: Vec<(&str, PathBuf, bool)> =
                 h.renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
             if let Some(a) = &h.audio {
@@ -213,7 +214,6 @@ pub fn build<'o>(
         }
         StepKind::PackageDash => {
             let d = m.raw.outputs.dash.as_ref().ok_or("no dash output")?;
-            let enc = |name: &str| m.work_dir(&src.id).join(format!("{name}.mp4"));
             let vi = info.video.as_ref().ok_or_else(no_video)?;
             let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = d
                 .renditions

@@ -114,7 +114,7 @@ fn fix_mpd(path: &Path) -> Result<(), String> {
         if let Some(init) = r.init_path() {
             v.push(("codecs", mp4::track_facts(&dir.join(init))?.codec));
         }
-        if let Some((peak, _)) = mpd::measure(r, dir, total) {
+        if let Some(master::Rates { peak, .. }) = mpd::measure(r, dir, total) {
             v.push(("bandwidth", peak.to_string()));
         }
         values.insert(r.id().to_string(), v);

@@ -15,6 +15,21 @@ pub struct Rates {
     pub average: u64,
 }
 
+impl Rates {
+    /// Peak and average bitrate of segments given as (seconds, bytes); None when they last 0 s.
+    pub fn of(segments: impl IntoIterator<Item = (f64, f64)>) -> Option<Rates> {
+        let (mut bits, mut secs, mut peak) = (0f64, 0f64, 0f64);
+        for (d, size) in segments {
+            if d > 0.0 {
+                peak = peak.max(size * 8.0 / d);
+            }
+            bits += size * 8.0;
+            secs += d;
+        }
+        (secs > 0.0).then(|| Rates { peak: peak.ceil() as u64, average: (bits / secs).ceil() as u64 })
+    }
+}
+
 /// Reads a media playlist and measures its segments (byte ranges respected).
 pub fn measure(playlist: &Path) -> Result<Rates, String> {
     let bytes = std::fs::read(playlist).map_err(|e| format!("{}: {e}", playlist.display()))?;
@@ -24,7 +39,7 @@ pub fn measure(playlist: &Path) -> Result<Rates, String> {
         Err(e) => return Err(format!("{}: {e:?}", playlist.display())),
     };
     let dir = playlist.parent().unwrap_or(Path::new("."));
-    let (mut total_bits, mut total_secs, mut peak) = (0f64, 0f64, 0f64);
+    let mut segments = Vec::with_capacity(pl.segments.len());
     for seg in &pl.segments {
         let size = match &seg.byte_range {
             Some(r) => r.length as f64,
@@ -32,17 +47,9 @@ pub fn measure(playlist: &Path) -> Result<Rates, String> {
                 .map_err(|e| format!("{}: segment {}: {e}", playlist.display(), seg.uri))?
                 .len() as f64,
         };
-        let d = seg.duration as f64;
-        if d > 0.0 {
-            peak = peak.max(size * 8.0 / d);
-        }
-        total_bits += size * 8.0;
-        total_secs += d;
+        segments.push((seg.duration as f64, size));
     }
-    if total_secs <= 0.0 {
-        return Err(format!("{}: no segments", playlist.display()));
-    }
-    Ok(Rates { peak: peak.ceil() as u64, average: (total_bits / total_secs).ceil() as u64 })
+    Rates::of(segments).ok_or_else(|| format!("{}: no segments", playlist.display()))
 }
 
 pub struct Variant<'a> {

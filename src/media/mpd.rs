@@ -6,6 +6,8 @@ use std::path::Path;
 
 use quick_xml::events::{BytesStart, Event};
 
+use super::master::Rates;
+
 #[derive(Debug, Default, Clone)]
 pub struct Template {
     pub timescale: Option<u64>,
@@ -268,20 +270,15 @@ pub fn fill(template: &str, rep: &str, bandwidth: &str, number: u64, time: u64) 
     out
 }
 
-/// Measured (peak, average) bitrate of a representation's segments; None if one is missing.
-pub fn measure(rep: &Representation, dir: &Path, total_seconds: f64) -> Option<(u64, u64)> {
+/// Measured bitrates of a representation's segments; None if one is missing.
+pub fn measure(rep: &Representation, dir: &Path, total_seconds: f64) -> Option<Rates> {
     let ts = rep.timescale() as f64;
-    let (mut peak, mut bits, mut secs) = (0f64, 0f64, 0f64);
+    let mut segments = Vec::new();
     for s in rep.segments(total_seconds) {
         let size = std::fs::metadata(dir.join(rep.media_path(&s)?)).ok()?.len() as f64;
-        let d = s.duration as f64 / ts;
-        if d > 0.0 {
-            peak = peak.max(size * 8.0 / d);
-        }
-        bits += size * 8.0;
-        secs += d;
+        segments.push((s.duration as f64 / ts, size));
     }
-    (secs > 0.0).then(|| (peak.ceil() as u64, (bits / secs).ceil() as u64))
+    Rates::of(segments)
 }
 
 #[cfg(test)]

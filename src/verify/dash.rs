@@ -81,7 +81,7 @@ pub fn check(mpd_path: &Path, source_duration: Option<f64>, f: &mut Findings) {
             );
         }
         if !missing
-            && let Some((peak, avg)) = mpd::measure(r, dir, total)
+            && let Some(crate::media::master::Rates { peak, average: avg }) = mpd::measure(r, dir, total)
             && let Some(bw) = r.attrs.get("bandwidth").and_then(|b| b.parse::<u64>().ok())
             && (bw as f64) < avg as f64 * (1.0 - AVERAGE_TOLERANCE)
         {

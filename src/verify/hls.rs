@@ -12,9 +12,8 @@ use crate::media::mp4::{TrackFacts, track_facts};
 struct Media {
     rates: Rates,
     init: Option<TrackFacts>,
-    /// Segment start times, and the total duration.
+    /// Segment start times.
     starts: Vec<f64>,
-    total: f64,
 }
 
 pub fn check(master_path: &Path, source_duration: Option<f64>, f: &mut Findings) {
@@ -152,7 +151,8 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut init = None;
-    let (mut t, mut peak, mut bits) = (0f64, 0f64, 0f64);
+    let mut t = 0f64;
+    let mut sized = Vec::new();
     let mut starts = Vec::new();
     let mut missing = false;
     for (i, seg) in pl.segments.iter().enumerate() {
@@ -178,12 +178,7 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
             None => std::fs::metadata(&seg_path).ok().map(|m| m.len() as f64),
         };
         match size {
-            Some(s) => {
-                if d > 0.0 {
-                    peak = peak.max(s * 8.0 / d);
-                }
-                bits += s * 8.0;
-            }
+            Some(s) => sized.push((d, s)),
             None => {
                 missing = true;
                 f.add(
@@ -207,10 +202,6 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
     {
         f.add(path, "duration", format!("segments add up to {t:.3}s but the source lasts {src:.3}s"));
     }
-    let rates = if t > 0.0 && !missing {
-        Rates { peak: peak.ceil() as u64, average: (bits / t).ceil() as u64 }
-    } else {
-        Rates::default()
-    };
-    Some(Media { rates, init, starts, total: t }).filter(|m| m.total >= 0.0)
+    let rates = if missing { Rates::default() } else { Rates::of(sized).unwrap_or_default() };
+    Some(Media { rates, init, starts })
 }

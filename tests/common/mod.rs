@@ -148,7 +148,11 @@ impl Workspace {
 
     /// Starts vodbuild without waiting; finish with `wait_output`.
     pub fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args, &[]).spawn().expect("spawn vodbuild")
+        self.spawn_env(args, &[])
+    }
+
+    pub fn spawn_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Child {
+        self.command(args, envs).spawn().expect("spawn vodbuild")
     }
 
     /// `run pipeline.yaml --json`, asserting exit 0.

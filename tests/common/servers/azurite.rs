@@ -43,7 +43,7 @@ impl AzRequest {
             .strip_prefix('/')?
             .strip_prefix(container)?
             .strip_prefix('/')?;
-        if rest.is_empty() { None } else { Some(az_percent_decode(rest)) }
+        if rest.is_empty() { None } else { Some(percent_decode(rest)) }
     }
 
     /// Put Blob, Put Block or Put Block List on `container`: a write of blob data.
@@ -361,25 +361,6 @@ fn az_percent_encode(s: &str) -> String {
 /// Percent-encodes each `/`-separated segment of a blob name.
 fn az_percent_encode_path(name: &str) -> String {
     name.split('/').map(az_percent_encode).collect::<Vec<_>>().join("/")
-}
-
-fn az_percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The unescaped text of the first `<tag>…</tag>` in `xml`.
