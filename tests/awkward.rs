@@ -86,13 +86,22 @@ fn assert_geometry(enc: &Path, w: u32, h: u32) {
     assert_eq!((s["width"].as_str(), s["height"].as_str()), (w.to_string().as_str(), h.to_string().as_str()), "{s:?}");
     assert!(matches!(s.get("sample_aspect_ratio").map(String::as_str), Some("1:1") | None), "{s:?}");
     assert_eq!(s["pix_fmt"], "yuv420p", "{s:?}");
-    assert!(["High", "Main", "Constrained Baseline"].contains(&s["profile"].as_str()), "browser-playable profile: {s:?}");
+    assert!(
+        ["High", "Main", "Constrained Baseline"].contains(&s["profile"].as_str()),
+        "browser-playable profile: {s:?}"
+    );
 }
 
 #[test]
 fn odd_size_source() {
     let ws = Workspace::new();
-    make(&ws, "odd.mkv", &with_sine(&lavfi_video("testsrc2=size=321x241:rate=30")), &["-c:v", "ffv1", "-c:a", "aac"], 2.0);
+    make(
+        &ws,
+        "odd.mkv",
+        &with_sine(&lavfi_video("testsrc2=size=321x241:rate=30")),
+        &["-c:v", "ffv1", "-c:a", "aac"],
+        2.0,
+    );
     let enc = build_ok(&ws, "media/odd", 2.0);
     // 144 * 321/241 = 191.8 -> 192 (even)
     assert_geometry(&enc, 192, 144);
@@ -194,9 +203,9 @@ fn non_ascii_name_with_spaces() {
     make(&ws, "Café à la plage 1.mp4", &with_sine(&lavfi_video("testsrc2=size=320x180:rate=30")), &codec, 2.0);
     ws.write_manifest(AWK);
     ws.run_ok();
-    let ids = ws.files_under("out/media");
-    let id = ids.first().and_then(|f| f.strip_prefix("out/")).and_then(|f| f.split("/hls/").next());
-    let id = id.unwrap_or_else(|| panic!("no package under out/media: {ids:?}")).to_string();
+    let files = ws.files_under("out/media");
+    let master = files.iter().find_map(|f| f.strip_prefix("out/")?.strip_suffix("/hls/master.m3u8"));
+    let id = master.unwrap_or_else(|| panic!("no HLS package under out/media: {files:?}")).to_string();
     assert!(id.is_ascii() && !id.contains(' '), "the derived id must be safe: {id:?}");
     assert_geometry(&build_ok(&ws, &id, 2.0), 256, 144);
 }

@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
+use crate::manifest::checks::MAX_THUMBNAILS;
 use crate::manifest::model::{
     AudioCodec, AudioOnlyFormat, AudioOnlyOutput, AudioProfile, DashOutput, FrameRate, HlsOutput, ImageFormat,
     SegmentType, ThumbnailsOutput, VideoCodec, VideoProfile,
 };
-use crate::manifest::checks::MAX_THUMBNAILS;
 use crate::media::probe::VideoInfo;
 
 /// Arguments every invocation starts with: quiet, machine-readable progress on stdout.

@@ -25,8 +25,10 @@ pub const AUDIO_BITRATE_RANGE: (u64, u64) = (8_000, 512_000);
 
 const X26X_PRESETS: &[&str] =
     &["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"];
-const H264_LEVELS: &[&str] =
-    &["1", "1b", "1.1", "1.2", "1.3", "2", "2.1", "2.2", "3", "3.1", "3.2", "4", "4.1", "4.2", "5", "5.1", "5.2", "6", "6.1", "6.2"];
+const H264_LEVELS: &[&str] = &[
+    "1", "1b", "1.1", "1.2", "1.3", "2", "2.1", "2.2", "3", "3.1", "3.2", "4", "4.1", "4.2", "5", "5.1", "5.2", "6",
+    "6.1", "6.2",
+];
 const HEVC_LEVELS: &[&str] = &["1", "2", "2.1", "3", "3.1", "4", "4.1", "5", "5.1", "5.2", "6", "6.1", "6.2"];
 const AAC_RATES: &[u32] = &[8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000];
 const OPUS_RATES: &[u32] = &[8000, 12000, 16000, 24000, 48000];
@@ -149,7 +151,9 @@ fn check_crf(v: &VideoProfile, ctx: &ErrCtx, at: &At) -> Result<()> {
 fn check_preset(v: &VideoProfile, ctx: &ErrCtx, at: &At) -> Result<()> {
     let Some(p) = v.preset.as_deref() else { return Ok(()) };
     let (ok, valid) = match v.codec {
-        VideoCodec::H264 | VideoCodec::Hevc => (X26X_PRESETS.contains(&p), format!("one of: {}", X26X_PRESETS.join(", "))),
+        VideoCodec::H264 | VideoCodec::Hevc => {
+            (X26X_PRESETS.contains(&p), format!("one of: {}", X26X_PRESETS.join(", ")))
+        }
         VideoCodec::Av1 => (int_in(p, 0, 13), "an svt-av1 preset 0..13 (0 slowest, 13 fastest)".into()),
         VideoCodec::Vp9 => (int_in(p, 0, 8), "a libvpx-vp9 cpu-used value 0..8 (0 slowest, 8 fastest)".into()),
     };
