@@ -67,7 +67,8 @@ pub fn streams(path: &Path) -> Result<Vec<TsStream>, String> {
     Err(format!("has no {} in its first {HEAD} bytes", if pmt_pid.is_none() { "PAT" } else { "PMT" }))
 }
 
-/// (PID, section) of a packet that starts a PSI section.
+/// (PID, section) of a packet that starts a PSI section. A section must fit in its packet
+/// (183 bytes): ffmpeg and Shaka Packager write one-program PATs and PMTs far smaller.
 fn psi_section(pkt: &[u8]) -> Option<(u16, &[u8])> {
     if pkt[0] != 0x47 || pkt[1] & 0x40 == 0 {
         return None;
