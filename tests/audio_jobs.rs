@@ -185,3 +185,29 @@ fn failing_audio_encode_never_fails_a_video_rendition() {
     }
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 }
+
+/// A workspace built by a vodbuild before this change (metadata recipe 1): the upgrade
+/// re-runs only the metadata steps (they gained `has_audio`); encodes and packages stay fresh.
+#[test]
+fn upgrade_reruns_only_metadata() {
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 2.0, "320x180");
+    ws.write_manifest(SMALL);
+    ws.run_ok();
+    let path = ws.path(".vodbuild/state.json");
+    let mut state: Value = serde_json::from_str(&ws.read(".vodbuild/state.json")).unwrap();
+    let mut downgraded = 0;
+    for rec in state["steps"].as_object_mut().expect("steps in state.json").values_mut() {
+        if rec["kind"] == "metadata" {
+            rec["recipe"] = 1.into();
+            downgraded += 1;
+        }
+    }
+    assert_eq!(downgraded, 1, "{state:#}");
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+
+    let plan = ws.plan_ok();
+    assert_eq!(common::planned(&plan), ids(&["metadata:media/a"]), "{plan:#}");
+    assert_eq!(reason(&plan, "metadata:media/a"), "recipe changed: vodbuild's metadata v1 -> v2");
+    assert_eq!(executed(&ws.run_ok()), ids(&["metadata:media/a"]));
+}
