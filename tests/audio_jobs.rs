@@ -112,6 +112,12 @@ fn silent_beside_normal(packager: &str) {
     let again = ws.run_ok();
     assert!(executed(&again).is_empty(), "{again:#}");
     assert_eq!(with_status(&again, "skipped"), skipped);
+
+    // Without its probe.json, the skip waits for the probe to be rebuilt (byte-identical).
+    std::fs::remove_file(ws.path(".vodbuild/work/media/silent/probe.json")).unwrap();
+    let again = ws.run_ok();
+    assert_eq!(executed(&again), ids(&["probe:media/silent"]), "{again:#}");
+    assert_eq!(with_status(&again, "skipped"), skipped);
 }
 
 #[test]
@@ -210,4 +216,27 @@ fn upgrade_reruns_only_metadata() {
     assert_eq!(common::planned(&plan), ids(&["metadata:media/a"]), "{plan:#}");
     assert_eq!(reason(&plan, "metadata:media/a"), "recipe changed: vodbuild's metadata v1 -> v2");
     assert_eq!(executed(&ws.run_ok()), ids(&["metadata:media/a"]));
+}
+
+/// Publishing a silent source: the `audio_only` publish step is skipped too, the packages
+/// are published.
+#[test]
+fn silent_source_publishes_without_audio_only() {
+    let ws = Workspace::new();
+    make_silent(&ws, "media/silent.mp4");
+    let root = ws.path("published");
+    let yaml = format!(
+        "{}storage:\n  disk: {{service: fs, root: {}}}\npublish: {{to: disk, prefix: \"{{source}}/\"}}\n",
+        manifest(),
+        root.display()
+    );
+    ws.write_manifest(&yaml);
+    let run = ws.run_ok();
+    let skipped = ids(&["encode:media/silent:aac64", "audio_only:media/silent", "publish_audio_only:media/silent"]);
+    assert_eq!(with_reason(&run, "skipped", "source has no audio"), skipped, "{run:#}");
+    assert!(executed(&run).contains("publish_hls:media/silent"), "{run:#}");
+    assert!(root.join("media/silent/hls/master.m3u8").is_file());
+    assert!(root.join("media/silent/metadata.json").is_file());
+    assert!(!root.join("media/silent/audio_only").exists());
+    assert!(executed(&ws.run_ok()).is_empty());
 }
