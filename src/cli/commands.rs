@@ -1,16 +1,18 @@
 //! The commands: load the manifest, build the graph, then plan, run, draw, report or clean.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
 use serde_json::json;
 
-use super::{Cli, Command};
+use super::{Cli, Command, fitting};
 use crate::error::{Error, IoContext, Result};
 use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress, runner};
 use crate::exit_codes;
 use crate::graph::{OutputLoc, StepGraph, render};
+use crate::ladder::Fits;
 use crate::manifest::Manifest;
 use crate::plan::{self, Context, HashStats};
 use crate::state::{State, lock::WorkspaceLock};
@@ -35,6 +37,8 @@ struct Loaded {
     tools: Toolset,
     sg: StepGraph,
     selected: Vec<bool>,
+    /// Each probed source's ladder (see [`crate::ladder`]).
+    fits: Fits,
 }
 
 fn load(file: &Path, only: Option<&str>) -> Result<Loaded> {
@@ -55,10 +59,36 @@ fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
     }
     let sg = StepGraph::build(&m);
     let selected = sg.select(only).map_err(Error::Usage)?;
-    Ok(Loaded { m, state, tools, sg, selected })
+    Ok(Loaded { m, state, tools, sg, selected, fits: Fits::new() })
 }
 
-fn digests(l: &mut Loaded) -> Result<(std::collections::HashMap<String, String>, HashStats)> {
+/// Rebuilds the graph with each probed source's ladder fitted, and selects again.
+fn refit(l: &mut Loaded, infos: &fitting::Infos, only: Option<&str>) -> Result<()> {
+    l.fits = crate::ladder::fit_all(&l.m, &StepGraph::rungs_in_use(&l.m), infos);
+    l.sg = StepGraph::build_fitted(&l.m, &l.fits);
+    l.selected = l.sg.select(only).map_err(Error::Usage)?;
+    Ok(())
+}
+
+/// For commands that run nothing: probes from the cache or run in memory, then the fitted graph.
+fn fit_dry(l: &mut Loaded, sources: &HashMap<String, String>, only: Option<&str>) -> Result<()> {
+    let infos = fitting::probe_dry(&l.m, &l.sg, &l.tools, sources, &l.state, &l.selected);
+    refit(l, &infos, only)
+}
+
+/// The rungs fitting left out for the selected sources: (encode step id, source, reason).
+fn skipped_rungs(l: &Loaded) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for s in &l.m.sources {
+        let selected = l.sg.g.node_indices().any(|n| l.selected[n.index()] && l.sg.g[n].source == s.id);
+        for (rung, why) in l.fits.get(&s.id).filter(|_| selected).map(|f| &f.skipped[..]).unwrap_or_default() {
+            out.push((format!("encode:{}:{rung}", s.id), s.id.clone(), format!("skipped: {why}")));
+        }
+    }
+    out
+}
+
+fn digests(l: &mut Loaded) -> Result<(HashMap<String, String>, HashStats)> {
     let mut wanted: Vec<&str> =
         l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
     wanted.sort_unstable();
@@ -73,7 +103,6 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let mut l = load_manifest(m, a.only.as_deref())?;
     let (sources, hs) = digests(&mut l)?;
     runner::install_interrupt_handler();
-    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json {
         progress::Mode::Quiet
@@ -81,7 +110,24 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         progress::Mode::Auto
     };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let report = exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor);
+    let (infos, probed, failed) =
+        fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, &opts);
+    refit(&mut l, &infos, a.only.as_deref())?;
+    for n in l.sg.g.node_indices() {
+        if failed.contains(&l.sg.g[n].source) {
+            l.selected[n.index()] = false;
+        }
+    }
+    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
+    let report = if probed.interrupted || (!a.keep_going && probed.count(Status::Failed) > 0) {
+        probed
+    } else {
+        fitting::merge(probed, exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor))
+    };
+    let ladder: Vec<_> = skipped_rungs(&l)
+        .into_iter()
+        .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
+        .collect();
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
     l.state.save()?;
@@ -102,6 +148,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
             "downloaded_bytes": crate::storage::sources::downloaded_bytes(),
         },
         "steps": report.steps,
+        "ladder_skipped": ladder,
     });
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
@@ -165,10 +212,12 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
 fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
     let mut l = load(&a.file, a.only.as_deref())?;
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, a.only.as_deref())?;
     let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
     let stale: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
     let fresh = result.len() - stale.len();
+    let skipped = skipped_rungs(&l);
     if a.json {
         let steps: Vec<_> = stale
             .iter()
@@ -177,15 +226,23 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
                 json!({"id": s.id, "kind": s.kind.as_str(), "source": s.source, "reason": r.to_string()})
             })
             .collect();
-        let doc = json!({"steps": steps, "summary": {"stale": stale.len(), "fresh": fresh}});
+        let skipped: Vec<_> =
+            skipped.iter().map(|(id, src, why)| json!({"id": id, "source": src, "reason": why})).collect();
+        let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped.len()});
+        let doc = json!({"steps": steps, "skipped": skipped, "summary": summary});
         println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
     } else {
-        let width = stale.iter().map(|(n, _)| l.sg.g[*n].id.len()).max().unwrap_or(0);
+        let ids = stale.iter().map(|(n, _)| l.sg.g[*n].id.len()).chain(skipped.iter().map(|s| s.0.len()));
+        let width = ids.max().unwrap_or(0);
         let mut out = std::io::stdout().lock();
         for (n, r) in &stale {
             let _ = writeln!(out, "{:width$}  {r}", l.sg.g[*n].id);
         }
-        let _ = writeln!(out, "{} stale, {fresh} fresh", stale.len());
+        for (id, _, why) in &skipped {
+            let _ = writeln!(out, "{id:width$}  {why}");
+        }
+        let also = if skipped.is_empty() { String::new() } else { format!(", {} rungs skipped", skipped.len()) };
+        let _ = writeln!(out, "{} stale, {fresh} fresh{also}", stale.len());
     }
     Ok(exit_codes::SUCCESS)
 }
@@ -198,6 +255,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
@@ -212,6 +270,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
 fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     let mut l = load(&a.file, None)?;
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
     let mut per: Vec<(String, usize, usize)> = l.m.sources.iter().map(|s| (s.id.clone(), 0, 0)).collect();

@@ -1,0 +1,109 @@
+//! Probe first. Which rungs a source gets depends on its probe ([`crate::ladder`]), so the
+//! probes are settled before the graph that `plan` and `run` use is built: a fresh
+//! `probe.json` is read; a stale probe is run — by `run` as the probe step itself (recorded,
+//! so it costs once per source version), by `plan`/`status`/`graph` in memory and headers
+//! only (ffprobe's streams, no packet read; nothing written). A source whose probe fails keeps the whole ladder in a plan; in a run its steps
+//! are not attempted.
+
+use std::collections::{HashMap, HashSet};
+
+use petgraph::graph::NodeIndex;
+
+use crate::exec::{self, RunOptions, RunReport, Status, local::LocalExecutor, probe_source::stream_facts};
+use crate::graph::{StepGraph, StepKind};
+use crate::manifest::Manifest;
+use crate::media::probe::{ProbeFile, ProbeInfo};
+use crate::plan::Context;
+use crate::state::State;
+use crate::tools::Toolset;
+
+/// Probe facts per source id.
+pub type Infos = HashMap<String, ProbeInfo>;
+
+/// The selected probe steps, split into (fresh with their probe.json present, to run).
+fn probe_steps(ctx: &Context, state: &State, selected: &[bool]) -> (Vec<NodeIndex>, Vec<NodeIndex>) {
+    let probes = ctx.sg.g.node_indices().filter(|n| selected[n.index()] && ctx.sg.g[*n].kind == StepKind::Probe);
+    probes.partition(|n| {
+        let ev = ctx.evaluate(state, *n, |_| crate::plan::Upstream::Pending);
+        ev.stale.is_none() && ev.absent.is_none()
+    })
+}
+
+fn read_probe(m: &Manifest, source: &str) -> Option<ProbeInfo> {
+    let bytes = std::fs::read(m.work_dir(source).join("probe.json")).ok()?;
+    serde_json::from_slice::<ProbeFile>(&bytes).ok().map(|p| p.info)
+}
+
+/// For a dry command: cached probes, and the stale ones run in memory.
+pub fn probe_dry(
+    m: &Manifest,
+    sg: &StepGraph,
+    tools: &Toolset,
+    sources: &HashMap<String, String>,
+    state: &State,
+    selected: &[bool],
+) -> Infos {
+    let ctx = Context::new(m, sg, tools, sources.clone());
+    let (fresh, stale) = probe_steps(&ctx, state, selected);
+    let mut infos = Infos::new();
+    for n in fresh {
+        let id = &sg.g[n].source;
+        if let Some(i) = read_probe(m, id) {
+            infos.insert(id.clone(), i);
+        }
+    }
+    for n in stale {
+        let Some(src) = m.source(&sg.g[n].source) else { continue };
+        if let Ok(p) = stream_facts(&tools.ffprobe.path, &src.path, &src.id) {
+            infos.insert(src.id.clone(), p.info);
+        }
+    }
+    infos
+}
+
+/// For `run`: the stale probe steps run (and are recorded) first. Returns the facts, the
+/// report of the probes that ran, and the sources whose probe failed.
+pub fn probe_run(
+    m: &Manifest,
+    sg: &StepGraph,
+    tools: &Toolset,
+    sources: &HashMap<String, String>,
+    state: &mut State,
+    selected: &[bool],
+    opts: &RunOptions,
+) -> (Infos, RunReport, HashSet<String>) {
+    let ctx = Context::new(m, sg, tools, sources.clone());
+    let (_, stale) = probe_steps(&ctx, state, selected);
+    let mut report = RunReport::default();
+    if !stale.is_empty() {
+        let mut only = vec![false; sg.g.node_count()];
+        stale.iter().for_each(|n| only[n.index()] = true);
+        // Forced: an absent probe.json (intermediate) must be rebuilt now, not on demand.
+        let popts = RunOptions { force: true, ..*opts };
+        report = exec::run(&ctx, state, &only, &popts, &LocalExecutor);
+    }
+    let failed: HashSet<String> =
+        report.steps.iter().filter(|s| s.status != Status::Executed).map(|s| s.source.clone()).collect();
+    let infos = m
+        .sources
+        .iter()
+        .filter(|s| !failed.contains(&s.id))
+        .filter_map(|s| Some((s.id.clone(), read_probe(m, &s.id)?)))
+        .collect();
+    (infos, report, failed)
+}
+
+/// The run's report: the probes as they ran first, then everything else.
+pub fn merge(first: RunReport, mut then: RunReport) -> RunReport {
+    let mut steps: Vec<exec::StepReport> =
+        first.steps.iter().filter(|s| !then.steps.iter().any(|t| t.id == s.id)).cloned().collect();
+    for t in then.steps.drain(..) {
+        match first.steps.iter().find(|s| s.id == t.id) {
+            Some(s) if t.status == Status::Fresh => steps.push(s.clone()),
+            _ => steps.push(t),
+        }
+    }
+    let mut sync = first.sync;
+    sync += then.sync;
+    RunReport { steps, interrupted: first.interrupted || then.interrupted, sync }
+}
