@@ -110,8 +110,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         progress::Mode::Auto
     };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let (infos, probed, failed) =
-        fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, &opts);
+    let (infos, probed, failed) = fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, &opts);
     refit(&mut l, &infos, a.only.as_deref())?;
     for n in l.sg.g.node_indices() {
         if failed.contains(&l.sg.g[n].source) {

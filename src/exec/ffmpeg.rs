@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use crate::manifest::model::{
-    AudioCodec, AudioOnlyFormat, AudioOnlyOutput, AudioProfile, DashOutput, HlsOutput, ImageFormat,
-    SegmentType, ThumbnailsOutput, VideoCodec, VideoProfile,
+    AudioCodec, AudioOnlyFormat, AudioOnlyOutput, AudioProfile, DashOutput, HlsOutput, ImageFormat, SegmentType,
+    ThumbnailsOutput, VideoCodec, VideoProfile,
 };
 use crate::media::probe::VideoInfo;
 

@@ -19,8 +19,7 @@ pub fn stream_facts(ffprobe: &Path, source: &Path, id: &str) -> Result<probe::Pr
         .map(|s| s.to_string())
         .chain([source.to_string_lossy().into_owned()])
         .collect();
-    let stdout =
-        runner::run(ffprobe, &args, |_| {}).map_err(|e| format!("source {who} is not readable media: {e}"))?;
+    let stdout = runner::run(ffprobe, &args, |_| {}).map_err(|e| format!("source {who} is not readable media: {e}"))?;
     probe::parse(&stdout).map_err(|e| format!("source {who}: {e}"))
 }
 

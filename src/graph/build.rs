@@ -161,10 +161,24 @@ impl SourceSteps<'_> {
         let mut made: Vec<(NodeIndex, Option<NodeIndex>)> = Vec::new();
         let packages = [
             o.hls.as_ref().map(|h| {
-                (StepKind::PackageHls, "hls", fitted(params_of(h), &h.renditions), h.packager, h.verify, deps_of(&h.renditions, &h.audio))
+                (
+                    StepKind::PackageHls,
+                    "hls",
+                    fitted(params_of(h), &h.renditions),
+                    h.packager,
+                    h.verify,
+                    deps_of(&h.renditions, &h.audio),
+                )
             }),
             o.dash.as_ref().map(|d| {
-                (StepKind::PackageDash, "dash", fitted(params_of(d), &d.renditions), d.packager, d.verify, deps_of(&d.renditions, &d.audio))
+                (
+                    StepKind::PackageDash,
+                    "dash",
+                    fitted(params_of(d), &d.renditions),
+                    d.packager,
+                    d.verify,
+                    deps_of(&d.renditions, &d.audio),
+                )
             }),
         ];
         for (kind, name, params, packager, verify, deps) in packages.into_iter().flatten() {

@@ -56,7 +56,8 @@ pub fn check(info: &mut ProbeInfo, measured: Option<f64>, mode: SourceChecks, wh
             "{what} (re-copy the file, or set `source_checks: lenient` to build the {measured:.2}s that can be read)"
         )),
         SourceChecks::Lenient => {
-            info.warnings.push(format!("{what}; building the {measured:.2}s that can be read (source_checks: lenient)"));
+            info.warnings
+                .push(format!("{what}; building the {measured:.2}s that can be read (source_checks: lenient)"));
             info.duration = measured;
             Ok(())
         }

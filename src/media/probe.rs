@@ -97,9 +97,8 @@ fn ratio(v: Option<&Value>) -> Option<(u32, u32)> {
 /// ffprobe reports them (`rotate=270` gives -90 → 270). Only whether it is a quarter turn
 /// matters for geometry.
 fn rotation(s: &Value) -> u32 {
-    let matrix = s["side_data_list"]
-        .as_array()
-        .and_then(|l| l.iter().find_map(|d| d.get("rotation").and_then(Value::as_f64)));
+    let matrix =
+        s["side_data_list"].as_array().and_then(|l| l.iter().find_map(|d| d.get("rotation").and_then(Value::as_f64)));
     let tag = s["tags"]["rotate"].as_str().and_then(|r| r.trim().parse::<f64>().ok());
     let Some(deg) = matrix.or(tag) else { return 0 };
     // Nearest quarter turn: other angles are not rotations players apply.
