@@ -93,6 +93,40 @@ pub fn probe_run(
     (infos, report, failed)
 }
 
+/// Report entries for the selected steps that will not be attempted after the probes: those
+/// of sources whose probe failed, and when the run stopped, every other one.
+pub fn unattempted(
+    sg: &StepGraph,
+    selected: &[bool],
+    failed: &HashSet<String>,
+    stopped: bool,
+    interrupted: bool,
+) -> Vec<exec::StepReport> {
+    let mut out = Vec::new();
+    for n in sg.topo() {
+        let s = &sg.g[n];
+        let failed_source = failed.contains(&s.source);
+        if !selected[n.index()] || s.kind == StepKind::Probe || !(failed_source || stopped) {
+            continue;
+        }
+        let reason = match (interrupted, failed_source) {
+            (true, _) => "interrupted",
+            (false, true) => "upstream failed",
+            (false, false) => "not run after a failure",
+        };
+        out.push(exec::StepReport {
+            id: s.id.clone(),
+            kind: s.kind.as_str(),
+            source: s.source.clone(),
+            status: Status::Skipped,
+            reason: Some(reason.into()),
+            duration_ms: 0,
+            error: None,
+        });
+    }
+    out
+}
+
 /// The run's report: the probes as they ran first, then everything else.
 pub fn merge(first: RunReport, mut then: RunReport) -> RunReport {
     let mut steps: Vec<exec::StepReport> =
