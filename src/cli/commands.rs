@@ -110,23 +110,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         progress::Mode::Auto
     };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let (infos, probed, failed) = fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, &opts);
-    refit(&mut l, &infos, a.only.as_deref())?;
-    let stopped = probed.interrupted || (!a.keep_going && probed.count(Status::Failed) > 0);
-    let unattempted = fitting::unattempted(&l.sg, &l.selected, &failed, stopped, probed.interrupted);
-    for n in l.sg.g.node_indices() {
-        if stopped || failed.contains(&l.sg.g[n].source) {
-            l.selected[n.index()] = false;
-        }
-    }
-    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
-    let later = if stopped {
-        exec::RunReport::default()
-    } else {
-        exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor)
-    };
-    let mut report = fitting::merge(probed, later);
-    report.steps.extend(unattempted);
+    let report = run_fitted(&mut l, sources, a, &opts)?;
     let ladder: Vec<_> = skipped_rungs(&l)
         .into_iter()
         .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
@@ -185,6 +169,33 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     } else {
         exit_codes::SUCCESS
     })
+}
+
+/// Probes first (recorded), then the graph with each source's ladder fitted, then the rest.
+fn run_fitted(
+    l: &mut Loaded,
+    sources: HashMap<String, String>,
+    a: &super::RunArgs,
+    opts: &RunOptions,
+) -> Result<exec::RunReport> {
+    let (infos, probed, failed) = fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, opts);
+    refit(l, &infos, a.only.as_deref())?;
+    let stopped = probed.interrupted || (!a.keep_going && probed.count(Status::Failed) > 0);
+    let unattempted = fitting::unattempted(&l.sg, &l.selected, &failed, stopped, probed.interrupted);
+    for n in l.sg.g.node_indices() {
+        if stopped || failed.contains(&l.sg.g[n].source) {
+            l.selected[n.index()] = false;
+        }
+    }
+    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
+    let later = if stopped {
+        exec::RunReport::default()
+    } else {
+        exec::run(&ctx, &mut l.state, &l.selected, opts, &LocalExecutor)
+    };
+    let mut report = fitting::merge(probed, later);
+    report.steps.extend(unattempted);
+    Ok(report)
 }
 
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
