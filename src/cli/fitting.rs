@@ -20,13 +20,36 @@ use crate::tools::Toolset;
 /// Probe facts per source id.
 pub type Infos = HashMap<String, ProbeInfo>;
 
-/// The selected probe steps, split into (fresh with their probe.json present, to run).
-fn probe_steps(ctx: &Context, state: &State, selected: &[bool]) -> (Vec<NodeIndex>, Vec<NodeIndex>) {
-    let probes = ctx.sg.g.node_indices().filter(|n| selected[n.index()] && ctx.sg.g[*n].kind == StepKind::Probe);
-    probes.partition(|n| {
-        let ev = ctx.evaluate(state, *n, |_| crate::plan::Upstream::Pending);
-        ev.stale.is_none() && ev.absent.is_none()
-    })
+/// The selected probe steps: fresh with their probe.json here; fresh by their record but
+/// probe.json absent (a fresh runner with remote state: rebuilt only if a step needs it);
+/// stale.
+struct ProbeSteps {
+    fresh: Vec<NodeIndex>,
+    absent: Vec<NodeIndex>,
+    stale: Vec<NodeIndex>,
+}
+
+fn probe_steps(ctx: &Context, state: &State, selected: &[bool]) -> ProbeSteps {
+    let mut p = ProbeSteps { fresh: Vec::new(), absent: Vec::new(), stale: Vec::new() };
+    for n in ctx.sg.g.node_indices().filter(|n| selected[n.index()] && ctx.sg.g[*n].kind == StepKind::Probe) {
+        let ev = ctx.evaluate(state, n, |_| crate::plan::Upstream::Pending);
+        match (ev.stale, ev.absent) {
+            (Some(_), _) => p.stale.push(n),
+            (None, Some(_)) => p.absent.push(n),
+            (None, None) => p.fresh.push(n),
+        }
+    }
+    p
+}
+
+/// Headers only, in memory: enough to fit the ladder.
+fn read_headers(m: &Manifest, sg: &StepGraph, tools: &Toolset, nodes: &[NodeIndex], infos: &mut Infos) {
+    for n in nodes {
+        let Some(src) = m.source(&sg.g[*n].source) else { continue };
+        if let Ok(p) = stream_facts(&tools.ffprobe.path, &src.path, &src.id) {
+            infos.insert(src.id.clone(), p.info);
+        }
+    }
 }
 
 fn read_probe(m: &Manifest, source: &str) -> Option<ProbeInfo> {
@@ -44,25 +67,22 @@ pub fn probe_dry(
     selected: &[bool],
 ) -> Infos {
     let ctx = Context::new(m, sg, tools, sources.clone());
-    let (fresh, stale) = probe_steps(&ctx, state, selected);
+    let p = probe_steps(&ctx, state, selected);
     let mut infos = Infos::new();
-    for n in fresh {
+    for n in p.fresh {
         let id = &sg.g[n].source;
         if let Some(i) = read_probe(m, id) {
             infos.insert(id.clone(), i);
         }
     }
-    for n in stale {
-        let Some(src) = m.source(&sg.g[n].source) else { continue };
-        if let Ok(p) = stream_facts(&tools.ffprobe.path, &src.path, &src.id) {
-            infos.insert(src.id.clone(), p.info);
-        }
-    }
+    read_headers(m, sg, tools, &p.absent, &mut infos);
+    read_headers(m, sg, tools, &p.stale, &mut infos);
     infos
 }
 
-/// For `run`: the stale probe steps run (and are recorded) first. Returns the facts, the
-/// report of the probes that ran, and the sources whose probe failed.
+/// For `run`: the stale probe steps run (and are recorded) first; absent ones are read in
+/// memory like `plan` does. Returns the facts, the report of the probes that ran, and the
+/// sources whose probe failed.
 pub fn probe_run(
     m: &Manifest,
     sg: &StepGraph,
@@ -73,23 +93,20 @@ pub fn probe_run(
     opts: &RunOptions,
 ) -> (Infos, RunReport, HashSet<String>) {
     let ctx = Context::new(m, sg, tools, sources.clone());
-    let (_, stale) = probe_steps(&ctx, state, selected);
+    let p = probe_steps(&ctx, state, selected);
     let mut report = RunReport::default();
-    if !stale.is_empty() {
+    if !p.stale.is_empty() {
         let mut only = vec![false; sg.g.node_count()];
-        stale.iter().for_each(|n| only[n.index()] = true);
-        // Forced: an absent probe.json (intermediate) must be rebuilt now, not on demand.
-        let popts = RunOptions { force: true, ..*opts };
+        p.stale.iter().for_each(|n| only[n.index()] = true);
+        // Not forced: `--force` re-runs them with everything else.
+        let popts = RunOptions { force: false, ..*opts };
         report = exec::run(&ctx, state, &only, &popts, &LocalExecutor);
     }
     let failed: HashSet<String> =
         report.steps.iter().filter(|s| s.status != Status::Executed).map(|s| s.source.clone()).collect();
-    let infos = m
-        .sources
-        .iter()
-        .filter(|s| !failed.contains(&s.id))
-        .filter_map(|s| Some((s.id.clone(), read_probe(m, &s.id)?)))
-        .collect();
+    let ran_or_fresh = p.fresh.iter().chain(&p.stale).map(|n| &sg.g[*n].source).filter(|s| !failed.contains(*s));
+    let mut infos: Infos = ran_or_fresh.filter_map(|s| Some((s.clone(), read_probe(m, s)?))).collect();
+    read_headers(m, sg, tools, &p.absent, &mut infos);
     (infos, report, failed)
 }
 
