@@ -57,7 +57,8 @@ fn read_probe(m: &Manifest, source: &str) -> Option<ProbeInfo> {
     serde_json::from_slice::<ProbeFile>(&bytes).ok().map(|p| p.info)
 }
 
-/// For a dry command: cached probes, and the stale ones run in memory.
+/// For a dry command: cached probe.json files, and the stream headers of absent or stale ones
+/// read in memory.
 pub fn probe_dry(
     m: &Manifest,
     sg: &StepGraph,
