@@ -340,6 +340,7 @@ fn execute_and_place(
     progress: &mut dyn FnMut(f64),
 ) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
     for p in &job.placements {
+        place::confine(p)?;
         place::remove_leftovers(&p.dest);
     }
     let stats = match executor.execute(job, progress) {
