@@ -47,8 +47,8 @@ impl Progress {
                 } else {
                     "{prefix} [{bar:30}] {percent:>3}% {elapsed}"
                 })
-                    .expect("template")
-                    .progress_chars("=> "),
+                .expect("template")
+                .progress_chars("=> "),
             );
             b.set_prefix(label.clone());
             b.enable_steady_tick(Duration::from_millis(250));
