@@ -254,6 +254,29 @@ fn a_closed_stdout_ends_vodbuild_quietly() {
     }
 }
 
+#[test]
+fn a_closed_stderr_neither_panics_nor_hangs_a_run() {
+    let ws = light_workspace();
+    let mut child = ws.spawn(&["-vv", "run", "pipeline.yaml", "--json"]);
+    drop(child.stderr.take()); // `vodbuild -vv run ... 2>&1 | head -1`
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            panic!("vodbuild hung with a closed stderr");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}\n{stdout}");
+    let run: serde_json::Value = serde_json::from_str(&stdout).expect("the report still reaches stdout");
+    assert_eq!(executed(&run), set(&["probe:t", "thumbnails:t", "metadata:t"]), "{run:#}");
+}
+
 fn failing_tool_workspace() -> Workspace {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 2.0, "160x90");

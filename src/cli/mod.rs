@@ -196,7 +196,9 @@ fn init_logging(cli: &Cli) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(crate::term::color_stderr());
+        .with_ansi(crate::term::color_stderr())
+        // Its own complaint about a broken stderr would be an `eprint!`, which panics.
+        .log_internal_errors(false);
     let _ = match cli.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).without_time().try_init(),
