@@ -17,6 +17,7 @@ pub mod manifest;
 pub mod media;
 pub mod plan;
 pub mod signals;
+pub mod skip;
 pub mod state;
 pub mod storage;
 pub mod term;

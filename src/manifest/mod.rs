@@ -1,6 +1,7 @@
 //! Manifest: YAML text → interpolated → deserialized ([`model`]) → validated ([`validate`]) →
 //! sources expanded ([`sources`]). Every error names the file, line, column and field.
 
+pub mod checks;
 pub mod env;
 pub mod model;
 pub mod sources;
