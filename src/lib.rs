@@ -6,6 +6,7 @@
 //! child ffmpeg processes) → [`state`] (crash-safe records, stat cache, lock).
 
 pub mod cli;
+pub mod confine;
 pub mod error;
 pub mod exec;
 pub mod exit_codes;
@@ -16,9 +17,11 @@ pub mod ladder;
 pub mod manifest;
 pub mod media;
 pub mod plan;
+pub mod signals;
 pub mod skip;
 pub mod state;
 pub mod storage;
+pub mod term;
 pub mod tools;
 pub mod verify;
 

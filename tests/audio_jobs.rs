@@ -114,7 +114,7 @@ fn silent_beside_normal(packager: &str) {
     assert_eq!(with_status(&again, "skipped"), skipped);
 
     // Without its probe.json, the skip waits for the probe to be rebuilt (byte-identical).
-    std::fs::remove_file(ws.path(".vodbuild/work/media/silent/probe.json")).unwrap();
+    std::fs::remove_file(ws.path(".vodbuild/pipeline.yaml/work/media/silent/probe.json")).unwrap();
     let again = ws.run_ok();
     assert_eq!(executed(&again), ids(&["probe:media/silent"]), "{again:#}");
     assert_eq!(with_status(&again, "skipped"), skipped);
@@ -200,8 +200,8 @@ fn upgrade_reruns_only_metadata() {
     ws.make_source("media/a.mp4", 2.0, "320x180");
     ws.write_manifest(SMALL);
     ws.run_ok();
-    let path = ws.path(".vodbuild/state.json");
-    let mut state: Value = serde_json::from_str(&ws.read(".vodbuild/state.json")).unwrap();
+    let path = ws.path(".vodbuild/pipeline.yaml/state.json");
+    let mut state: Value = serde_json::from_str(&ws.read(".vodbuild/pipeline.yaml/state.json")).unwrap();
     let mut downgraded = 0;
     for rec in state["steps"].as_object_mut().expect("steps in state.json").values_mut() {
         if rec["kind"] == "metadata" {

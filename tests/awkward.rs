@@ -75,7 +75,7 @@ fn build_ok(ws: &Workspace, id: &str, seconds: f64) -> std::path::PathBuf {
     let v = ws.vodbuild(&["verify", "pipeline.yaml"]);
     assert_eq!(v.code, 0, "verify must pass\n{}", v.describe());
     assert_outputs_valid(ws, id, seconds);
-    let enc = ws.path(&format!(".vodbuild/work/{id}/144p.mp4"));
+    let enc = ws.path(&format!(".vodbuild/pipeline.yaml/work/{id}/144p.mp4"));
     assert!(enc.is_file(), "no encoded rendition at {}", enc.display());
     enc
 }
@@ -144,7 +144,7 @@ fn surround_source_gives_stereo() {
     let src = make(&ws, "surround.mp4", &inputs, &["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"], 2.0);
     assert_eq!(stream(&src, "a", "channels")["channels"], "6");
     build_ok(&ws, "media/surround", 2.0);
-    let audio = ws.path(".vodbuild/work/media/surround/aac64.mp4");
+    let audio = ws.path(".vodbuild/pipeline.yaml/work/media/surround/aac64.mp4");
     assert_eq!(stream(&audio, "a", "channels")["channels"], "2", "{}", audio.display());
 }
 

@@ -205,7 +205,7 @@ outputs:
     );
     ws.run_ok();
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
-    let encoded = ws.path(".vodbuild/work/clip/av1.mp4");
+    let encoded = ws.path(".vodbuild/pipeline.yaml/work/clip/av1.mp4");
     let peak = peak_bitrate(&encoded);
     eprintln!("AV1 bitrate 200k maxrate 240k: measured 1 s peak {:.0} b/s ({:.2}x maxrate)", peak, peak / maxrate);
     assert!(peak <= 1.5 * maxrate, "peak {peak} b/s is above 1.5x maxrate {maxrate}");

@@ -1,7 +1,7 @@
 //! The commands: load the manifest, build the graph, then plan, run, draw, report or clean.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -10,15 +10,16 @@ use serde_json::json;
 
 use super::{Cli, Command, fitting};
 use crate::error::{Error, IoContext, Result};
-use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress, runner};
+use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress};
 use crate::exit_codes;
-use crate::graph::{OutputLoc, StepGraph, render};
+use crate::graph::{StepGraph, render};
 use crate::ladder::Fits;
 use crate::manifest::Manifest;
 use crate::plan::{self, Context, HashStats};
 use crate::state::{State, lock::WorkspaceLock};
 use crate::storage::remote_state::RemoteState;
 use crate::tools::Toolset;
+use crate::{say, term};
 
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
@@ -103,15 +104,20 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, a.only.as_deref())?;
     let (sources, hs) = digests(&mut l)?;
-    runner::install_interrupt_handler();
-    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = a.jobs.unwrap_or_else(super::cores);
+    if jobs > super::cores() {
+        tracing::warn!("-j {jobs} is more than the {} cores: the jobs will compete for them", super::cores());
+    }
     let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json {
         progress::Mode::Quiet
     } else {
         progress::Mode::Auto
     };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let report = run_fitted(&mut l, sources, a, &opts)?;
+    let building = crate::signals::Building::start();
+    let report = run_fitted(&mut l, sources, a, &opts);
+    drop(building);
+    let report = report?;
     let ladder: Vec<_> = skipped_rungs(&l)
         .into_iter()
         .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
@@ -142,26 +148,28 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
         // stdout stays one JSON document; failures are still said on stderr.
-        for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
-            eprintln!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));
-        }
+        say_failures(&report);
     } else if cli.log_format == super::LogFormat::Json {
         for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
             tracing::error!(step = %s.id, error = s.error.as_deref().unwrap_or(""), "step failed");
         }
         let ms = start.elapsed().as_millis() as u64;
         tracing::info!(executed, fresh, failed, skipped, duration_ms = ms, output_dir = %l.m.output_dir.display(), "run finished");
-    } else if !cli.quiet {
-        for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
-            eprintln!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));
+    } else {
+        // Quiet hides progress and the summary, never errors.
+        say_failures(&report);
+        if report.interrupted {
+            say!("vodbuild: interrupted");
         }
-        eprintln!(
-            "{executed} executed, {fresh} fresh, {failed} failed, {skipped} skipped in {:.1}s; outputs in {}",
-            start.elapsed().as_secs_f64(),
-            l.m.output_dir.display()
-        );
+        if !cli.quiet {
+            say!(
+                "{executed} executed, {fresh} fresh, {failed} failed, {skipped} skipped in {:.1}s; outputs in {}",
+                start.elapsed().as_secs_f64(),
+                l.m.output_dir.display()
+            );
+        }
     }
     Ok(if report.interrupted {
         exit_codes::INTERRUPTED
@@ -197,6 +205,12 @@ fn run_fitted(
     let mut report = fitting::merge(probed, later);
     report.steps.extend(unattempted);
     Ok(report)
+}
+
+fn say_failures(report: &exec::RunReport) {
+    for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
+        say!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));
+    }
 }
 
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
@@ -250,11 +264,11 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
         );
         let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped_rows.len()});
         let doc = json!({"steps": rows(&stale), "skipped": skipped_rows, "summary": summary});
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
         let ids = listed.iter().map(|(n, _)| l.sg.g[*n].id.len()).chain(rungs.iter().map(|s| s.0.len()));
         let width = ids.max().unwrap_or(0);
-        let mut out = std::io::stdout().lock();
+        let mut out = String::new();
         for (n, r) in stale.iter().chain(&skipped) {
             let _ = writeln!(out, "{:width$}  {r}", l.sg.g[*n].id);
         }
@@ -264,6 +278,7 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
         let n_skipped = skipped.len() + rungs.len();
         let more = if n_skipped == 0 { String::new() } else { format!(", {n_skipped} skipped") };
         let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
+        term::out(&out);
     }
     Ok(exit_codes::SUCCESS)
 }
@@ -284,7 +299,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
     }
     let keep: Vec<bool> =
         l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
-    print!("{}", render::render(&l.sg, &stale, &keep, a.format));
+    term::out(&render::render(&l.sg, &stale, &keep, a.format));
     Ok(exit_codes::SUCCESS)
 }
 
@@ -310,53 +325,22 @@ fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     if a.json {
         let rows: Vec<_> =
             per.iter().map(|(id, s, f)| json!({"id": id, "stale": s, "fresh": f, "up_to_date": *s == 0})).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}}))
-                .expect("json")
-        );
+        let doc = json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}});
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
+        let mut out = String::new();
         for (id, s, f) in &per {
             let word = if *s == 0 { "up to date" } else { "stale" };
-            println!("{id}: {word} ({f} fresh, {s} stale)");
+            let _ = writeln!(out, "{id}: {word} ({f} fresh, {s} stale)");
         }
-        println!("{} sources, {stale} stale steps, {fresh} fresh", per.len());
+        let _ = writeln!(out, "{} sources, {stale} stale steps, {fresh} fresh", per.len());
+        term::out(&out);
     }
     Ok(exit_codes::SUCCESS)
 }
 
 fn clean_cmd(a: &super::CleanArgs) -> Result<i32> {
-    let m = Manifest::load(&a.file)?;
-    let lock = WorkspaceLock::acquire(&m.state_dir())?;
-    let sg = StepGraph::build(&m);
-    let mut removed = 0usize;
-    if !a.keep_outputs {
-        for n in sg.g.node_indices() {
-            let out = &sg.g[n].output;
-            if !out.local().is_some_and(|p| p.starts_with(&m.output_dir)) {
-                continue;
-            }
-            let r = match out {
-                OutputLoc::File(p) => std::fs::remove_file(p),
-                OutputLoc::Dir(p) => std::fs::remove_dir_all(p),
-                OutputLoc::Remote { .. } => continue,
-            };
-            if r.is_ok() {
-                removed += 1;
-            }
-        }
-        for s in &m.sources {
-            // Only removes folders left empty.
-            let _ = std::fs::remove_dir(m.output_dir.join(&s.id));
-        }
-    }
-    drop(lock);
-    let dir = m.state_dir();
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
-    }
-    eprintln!("removed {removed} outputs and {}", dir.display());
-    Ok(exit_codes::SUCCESS)
+    super::clean::clean(&Manifest::load(&a.file)?, a.keep_outputs)
 }
 
 fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
@@ -364,12 +348,14 @@ fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
     let (checked, problems) = crate::verify::verify(&m);
     if a.json {
         let doc = json!({"packages": checked, "problems": problems});
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
+        let mut out = String::new();
         for p in &problems {
-            println!("{p}");
+            let _ = writeln!(out, "{p}");
         }
-        eprintln!("{checked} packages checked, {} problems", problems.len());
+        term::out(&out);
+        say!("{checked} packages checked, {} problems", problems.len());
     }
     Ok(if problems.is_empty() { exit_codes::SUCCESS } else { exit_codes::VERIFY_FAILED })
 }

@@ -40,6 +40,9 @@ pub struct Placement {
     pub tmp: PathBuf,
     pub dest: PathBuf,
     pub dir: bool,
+    /// The root `dest` must stay inside (the output folder or the workspace), see [`crate::confine`].
+    #[serde(default)]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -111,9 +114,11 @@ pub fn temp_for(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-fn placement(id: &str, loc: &OutputLoc) -> Option<Placement> {
+fn placement(m: &Manifest, id: &str, loc: &OutputLoc) -> Option<Placement> {
     let dest = loc.local()?.clone();
-    Some(Placement { step: id.to_string(), tmp: temp_for(&dest), dest, dir: matches!(loc, OutputLoc::Dir(_)) })
+    let state_dir = m.state_dir();
+    let root = crate::confine::root_of(&[&m.output_dir, &state_dir], &dest).map(Path::to_path_buf);
+    Some(Placement { step: id.to_string(), tmp: temp_for(&dest), dest, dir: matches!(loc, OutputLoc::Dir(_)), root })
 }
 
 fn load_probe(m: &Manifest, source: &str) -> Result<ProbeFile, String> {
@@ -138,7 +143,7 @@ pub fn build<'o>(
     let first = &ctx.sg.g[nodes[0]];
     let src = m.source(&first.source).ok_or("unknown source")?;
     let placements: Vec<Placement> =
-        nodes.iter().filter_map(|n| placement(&ctx.sg.g[*n].id, &ctx.sg.g[*n].output)).collect();
+        nodes.iter().filter_map(|n| placement(m, &ctx.sg.g[*n].id, &ctx.sg.g[*n].output)).collect();
     let ids: Vec<String> = nodes.iter().map(|n| ctx.sg.g[*n].id.clone()).collect();
     let ffmpeg_bin = ctx.tools.ffmpeg.path.clone();
     if first.kind == StepKind::Publish {

@@ -259,7 +259,11 @@ pub fn run(
                 scope.spawn(move |_| {
                     let start = Instant::now();
                     let mut bar = progress.start(&job.label, job.duration);
-                    let result = execute_and_place(executor, &job, &mut |s| bar.update(s));
+                    // A panic in a job fails that job; it must not leave the scheduler waiting.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        execute_and_place(executor, &job, &mut |s| bar.update(s))
+                    }))
+                    .unwrap_or_else(|_| Err("internal error (a panic) while running the step".into()));
                     bar.finish(result.is_ok());
                     let _ = tx.send((id, result, start.elapsed().as_millis() as u64));
                 });
@@ -361,6 +365,7 @@ fn execute_and_place(
     progress: &mut dyn FnMut(f64),
 ) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
     for p in &job.placements {
+        place::confine(p)?;
         place::remove_leftovers(&p.dest);
     }
     let stats = match executor.execute(job, progress) {

@@ -51,7 +51,7 @@ pub struct RemoteSource {
 pub struct Manifest {
     /// The file name as given on the command line (for messages).
     pub file: String,
-    /// Absolute folder of the manifest: the workspace root (`.vodbuild/` lives here).
+    /// Absolute folder of the manifest (its workspace, `.vodbuild/<file name>/`, lives here).
     pub root: PathBuf,
     pub text: String,
     pub raw: RawManifest,
@@ -84,8 +84,11 @@ impl Manifest {
         Ok(Manifest { file: file.to_string(), root: root.to_path_buf(), text: expanded, raw, output_dir, sources })
     }
 
+    /// This manifest's own workspace, `.vodbuild/<manifest file name>/` beside it, so two
+    /// manifests in one folder never share state or intermediates.
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join(".vodbuild")
+        let name = Path::new(&self.file).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "manifest".into());
+        self.root.join(".vodbuild").join(name)
     }
 
     /// Where the intermediate files of one source live.

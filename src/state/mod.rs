@@ -1,14 +1,15 @@
-//! Crash-safe state under `.vodbuild/`: a snapshot (`state.json`, replaced atomically) plus
-//! an append-only journal (`journal.jsonl`, one fsynced line per finished step). Loading
+//! Crash-safe state under `.vodbuild/<manifest file name>/`: a snapshot (`state.json`,
+//! replaced atomically) plus an append-only journal (`journal.jsonl`, one fsynced line per finished step). Loading
 //! replays the journal over the snapshot and ignores a torn last line, so a crash at any
 //! instant loses at most the step that was being recorded — and a step is recorded only
-//! after its outputs were renamed into place.
+//! after its outputs were renamed into place. Files here are never opened through a symlink.
 
 pub mod lock;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -128,6 +129,7 @@ impl State {
             let f = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
                 .ctx(|| format!("opening {}", path.display()))?;
             self.journal = Some(f);
@@ -211,7 +213,9 @@ impl State {
         let tmp = self.dir.join(format!("state.json.tmp-{}", std::process::id()));
         let bytes = serde_json::to_vec(&self.data).expect("json");
         let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
+            // Never through a symlink planted under the temporary's name.
+            let _ = std::fs::remove_file(&tmp);
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &final_path)?;
