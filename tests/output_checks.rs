@@ -10,7 +10,7 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const SRC: &str = "clip";
+const SRC: &str = "media/clip";
 
 /// A tools.ffmpeg stand-in: runs the real ffmpeg, then damages what a step wrote according
 /// to `$FAKE_MODE` (only for vodbuild's step commands, which pass `-progress`; the checks'
@@ -46,7 +46,7 @@ exit 0
 
 fn setup() -> (Workspace, PathBuf) {
     let ws = Workspace::new();
-    ws.make_source(&format!("media/{SRC}.mp4"), 2.0, "160x120");
+    ws.make_source(&format!("{SRC}.mp4"), 2.0, "160x120");
     ws.write_manifest(SMALL);
     let fake = fake_ffmpeg(&ws);
     (ws, fake)
@@ -82,8 +82,8 @@ fn damaged_encodes_are_never_recorded() {
     for (mode, why) in cases {
         let out = run_with(&ws, &fake, mode).assert_code(1);
         let err = error_of(&out, &id);
-        assert!(err.contains(".vodbuild/work/clip/144p.mp4") && err.contains(why), "{mode}: {err}");
-        assert!(!ws.path(".vodbuild/work/clip/144p.mp4").exists(), "{mode}: a damaged encode was placed");
+        assert!(err.contains(".vodbuild/work/media/clip/144p.mp4") && err.contains(why), "{mode}: {err}");
+        assert!(!ws.path(".vodbuild/work/media/clip/144p.mp4").exists(), "{mode}: a damaged encode was placed");
         assert!(leftovers(&ws).is_empty(), "{mode}: temporaries left: {:?}", leftovers(&ws));
         // Nothing recorded: the next plan still has it to build, as new.
         let plan = ws.plan_ok();
@@ -99,7 +99,7 @@ fn damaged_encodes_are_never_recorded() {
 fn a_failed_check_keeps_the_previous_output() {
     let (ws, fake) = setup();
     run_with(&ws, &fake, "none").success();
-    let enc = ws.path(".vodbuild/work/clip/144p.mp4");
+    let enc = ws.path(".vodbuild/work/media/clip/144p.mp4");
     let before = std::fs::read(&enc).unwrap();
     ws.write_manifest(&SMALL.replace("bitrate: 200k", "bitrate: 180k"));
     let out = run_with(&ws, &fake, "truncate").assert_code(1);
@@ -118,7 +118,7 @@ fn an_unreadable_playlist_is_named_in_words() {
     let err = error_of(&out, &format!("hls:{SRC}"));
     assert!(err.contains("144p/index.m3u8") && err.contains("is empty (0 bytes)"), "{err}");
     assert!(!err.contains("Error("), "raw parser error: {err}");
-    assert!(!ws.path("out/clip/hls").exists(), "a broken package was placed");
+    assert!(!ws.path("out/media/clip/hls").exists(), "a broken package was placed");
     assert_eq!(reason(&ws.plan_ok(), &format!("hls:{SRC}")), "new");
 }
 
@@ -127,12 +127,12 @@ fn stale_temporaries_are_removed_by_a_run_with_nothing_to_do() {
     let (ws, _) = setup();
     ws.run_ok();
     let stale = [
-        ".vodbuild/work/clip/.144p.mp4.tmp-999999-0",
-        "out/clip/.thumbnails.tmp-999999-3/thumb_00001.jpg",
-        "out/clip/.hls.old-999999/master.m3u8",
-        "out/clip/.metadata.json.tmp-999999-7",
+        ".vodbuild/work/media/clip/.144p.mp4.tmp-999999-0",
+        "out/media/clip/.thumbnails.tmp-999999-3/thumb_00001.jpg",
+        "out/media/clip/.hls.old-999999/master.m3u8",
+        "out/media/clip/.metadata.json.tmp-999999-7",
     ];
-    let kept = ["out/clip/.hls.tmp-x-1", "out/clip/notes.tmp-1-2", "media/.clip.mp4.tmp-999999-0"];
+    let kept = ["out/media/clip/.hls.tmp-x-1", "out/media/clip/notes.tmp-1-2", "media/.clip.mp4.tmp-999999-0"];
     for f in stale.iter().chain(&kept) {
         ws.write(f, "partial");
     }
@@ -154,8 +154,8 @@ fn stale_temporaries_are_removed_by_a_run_with_nothing_to_do() {
 fn verify_names_empty_segments_and_an_mpd_without_representations() {
     let (ws, _) = setup();
     ws.run_ok();
-    std::fs::write(ws.path("out/clip/hls/144p/seg_00000.m4s"), "").unwrap();
-    std::fs::write(ws.path("out/clip/dash/chunk-0-00001.m4s"), "").unwrap();
+    std::fs::write(ws.path("out/media/clip/hls/144p/seg_00000.m4s"), "").unwrap();
+    std::fs::write(ws.path("out/media/clip/dash/chunk-0-00001.m4s"), "").unwrap();
     let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
     let text = format!("{}{}", out.stdout, out.stderr);
     for f in ["hls/144p/seg_00000.m4s", "dash/chunk-0-00001.m4s"] {
@@ -163,7 +163,7 @@ fn verify_names_empty_segments_and_an_mpd_without_representations() {
         assert!(line.contains("is empty (0 bytes)"), "{line}");
     }
     let mpd = r#"<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT2S"><Period/></MPD>"#;
-    std::fs::write(ws.path("out/clip/dash/manifest.mpd"), mpd).unwrap();
+    std::fs::write(ws.path("out/media/clip/dash/manifest.mpd"), mpd).unwrap();
     let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
     let text = format!("{}{}", out.stdout, out.stderr);
     assert!(text.contains("manifest.mpd") && text.contains("the MPD has no representations"), "{text}");
@@ -206,7 +206,7 @@ impl Drop for Mount {
 fn a_full_disk_is_named_and_the_rerun_rebuilds_what_it_damaged() {
     let ws = Workspace::new();
     // Packages of about 0.8 MB each (HLS and DASH) on a 1 MB output file system.
-    ws.make_source_with(&format!("media/{SRC}.mp4"), 2.0, "320x240", 440, true);
+    ws.make_source_with(&format!("{SRC}.mp4"), 2.0, "320x240", 440, true);
     let yaml = SMALL.replace(
         "144p: {codec: h264, height: 144, bitrate: 200k, preset: ultrafast}",
         "144p: {codec: h264, height: 240, bitrate: 3M, maxrate: 3M, bufsize: 3M, preset: ultrafast}",
@@ -224,7 +224,7 @@ fn a_full_disk_is_named_and_the_rerun_rebuilds_what_it_damaged() {
     assert!(!failed.is_empty(), "{}", first.describe());
     let named: Vec<String> = failed.iter().map(|id| error_of(&first, id)).collect();
     assert!(
-        named.iter().any(|e| e.contains("disk full at ") && e.contains("/out/clip/")),
+        named.iter().any(|e| e.contains("disk full at ") && e.contains("/out/media/clip/")),
         "no step said `disk full at PATH`: {named:#?}"
     );
     // Nothing failed is recorded: each is still to build.

@@ -193,10 +193,8 @@ pub fn thumbnails(site: &Site, ffmpeg: &Path) -> Result<(), String> {
     for i in &images {
         non_empty(site, i)?;
     }
-    let mut args = Vec::new();
-    for (n, i) in [first, last].iter().enumerate() {
-        args.extend(["-i".to_string(), i.to_string_lossy().into_owned(), "-map".into(), n.to_string()]);
-    }
+    let (f, l) = (first.to_string_lossy(), last.to_string_lossy());
+    let args: Vec<String> = ["-i", &f, "-i", &l, "-map", "0", "-map", "1"].map(String::from).to_vec();
     decode(ffmpeg, &args, None).map_err(|e| format!("{} / {}: images do not decode: {e}", site.show(first), site.show(last)))
 }
 
