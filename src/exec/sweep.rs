@@ -11,12 +11,11 @@ use crate::graph::StepGraph;
 
 /// Removes stale temporaries beside the selected steps' local outputs; returns how many.
 pub fn remove_stale_temporaries(sg: &StepGraph, selected: &[bool]) -> usize {
-    let folders: BTreeSet<PathBuf> = sg
-        .g
-        .node_indices()
-        .filter(|n| selected.get(n.index()).copied().unwrap_or(false))
-        .filter_map(|n| sg.g[n].output.local()?.parent().map(Path::to_path_buf))
-        .collect();
+    let folders: BTreeSet<PathBuf> =
+        sg.g.node_indices()
+            .filter(|n| selected.get(n.index()).copied().unwrap_or(false))
+            .filter_map(|n| sg.g[n].output.local()?.parent().map(Path::to_path_buf))
+            .collect();
     folders.iter().map(|d| sweep(d)).sum()
 }
 
@@ -66,7 +65,9 @@ mod tests {
         assert_eq!(leftover_pid(".720p.mp4.tmp-123-4"), Some(123));
         assert_eq!(leftover_pid(".thumbnails.tmp-9-0"), Some(9));
         assert_eq!(leftover_pid(".hls.old-77"), Some(77));
-        for other in ["720p.mp4", ".720p.mp4", "a.tmp-1-2", ".tmp-1-2", ".x.tmp-1-", ".x.tmp-a-1", ".x.old-", ".x.old-1a"] {
+        for other in
+            ["720p.mp4", ".720p.mp4", "a.tmp-1-2", ".tmp-1-2", ".x.tmp-1-", ".x.tmp-a-1", ".x.old-", ".x.old-1a"]
+        {
             assert_eq!(leftover_pid(other), None, "{other}");
         }
     }

@@ -195,7 +195,8 @@ pub fn thumbnails(site: &Site, ffmpeg: &Path) -> Result<(), String> {
     }
     let (f, l) = (first.to_string_lossy(), last.to_string_lossy());
     let args: Vec<String> = ["-i", &f, "-i", &l, "-map", "0", "-map", "1"].map(String::from).to_vec();
-    decode(ffmpeg, &args, None).map_err(|e| format!("{} / {}: images do not decode: {e}", site.show(first), site.show(last)))
+    decode(ffmpeg, &args, None)
+        .map_err(|e| format!("{} / {}: images do not decode: {e}", site.show(first), site.show(last)))
 }
 
 /// audio_only: `audio.m4a` (checked like an audio encode) or `audio.mp3` (decodes).
@@ -212,9 +213,10 @@ pub fn audio_only(site: &Site, ffmpeg: &Path, expected: f64, tolerance: f64) -> 
 /// Decodes the first half second and the last `tail` seconds of a file.
 fn decode_ends(site: &Site, ffmpeg: &Path, path: &Path, tail: f64) -> Result<(), String> {
     let p = path.to_string_lossy().into_owned();
-    let args: Vec<String> = ["-t", "0.5", "-i", &p, "-sseof", &format!("-{tail:.3}"), "-i", &p, "-map", "0", "-map", "1"]
-        .map(String::from)
-        .to_vec();
+    let args: Vec<String> =
+        ["-t", "0.5", "-i", &p, "-sseof", &format!("-{tail:.3}"), "-i", &p, "-map", "0", "-map", "1"]
+            .map(String::from)
+            .to_vec();
     decode(ffmpeg, &args, None).map_err(|e| format!("{}: does not decode: {e}", site.show(path)))
 }
 

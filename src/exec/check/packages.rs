@@ -29,12 +29,16 @@ pub fn hls(site: &Site, c: &Checks, variants: usize, audio: usize) -> Result<(),
     let video_uris: Vec<&str> = m.variants.iter().filter(|v| !v.is_i_frame).map(|v| v.uri.as_str()).collect();
     let audio_uris: Vec<&str> = m.alternatives.iter().filter_map(|a| a.uri.as_deref()).collect();
     if video_uris.len() != variants {
-        return Err(format!("{shown}: lists {} variant(s), the step packaged {variants} video rendition(s)", video_uris.len()));
+        return Err(format!(
+            "{shown}: lists {} variant(s), the step packaged {variants} video rendition(s)",
+            video_uris.len()
+        ));
     }
     if audio_uris.len() != audio {
         return Err(format!("{shown}: lists {} audio rendition(s), the step packaged {audio}", audio_uris.len()));
     }
-    let lists = video_uris.iter().map(|u| (u, c.durations.video)).chain(audio_uris.iter().map(|u| (u, c.durations.audio)));
+    let lists =
+        video_uris.iter().map(|u| (u, c.durations.video)).chain(audio_uris.iter().map(|u| (u, c.durations.audio)));
     for (uri, expected) in lists {
         let r = media_playlist(site, &site.tmp.join(uri))?;
         rendition(site, c, &r, expected)?;
