@@ -5,16 +5,13 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use super::Site;
-use crate::exec::runner;
+use super::decode::Decoder;
 use crate::media::mp4::{be32, boxes, child, read_moov};
 
 /// Most top-level boxes a checked file may have (a fragmented file has two per fragment).
 const MAX_BOXES: usize = 1_000_000;
-/// Longest ffmpeg error text kept in a message.
-const ERR_TAIL: usize = 1500;
 
 /// The file's size; an error when it is missing or empty.
 pub fn non_empty(site: &Site, path: &Path) -> Result<u64, String> {
@@ -153,7 +150,7 @@ fn tracks(moov: &[u8]) -> Vec<Track> {
 /// seconds (± `tolerance`; unchecked when `expected` is 0), and its first and last frames decode.
 pub fn media_file(
     site: &Site,
-    ffmpeg: &Path,
+    dec: &mut Decoder,
     path: &Path,
     video: bool,
     expected: f64,
@@ -178,11 +175,12 @@ pub fn media_file(
             t.seconds
         ));
     }
-    decode_ends(site, ffmpeg, path, tolerance + 1.0)
+    dec.ends(site, path, tolerance + 1.0);
+    Ok(())
 }
 
 /// Thumbnails: at least one image, none empty, the first and the last decode.
-pub fn thumbnails(site: &Site, ffmpeg: &Path) -> Result<(), String> {
+pub fn thumbnails(site: &Site, dec: &mut Decoder) -> Result<(), String> {
     let dir = site.tmp;
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot be listed: {e}", site.show(dir)))?;
     let mut images: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
@@ -193,75 +191,21 @@ pub fn thumbnails(site: &Site, ffmpeg: &Path) -> Result<(), String> {
     for i in &images {
         non_empty(site, i)?;
     }
-    let (f, l) = (first.to_string_lossy(), last.to_string_lossy());
-    let args: Vec<String> = ["-i", &f, "-i", &l, "-map", "0", "-map", "1"].map(String::from).to_vec();
-    decode(ffmpeg, &args, None)
-        .map_err(|e| format!("{} / {}: images do not decode: {e}", site.show(first), site.show(last)))
+    dec.file(site, first);
+    if last != first {
+        dec.file(site, last);
+    }
+    Ok(())
 }
 
 /// audio_only: `audio.m4a` (checked like an audio encode) or `audio.mp3` (decodes).
-pub fn audio_only(site: &Site, ffmpeg: &Path, expected: f64, tolerance: f64) -> Result<(), String> {
+pub fn audio_only(site: &Site, dec: &mut Decoder, expected: f64, tolerance: f64) -> Result<(), String> {
     let m4a = site.tmp.join("audio.m4a");
     if m4a.exists() {
-        return media_file(site, ffmpeg, &m4a, false, expected, tolerance);
+        return media_file(site, dec, &m4a, false, expected, tolerance);
     }
     let mp3 = site.tmp.join("audio.mp3");
     non_empty(site, &mp3)?;
-    decode_ends(site, ffmpeg, &mp3, tolerance + 1.0)
-}
-
-/// Decodes the first half second and the last `tail` seconds of a file.
-fn decode_ends(site: &Site, ffmpeg: &Path, path: &Path, tail: f64) -> Result<(), String> {
-    let p = path.to_string_lossy().into_owned();
-    let args: Vec<String> =
-        ["-t", "0.5", "-i", &p, "-sseof", &format!("-{tail:.3}"), "-i", &p, "-map", "0", "-map", "1"]
-            .map(String::from)
-            .to_vec();
-    decode(ffmpeg, &args, None).map_err(|e| format!("{}: does not decode: {e}", site.show(path)))
-}
-
-/// Decodes `parts` (an init segment, then media segments) fed one after the other on stdin.
-pub fn decode_joined(site: &Site, ffmpeg: &Path, parts: &[&Path]) -> Result<(), String> {
-    let args: Vec<String> = ["-i", "pipe:0", "-map", "0"].map(String::from).to_vec();
-    let owned: Vec<PathBuf> = parts.iter().map(|p| p.to_path_buf()).collect();
-    let shown: Vec<String> = parts.iter().map(|p| site.show(p)).collect();
-    decode(ffmpeg, &args, Some(owned)).map_err(|e| format!("{}: does not decode: {e}", shown.join(" + ")))
-}
-
-/// Runs `ffmpeg -xerror INPUTS -f null -`; with `stdin`, those files are piped in.
-fn decode(ffmpeg: &Path, inputs: &[String], stdin: Option<Vec<PathBuf>>) -> Result<(), String> {
-    if runner::interrupted() {
-        return Err("interrupted".into());
-    }
-    let mut cmd = Command::new(ffmpeg);
-    cmd.args(["-hide_banner", "-loglevel", "error", "-xerror"])
-        .args(inputs)
-        .args(["-f", "null", "-"])
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", ffmpeg.display()))?;
-    let feeder = match (stdin, child.stdin.take()) {
-        (Some(parts), Some(mut pipe)) => Some(std::thread::spawn(move || {
-            for p in parts {
-                // A broken pipe only means ffmpeg stopped early; its exit status says why.
-                let Ok(mut f) = File::open(&p) else { break };
-                if std::io::copy(&mut f, &mut pipe).is_err() {
-                    break;
-                }
-            }
-        })),
-        _ => None,
-    };
-    let out = child.wait_with_output().map_err(|e| format!("waiting for ffmpeg: {e}"))?;
-    if let Some(t) = feeder {
-        let _ = t.join();
-    }
-    if out.status.success() {
-        return Ok(());
-    }
-    let text = String::from_utf8_lossy(&out.stderr);
-    let text = text.trim();
-    let cut = (text.len().saturating_sub(ERR_TAIL)..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(0);
-    Err(format!("ffmpeg: {}", &text[cut..]))
+    dec.ends(site, &mp3, tolerance + 1.0);
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! previously placed output stays. What each step kind must produce is listed in
 //! [`crate::key`] (beside the key table) and in the README ("Output checks").
 
+mod decode;
 mod files;
 mod packages;
 
@@ -119,6 +120,7 @@ fn source_durations(probe: &Path) -> Durations {
 
 /// Checks every placed output of a job against its promise (on the temporary copies).
 pub fn outputs(c: &Checks, placements: &[Placement]) -> Result<(), String> {
+    let mut dec = decode::Decoder::new(&c.ffmpeg);
     for (step, promise) in &c.expect {
         let Some(p) = placements.iter().find(|p| &p.step == step) else { continue };
         let site = Site { tmp: &p.tmp, dest: &p.dest };
@@ -129,16 +131,17 @@ pub fn outputs(c: &Checks, placements: &[Placement]) -> Result<(), String> {
             Promise::Json => files::json(&site, &p.tmp)?,
             Promise::Encode { video } => {
                 let expected = if *video { c.durations.video } else { c.durations.audio };
-                files::media_file(&site, &c.ffmpeg, &p.tmp, *video, expected, c.tolerance)?
+                files::media_file(&site, &mut dec, &p.tmp, *video, expected, c.tolerance)?
             }
-            Promise::Hls { variants, audio } => packages::hls(&site, c, *variants, *audio)?,
-            Promise::Dash { video, audio } => packages::dash(&site, c, *video, *audio)?,
-            Promise::Thumbnails => files::thumbnails(&site, &c.ffmpeg)?,
-            Promise::AudioOnly => files::audio_only(&site, &c.ffmpeg, c.durations.audio, c.tolerance)?,
+            Promise::Hls { variants, audio } => packages::hls(&site, c, &mut dec, *variants, *audio)?,
+            Promise::Dash { video, audio } => packages::dash(&site, c, &mut dec, *video, *audio)?,
+            Promise::Thumbnails => files::thumbnails(&site, &mut dec)?,
+            Promise::AudioOnly => files::audio_only(&site, &mut dec, c.durations.audio, c.tolerance)?,
             Promise::Nothing => {}
         }
     }
-    Ok(())
+    // The first and last frames of everything, in one ffmpeg when all is well.
+    dec.run()
 }
 
 /// A placement being checked: files are read under `tmp`, and named under `dest`.

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use m3u8_rs::Playlist;
 
-use super::files::{decode_joined, init_segment, media_segment, non_empty};
+use super::decode::Decoder;
+use super::files::{init_segment, media_segment, non_empty};
 use super::{Checks, Site};
 use crate::media::{master, mpd};
 
@@ -20,7 +21,7 @@ struct Rendition {
     ranged: bool,
 }
 
-pub fn hls(site: &Site, c: &Checks, variants: usize, audio: usize) -> Result<(), String> {
+pub fn hls(site: &Site, c: &Checks, dec: &mut Decoder, variants: usize, audio: usize) -> Result<(), String> {
     let master_path = site.tmp.join("master.m3u8");
     let shown = site.show(&master_path);
     let Playlist::MasterPlaylist(m) = read_playlist(site, &master_path)? else {
@@ -41,7 +42,7 @@ pub fn hls(site: &Site, c: &Checks, variants: usize, audio: usize) -> Result<(),
         video_uris.iter().map(|u| (u, c.durations.video)).chain(audio_uris.iter().map(|u| (u, c.durations.audio)));
     for (uri, expected) in lists {
         let r = media_playlist(site, &site.tmp.join(uri))?;
-        rendition(site, c, &r, expected)?;
+        rendition(site, c, dec, &r, expected)?;
     }
     Ok(())
 }
@@ -68,7 +69,7 @@ fn media_playlist(site: &Site, path: &Path) -> Result<Rendition, String> {
     Ok(Rendition { name: shown, init, segments, ranged })
 }
 
-pub fn dash(site: &Site, c: &Checks, video: usize, audio: usize) -> Result<(), String> {
+pub fn dash(site: &Site, c: &Checks, dec: &mut Decoder, video: usize, audio: usize) -> Result<(), String> {
     let path = site.tmp.join("manifest.mpd");
     let shown = site.show(&path);
     non_empty(site, &path)?;
@@ -96,13 +97,13 @@ pub fn dash(site: &Site, c: &Checks, video: usize, audio: usize) -> Result<(), S
             ranged: false,
         };
         let expected = if is_video(&r) { c.durations.video } else { c.durations.audio };
-        rendition(site, c, &rend, expected)?;
+        rendition(site, c, dec, &rend, expected)?;
     }
     Ok(())
 }
 
 /// Init and segments complete, total duration within the tolerance, first and last decode.
-fn rendition(site: &Site, c: &Checks, r: &Rendition, expected: f64) -> Result<(), String> {
+fn rendition(site: &Site, c: &Checks, dec: &mut Decoder, r: &Rendition, expected: f64) -> Result<(), String> {
     let (Some((_, first)), Some((_, last))) = (r.segments.first(), r.segments.last()) else {
         return Err(format!("{}: names no segments", r.name));
     };
@@ -124,9 +125,12 @@ fn rendition(site: &Site, c: &Checks, r: &Rendition, expected: f64) -> Result<()
     }
     let ends: Vec<&Path> = if first == last { vec![first] } else { vec![first, last] };
     match &r.init {
-        // fMP4: one decode of the init segment followed by the first and the last fragment.
-        Some(init) => decode_joined(site, &c.ffmpeg, &[&[init.as_path()], ends.as_slice()].concat()),
+        // fMP4: the init segment followed by the first and the last fragment, as one stream.
+        Some(init) => dec.joined(site, &[&[init.as_path()], ends.as_slice()].concat()),
         // MPEG-TS: each segment on its own (joining them would break the continuity counters).
-        None => ends.iter().try_for_each(|s| decode_joined(site, &c.ffmpeg, &[s])),
+        None => {
+            ends.iter().for_each(|s| dec.file(site, s));
+            Ok(())
+        }
     }
 }
