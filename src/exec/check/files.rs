@@ -179,14 +179,18 @@ pub fn media_file(
     Ok(())
 }
 
-/// Thumbnails: at least one image, none empty, the first and the last decode.
-pub fn thumbnails(site: &Site, dec: &mut Decoder) -> Result<(), String> {
+/// Thumbnails: images (at least one when `at_least_one`), none empty, the first and the last
+/// decode.
+pub fn thumbnails(site: &Site, dec: &mut Decoder, at_least_one: bool) -> Result<(), String> {
     let dir = site.tmp;
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot be listed: {e}", site.show(dir)))?;
     let mut images: Vec<PathBuf> = rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
     images.sort();
     let (Some(first), Some(last)) = (images.first(), images.last()) else {
-        return Err(format!("{}: no images were written", site.show(dir)));
+        return match at_least_one {
+            true => Err(format!("{}: no images were written", site.show(dir))),
+            false => Ok(()),
+        };
     };
     for i in &images {
         non_empty(site, i)?;

@@ -28,8 +28,9 @@ pub enum Promise {
     Hls { variants: usize, audio: usize },
     /// manifest.mpd with `video` video and `audio` audio representations.
     Dash { video: usize, audio: usize },
-    /// At least one image; all non-empty; the first and last decode.
-    Thumbnails,
+    /// Images, none empty, the first and last decode; at least one unless the source is
+    /// shorter than the thumbnail interval.
+    Thumbnails { at_least_one: bool },
     /// `audio.m4a` (an MP4 with an audio track) or `audio.mp3`.
     AudioOnly,
     /// Nothing local to check (publish).
@@ -64,10 +65,24 @@ pub fn tolerance(gop_seconds: f64) -> f64 {
 pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     let sg = ctx.sg;
     let source = &sg.g[group[0]].source;
-    let expect = group.iter().map(|n| (sg.g[*n].id.clone(), promise(sg, *n))).collect();
+    let durations = source_durations(&ctx.m.work_dir(source).join("probe.json"));
+    let expect = group
+        .iter()
+        .map(|n| {
+            let p = match promise(sg, *n) {
+                Promise::Thumbnails { .. } => {
+                    let t = ctx.m.raw.outputs.thumbnails.as_ref();
+                    let interval = t.and_then(|t| t.interval).unwrap_or(0.0);
+                    Promise::Thumbnails { at_least_one: durations.video >= interval }
+                }
+                p => p,
+            };
+            (sg.g[*n].id.clone(), p)
+        })
+        .collect();
     Checks {
         ffmpeg: ctx.tools.ffmpeg.path.clone(),
-        durations: source_durations(&ctx.m.work_dir(source).join("probe.json")),
+        durations,
         tolerance: tolerance(ctx.m.raw.encoding.gop_seconds),
         expect,
     }
@@ -93,7 +108,7 @@ fn promise(sg: &StepGraph, n: NodeIndex) -> Promise {
             let (video, audio) = inputs();
             Promise::Dash { video, audio }
         }
-        StepKind::Thumbnails => Promise::Thumbnails,
+        StepKind::Thumbnails => Promise::Thumbnails { at_least_one: true },
         StepKind::AudioOnly => Promise::AudioOnly,
         StepKind::Publish => Promise::Nothing,
     }
@@ -135,7 +150,7 @@ pub fn outputs(c: &Checks, placements: &[Placement]) -> Result<(), String> {
             }
             Promise::Hls { variants, audio } => packages::hls(&site, c, &mut dec, *variants, *audio)?,
             Promise::Dash { video, audio } => packages::dash(&site, c, &mut dec, *video, *audio)?,
-            Promise::Thumbnails => files::thumbnails(&site, &mut dec)?,
+            Promise::Thumbnails { at_least_one } => files::thumbnails(&site, &mut dec, *at_least_one)?,
             Promise::AudioOnly => files::audio_only(&site, &mut dec, c.durations.audio, c.tolerance)?,
             Promise::Nothing => {}
         }
