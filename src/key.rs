@@ -39,6 +39,21 @@
 //!   recipe did not change.
 //! - Early cutoff: inputs are upstream *output digests*, so a re-run step that produces
 //!   byte-identical files leaves its dependents' keys, and so their freshness, unchanged.
+//!
+//! Output checks ([`crate::exec::check`]): before a step is recorded its outputs must be what
+//! it promises, within a duration tolerance of max(0.5 s, one GOP), with no empty file:
+//!
+//! | step kind      | checked before recording                                                  |
+//! |----------------|---------------------------------------------------------------------------|
+//! | `probe`, `metadata`, `verify` | a non-empty, complete JSON document                         |
+//! | `encode`       | MP4 boxes cover the file; a `moov` with a video (audio) track with samples; its duration matches the source's; first and last frames decode |
+//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode |
+//! | `package_dash` | the MPD has one representation per packaged stream; init, segments, durations and first/last decode as for HLS |
+//! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
+//! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
+//! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
+//!
+//! A recorded output of 0 bytes is stale (`output invalid`), never fresh.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

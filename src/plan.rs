@@ -39,6 +39,8 @@ pub enum Reason {
     UpstreamChanged(String),
     OutputMissing(String),
     OutputModified(String),
+    /// A recorded output that cannot be what its step promises (an empty file).
+    OutputInvalid(String),
     RemoteUnavailable(String),
     /// `--prune` and the published folder holds an object the package no longer has.
     Prune(String),
@@ -65,6 +67,7 @@ impl fmt::Display for Reason {
             Reason::UpstreamChanged(s) => write!(f, "upstream changed: {s}"),
             Reason::OutputMissing(p) => write!(f, "output missing: {p}"),
             Reason::OutputModified(p) => write!(f, "output modified: {p}"),
+            Reason::OutputInvalid(p) => write!(f, "output invalid: {p}"),
             Reason::RemoteUnavailable(e) => write!(f, "remote unavailable: {e}"),
             Reason::Prune(p) => write!(f, "prune: {p} is no longer produced"),
             Reason::Skipped(why) => write!(f, "skipped: {why}"),
@@ -220,6 +223,7 @@ pub fn tool_ref(t: &crate::tools::Tool) -> ToolRef {
 }
 
 /// Every recorded output must exist with its recorded digest; the stat cache saves the read.
+/// An empty output is never fresh: no step promises a 0-byte file (see [`crate::exec::check`]).
 fn check_outputs(
     root: &Path,
     loc: &OutputLoc,
@@ -229,6 +233,9 @@ fn check_outputs(
     for o in outputs {
         let path = output_path(loc, &o.path);
         let shown = || path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        if o.size == 0 {
+            return Some(Reason::OutputInvalid(format!("{} is empty (0 bytes)", shown())));
+        }
         let Ok(stat) = FileStat::of(&path) else {
             return Some(Reason::OutputMissing(shown()));
         };
@@ -441,4 +448,24 @@ pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_empty_output_is_never_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("chunk-0-00001.m4s");
+        std::fs::write(&file, b"").unwrap();
+        let stat = FileStat::of(&file).unwrap();
+        let digest = hash_file(&file, 0).unwrap();
+        let loc = OutputLoc::Dir(dir.path().to_path_buf());
+        let rec = |size| vec![OutputFile { path: "chunk-0-00001.m4s".into(), size, digest: digest.clone(), stat }];
+        let why = check_outputs(dir.path(), &loc, &rec(0), &mut Vec::new());
+        assert_eq!(why, Some(Reason::OutputInvalid("chunk-0-00001.m4s is empty (0 bytes)".into())));
+        std::fs::write(&file, b"data").unwrap();
+        assert!(matches!(check_outputs(dir.path(), &loc, &rec(4), &mut Vec::new()), Some(Reason::OutputModified(_))));
+    }
 }

@@ -3,6 +3,7 @@
 //! source into one job, and runs jobs on a rayon pool with `-j` slots and a thread budget
 //! per ffmpeg. Each finished step is recorded in the state before its dependents start.
 
+pub mod check;
 pub mod ffmpeg;
 pub mod filters;
 pub mod job;
@@ -12,6 +13,7 @@ pub mod probe_source;
 pub mod progress;
 pub mod runner;
 pub mod shaka;
+pub mod sweep;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
@@ -102,6 +104,7 @@ pub fn run(
     executor: &dyn Executor,
 ) -> RunReport {
     let sg = ctx.sg;
+    sweep::remove_stale_temporaries(sg, selected);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let jobs = opts.jobs.max(1);
     let mut jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, threads: 1, prune: opts.prune };
@@ -255,13 +258,14 @@ pub fn run(
                 next_job += 1;
                 let tx = tx.clone();
                 let job = spec.clone();
+                let checks = check::expectations(&jctx, &group);
                 let progress = &progress;
                 scope.spawn(move |_| {
                     let start = Instant::now();
                     let mut bar = progress.start(&job.label, job.duration);
                     // A panic in a job fails that job; it must not leave the scheduler waiting.
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        execute_and_place(executor, &job, &mut |s| bar.update(s))
+                        execute_and_place(executor, &job, &checks, &mut |s| bar.update(s))
                     }))
                     .unwrap_or_else(|_| Err("internal error (a panic) while running the step".into()));
                     bar.finish(result.is_ok());
@@ -362,6 +366,7 @@ pub fn run(
 fn execute_and_place(
     executor: &dyn Executor,
     job: &JobSpec,
+    checks: &check::Checks,
     progress: &mut dyn FnMut(f64),
 ) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
     for p in &job.placements {
@@ -371,6 +376,7 @@ fn execute_and_place(
     let stats = match executor.execute(job, progress) {
         Ok(s) => s,
         Err(e) => {
+            let e = check::name_disk_full(e, &job.placements);
             job.placements.iter().for_each(place::discard);
             return Err(e);
         }
@@ -381,6 +387,12 @@ fn execute_and_place(
     }
     if let Some(remote) = &job.remote_outputs {
         return Ok((vec![remote.clone()], stats));
+    }
+    // Nothing is recorded (or placed) that is not what the step promises.
+    if let Err(e) = check::outputs(checks, &job.placements) {
+        let e = check::name_disk_full(e, &job.placements);
+        job.placements.iter().for_each(place::discard);
+        return Err(e);
     }
     job.placements.iter().try_for_each(place::place)?;
     let outputs = job.placements.iter().map(place::fingerprint).collect::<Result<_, _>>()?;

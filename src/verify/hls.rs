@@ -136,10 +136,10 @@ fn parse(path: &Path, f: &mut Findings) -> Option<Playlist> {
             return None;
         }
     };
-    match m3u8_rs::parse_playlist_res(&bytes) {
+    match crate::media::master::parse_playlist(&bytes) {
         Ok(p) => Some(p),
         Err(e) => {
-            f.add(path, "syntax", format!("does not parse: {e}"));
+            f.add(path, "syntax", e);
             None
         }
     }
@@ -165,6 +165,7 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
             match track_facts(&p) {
                 Ok(facts) => init = Some(facts),
                 Err(e) if !p.exists() => f.add(&p, "EXT-X-MAP", format!("init segment is missing ({e})")),
+                Err(_) if super::is_empty(&p) => f.add(&p, "EXT-X-MAP", "init segment is empty (0 bytes)"),
                 Err(e) => f.add(&p, "EXT-X-MAP", format!("init segment is unreadable: {e}")),
             }
         }
@@ -182,6 +183,10 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
             None => std::fs::metadata(&seg_path).ok().map(|m| m.len() as f64),
         };
         match size {
+            Some(s) if s == 0.0 => {
+                f.add(&seg_path, "segment", "is empty (0 bytes)");
+                sized.push((d, s));
+            }
             Some(s) => sized.push((d, s)),
             None => {
                 missing = true;

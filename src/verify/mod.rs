@@ -8,7 +8,8 @@
 //! duration matches the source. DASH: the MPD parses; every representation's init and media
 //! segments exist; `codecs`, `width`, `height` match the init segments; boundaries line up;
 //! the duration matches the source. Both: every video rendition shows the source's displayed
-//! aspect ([`geometry`]).
+//! aspect ([`geometry`]). Empty (0-byte) segments and init segments,
+//! and an MPD with no representations, are reported as such.
 
 mod dash;
 pub mod geometry;
@@ -56,6 +57,11 @@ impl<'a> Findings<'a> {
         let shown = file.strip_prefix(self.base).unwrap_or(file).display().to_string();
         self.problems.push(Problem { file: shown, attribute: attribute.into(), message: message.into() });
     }
+}
+
+/// Whether `p` is a file of 0 bytes (a write that hit a full disk, for instance).
+fn is_empty(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0)
 }
 
 /// Tolerance for "the duration matches the source".
