@@ -9,11 +9,11 @@
 mod catalog;
 mod encode;
 mod hashing;
-mod install;
-mod measure;
-mod media;
+pub(crate) mod install;
+pub(crate) mod measure;
+pub(crate) mod media;
 mod proxy;
-mod publish;
+pub(crate) mod publish;
 mod report;
 
 use std::path::PathBuf;
