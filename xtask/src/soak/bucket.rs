@@ -118,16 +118,14 @@ struct Template {
     init: Option<String>,
     media: Option<String>,
     start_number: u64,
-    duration: Option<f64>,
-    timescale: f64,
     times: Vec<u64>,
 }
 
-/// Segment names of an MPD: SegmentTemplate (with a SegmentTimeline, or a fixed duration over
-/// the presentation), SegmentList/SegmentURL, Initialization sourceURL.
+/// Segment names of an MPD: SegmentTemplate with a SegmentTimeline (what vodbuild writes),
+/// SegmentList/SegmentURL, Initialization sourceURL. A template without a timeline names its
+/// init segment only: the reference build's self-check (`unnamed`) would catch that.
 fn mpd_names(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let total = attr(text, "mediaPresentationDuration").and_then(|d| iso_seconds(&d)).unwrap_or(0.0);
     let (mut set_tpl, mut rep_tpl): (Option<Template>, Option<Template>) = (None, None);
     let mut rep: Option<(String, String)> = None;
     let mut t_next = 0u64;
@@ -142,11 +140,11 @@ fn mpd_names(text: &str) -> Vec<String> {
                 rep = Some((attr(tag, "id").unwrap_or_default(), attr(tag, "bandwidth").unwrap_or_default()));
                 rep_tpl = None;
                 if self_closing {
-                    emit(&rep, rep_tpl.as_ref().or(set_tpl.as_ref()), total, &mut out);
+                    emit(&rep, rep_tpl.as_ref().or(set_tpl.as_ref()), &mut out);
                 }
             }
             ("", true) if tag == "/Representation" => {
-                emit(&rep, rep_tpl.as_ref().or(set_tpl.as_ref()), total, &mut out);
+                emit(&rep, rep_tpl.as_ref().or(set_tpl.as_ref()), &mut out);
                 rep = None;
             }
             ("SegmentTemplate", false) => {
@@ -154,8 +152,6 @@ fn mpd_names(text: &str) -> Vec<String> {
                     init: attr(tag, "initialization"),
                     media: attr(tag, "media"),
                     start_number: attr(tag, "startNumber").and_then(|s| s.parse().ok()).unwrap_or(1),
-                    duration: attr(tag, "duration").and_then(|s| s.parse().ok()),
-                    timescale: attr(tag, "timescale").and_then(|s| s.parse().ok()).unwrap_or(1.0),
                     times: Vec::new(),
                 };
                 if rep.is_some() { rep_tpl = Some(t) } else { set_tpl = Some(t) }
@@ -180,22 +176,15 @@ fn mpd_names(text: &str) -> Vec<String> {
     out
 }
 
-fn emit(rep: &Option<(String, String)>, tpl: Option<&Template>, total: f64, out: &mut Vec<String>) {
+fn emit(rep: &Option<(String, String)>, tpl: Option<&Template>, out: &mut Vec<String>) {
     let (Some((id, bw)), Some(t)) = (rep, tpl) else { return };
     let fill = |s: &str, number: u64, time: u64| expand(s, id, bw, number, time);
     if let Some(init) = &t.init {
         out.push(fill(init, 0, 0));
     }
     let Some(media) = &t.media else { return };
-    if !t.times.is_empty() {
-        for (i, time) in t.times.iter().enumerate() {
-            out.push(fill(media, t.start_number + i as u64, *time));
-        }
-    } else if let Some(d) = t.duration.filter(|d| *d > 0.0) {
-        let n = ((total * t.timescale / d).ceil() as u64).min(100_000);
-        for i in 0..n {
-            out.push(fill(media, t.start_number + i, (i as f64 * d) as u64));
-        }
+    for (i, time) in t.times.iter().enumerate() {
+        out.push(fill(media, t.start_number + i as u64, *time));
     }
 }
 
@@ -225,27 +214,6 @@ fn expand(s: &str, id: &str, bw: &str, number: u64, time: u64) -> String {
     out
 }
 
-/// `PT1H2M3.5S` in seconds.
-fn iso_seconds(d: &str) -> Option<f64> {
-    let t = d.split_once('T')?.1;
-    let (mut total, mut num) = (0.0, String::new());
-    for c in t.chars() {
-        match c {
-            'H' | 'M' | 'S' => {
-                let v: f64 = num.parse().ok()?;
-                total += v * match c {
-                    'H' => 3600.0,
-                    'M' => 60.0,
-                    _ => 1.0,
-                };
-                num.clear();
-            }
-            c => num.push(c),
-        }
-    }
-    Some(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,7 +233,8 @@ mod tests {
   </Representation>
  </AdaptationSet>
  <AdaptationSet contentType="audio">
-  <SegmentTemplate duration="2" initialization="a-init.mp4" media="a-$Bandwidth$-$Number$.m4s"/>
+  <SegmentTemplate initialization="a-init.mp4" media="a-$Bandwidth$-$Number$.m4s">
+   <SegmentTimeline><S t="0" d="2" r="1" /></SegmentTimeline></SegmentTemplate>
   <Representation id="a" bandwidth="64000"/>
  </AdaptationSet></Period></MPD>"#;
 

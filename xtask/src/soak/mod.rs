@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use crate::bench::install::{Tools, build_vodbuild, ensure_s3s_fs};
 use crate::bench::publish::{free_port, publish_yaml};
-use crate::bench::{media, target_dir};
+use crate::bench::{media, options, target_dir};
 use crate::{Result, fail};
 use proc::{Rng, Run, Server};
 
@@ -124,14 +124,7 @@ pub fn say(msg: &str) {
 }
 
 pub fn run(args: &[String]) -> Result {
-    let cfg = match Config::parse(args) {
-        Ok(c) => c,
-        Err(e) if e.is_empty() => {
-            print!("{USAGE}");
-            return Ok(());
-        }
-        Err(e) => return Err(fail("soak", format!("{e}\n\n{USAGE}"))),
-    };
+    let Some(cfg) = options("soak", USAGE, Config::parse(args))? else { return Ok(()) };
     let started = Instant::now();
     crate::ensure_ffmpeg()?;
     let vodbuild = build_vodbuild("soak", cfg.release)?;
