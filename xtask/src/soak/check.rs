@@ -53,7 +53,9 @@ pub fn after_rerun(soak: &Soak) -> Result<Found, String> {
     let mut f = Found { leftovers: tree::leftovers(&soak.ws), ..Default::default() };
     f.leftovers.retain(|p| !p.starts_with("media/"));
     let out = soak.ws.join("out");
-    let d = compare(&out, &soak.reference.join("out"))?;
+    // Temporaries are counted as leftovers above, not again as stray outputs.
+    let mut d = compare(&out, &soak.reference.join("out"))?;
+    d.extra.retain(|p| !p.split('/').any(tree::is_temporary));
     f.identical = d.same;
     f.corrupt.extend(d.missing.iter().map(|p| format!("out/{p}: missing")));
     f.corrupt.extend(d.extra.iter().map(|p| format!("out/{p}: not in the clean build")));
@@ -62,7 +64,8 @@ pub fn after_rerun(soak: &Soak) -> Result<Found, String> {
         f.differ_valid = d.differ.len().saturating_sub(bad.len());
         f.corrupt.extend(bad);
     }
-    let b = compare(&soak.server_bucket, &out)?;
+    let mut b = compare(&soak.server_bucket, &out)?;
+    b.missing.retain(|p| !p.split('/').any(tree::is_temporary));
     f.corrupt.extend(b.missing.iter().map(|p| format!("bucket {p}: not published")));
     f.corrupt.extend(b.extra.iter().map(|p| format!("bucket {p}: not an output")));
     f.corrupt.extend(b.differ.iter().map(|p| format!("bucket {p}: differs from out/{p}")));

@@ -88,6 +88,8 @@ pub struct Soak {
     pub log: PathBuf,
     /// `-j J` for every run, when given.
     pub jobs: Vec<String>,
+    /// How many publish steps a full run has (server kills pick one).
+    pub publish_steps: usize,
 }
 
 /// The counts the summary table shows.
@@ -168,8 +170,10 @@ fn soak_in(
         server_bucket: PathBuf::new(),
         log: work.join("vodbuild.log"),
         jobs,
+        publish_steps: 0,
     };
-    let full = reference(&soak, tools, s3s)?;
+    let (full, publish_steps) = reference(&soak, tools, s3s)?;
+    soak.publish_steps = publish_steps;
     say(&format!("clean reference build: {full:.1} s"));
     let mut server = Server::start(s3s, &work.join("s3"), free_port()?, &work.join("s3s-fs.log"))?;
     soak.server_bucket = server.bucket();
@@ -211,8 +215,8 @@ fn workspace(tools: &Tools, work: &Path, ws: &Path, port: u16) -> std::result::R
 
 /// The clean build (its own server), and self-checks of the soak's checkers on it: the bucket
 /// mirrors `out/`, no playlist names a missing object, every package object is named.
-/// Returns its wall time.
-fn reference(soak: &Soak, tools: &Tools, s3s: &Path) -> std::result::Result<f64, String> {
+/// Returns its wall time and its number of publish steps.
+fn reference(soak: &Soak, tools: &Tools, s3s: &Path) -> std::result::Result<(f64, usize), String> {
     let server =
         Server::start(s3s, &soak.work.join("reference-s3"), free_port()?, &soak.work.join("reference-s3.log"))?;
     workspace(tools, &soak.work, &soak.reference, server.port)?;
@@ -223,7 +227,10 @@ fn reference(soak: &Soak, tools: &Tools, s3s: &Path) -> std::result::Result<f64,
     let t = Instant::now();
     let st = Run::start(&soak.vodbuild, &soak.reference, &args, &soak.log)?.wait(Duration::from_secs(1800))?;
     let wall = t.elapsed().as_secs_f64();
-    let executed = check::read_report(&report).and_then(|v| v["executed"].as_u64()).unwrap_or(0);
+    let v = check::read_report(&report).unwrap_or_default();
+    let executed = v["executed"].as_u64().unwrap_or(0);
+    let steps = v["steps"].as_array().cloned().unwrap_or_default();
+    let publish_steps = steps.iter().filter(|s| s["kind"] == "publish").count();
     if !st.success() || executed == 0 {
         return Err(format!("the clean build failed ({st}, {executed} steps); see {}", soak.log.display()));
     }
@@ -238,7 +245,7 @@ fn reference(soak: &Soak, tools: &Tools, s3s: &Path) -> std::result::Result<f64,
     }
     let named = bucket::list(&server.bucket()).len();
     say(&format!("reference: {executed} steps, {named} objects published, every one named by a playlist/MPD"));
-    Ok(wall)
+    Ok((wall, publish_steps))
 }
 
 fn table(cfg: &Config, t: &Totals, secs: f64) -> String {
@@ -257,7 +264,7 @@ fn table(cfg: &Config, t: &Totals, secs: f64) -> String {
         ("further run not a no-op", t.noop_failures.to_string()),
         ("output files identical to the clean build (all checks)", t.identical.to_string()),
         ("output files differing but decoding + verifying", t.differ_valid.to_string()),
-        ("S3 server kills", format!("{} ({} with vodbuild still running)", t.server_kills, t.server_mid_publish)),
+        ("S3 server kills", format!("{} ({} with a publish step in flight)", t.server_kills, t.server_mid_publish)),
         ("runs that completed despite the server kill", t.server_run_completed.to_string()),
         ("next runs after a server kill completed", format!("{} / {}", t.server_next_ok, t.server_kills)),
         ("time", format!("{:.0} s ({:.1} min)", secs, secs / 60.0)),

@@ -38,7 +38,7 @@ impl Rng {
 struct Seen {
     started_any: bool,
     in_flight: BTreeSet<String>,
-    publish_started: bool,
+    publish_started: usize,
 }
 
 /// A running `vodbuild run`.
@@ -79,11 +79,16 @@ impl Run {
         let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
                 let _ = writeln!(log, "{line}");
+                // `[7] encode:ID:90p started` (the job number is optional).
+                let line = match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+                    Some((_, rest)) => rest,
+                    None => line.as_str(),
+                };
                 let Some((label, rest)) = line.split_once(' ') else { continue };
                 let mut s = s.lock().unwrap_or_else(|p| p.into_inner());
                 if rest == "started" {
                     s.started_any = true;
-                    s.publish_started |= phase_of(label) == "publish";
+                    s.publish_started += (phase_of(label) == "publish") as usize;
                     s.in_flight.insert(label.to_string());
                 } else if rest.contains(" in ") && rest.ends_with('s') {
                     s.in_flight.remove(label);
@@ -104,8 +109,9 @@ impl Run {
         if phases.is_empty() { "between steps".into() } else { phases.into_iter().collect::<Vec<_>>().join("+") }
     }
 
-    pub fn publish_started(&self) -> bool {
-        self.seen.lock().map(|s| s.publish_started).unwrap_or(false)
+    /// How many publish steps have started.
+    pub fn publish_started(&self) -> usize {
+        self.seen.lock().map(|s| s.publish_started).unwrap_or(0)
     }
 
     pub fn exited(&mut self) -> bool {

@@ -121,15 +121,19 @@ pub fn server_kill(
         std::fs::remove_dir_all(&b).map_err(|e| format!("{}: {e}", b.display()))?;
         std::fs::create_dir_all(&b).map_err(|e| format!("{}: {e}", b.display()))?;
     }
+    // Kill when the k-th publish step has just started (k spread over the run's publish steps).
+    let k = 1 + (rng.next_u64() % soak.publish_steps.max(1) as u64) as usize;
     let mut run = start(soak, &[])?;
-    while !run.publish_started() && !run.exited() && run.started.elapsed() < LIMIT {
-        std::thread::sleep(Duration::from_millis(2));
+    while run.publish_started() < k && !run.exited() && run.started.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(1));
     }
-    std::thread::sleep(Duration::from_secs_f64(rng.unit() * 0.3));
+    std::thread::sleep(Duration::from_secs_f64(rng.unit() * 0.02));
+    let phase = run.phase();
     server.kill();
     t.server_kills += 1;
     let running = !run.exited();
-    t.server_mid_publish += running as usize;
+    let publishing = running && phase.contains("publish");
+    t.server_mid_publish += publishing as usize;
     let mut v = check_bucket(soak, t);
     std::thread::sleep(Duration::from_secs_f64(rng.unit() * 2.0));
     server.restart()?;
@@ -145,7 +149,11 @@ pub fn server_kill(
         Err(e) => format!("RUN HUNG: {e}"),
     };
     let bucket = if v.is_empty() { String::new() } else { format!(" BUCKET VIOLATIONS: {v:?};") };
-    let state = if running { "mid-run" } else { "after the run ended" };
+    let state = match (running, publishing) {
+        (true, true) => format!("publish step {k} in flight: {phase}"),
+        (true, false) => format!("after publish step {k} started, during {phase}"),
+        _ => "after the run ended".to_string(),
+    };
     let empty = if emptied { ", bucket emptied first" } else { "" };
     say(&format!("server kill {}/{n} ({state}{empty}): {run_end};{bucket} next {line}", i + 1));
     Ok(())
