@@ -181,9 +181,13 @@ fn soak_in(
     println!("soak: seed {} ({} kills, {} server kills)", cfg.seed, cfg.kills, cfg.server_kills);
     let mut rng = Rng::new(cfg.seed);
     let mut t = Totals::default();
-    let mut est = full;
-    for i in 0..cfg.kills {
-        rounds::kill(&soak, &mut rng, i, cfg.kills, &mut est, &mut t)?;
+    // Estimated run lengths for clean and --force rounds; rounds go on until `kills` SIGKILLs
+    // landed (a run that ends before its kill time is not one), at most 2×kills rounds.
+    let mut est = [full, full];
+    let mut i = 0;
+    while t.kills < cfg.kills && i < 2 * cfg.kills {
+        rounds::kill(&soak, &mut rng, i, cfg.kills, &mut est[i % 2], &mut t)?;
+        i += 1;
     }
     for i in 0..cfg.server_kills {
         rounds::server_kill(&soak, &mut server, &mut rng, i, cfg.server_kills, &mut t)?;

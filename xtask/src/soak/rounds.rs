@@ -72,7 +72,8 @@ fn rerun_and_check(soak: &Soak, t: &mut Totals) -> Result<(String, Option<f64>),
 }
 
 /// Kill round `i`: clean (even rounds) or `--force` (odd rounds: outputs are replaced in
-/// place), start the run, SIGKILL it after a delay uniform over the estimated run length.
+/// place), start the run, SIGKILL it after a delay uniform over `est`, the estimated length
+/// of a run of that mode (updated here).
 pub fn kill(soak: &Soak, rng: &mut Rng, i: usize, n: usize, est: &mut f64, t: &mut Totals) -> Result<(), String> {
     let args = prepare(soak, i.is_multiple_of(2))?;
     let delay = rng.unit() * *est;
@@ -83,6 +84,8 @@ pub fn kill(soak: &Soak, rng: &mut Rng, i: usize, n: usize, est: &mut f64, t: &m
     let mode = if args.is_empty() { "clean" } else { "--force" };
     let (what, killed) = if run.exited() {
         t.finished_before_kill += 1;
+        // The whole run took this long: the estimate moves halfway there.
+        *est = 0.5 * *est + 0.5 * run.started.elapsed().as_secs_f64();
         let _ = run.wait(LIMIT);
         ("ended before the kill".to_string(), false)
     } else {
@@ -94,12 +97,16 @@ pub fn kill(soak: &Soak, rng: &mut Rng, i: usize, n: usize, est: &mut f64, t: &m
     };
     let v = check_bucket(soak, t);
     let (line, secs) = rerun_and_check(soak, t)?;
-    if let (true, Some(s)) = (killed, secs) {
-        // The estimate of a full run's length: kill time + the rest.
-        *est = 0.8 * *est + 0.2 * (delay + s);
+    match (killed, secs) {
+        // A full build killed, then finished: kill time + the rest is a full run's length.
+        (true, Some(s)) if args.is_empty() => *est = 0.8 * *est + 0.2 * (delay + s),
+        // After a killed --force run, the steps it did not reach are still fresh: the rerun
+        // says nothing about a full run's length, only that it exceeds the kill time.
+        (true, _) => *est = est.max(delay),
+        _ => {}
     }
     let bucket = if v.is_empty() { String::new() } else { format!(" BUCKET VIOLATIONS: {v:?};") };
-    say(&format!("kill {}/{n} ({mode}, at {delay:.2} s): {what};{bucket} {line}", i + 1));
+    say(&format!("round {} (kill {}/{n}, {mode}, at {delay:.2} s): {what};{bucket} {line}", i + 1, t.kills));
     Ok(())
 }
 
