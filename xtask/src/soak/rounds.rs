@@ -71,21 +71,49 @@ fn rerun_and_check(soak: &Soak, t: &mut Totals) -> Result<(String, Option<f64>),
     }
 }
 
+/// A random publish step number, 1..=the number a full run has.
+fn pick_publish(soak: &Soak, rng: &mut Rng) -> usize {
+    1 + (rng.next_u64() % soak.publish_steps.max(1) as u64) as usize
+}
+
+/// Waits until the `k`-th publish step has started (or the run ended), then up to 20 ms more.
+fn at_publish(run: &mut Run, k: usize, rng: &mut Rng) {
+    while run.publish_started() < k && !run.exited() && run.started.elapsed() < LIMIT {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_secs_f64(rng.unit() * 0.02));
+}
+
 /// Kill round `i`: clean (even rounds) or `--force` (odd rounds: outputs are replaced in
 /// place), start the run, SIGKILL it after a delay uniform over `est`, the estimated length
-/// of a run of that mode (updated here).
+/// of a run of that mode (updated here). Every fourth round (a clean one, so everything is
+/// uploaded) is killed just after its k-th publish step starts instead: publishing is a small
+/// part of the run, which a uniform delay would seldom hit.
 pub fn kill(soak: &Soak, rng: &mut Rng, i: usize, n: usize, est: &mut f64, t: &mut Totals) -> Result<(), String> {
     let args = prepare(soak, i.is_multiple_of(2))?;
     let delay = rng.unit() * *est;
+    let publish_k = (i % 4 == 2).then(|| pick_publish(soak, rng));
     let mut run = start(soak, &args)?;
-    while run.started.elapsed().as_secs_f64() < delay && !run.exited() {
-        std::thread::sleep(Duration::from_millis(5));
+    match publish_k {
+        Some(k) => at_publish(&mut run, k, rng),
+        None => {
+            while run.started.elapsed().as_secs_f64() < delay && !run.exited() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
     }
-    let mode = if args.is_empty() { "clean" } else { "--force" };
+    let at = run.started.elapsed().as_secs_f64();
+    let mode = match publish_k {
+        Some(k) => format!("clean, at publish step {k}"),
+        None if args.is_empty() => "clean".to_string(),
+        None => "--force".to_string(),
+    };
     let (what, killed) = if run.exited() {
         t.finished_before_kill += 1;
-        // The whole run took this long: the estimate moves halfway there.
-        *est = 0.5 * *est + 0.5 * run.started.elapsed().as_secs_f64();
+        if publish_k.is_none() {
+            // The whole run took this long: the estimate moves halfway there.
+            *est = 0.5 * *est + 0.5 * at;
+        }
         let _ = run.wait(LIMIT);
         ("ended before the kill".to_string(), false)
     } else {
@@ -97,7 +125,7 @@ pub fn kill(soak: &Soak, rng: &mut Rng, i: usize, n: usize, est: &mut f64, t: &m
     };
     let v = check_bucket(soak, t);
     let (line, secs) = rerun_and_check(soak, t)?;
-    match (killed, secs) {
+    match (killed && publish_k.is_none(), secs) {
         // A full build killed, then finished: kill time + the rest is a full run's length.
         (true, Some(s)) if args.is_empty() => *est = 0.8 * *est + 0.2 * (delay + s),
         // After a killed --force run, the steps it did not reach are still fresh: the rerun
@@ -106,12 +134,12 @@ pub fn kill(soak: &Soak, rng: &mut Rng, i: usize, n: usize, est: &mut f64, t: &m
         _ => {}
     }
     let bucket = if v.is_empty() { String::new() } else { format!(" BUCKET VIOLATIONS: {v:?};") };
-    say(&format!("round {} (kill {}/{n}, {mode}, at {delay:.2} s): {what};{bucket} {line}", i + 1, t.kills));
+    say(&format!("round {} (kill {}/{n}, {mode}, at {at:.2} s): {what};{bucket} {line}", i + 1, t.kills));
     Ok(())
 }
 
 /// Server-kill round `i`: clean, sometimes empty the bucket, start the run, kill s3s-fs
-/// shortly after the first publish step starts, restart it after up to 2 s, let the run end,
+/// just after a random publish step starts, restart it after up to 2 s, let the run end,
 /// then rerun to completion.
 pub fn server_kill(
     soak: &Soak,
@@ -129,12 +157,9 @@ pub fn server_kill(
         std::fs::create_dir_all(&b).map_err(|e| format!("{}: {e}", b.display()))?;
     }
     // Kill when the k-th publish step has just started (k spread over the run's publish steps).
-    let k = 1 + (rng.next_u64() % soak.publish_steps.max(1) as u64) as usize;
+    let k = pick_publish(soak, rng);
     let mut run = start(soak, &[])?;
-    while run.publish_started() < k && !run.exited() && run.started.elapsed() < LIMIT {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    std::thread::sleep(Duration::from_secs_f64(rng.unit() * 0.02));
+    at_publish(&mut run, k, rng);
     let phase = run.phase();
     server.kill();
     t.server_kills += 1;
