@@ -198,6 +198,17 @@ impl State {
         }
     }
 
+    /// Removes `state.json.tmp-PID` files of runs killed mid-save (only `run` saves, under the
+    /// workspace lock, so none is live).
+    fn remove_stale_snapshots(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("state.json.tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
     pub fn mark_dirty(&mut self) {
         self.dirty = true;
     }
@@ -222,6 +233,7 @@ impl State {
             File::open(&self.dir)?.sync_all()
         };
         write().ctx(|| format!("writing {}", final_path.display()))?;
+        self.remove_stale_snapshots();
         // The snapshot now holds every journal line: start a new journal.
         self.journal = None;
         let journal = self.dir.join("journal.jsonl");

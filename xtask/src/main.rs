@@ -5,6 +5,7 @@
 
 mod bench;
 mod services;
+mod soak;
 
 use std::env;
 use std::fmt;
@@ -22,6 +23,7 @@ commands:
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
   bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
+  soak         kill -9 soak: SIGKILLs vodbuild and the S3 server at random moments; see README
 ";
 
 /// An error that names the step that failed.
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart(),
         Some("test") => test(),
         Some("bench") => bench::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
