@@ -121,9 +121,6 @@ pub fn run(
             }
         }
     }
-    // Temporaries of a killed run beside outputs that are fresh now: nothing else removes them.
-    let local = sg.g.node_indices().filter(|n| selected[n.index()]).filter_map(|n| sg.g[n].output.local());
-    place::sweep(local.map(|p| p.as_path()));
     let progress = Progress::new(opts.progress);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs).build().expect("thread pool");
     let (tx, rx) = mpsc::channel::<JobResult>();

@@ -39,28 +39,15 @@ pub fn discard(p: &Placement) {
 
 /// Removes temporaries that an earlier, killed run left beside `dest`.
 pub fn remove_leftovers(dest: &Path) {
-    sweep(std::iter::once(dest));
-}
-
-/// Removes the temporaries (`.NAME.tmp-*`, `.NAME.old-*`) that a killed run left beside any of
-/// `dests`, one listing per folder. Run under the workspace lock, so no live run owns them;
-/// needed because a step that is fresh again never reaches `remove_leftovers`.
-pub fn sweep<'a>(dests: impl Iterator<Item = &'a Path>) {
-    let mut by_dir: std::collections::HashMap<&Path, Vec<String>> = std::collections::HashMap::new();
-    for dest in dests {
-        if let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) {
-            let name = name.to_string_lossy();
-            by_dir.entry(parent).or_default().extend([format!(".{name}.tmp-"), format!(".{name}.old-")]);
-        }
-    }
-    for (dir, prefixes) in by_dir {
-        let Ok(entries) = std::fs::read_dir(dir) else { continue };
-        for e in entries.flatten() {
-            let f = e.file_name().to_string_lossy().into_owned();
-            if f.starts_with('.') && prefixes.iter().any(|p| f.starts_with(p.as_str())) {
-                let path = e.path();
-                let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-            }
+    let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else { return };
+    let name = name.to_string_lossy();
+    let prefixes = [format!(".{name}.tmp-"), format!(".{name}.old-")];
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| f.starts_with(p.as_str())) {
+            let path = e.path();
+            let _ = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
         }
     }
 }
