@@ -66,10 +66,12 @@ pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     let sg = ctx.sg;
     let source = &sg.g[group[0]].source;
     let durations = source_durations(&ctx.m.work_dir(source).join("probe.json"));
+    // A source without audio is packaged without its audio encodes (see `crate::skip`).
+    let has_audio = crate::skip::has_audio(ctx.m, source) != Some(false);
     let expect = group
         .iter()
         .map(|n| {
-            let p = match promise(sg, *n) {
+            let p = match promise(sg, *n, has_audio) {
                 Promise::Thumbnails { .. } => {
                     let t = ctx.m.raw.outputs.thumbnails.as_ref();
                     let interval = t.and_then(|t| t.interval).unwrap_or(0.0);
@@ -88,14 +90,14 @@ pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     }
 }
 
-fn promise(sg: &StepGraph, n: NodeIndex) -> Promise {
+fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {
     let step = &sg.g[n];
     // The encodes a package reads: one variant / representation each.
     let inputs = || {
         let encodes: Vec<&Value> =
             sg.deps(n).into_iter().filter(|d| sg.g[*d].kind == StepKind::Encode).map(|d| &sg.g[d].params).collect();
         let video = encodes.iter().filter(|p| p["type"] == "video").count();
-        (video, encodes.len() - video)
+        (video, if has_audio { encodes.len() - video } else { 0 })
     };
     match step.kind {
         StepKind::Probe | StepKind::Metadata | StepKind::Verify => Promise::Json,
