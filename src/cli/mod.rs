@@ -147,12 +147,16 @@ pub fn main() -> i32 {
     init_logging(&cli);
     match commands::dispatch(&cli) {
         Ok(code) => code,
-        Err(e) => report_error(e),
+        Err(e) => report_error(e, cli.log_format == LogFormat::Json),
     }
 }
 
-fn report_error(e: Error) -> i32 {
+fn report_error(e: Error, json: bool) -> i32 {
     let code = e.exit_code();
+    if json {
+        eprintln!("{}", e.json_line());
+        return code;
+    }
     let _ =
         miette::set_hook(Box::new(|_| Box::new(miette::MietteHandlerOpts::new().width(160).wrap_lines(false).build())));
     if matches!(e, Error::Interrupted) {

@@ -1,100 +1,135 @@
-//! `${VAR}` / `${VAR:-default}` interpolation from the environment, done on the text before
-//! parsing so that every later error still points at the right line. `$$` is a literal `$`.
-//! Comments are left alone.
+//! `${VAR}` / `${VAR:-default}` interpolation from the environment, done in the values of
+//! the parsed YAML tree: a variable's value is always one scalar (it cannot add keys, tags
+//! or documents, whatever characters it holds). `$$` is a literal `$`. Keys and comments
+//! are left alone. Errors point at the `${` in the manifest.
 
+use super::tree::{Node, Value};
+use super::yaml;
 use crate::error::ManifestError;
 
-pub fn interpolate(
+/// Bounds the text a substitution can produce.
+const MAX_VALUE: usize = 1 << 20;
+
+/// Substitutes in every value scalar of `node`.
+pub fn substitute(
     file: &str,
     text: &str,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<String, Box<ManifestError>> {
-    let mut out = String::with_capacity(text.len());
-    for (lineno, line) in text.split_inclusive('\n').enumerate() {
-        let comment = comment_start(line);
-        let (code, rest) = line.split_at(comment);
-        let mut i = 0;
-        let bytes = code.as_bytes();
-        while i < bytes.len() {
-            if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'$') {
-                out.push('$');
-                i += 2;
-            } else if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
-                let err = |msg: String, help: Option<String>| {
-                    let offset = text.split_inclusive('\n').take(lineno).map(str::len).sum::<usize>() + i;
-                    Box::new(ManifestError::new(file, text, lineno + 1, i + 1, Some(offset), "", msg, help))
-                };
-                let Some(end) = code[i..].find('}') else {
-                    return Err(err(
-                        "unterminated `${`".into(),
-                        Some("write `${NAME}` or `$$` for a literal `$`".into()),
-                    ));
-                };
-                let inner = &code[i + 2..i + end];
-                let (name, default) = match inner.split_once(":-") {
-                    Some((n, d)) => (n, Some(d)),
-                    None => (inner, None),
-                };
-                let valid = !name.is_empty()
-                    && !name.starts_with(|c: char| c.is_ascii_digit())
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if !valid {
-                    return Err(err(format!("invalid variable name `{name}` in `${{{inner}}}`"), None));
+    node: &mut Node,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Box<ManifestError>> {
+    match &mut node.value {
+        Value::Scalar { text: s, plain } => {
+            if !s.contains('$') {
+                return Ok(());
+            }
+            match expand(s, lookup) {
+                Ok(v) => {
+                    *s = v;
+                    Ok(())
                 }
-                match lookup(name).or_else(|| default.map(str::to_string)) {
-                    Some(v) => out.push_str(&v),
-                    None => {
-                        return Err(err(
-                            format!("environment variable `{name}` is not set"),
-                            Some(format!("set {name}, or give a default: `${{{name}:-value}}`")),
-                        ));
-                    }
+                Err((at, message, help)) => {
+                    let (line, col) = position(text, node.mark.line, node.mark.col, *plain, &s[..at]);
+                    let offset = yaml::offset_of(text, line, col);
+                    Err(Box::new(ManifestError::new(file, text, line, col, offset, "", message, help)))
                 }
-                i += end + 1;
-            } else {
-                let ch = code[i..].chars().next().unwrap_or(' ');
-                out.push(ch);
-                i += ch.len_utf8();
             }
         }
-        out.push_str(rest);
+        Value::Seq(items) => items.iter_mut().try_for_each(|n| substitute(file, text, n, lookup)),
+        Value::Map(entries) => entries.iter_mut().try_for_each(|(_, v)| substitute(file, text, v, lookup)),
     }
-    Ok(out)
 }
 
-/// Byte index where a YAML comment starts on this line (or the line's length).
-fn comment_start(line: &str) -> usize {
-    let (mut single, mut double) = (false, false);
-    let mut prev = ' ';
-    for (i, c) in line.char_indices() {
-        match c {
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            '#' if !single && !double && prev.is_whitespace() => return i,
-            _ => {}
+/// Where `${` is in the text: after `before` when the scalar is written as is on its line.
+fn position(text: &str, line: usize, col: usize, plain: bool, before: &str) -> (usize, usize) {
+    let written = yaml::offset_of(text, line, col).map(|o| text[o..].starts_with(before)).unwrap_or(false);
+    if plain && !before.contains('\n') && written { (line, col + before.chars().count()) } else { (line, col) }
+}
+
+type ExpandError = (usize, String, Option<String>);
+
+/// Expands one scalar; on error, the byte index of the offending `${`.
+pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, ExpandError> {
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    let bytes = s.as_bytes();
+    while i < bytes.len() {
+        if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'$') {
+            out.push('$');
+            i += 2;
+        } else if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
+            let Some(end) = s[i..].find('}') else {
+                return Err((i, "unterminated `${`".into(), Some("write `${NAME}` or `$$` for a literal `$`".into())));
+            };
+            let inner = &s[i + 2..i + end];
+            let (name, default) = match inner.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (inner, None),
+            };
+            let valid = !name.is_empty()
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err((i, format!("invalid variable name `{name}` in `${{{inner}}}`"), None));
+            }
+            match lookup(name).or_else(|| default.map(str::to_string)) {
+                Some(v) => out.push_str(&v),
+                None => {
+                    return Err((
+                        i,
+                        format!("environment variable `{name}` is not set"),
+                        Some(format!("set {name}, or give a default: `${{{name}:-value}}`")),
+                    ));
+                }
+            }
+            if out.len() > MAX_VALUE {
+                return Err((i, format!("`${{{name}}}` makes a value longer than {} KiB", MAX_VALUE >> 10), None));
+            }
+            i += end + 1;
+        } else {
+            let ch = s[i..].chars().next().unwrap_or(' ');
+            out.push(ch);
+            i += ch.len_utf8();
         }
-        prev = c;
     }
-    line.len()
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::tree;
 
     fn env(name: &str) -> Option<String> {
-        (name == "HOME_DIR").then(|| "/srv".to_string())
+        match name {
+            "HOME_DIR" => Some("/srv".into()),
+            "EVIL" => Some("out\ntools: {ffmpeg: ./evil.sh}".into()),
+            _ => None,
+        }
+    }
+
+    fn run(t: &str) -> Result<Node, Box<ManifestError>> {
+        let mut node = tree::parse(t).unwrap().unwrap();
+        substitute("f.yaml", t, &mut node, &env).map(|_| node)
     }
 
     #[test]
     fn replaces_and_defaults() {
-        let t = "a: ${HOME_DIR}/x\nb: ${NOPE:-d} # ${IGNORED}\nc: $$5\n";
-        assert_eq!(interpolate("f", t, env).unwrap(), "a: /srv/x\nb: d # ${IGNORED}\nc: $5\n");
+        let n = run("a: ${HOME_DIR}/x\nb: ${NOPE:-d} # ${IGNORED}\nc: $$5\n").unwrap();
+        assert_eq!(n.get("a").unwrap().as_str(), Some("/srv/x"));
+        assert_eq!(n.get("b").unwrap().as_str(), Some("d"));
+        assert_eq!(n.get("c").unwrap().as_str(), Some("$5"));
+    }
+
+    #[test]
+    fn a_value_stays_one_scalar() {
+        let n = run("output_dir: ${EVIL}\n").unwrap();
+        assert_eq!(n.get("output_dir").unwrap().as_str(), Some("out\ntools: {ffmpeg: ./evil.sh}"));
+        assert!(n.get("tools").is_none());
     }
 
     #[test]
     fn unset_names_line_and_column() {
-        let e = interpolate("f.yaml", "a: 1\nb: x${NOPE}\n", env).unwrap_err();
+        let e = run("a: 1\nb: x${NOPE}\n").unwrap_err();
         assert_eq!(e.location, "f.yaml:2:5");
         assert!(e.message.contains("NOPE"));
     }

@@ -123,6 +123,8 @@ pub struct SourceSpec {
     pub object: Option<String>,
     pub backend: Option<String>,
     pub id: Option<String>,
+    /// For a glob: enter symlinks to folders (each folder once). Off by default.
+    pub follow_symlinks: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
