@@ -201,18 +201,23 @@ fn bomb() -> String {
 
 #[test]
 fn yaml_structure() {
-    let deep_flow = format!("version: 1\noutput_dir: {}x{}\n", "[".repeat(100_000), "]".repeat(100_000));
-    let deep_map = format!("version: 1\noutput_dir: {}x{}\n", "{a: ".repeat(50_000), "}".repeat(50_000));
+    let deep_flow = format!("version: 1\noutput_dir: {}x{}\n", "[".repeat(30_000), "]".repeat(30_000));
+    let deep_map = format!("version: 1\noutput_dir: {}x{}\n", "{a: ".repeat(10_000), "}".repeat(10_000));
+    let deep_lines = format!(
+        "version: 1\noutput_dir:\n{}x\n",
+        (0..100_000).map(|i| format!("{}[\n", " ".repeat(i % 40 + 1))).collect::<String>()
+    );
     let deep_block = format!("version: 1\nsources:\n  {}x\n", "- ".repeat(200));
-    let many_keys: String = (0..150_000).map(|i| format!("k{i}: 1\n")).collect();
+    let many_keys: String = (0..120_000).map(|i| format!("k{i}: 1\n")).collect();
     check_all(vec![
         case("alias bomb", bomb(), At::Any, "expands"),
-        case("alias to itself", plus("loop: &a [*a]\n"), At::Line("loop:"), "alias"),
-        case("alias to nothing", plus("x: *nowhere\n"), At::Line("x: *nowhere"), "alias"),
+        case("alias to itself", plus("loop: &a [*a]\n"), At::Line("loop:"), "anchor"),
+        case("alias to nothing", plus("x: *nowhere\n"), At::Line("x: *nowhere"), "anchor"),
         case("deep flow nesting", deep_flow, At::No(2), "nesting"),
         case("deep flow mappings", deep_map, At::No(2), "nesting"),
         case("deep block nesting", deep_block, At::No(3), "nesting"),
-        case("150k keys", format!("version: 1\n{many_keys}"), At::Any, "expands"),
+        case("deep nesting over many lines", deep_lines, At::Any, "nesting"),
+        case("120k keys", format!("version: 1\n{many_keys}"), At::Any, "expands"),
         case(
             "duplicate top-level key",
             plus("output_dir: again\n"),
@@ -237,7 +242,7 @@ fn yaml_structure() {
             At::Line("outptu_dir"),
             "did you mean `output_dir`",
         ),
-        case("stray bracket", edit("renditions: [720p]", "renditions: [720p"), At::Any, "renditions"),
+        case("stray bracket", edit("renditions: [720p]", "renditions: [720p"), At::Any, "indicator"),
         case("complex key", plus("? [a, b]\n: 1\n"), At::Line("? [a, b]"), "key"),
     ]);
 }
@@ -246,8 +251,9 @@ fn yaml_structure() {
 fn bytes_and_files() {
     let mut garbage = b"version: 1\noutput_dir: ".to_vec();
     garbage.extend([0xff, 0xfe, 0x00, 0x9c, 0x80, 0xc3]);
-    let huge_scalar = format!("version: 1\noutput_dir: {}\n", "x".repeat(15 << 20));
+    let huge_scalar = edit("output_dir: out", &format!("output_dir: {}", "x".repeat(15 << 20)));
     let long_line = format!("version: 1\noutput_dir: [{}\n", "[a, ".repeat(50_000));
+    let nested_line = format!("version: 1\noutput_dir: [{}\n", "[a, ".repeat(15_000));
     let mut too_big = BASE.to_string();
     too_big.push_str(&format!("# {}\n", "p".repeat(17 << 20)));
     let mut fifo = case("FIFO as manifest", "", At::No(1), "regular file");
@@ -265,8 +271,9 @@ fn bytes_and_files() {
         case("binary garbage", garbage, At::No(2), "UTF-8"),
         case("NUL in text", edit("output_dir: out", "output_dir: o\0ut"), At::Line("output_dir"), "U+0000"),
         case("raw ESC/OSC/BEL in a key", plus("\u{1b}]0;pwned\u{7}: 1\n"), At::Line("pwned"), "U+001B"),
-        case("15 MB scalar", huge_scalar, At::No(2), "output_dir"),
-        case("200 KB nested line", long_line, At::No(2), "nesting"),
+        case("15 MB scalar", huge_scalar, At::No(2), "longer than 64 KiB"),
+        case("200 KB nested line", long_line, At::No(2), "longer than 64 KiB"),
+        case("60 KB nested line", nested_line, At::No(2), "nesting"),
         case("over 16 MiB", too_big, At::No(1), "16 MiB"),
         fifo,
         zero,

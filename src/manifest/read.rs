@@ -9,6 +9,9 @@ use crate::error::{Error, ManifestError, Result};
 
 /// Largest manifest accepted.
 pub const MAX_SIZE: u64 = 16 << 20;
+/// Longest line accepted: no manifest needs more, and it keeps huge one-line values (and
+/// their parsing) away.
+pub const MAX_LINE: usize = 64 << 10;
 
 pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
     let plain = |message: String| {
@@ -59,7 +62,10 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
             .into());
         }
     };
-    if let Some(i) = text.find(|c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+    if let Some(start) = long_line(&text) {
+        return Err(line_too_long(file, &text, start));
+    }
+    if let Some(i) = first_control(text.as_bytes()) {
         let c = text[i..].chars().next().unwrap_or('\0');
         let (line, col) = line_col(&text[..i]);
         return Err(ManifestError::new(
@@ -77,6 +83,51 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
         .into());
     }
     Ok(text)
+}
+
+fn line_too_long(file: &str, text: &str, start: usize) -> Error {
+    let (line, _) = line_col(&text[..start]);
+    let col = text[start..].char_indices().take_while(|(b, _)| *b < MAX_LINE).count() + 1;
+    ManifestError::new(
+        file,
+        text,
+        line,
+        col,
+        Some(start + MAX_LINE),
+        "",
+        format!("line {line} is longer than {} KiB", MAX_LINE >> 10),
+        Some("split the value (YAML block scalars `|` span lines), or use globs for long source lists".into()),
+    )
+    .into()
+}
+
+/// Offset of the first control character other than tab and line breaks: C0, DEL, and C1
+/// (U+0080..U+009F, UTF-8 `C2 80`..`C2 9F`). A plain byte loop: fast even unoptimized.
+fn first_control(bytes: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r')
+            || b == 0x7f
+            || (b == 0xc2 && i + 1 < bytes.len() && (0x80..0xa0).contains(&bytes[i + 1]))
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The start offset of the first line longer than [`MAX_LINE`] bytes.
+fn long_line(text: &str) -> Option<usize> {
+    let mut start = 0;
+    for line in text.split('\n') {
+        if line.len() > MAX_LINE {
+            return Some(start);
+        }
+        start += line.len() + 1;
+    }
+    None
 }
 
 /// 1-based line and column just after `prefix`.

@@ -11,9 +11,9 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// Deepest nesting of lists and mappings accepted.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes (scalars, lists, mappings) after alias expansion.
-pub const MAX_NODES: usize = 200_000;
+pub const MAX_NODES: usize = 50_000;
 /// Most scalar bytes after alias expansion.
-pub const MAX_BYTES: usize = 32 << 20;
+pub const MAX_BYTES: usize = 4 << 20;
 
 /// 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,8 +103,8 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
     let mut documents = 0;
     loop {
         let (ev, marker) = parser.next_token().map_err(|e| {
-            let info = e.info().to_string();
-            err((*e.marker()).into(), info, None)
+            let mark = Mark::from(*e.marker());
+            if e.info().contains("recursion limit") { too_deep(mark) } else { err(mark, e.info(), None) }
         })?;
         let mark = Mark::from(marker);
         let is_seq = matches!(ev, Event::SequenceStart(..));
@@ -120,9 +120,9 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
                     ));
                 }
             }
-            Event::Scalar(text, style, anchor, tag) => {
-                refuse_tag(tag.as_ref(), mark)?;
-                let node = Node::leaf(text, style == TScalarStyle::Plain, mark);
+            Event::Scalar(value, style, anchor, tag) => {
+                refuse_tag(text, tag.as_ref(), mark)?;
+                let node = Node::leaf(value, style == TScalarStyle::Plain, mark);
                 b.push(node, anchor, mark)?;
             }
             Event::Alias(id) => {
@@ -137,13 +137,9 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
                 b.push(node, 0, mark)?;
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
-                refuse_tag(tag.as_ref(), mark)?;
+                refuse_tag(text, tag.as_ref(), mark)?;
                 if b.stack.len() >= MAX_DEPTH {
-                    return Err(err(
-                        mark,
-                        format!("nesting deeper than {MAX_DEPTH} levels"),
-                        Some("a manifest needs a few levels; check for stray `[`, `{` or `-`"),
-                    ));
+                    return Err(too_deep(mark));
                 }
                 b.stack.push(if is_seq {
                     Open::Seq { mark, anchor, items: Vec::new() }
@@ -166,6 +162,14 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
     Ok(b.root)
 }
 
+fn too_deep(mark: Mark) -> TreeError {
+    err(
+        mark,
+        format!("nesting deeper than {MAX_DEPTH} levels"),
+        Some("a manifest needs a few levels; check for stray `[`, `{` or `-`"),
+    )
+}
+
 fn container(value: Value, mark: Mark) -> Node {
     let (nodes, bytes) = match &value {
         Value::Seq(items) => items.iter().fold((1, 0), |(n, b), i| (n + i.nodes, b + i.bytes)),
@@ -177,14 +181,29 @@ fn container(value: Value, mark: Mark) -> Node {
     Node { value, mark, nodes, bytes }
 }
 
-fn refuse_tag(tag: Option<&Tag>, mark: Mark) -> Result<(), TreeError> {
+fn refuse_tag(text: &str, tag: Option<&Tag>, mark: Mark) -> Result<(), TreeError> {
     match tag {
         None => Ok(()),
         Some(t) => Err(err(
-            mark,
+            tag_mark(text, mark),
             format!("YAML tag `{}{}` is not accepted", t.handle, t.suffix),
             Some("vodbuild manifests are plain YAML: remove the tag (no `!include`, `!!binary`, `!name`)"),
         )),
+    }
+}
+
+/// Where the tag of the node at `mark` is written: the last `!` before the node (a block
+/// mapping's position is its first key, the line after its tag).
+fn tag_mark(text: &str, mark: Mark) -> Mark {
+    let Some(at) = super::yaml::offset_of(text, mark.line, mark.col) else { return mark };
+    match text[..at.min(text.len())].rfind('!') {
+        Some(bang) => {
+            let before = &text[..bang];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+            Mark { line, col }
+        }
+        None => mark,
     }
 }
 
