@@ -380,7 +380,7 @@ fn ids_paths_and_prefixes() {
         ),
         case(
             "object with ..",
-            plus(&format!("{storage}"))
+            plus(storage)
                 .replace("  - path: media/a.mp4\n    id: clip\n", "  - object: ../../etc/passwd\n    backend: disk\n"),
             At::Line("object"),
             "`..`",

@@ -102,6 +102,26 @@ mod tests {
     }
 
     #[test]
+    fn environment_destinations_count_and_secrets_do_not() {
+        let b = BackendConfig {
+            name: "vbtestdest".into(),
+            service: "fs".into(),
+            config: [("root".to_string(), "published".to_string())].into(),
+            base: None,
+        };
+        let before = b.destination();
+        // SAFETY: these variables are read by this test only.
+        unsafe {
+            std::env::set_var("VODBUILD_VBTESTDEST_ROOT", "elsewhere");
+            std::env::set_var("VODBUILD_VBTESTDEST_PASSWORD", "hunter2");
+        }
+        let after = b.destination();
+        assert_eq!(before["root"], "published");
+        assert_eq!(after["root"], "elsewhere");
+        assert!(!after.values().any(|v| v == "hunter2"));
+    }
+
+    #[test]
     fn userinfo() {
         assert!(has_userinfo("http://admin:pw@host:9000/x"));
         assert!(has_userinfo("ssh://u@h"));
