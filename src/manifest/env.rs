@@ -2,6 +2,12 @@
 //! the parsed YAML tree: a variable's value is always one scalar (it cannot add keys, tags
 //! or documents, whatever characters it holds). `$$` is a literal `$`. Keys and comments
 //! are left alone. Errors point at the `${` in the manifest.
+//!
+//! So that `${A:-x}` stays usable unquoted inside `[...]` and `{...}` (where `{`, `}` and
+//! `,` are YAML syntax), [`protect`] first replaces each `${...}` in the text by a token of
+//! the same length in characters made of private-use characters (plain text in any YAML
+//! context; lines and columns unchanged); [`substitute`] puts the original back in each
+//! scalar before expanding it.
 
 use super::tree::{Node, Value};
 use super::yaml;
@@ -9,6 +15,96 @@ use crate::error::ManifestError;
 
 /// Bounds the text a substitution can produce.
 const MAX_VALUE: usize = 1 << 20;
+
+const MARK: char = '\u{E000}';
+const PAD: char = '\u{E001}';
+const DIGIT0: u32 = 0xE100;
+
+/// The text with every `${...}` (on one line) replaced by a same-length token, and the
+/// originals in order. `$$` is skipped.
+pub fn protect(text: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with("$$") {
+            out.push_str("$$");
+            rest = &rest[2..];
+            continue;
+        }
+        let end = rest.find(['}', '\n']).filter(|&e| rest.starts_with("${") && rest.as_bytes()[e] == b'}');
+        match end {
+            Some(e) if rest[..=e].chars().count() >= 4 && found.len() < (1 << 24) => {
+                let original = &rest[..=e];
+                out.push_str(&token(found.len(), original.chars().count()));
+                found.push(original.to_string());
+                rest = &rest[e + 1..];
+            }
+            _ => {
+                out.push('$');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, found)
+}
+
+/// MARK, the index in base 256 (3 digits), padding up to `len` characters.
+fn token(index: usize, len: usize) -> String {
+    let mut t = String::from(MARK);
+    for shift in [16, 8, 0] {
+        t.push(char::from_u32(DIGIT0 + ((index >> shift) & 0xff) as u32).unwrap_or(PAD));
+    }
+    t.extend(std::iter::repeat_n(PAD, len - 4));
+    t
+}
+
+/// `s` with protected tokens replaced by their originals.
+pub fn restore(s: &str, originals: &[String]) -> String {
+    if !s.contains(MARK) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != MARK {
+            out.push(c);
+            continue;
+        }
+        let mut index = 0usize;
+        for _ in 0..3 {
+            let d = chars.next().map(|d| d as u32).unwrap_or(DIGIT0);
+            index = (index << 8) | d.saturating_sub(DIGIT0) as usize;
+        }
+        while chars.peek() == Some(&PAD) {
+            chars.next();
+        }
+        out.push_str(originals.get(index).map(String::as_str).unwrap_or(""));
+    }
+    out
+}
+
+/// Puts the originals back in every key and value of `node`.
+pub fn restore_tree(node: &mut Node, originals: &[String]) {
+    if originals.is_empty() {
+        return;
+    }
+    match &mut node.value {
+        Value::Scalar { text, .. } => {
+            if text.contains(MARK) {
+                *text = restore(text, originals);
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(|n| restore_tree(n, originals)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            restore_tree(k, originals);
+            restore_tree(v, originals);
+        }),
+    }
+}
 
 /// Substitutes in every value scalar of `node`.
 pub fn substitute(
@@ -108,8 +204,21 @@ mod tests {
     }
 
     fn run(t: &str) -> Result<Node, Box<ManifestError>> {
-        let mut node = tree::parse(t).unwrap().unwrap();
+        let (protected, originals) = protect(t);
+        assert_eq!(protected.chars().count(), t.chars().count());
+        let mut node = tree::parse(&protected).unwrap().unwrap();
+        restore_tree(&mut node, &originals);
         substitute("f.yaml", t, &mut node, &env).map(|_| node)
+    }
+
+    #[test]
+    fn works_unquoted_in_flow_collections() {
+        let n = run("a: {b: ${NOPE:-200k}, c: [${HOME_DIR}, $$x]}\n").unwrap();
+        let a = n.get("a").unwrap();
+        assert_eq!(a.get("b").unwrap().as_str(), Some("200k"));
+        let Value::Seq(c) = &a.get("c").unwrap().value else { panic!() };
+        assert_eq!(c[0].as_str(), Some("/srv"));
+        assert_eq!(c[1].as_str(), Some("$x"));
     }
 
     #[test]

@@ -49,13 +49,15 @@ pub fn from_str<T: DeserializeOwned>(
     let at = |line: usize, col: usize, field: &str, message: String, help: Option<String>| {
         Box::new(ManifestError::new(file, text, line, col, offset_of(text, line, col), field, message, help))
     };
-    let mut root = match tree::parse(text) {
+    let (protected, originals) = env::protect(text);
+    let mut root = match tree::parse(&protected) {
         Ok(Some(root)) => root,
         Ok(None) => {
             return Err(at(1, 1, "", "the manifest is empty".into(), Some("start with `version: 1`".into())));
         }
         Err(e) => return Err(at(e.mark.line, e.mark.col, "", e.message, e.help)),
     };
+    env::restore_tree(&mut root, &originals);
     env::substitute(file, text, &mut root, lookup)?;
     serde_path_to_error::deserialize(&root).map_err(|err| {
         let field = err.path().to_string();
@@ -114,7 +116,9 @@ pub fn offset_of(text: &str, line: usize, col: usize) -> Option<usize> {
 /// whose last key is absent, the position of the closest existing parent.
 pub fn locate(text: &str, path: &[Seg]) -> (usize, usize) {
     let mut loc = Locator { target: path, stack: Vec::new(), best: (1, 1, 0) };
-    let mut parser = Parser::new_from_str(text);
+    // Same lines and columns as `text`, and parseable where `${...}` sits in `[...]`/`{...}`.
+    let (protected, _) = env::protect(text);
+    let mut parser = Parser::new_from_str(&protected);
     let _ = parser.load(&mut loc, false);
     (loc.best.0, loc.best.1)
 }
