@@ -155,6 +155,16 @@ mod tests {
         }
     }
 
+    /// A relative fs root is relative to the manifest's folder, not the current directory.
+    #[test]
+    fn relative_fs_root_is_under_the_manifest_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = BackendConfig { base: Some(dir.path().to_path_buf()), ..backend("fs", &[("root", "published")]) };
+        let root = b.build().unwrap().info().root().to_string();
+        assert!(root.starts_with(&dir.path().to_string_lossy().into_owned()), "{root}");
+        assert!(root.trim_end_matches('/').ends_with("published"), "{root}");
+    }
+
     #[test]
     fn join_has_one_slash() {
         assert_eq!(join("a/", "/b"), "a/b");
