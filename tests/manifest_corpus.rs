@@ -512,3 +512,25 @@ fn tags_env_and_secrets() {
         ssh,
     ]);
 }
+
+/// With `--log-format json`, a manifest error is a JSON line too, with its location.
+#[test]
+fn json_log_format_errors_are_json() {
+    let ws = Workspace::new();
+    ws.write("media/a.mp4", b"x");
+    ws.write("pipeline.yaml", edit("height: 720", "height: \"\\e[31mtall\""));
+    let out = ws.vodbuild(&["--log-format", "json", "plan", "pipeline.yaml"]).assert_code(3);
+    let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "{}", out.describe());
+    for l in &lines {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert_eq!(v["level"], "ERROR", "{l}");
+        let at = v["fields"]["location"].as_str().unwrap_or_default();
+        assert!(at.starts_with(&format!("pipeline.yaml:{}:", line_of_base("height: 720"))), "{l}");
+    }
+    assert!(!out.stderr.contains('\u{1b}'), "raw ESC: {}", out.describe());
+}
+
+fn line_of_base(needle: &str) -> usize {
+    BASE.lines().position(|l| l.contains(needle)).expect(needle) + 1
+}
