@@ -14,8 +14,9 @@ const BEFORE: usize = 80;
 pub struct Snippet {
     name: String,
     text: String,
-    /// 0-based line number in the manifest.
+    /// 0-based line and column (in characters) of the offending position in the manifest.
     line: usize,
+    column: usize,
 }
 
 impl fmt::Debug for Snippet {
@@ -32,7 +33,14 @@ impl SourceCode for Snippet {
         _after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
         let all = SourceSpan::from((0, self.text.len()));
-        Ok(Box::new(MietteSpanContents::new_named(self.name.clone(), self.text.as_bytes(), all, self.line, 0, 1)))
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            self.text.as_bytes(),
+            all,
+            self.line,
+            self.column,
+            1,
+        )))
     }
 }
 
@@ -58,7 +66,8 @@ pub fn around(name: &str, text: &str, line: usize, offset: usize) -> (Snippet, u
         shown.push('…');
     }
     let shown = shown.trim_end_matches('\r').to_string();
-    (Snippet { name: escape(name), text: shown, line: line.saturating_sub(1) }, at)
+    let column = text[start..offset].chars().count();
+    (Snippet { name: escape(name), text: shown, line: line.saturating_sub(1), column }, at)
 }
 
 fn push_escaped(out: &mut String, c: char) {
