@@ -11,7 +11,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// Deepest nesting of lists and mappings accepted.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes (scalars, lists, mappings) after alias expansion.
-pub const MAX_NODES: usize = 50_000;
+pub const MAX_NODES: usize = 40_000;
 /// Most scalar bytes after alias expansion.
 pub const MAX_BYTES: usize = 4 << 20;
 
@@ -85,7 +85,7 @@ fn err(mark: Mark, message: impl Into<String>, help: Option<&str>) -> TreeError 
 
 enum Open {
     Seq { mark: Mark, anchor: usize, items: Vec<Node> },
-    Map { mark: Mark, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node>, seen: HashMap<String, Mark> },
+    Map { mark: Mark, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
 }
 
 struct Builder {
@@ -144,13 +144,16 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
                 b.stack.push(if is_seq {
                     Open::Seq { mark, anchor, items: Vec::new() }
                 } else {
-                    Open::Map { mark, anchor, entries: Vec::new(), key: None, seen: HashMap::new() }
+                    Open::Map { mark, anchor, entries: Vec::new(), key: None }
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match b.stack.pop() {
                     Some(Open::Seq { mark, anchor, items }) => (container(Value::Seq(items), mark), anchor),
-                    Some(Open::Map { mark, anchor, entries, .. }) => (container(Value::Map(entries), mark), anchor),
+                    Some(Open::Map { mark, anchor, entries, .. }) => {
+                        refuse_duplicates(&entries)?;
+                        (container(Value::Map(entries), mark), anchor)
+                    }
                     None => return Err(err(mark, "unbalanced YAML", None)),
                 };
                 // Counted when its children were pushed; only the container itself is new.
@@ -160,6 +163,26 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
         }
     }
     Ok(b.root)
+}
+
+/// The first key (in document order) that repeats an earlier one, located.
+fn refuse_duplicates(entries: &[(Node, Node)]) -> Result<(), TreeError> {
+    let mut keys: Vec<(&str, usize)> =
+        entries.iter().enumerate().filter_map(|(i, (k, _))| k.as_str().map(|s| (s, i))).collect();
+    keys.sort_unstable();
+    let (mut first, mut found): (usize, Option<(usize, usize)>) = (0, None);
+    for j in 1..keys.len() {
+        if keys[j].0 != keys[j - 1].0 {
+            first = j;
+        } else if found.is_none_or(|(dup, _)| keys[j].1 < dup) {
+            found = Some((keys[j].1, keys[first].1));
+        }
+    }
+    let Some((dup, orig)) = found else { return Ok(()) };
+    let (k, at) = (&entries[dup].0, entries[orig].0.mark);
+    let text = k.as_str().unwrap_or_default();
+    let help = format!("`{text}` is already given at line {}, column {}", at.line, at.col);
+    Err(err(k.mark, format!("duplicate key `{text}`"), Some(help.as_str())))
 }
 
 fn too_deep(mark: Mark) -> TreeError {
@@ -230,17 +253,12 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Open::Seq { items, .. }) => items.push(node),
-            Some(Open::Map { entries, key, seen, .. }) => match key.take() {
+            Some(Open::Map { entries, key, .. }) => match key.take() {
                 Some(k) => entries.push((k, node)),
                 None => {
-                    let Value::Scalar { text, .. } = &node.value else {
+                    if !matches!(node.value, Value::Scalar { .. }) {
                         return Err(err(node.mark, "a mapping key must be a name, not a list or a mapping", None));
-                    };
-                    if let Some(first) = seen.get(text) {
-                        let help = format!("`{text}` is already given at line {}, column {}", first.line, first.col);
-                        return Err(err(node.mark, format!("duplicate key `{text}`"), Some(help.as_str())));
                     }
-                    seen.insert(text.clone(), node.mark);
                     *key = Some(node);
                 }
             },
