@@ -11,8 +11,8 @@
 //! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
 //! | `probe`        | none (`{}`)                                                    | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
-//! | `package_hls`  | the `outputs.hls` block (renditions and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file |
-//! | `package_dash` | the `outputs.dash` block                                       | ffmpeg or Shaka Packager | each encoded rendition file              |
+//! | `package_hls`  | the `outputs.hls` block (renditions and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_dash` | the `outputs.dash` block                                       | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
@@ -31,6 +31,12 @@
 //!   with the same manifest, media and tools agree on every key.
 //! - Not in a key but checked for freshness: the step's recorded outputs must exist with
 //!   their recorded digests (a stat cache of size, mtime, inode, ctime avoids re-reading).
+//! - Skipped steps (the audio encodes, `audio_only` and its publish step of a source whose
+//!   probe found no audio stream; see [`crate::skip`]) have no key and no record, and add no
+//!   inputs to their consumers: a silent source's packages are keyed on its video files only.
+//!   An audio encode is its own ffmpeg (the video encodes of a source share one decode); its
+//!   command and output bytes are the same as when it shared the video's ffmpeg, so its
+//!   recipe did not change.
 //! - Early cutoff: inputs are upstream *output digests*, so a re-run step that produces
 //!   byte-identical files leaves its dependents' keys, and so their freshness, unchanged.
 
@@ -53,6 +59,8 @@ pub fn recipe_version(kind: &str) -> u32 {
         "package_dash" => 3,
         // 2: ffmpeg keeps the encoder timeline (no empty edit at the start of init segments)
         "package_hls" => 2,
+        // 2: `source.has_audio`
+        "metadata" => 2,
         _ => 1,
     }
 }

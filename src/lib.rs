@@ -15,6 +15,7 @@ pub mod key;
 pub mod manifest;
 pub mod media;
 pub mod plan;
+pub mod skip;
 pub mod state;
 pub mod storage;
 pub mod tools;

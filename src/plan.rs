@@ -42,6 +42,15 @@ pub enum Reason {
     RemoteUnavailable(String),
     /// `--prune` and the published folder holds an object the package no longer has.
     Prune(String),
+    /// Not stale: the step does not apply to its source and will not run (see [`crate::skip`]).
+    Skipped(&'static str),
+}
+
+impl Reason {
+    /// A step that will not run (not stale: nothing to do).
+    pub fn is_skip(&self) -> bool {
+        matches!(self, Reason::Skipped(_))
+    }
 }
 
 impl fmt::Display for Reason {
@@ -58,6 +67,7 @@ impl fmt::Display for Reason {
             Reason::OutputModified(p) => write!(f, "output modified: {p}"),
             Reason::RemoteUnavailable(e) => write!(f, "remote unavailable: {e}"),
             Reason::Prune(p) => write!(f, "prune: {p} is no longer produced"),
+            Reason::Skipped(why) => write!(f, "skipped: {why}"),
         }
     }
 }
@@ -376,20 +386,26 @@ fn media_err(id: &str, path: &Path, e: std::io::Error) -> Error {
 ///
 /// Intermediates whose files are missing but whose records match ("absent") count as fresh
 /// unless a step that reads them has to run; then they are stale too ("needed by").
+///
+/// A stale step whose inputs are all fresh and that does not apply to its source
+/// ([`crate::skip`]) is [`Reason::Skipped`]: not stale, and it gives its consumers no inputs.
 pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec<(NodeIndex, Option<Reason>)> {
     let mut stale = vec![false; ctx.sg.g.node_count()];
+    let mut skipped = vec![false; ctx.sg.g.node_count()];
     let mut absent: Vec<Option<Reason>> = vec![None; ctx.sg.g.node_count()];
     let mut out = Vec::new();
     for n in ctx.sg.topo() {
         if !selected[n.index()] {
             continue;
         }
-        let reason = if force {
+        let mut reason = if force {
             Some(Reason::Forced)
         } else {
             let ev = ctx.evaluate(state, n, |d| {
                 if stale[d.index()] {
                     Upstream::Pending
+                } else if skipped[d.index()] {
+                    Upstream::Done(&[])
                 } else {
                     match state.data.steps.get(&ctx.sg.g[d].id) {
                         Some(r) => Upstream::Done(&r.outputs),
@@ -400,13 +416,20 @@ pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec
             absent[n.index()] = ev.absent;
             ev.stale
         };
-        stale[n.index()] = reason.is_some();
+        if reason.is_some()
+            && ctx.sg.deps(n).iter().all(|d| !stale[d.index()])
+            && let Some(why) = crate::skip::reason(ctx.m, &ctx.sg.g[n])
+        {
+            reason = Some(Reason::Skipped(why));
+            skipped[n.index()] = true;
+        }
+        stale[n.index()] = reason.as_ref().is_some_and(|r| !r.is_skip());
         out.push((n, reason));
     }
     // Consumers before their dependencies: a stale step needs its absent inputs rebuilt.
     for i in (0..out.len()).rev() {
         let n = out[i].0;
-        if out[i].1.is_none() {
+        if out[i].1.as_ref().is_none_or(Reason::is_skip) {
             continue;
         }
         for d in ctx.sg.deps(n) {

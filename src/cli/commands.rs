@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use petgraph::graph::NodeIndex;
 use serde_json::json;
 
 use super::{Cli, Command};
@@ -167,25 +168,29 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
     let (sources, _) = digests(&mut l)?;
     let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
-    let stale: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
-    let fresh = result.len() - stale.len();
+    let listed: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
+    let (skipped, stale): (Vec<&(NodeIndex, &plan::Reason)>, Vec<_>) = listed.iter().partition(|(_, r)| r.is_skip());
+    let fresh = result.len() - listed.len();
     if a.json {
-        let steps: Vec<_> = stale
-            .iter()
-            .map(|(n, r)| {
-                let s = &l.sg.g[*n];
-                json!({"id": s.id, "kind": s.kind.as_str(), "source": s.source, "reason": r.to_string()})
-            })
-            .collect();
-        let doc = json!({"steps": steps, "summary": {"stale": stale.len(), "fresh": fresh}});
+        let rows = |v: &[&(NodeIndex, &plan::Reason)]| -> Vec<serde_json::Value> {
+            v.iter()
+                .map(|(n, r)| {
+                    let s = &l.sg.g[*n];
+                    json!({"id": s.id, "kind": s.kind.as_str(), "source": s.source, "reason": r.to_string()})
+                })
+                .collect()
+        };
+        let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped.len()});
+        let doc = json!({"steps": rows(&stale), "skipped": rows(&skipped), "summary": summary});
         println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
     } else {
-        let width = stale.iter().map(|(n, _)| l.sg.g[*n].id.len()).max().unwrap_or(0);
+        let width = listed.iter().map(|(n, _)| l.sg.g[*n].id.len()).max().unwrap_or(0);
         let mut out = std::io::stdout().lock();
-        for (n, r) in &stale {
+        for (n, r) in stale.iter().chain(&skipped) {
             let _ = writeln!(out, "{:width$}  {r}", l.sg.g[*n].id);
         }
-        let _ = writeln!(out, "{} stale, {fresh} fresh", stale.len());
+        let more = if skipped.is_empty() { String::new() } else { format!(", {} skipped", skipped.len()) };
+        let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
     }
     Ok(exit_codes::SUCCESS)
 }
@@ -201,7 +206,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
-        stale[n.index()] = r.is_some();
+        stale[n.index()] = r.is_some_and(|r| !r.is_skip());
     }
     let keep: Vec<bool> =
         l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
@@ -218,7 +223,11 @@ fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     for (n, r) in &result {
         let src = &l.sg.g[*n].source;
         if let Some(e) = per.iter_mut().find(|e| &e.0 == src) {
-            if r.is_some() { e.1 += 1 } else { e.2 += 1 }
+            match r {
+                Some(r) if r.is_skip() => {}
+                Some(_) => e.1 += 1,
+                None => e.2 += 1,
+            }
         }
     }
     let stale: usize = per.iter().map(|e| e.1).sum();

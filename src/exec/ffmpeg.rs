@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::manifest::checks::MAX_THUMBNAILS;
 use crate::manifest::model::{
     AudioCodec, AudioOnlyFormat, AudioOnlyOutput, AudioProfile, DashOutput, FrameRate, HlsOutput, ImageFormat,
     SegmentType, ThumbnailsOutput, VideoCodec, VideoProfile,
@@ -153,11 +154,9 @@ fn video_codec_args(a: &mut Vec<String>, p: &VideoProfile, keyint: u32, gop: f64
         }
         VideoCodec::Av1 => {
             push(a, &["-c:v", "libsvtav1", "-preset", p.preset.as_deref().unwrap_or("8")]);
-            match (p.bitrate, p.crf) {
-                (Some(b), _) => push(a, &["-b:v", &b.ffmpeg()]),
-                (None, Some(c)) => push(a, &["-crf", &c.to_string()]),
-                _ => {}
-            }
+            // VBR at `bitrate`; ffmpeg hands maxrate/bufsize to svt-av1 (max_bit_rate, buffer
+            // size). crf with maxrate (capped CRF) is refused at load: it overshoots.
+            rate(a, false);
             push(a, &["-g", &k, "-force_key_frames", &force, "-svtav1-params", "irefresh-type=2:scd=0"]);
         }
         VideoCodec::Vp9 => {
@@ -266,9 +265,8 @@ pub fn thumbnail_args(source: &Path, o: &ThumbnailsOutput, duration: f64, dir: &
         _ => "1".into(),
     };
     push(&mut a, &["-vf", &format!("fps={rate},scale={}:-2,setsar=1", o.width)]);
-    if let Some(c) = o.count {
-        push(&mut a, &["-frames:v", &c.to_string()]);
-    }
+    let most = o.count.unwrap_or(MAX_THUMBNAILS).min(MAX_THUMBNAILS);
+    push(&mut a, &["-frames:v", &most.to_string()]);
     let ext = match o.format {
         ImageFormat::Jpg => {
             push(&mut a, &["-c:v", "mjpeg", "-q:v", "3"]);

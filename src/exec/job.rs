@@ -164,6 +164,8 @@ pub fn build<'o>(
     let probe = load_probe(m, &src.id)?;
     let info = &probe.info;
     let duration = info.duration;
+    // A source without audio: its packages have no audio group (see `crate::skip`).
+    let has_audio = info.audio.is_some();
     let no_audio = || format!("source `{}` ({}) has no audio stream", src.id, src.path.display());
     let no_video = || format!("source `{}` ({}) has no video stream", src.id, src.path.display());
     // An encoded rendition's file (the encode step's output).
@@ -200,7 +202,8 @@ pub fn build<'o>(
             let dir = placements[0].tmp.clone();
             let mut inputs: Vec<(&str, PathBuf, bool)> =
                 h.renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
-            if let Some(a) = &h.audio {
+            let audio_name = h.audio.as_ref().filter(|_| has_audio);
+            if let Some(a) = audio_name {
                 inputs.push((a.as_str(), enc(a), true));
             }
             let refs: Vec<(&str, &Path, bool)> = inputs.iter().map(|(n, p, a)| (*n, p.as_path(), *a)).collect();
@@ -209,7 +212,7 @@ pub fn build<'o>(
                 Packager::Shaka => (packager_bin(ctx)?, shaka::hls_args(&refs, h, &dir), true),
             };
             let variants = h.renditions.iter().map(|r| (r.clone(), enc(r))).collect();
-            let audio = h.audio.as_ref().map(|a| (a.clone(), enc(a), m.raw.profiles.audio[a].channels));
+            let audio = audio_name.map(|a| (a.clone(), enc(a), m.raw.profiles.audio[a].channels));
             (Action::Hls { program, args, dir, variants, audio, iframes }, first.id.clone())
         }
         StepKind::PackageDash => {
@@ -223,7 +226,7 @@ pub fn build<'o>(
                     (enc(r), ffmpeg::set_key(p.codec, ffmpeg::target_size(p, vi)))
                 })
                 .collect();
-            if let Some(a) = &d.audio {
+            if let Some(a) = d.audio.as_ref().filter(|_| has_audio) {
                 inputs.push((enc(a), None));
             }
             let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
@@ -273,7 +276,10 @@ pub fn build<'o>(
             }
             let doc = json!({
                 "vodbuild": env!("CARGO_PKG_VERSION"),
-                "source": {"id": src.id, "duration": info.duration, "video": info.video, "audio": info.audio},
+                "source": {
+                    "id": src.id, "duration": info.duration, "video": info.video, "audio": info.audio,
+                    "has_audio": has_audio,
+                },
                 "ffprobe": probe.ffprobe,
                 "outputs": files,
             });

@@ -149,9 +149,10 @@ pub fn run(
             let mut stale_now: Vec<NodeIndex> = Vec::new();
             while let Some(n) = ready.pop_front() {
                 let deps = sg.deps(n);
-                if deps.iter().any(|d| matches!(node[d.index()], NodeState::Failed)) {
+                if let Some(d) = deps.iter().find(|d| matches!(node[d.index()], NodeState::Failed)) {
                     node[n.index()] = NodeState::Failed;
-                    reports.insert(n, report(n, Status::Skipped, Some("upstream failed".into()), 0, None));
+                    let why = format!("upstream failed: {}", sg.g[*d].id);
+                    reports.insert(n, report(n, Status::Skipped, Some(why), 0, None));
                     release(sg, n, selected, &mut remaining, &mut ready);
                     continue;
                 }
@@ -161,8 +162,10 @@ pub fn run(
                 });
                 let reason = if opts.force { Some(Reason::Forced) } else { ev.stale.clone() };
                 let id = &sg.g[n].id;
-                match (reason, ev.absent.clone()) {
-                    (None, absent) => {
+                // A stale step that does not apply to its source (see `skip`) is skipped.
+                let skip = reason.as_ref().and_then(|_| crate::skip::reason(ctx.m, &sg.g[n]));
+                match (reason, ev.absent.clone(), skip) {
+                    (None, absent, _) => {
                         tracing::debug!(step = %id, "fresh");
                         state.refresh_output_stats(id, &ev.restat);
                         if let (true, Some(key)) = (ev.remote_seen, &ev.key) {
@@ -182,7 +185,18 @@ pub fn run(
                             release(sg, n, selected, &mut remaining, &mut ready);
                         }
                     }
-                    (Some(r), _) => {
+                    (Some(_), _, Some(why)) => {
+                        // Done, with nothing made.
+                        tracing::debug!(step = %id, reason = why, "skipped");
+                        node[n.index()] = NodeState::Done(Vec::new());
+                        reports.insert(n, report(n, Status::Skipped, Some(why.to_string()), 0, None));
+                        if !released[n.index()] {
+                            released[n.index()] = true;
+                            release(sg, n, selected, &mut remaining, &mut ready);
+                        }
+                        wake(n, &mut waiters, &mut blocked, &mut ready);
+                    }
+                    (Some(r), _, None) => {
                         if released[n.index()] {
                             // Found fresh before, stale now that a rebuilt input changed: its
                             // consumers must wait for it.
@@ -195,11 +209,15 @@ pub fn run(
                     }
                 }
             }
-            // 2. Group: the stale encodes of one source become one job (one decode).
+            // 2. Group: the stale video encodes of one source become one job (one decode);
+            // each audio encode is a job of its own, after them, so it never fails a video.
             let mut encodes: Vec<(String, Vec<NodeIndex>)> = Vec::new();
+            let mut audio: Vec<Vec<NodeIndex>> = Vec::new();
             for n in stale_now {
                 let s = &sg.g[n];
-                if s.kind == StepKind::Encode {
+                if s.kind == StepKind::Encode && crate::skip::needs_audio(s) {
+                    audio.push(vec![n]);
+                } else if s.kind == StepKind::Encode {
                     match encodes.iter_mut().find(|(src, _)| *src == s.source) {
                         Some((_, v)) => v.push(n),
                         None => encodes.push((s.source.clone(), vec![n])),
@@ -209,6 +227,7 @@ pub fn run(
                 }
             }
             queue.extend(encodes.into_iter().map(|(_, v)| v));
+            queue.extend(audio);
 
             // 3. Dispatch into free slots.
             while in_flight.len() < jobs && !stop && !runner::interrupted() {

@@ -2,6 +2,7 @@
 //! values ([`env`]) → deserialized ([`model`]) → validated ([`validate`]) →
 //! sources expanded ([`sources`]). Every error names the file, line, column and field.
 
+pub mod checks;
 pub mod de;
 pub mod env;
 pub mod locations;

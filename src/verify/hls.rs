@@ -109,7 +109,11 @@ pub fn check(master_path: &Path, source_duration: Option<f64>, f: &mut Findings)
                 None => f.add(master_path, "RESOLUTION", format!("variant {}: missing", v.uri)),
                 _ => {}
             }
-        } else if v.codecs.is_none() {
+        } else if let Some(codecs) = &v.codecs {
+            let alt = master.alternatives.iter().find(|a| Some(&a.group_id) == v.audio.as_ref());
+            let audio_path = alt.and_then(|a| a.uri.as_ref()).map(|u| dir.join(u));
+            super::ts::check_variant(master_path, &path, audio_path.as_deref(), codecs, f);
+        } else {
             f.add(master_path, "CODECS", format!("variant {}: missing", v.uri));
         }
         boundaries.push((v.uri.clone(), m.starts));

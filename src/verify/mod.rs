@@ -11,6 +11,7 @@
 
 mod dash;
 mod hls;
+mod ts;
 
 use std::fmt;
 use std::path::Path;
