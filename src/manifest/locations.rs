@@ -96,6 +96,9 @@ pub fn check_all(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
             let Some(v) = v else { continue };
             check_path(v).map_err(|why| ctx.err(&p!["sources", i, f], format!("invalid {f}: {why}"), None))?;
         }
+        if s.follow_symlinks.is_some() && s.glob.is_none() {
+            return Err(ctx.err(&p!["sources", i, "follow_symlinks"], "`follow_symlinks` goes with `glob`", None));
+        }
         if let Some(o) = &s.object {
             let bad = check_prefix(o).err().or_else(|| o.ends_with('/').then(|| "names a folder".to_string()));
             if let Some(why) = bad.or_else(|| o.is_empty().then(|| "is empty".to_string())) {
