@@ -11,7 +11,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// Deepest nesting of lists and mappings accepted.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes (scalars, lists, mappings) after alias expansion.
-pub const MAX_NODES: usize = 40_000;
+pub const MAX_NODES: usize = 25_000;
 /// Most scalar bytes after alias expansion.
 pub const MAX_BYTES: usize = 4 << 20;
 
