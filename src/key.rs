@@ -9,10 +9,10 @@
 //!
 //! | step kind      | PARAMS (resolved manifest values)                              | TOOL_DIGEST              | inputs                                   |
 //! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
-//! | `probe`        | none (`{}`)                                                    | ffprobe `-version` output | source bytes                             |
+//! | `probe`        | none (`{}`), or `source_checks: lenient`                        | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
-//! | `package_hls`  | the `outputs.hls` block (renditions and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
-//! | `package_dash` | the `outputs.dash` block                                       | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise)          | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
@@ -61,6 +61,11 @@ pub fn recipe_version(kind: &str) -> u32 {
         "package_hls" => 2,
         // 2: `source.has_audio`
         "metadata" => 2,
+        // 2: packet read measures the real duration (truncated sources); rotation, field
+        // order, audio tracks in probe.json
+        "probe" => 2,
+        // 2: displayed-picture filters (rotation, bwdif, NTSC frame-rate cap); AV1 maxrate/bufsize
+        "encode" => 2,
         _ => 1,
     }
 }

@@ -12,6 +12,7 @@ pub mod exit_codes;
 pub mod graph;
 pub mod hash;
 pub mod key;
+pub mod ladder;
 pub mod manifest;
 pub mod media;
 pub mod plan;

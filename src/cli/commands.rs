@@ -1,5 +1,6 @@
 //! The commands: load the manifest, build the graph, then plan, run, draw, report or clean.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -7,11 +8,12 @@ use std::time::Instant;
 use petgraph::graph::NodeIndex;
 use serde_json::json;
 
-use super::{Cli, Command};
+use super::{Cli, Command, fitting};
 use crate::error::{Error, IoContext, Result};
 use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress, runner};
 use crate::exit_codes;
 use crate::graph::{OutputLoc, StepGraph, render};
+use crate::ladder::Fits;
 use crate::manifest::Manifest;
 use crate::plan::{self, Context, HashStats};
 use crate::state::{State, lock::WorkspaceLock};
@@ -36,6 +38,8 @@ struct Loaded {
     tools: Toolset,
     sg: StepGraph,
     selected: Vec<bool>,
+    /// Each probed source's ladder (see [`crate::ladder`]).
+    fits: Fits,
 }
 
 fn load(file: &Path, only: Option<&str>) -> Result<Loaded> {
@@ -56,10 +60,36 @@ fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
     }
     let sg = StepGraph::build(&m);
     let selected = sg.select(only).map_err(Error::Usage)?;
-    Ok(Loaded { m, state, tools, sg, selected })
+    Ok(Loaded { m, state, tools, sg, selected, fits: Fits::new() })
 }
 
-fn digests(l: &mut Loaded) -> Result<(std::collections::HashMap<String, String>, HashStats)> {
+/// Rebuilds the graph with each probed source's ladder fitted, and selects again.
+fn refit(l: &mut Loaded, infos: &fitting::Infos, only: Option<&str>) -> Result<()> {
+    l.fits = crate::ladder::fit_all(&l.m, &StepGraph::rungs_in_use(&l.m), infos);
+    l.sg = StepGraph::build_fitted(&l.m, &l.fits);
+    l.selected = l.sg.select(only).map_err(Error::Usage)?;
+    Ok(())
+}
+
+/// For commands that run nothing: probes from the cache or run in memory, then the fitted graph.
+fn fit_dry(l: &mut Loaded, sources: &HashMap<String, String>, only: Option<&str>) -> Result<()> {
+    let infos = fitting::probe_dry(&l.m, &l.sg, &l.tools, sources, &l.state, &l.selected);
+    refit(l, &infos, only)
+}
+
+/// The rungs fitting left out for the selected sources: (encode step id, source, reason).
+fn skipped_rungs(l: &Loaded) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for s in &l.m.sources {
+        let selected = l.sg.g.node_indices().any(|n| l.selected[n.index()] && l.sg.g[n].source == s.id);
+        for (rung, why) in l.fits.get(&s.id).filter(|_| selected).map(|f| &f.skipped[..]).unwrap_or_default() {
+            out.push((format!("encode:{}:{rung}", s.id), s.id.clone(), format!("skipped: {why}")));
+        }
+    }
+    out
+}
+
+fn digests(l: &mut Loaded) -> Result<(HashMap<String, String>, HashStats)> {
     let mut wanted: Vec<&str> =
         l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
     wanted.sort_unstable();
@@ -74,7 +104,6 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let mut l = load_manifest(m, a.only.as_deref())?;
     let (sources, hs) = digests(&mut l)?;
     runner::install_interrupt_handler();
-    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json {
         progress::Mode::Quiet
@@ -82,7 +111,11 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         progress::Mode::Auto
     };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let report = exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor);
+    let report = run_fitted(&mut l, sources, a, &opts)?;
+    let ladder: Vec<_> = skipped_rungs(&l)
+        .into_iter()
+        .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
+        .collect();
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
     l.state.save()?;
@@ -103,6 +136,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
             "downloaded_bytes": crate::storage::sources::downloaded_bytes(),
         },
         "steps": report.steps,
+        "ladder_skipped": ladder,
     });
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
@@ -138,6 +172,33 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     })
 }
 
+/// Probes first (recorded), then the graph with each source's ladder fitted, then the rest.
+fn run_fitted(
+    l: &mut Loaded,
+    sources: HashMap<String, String>,
+    a: &super::RunArgs,
+    opts: &RunOptions,
+) -> Result<exec::RunReport> {
+    let (infos, probed, failed) = fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, opts);
+    refit(l, &infos, a.only.as_deref())?;
+    let stopped = probed.interrupted || (!a.keep_going && probed.count(Status::Failed) > 0);
+    let unattempted = fitting::unattempted(&l.sg, &l.selected, &failed, stopped, probed.interrupted);
+    for n in l.sg.g.node_indices() {
+        if stopped || failed.contains(&l.sg.g[n].source) {
+            l.selected[n.index()] = false;
+        }
+    }
+    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
+    let later = if stopped {
+        exec::RunReport::default()
+    } else {
+        exec::run(&ctx, &mut l.state, &l.selected, opts, &LocalExecutor)
+    };
+    let mut report = fitting::merge(probed, later);
+    report.steps.extend(unattempted);
+    Ok(report)
+}
+
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
 /// or source) are deleted, and their records forgotten.
 fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64> {
@@ -166,11 +227,14 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
 fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
     let mut l = load(&a.file, a.only.as_deref())?;
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, a.only.as_deref())?;
     let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
     let listed: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
     let (skipped, stale): (Vec<&(NodeIndex, &plan::Reason)>, Vec<_>) = listed.iter().partition(|(_, r)| r.is_skip());
     let fresh = result.len() - listed.len();
+    // Rungs the ladder fitting left out: no step exists for them, so they are listed apart.
+    let rungs = skipped_rungs(&l);
     if a.json {
         let rows = |v: &[&(NodeIndex, &plan::Reason)]| -> Vec<serde_json::Value> {
             v.iter()
@@ -180,16 +244,25 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
                 })
                 .collect()
         };
-        let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped.len()});
-        let doc = json!({"steps": rows(&stale), "skipped": rows(&skipped), "summary": summary});
+        let mut skipped_rows = rows(&skipped);
+        skipped_rows.extend(
+            rungs.iter().map(|(id, src, why)| json!({"id": id, "kind": "encode", "source": src, "reason": why})),
+        );
+        let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped_rows.len()});
+        let doc = json!({"steps": rows(&stale), "skipped": skipped_rows, "summary": summary});
         println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
     } else {
-        let width = listed.iter().map(|(n, _)| l.sg.g[*n].id.len()).max().unwrap_or(0);
+        let ids = listed.iter().map(|(n, _)| l.sg.g[*n].id.len()).chain(rungs.iter().map(|s| s.0.len()));
+        let width = ids.max().unwrap_or(0);
         let mut out = std::io::stdout().lock();
         for (n, r) in stale.iter().chain(&skipped) {
             let _ = writeln!(out, "{:width$}  {r}", l.sg.g[*n].id);
         }
-        let more = if skipped.is_empty() { String::new() } else { format!(", {} skipped", skipped.len()) };
+        for (id, _, why) in &rungs {
+            let _ = writeln!(out, "{id:width$}  {why}");
+        }
+        let n_skipped = skipped.len() + rungs.len();
+        let more = if n_skipped == 0 { String::new() } else { format!(", {n_skipped} skipped") };
         let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
     }
     Ok(exit_codes::SUCCESS)
@@ -203,6 +276,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
@@ -217,6 +291,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
 fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     let mut l = load(&a.file, None)?;
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
     let mut per: Vec<(String, usize, usize)> = l.m.sources.iter().map(|s| (s.id.clone(), 0, 0)).collect();

@@ -2,6 +2,7 @@
 //! The commands themselves are in [`commands`].
 
 mod commands;
+mod fitting;
 
 use std::path::PathBuf;
 

@@ -49,6 +49,9 @@ pub enum Action {
         source: PathBuf,
         source_id: String,
         out: PathBuf,
+        /// What a truncated or damaged source is: an error, or a warning.
+        #[serde(default)]
+        checks: crate::manifest::model::SourceChecks,
     },
     Ffmpeg {
         program: PathBuf,
@@ -84,6 +87,9 @@ pub enum Action {
         duration: f64,
         base: PathBuf,
         out: PathBuf,
+        /// The source's displayed aspect (width / height), when it has video.
+        #[serde(default)]
+        aspect: Option<f64>,
     },
 }
 
@@ -151,6 +157,7 @@ pub fn build<'o>(
             source: src.path.clone(),
             source_id: src.id.clone(),
             out: placements[0].tmp.clone(),
+            checks: src.opts.checks,
         };
         return Ok(JobSpec {
             label: first.id.clone(),
@@ -200,8 +207,9 @@ pub fn build<'o>(
         StepKind::PackageHls => {
             let h = m.raw.outputs.hls.as_ref().ok_or("no hls output")?;
             let dir = placements[0].tmp.clone();
+            let renditions = built_rungs(first, &h.renditions);
             let mut inputs: Vec<(&str, PathBuf, bool)> =
-                h.renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
+                renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
             let audio_name = h.audio.as_ref().filter(|_| has_audio);
             if let Some(a) = audio_name {
                 inputs.push((a.as_str(), enc(a), true));
@@ -211,15 +219,14 @@ pub fn build<'o>(
                 Packager::Ffmpeg => (ffmpeg_bin, ffmpeg::hls_args(&refs, h, &dir), false),
                 Packager::Shaka => (packager_bin(ctx)?, shaka::hls_args(&refs, h, &dir), true),
             };
-            let variants = h.renditions.iter().map(|r| (r.clone(), enc(r))).collect();
+            let variants = renditions.iter().map(|r| (r.clone(), enc(r))).collect();
             let audio = audio_name.map(|a| (a.clone(), enc(a), m.raw.profiles.audio[a].channels));
             (Action::Hls { program, args, dir, variants, audio, iframes }, first.id.clone())
         }
         StepKind::PackageDash => {
             let d = m.raw.outputs.dash.as_ref().ok_or("no dash output")?;
             let vi = info.video.as_ref().ok_or_else(no_video)?;
-            let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = d
-                .renditions
+            let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = built_rungs(first, &d.renditions)
                 .iter()
                 .map(|r| {
                     let p = &m.raw.profiles.video[r];
@@ -256,8 +263,9 @@ pub fn build<'o>(
             let package = first.profile.clone().unwrap_or_default();
             let out = m.output_dir.join(&src.id);
             let path = if package == "hls" { out.join("hls/master.m3u8") } else { out.join("dash/manifest.mpd") };
-            let action =
-                Action::Verify { package, path, duration, base: m.root.clone(), out: placements[0].tmp.clone() };
+            let aspect = info.video.as_ref().map(|v| v.display_aspect());
+            let (base, out) = (m.root.clone(), placements[0].tmp.clone());
+            let action = Action::Verify { package, path, duration, base, out, aspect };
             (action, first.id.clone())
         }
         StepKind::Metadata => {
@@ -288,6 +296,12 @@ pub fn build<'o>(
         }
     };
     Ok(JobSpec { label, steps: ids, duration, action, placements, remote_outputs: None })
+}
+
+/// The rungs a package step packages: those its parameters list (the ladder fitted to the
+/// source), or the output's whole list.
+fn built_rungs(step: &crate::graph::Step, listed: &[String]) -> Vec<String> {
+    serde_json::from_value(step.params["renditions"].clone()).unwrap_or_else(|_| listed.to_vec())
 }
 
 /// Publishing one package: the files the package step recorded, to the step's remote folder.

@@ -4,9 +4,11 @@
 //! per ffmpeg. Each finished step is recorded in the state before its dependents start.
 
 pub mod ffmpeg;
+pub mod filters;
 pub mod job;
 pub mod local;
 pub mod place;
+pub mod probe_source;
 pub mod progress;
 pub mod runner;
 pub mod shaka;

@@ -34,6 +34,17 @@ pub struct Source {
     pub rel: String,
     /// For a source that is an object in a backend: where it is. `path` is then the local copy.
     pub remote: Option<RemoteSource>,
+    /// Per-source settings (`source_checks`, `renditions`, `exclude`).
+    pub opts: SourceOpts,
+}
+
+/// What a `sources:` entry says about its files beyond where they are.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOpts {
+    pub checks: model::SourceChecks,
+    /// Exactly these video rungs (ladder fitting off).
+    pub renditions: Option<Vec<String>>,
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
