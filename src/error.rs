@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, SourceSpan};
 
 use crate::exit_codes;
+use crate::manifest::snippet::{self, Snippet};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -19,7 +20,7 @@ pub struct ManifestError {
     pub field: String,
     field_note: String,
     #[source_code]
-    pub src: NamedSource<String>,
+    pub src: Snippet,
     #[label("here")]
     pub span: Option<SourceSpan>,
     #[help]
@@ -39,15 +40,24 @@ impl ManifestError {
         message: impl Into<String>,
         help: Option<String>,
     ) -> Self {
+        // Everything echoed is escaped, and the source shown is one cut line (see snippet).
+        let field = snippet::escape(field);
         let field_note = if field.is_empty() { String::new() } else { format!(" (field `{field}`)") };
+        let (src, span) = match offset {
+            Some(o) => {
+                let (src, at) = snippet::around(file, text, line, o);
+                (src, Some(SourceSpan::from((at, 0))))
+            }
+            None => (snippet::around(file, "", line, 0).0, None),
+        };
         ManifestError {
-            location: format!("{file}:{line}:{column}"),
-            message: message.into(),
-            field: field.to_string(),
+            location: format!("{}:{line}:{column}", snippet::escape(file)),
+            message: snippet::escape(&message.into()),
+            field,
             field_note,
-            src: NamedSource::new(file, text.to_string()),
-            span: offset.map(|o| SourceSpan::from((o.min(text.len()), 0))),
-            help,
+            src,
+            span,
+            help: help.map(|h| snippet::escape(&h)),
         }
     }
 }
@@ -106,6 +116,19 @@ pub enum Error {
 impl Error {
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io { context: context.into(), source }
+    }
+
+    /// The error as one JSON line (for `--log-format json`), shaped like the log lines.
+    pub fn json_line(&self) -> String {
+        let mut fields = serde_json::json!({"message": self.to_string(), "exit_code": self.exit_code()});
+        if let Some(help) = self.help() {
+            fields["help"] = help.to_string().into();
+        }
+        if let Error::Manifest(m) = self {
+            fields["location"] = m.location.clone().into();
+            fields["field"] = m.field.clone().into();
+        }
+        serde_json::json!({"level": "ERROR", "fields": fields, "target": "vodbuild"}).to_string()
     }
 
     pub fn exit_code(&self) -> i32 {

@@ -164,13 +164,17 @@ pub fn main() -> i32 {
     init_logging(&cli);
     match commands::dispatch(&cli) {
         Ok(code) => code,
-        Err(e) => report_error(e),
+        Err(e) => report_error(e, cli.log_format == LogFormat::Json),
     }
 }
 
-/// Errors always reach stderr, whatever `-q` says.
-fn report_error(e: Error) -> i32 {
+/// Errors always reach stderr, whatever `-q` says; with `--log-format json`, as one JSON line.
+fn report_error(e: Error, json: bool) -> i32 {
     let code = e.exit_code();
+    if json {
+        crate::say!("{}", e.json_line());
+        return code;
+    }
     let color = crate::term::color_stderr();
     let _ = miette::set_hook(Box::new(move |_| {
         Box::new(miette::MietteHandlerOpts::new().width(160).wrap_lines(false).color(color).build())

@@ -220,7 +220,7 @@ impl SourceSteps<'_> {
                 _ => (prefix.trim_end_matches('/').to_string(), false),
             };
             let params = json!({
-                "backend": {"name": backend.name, "service": backend.service, "config": backend.config},
+                "backend": {"name": backend.name, "service": backend.service, "config": backend.destination()},
                 "remote": remote,
             });
             let step = Step {

@@ -1,11 +1,18 @@
-//! Manifest: YAML text → interpolated → deserialized ([`model`]) → validated ([`validate`]) →
+//! Manifest: YAML text (bounded read) → located tree ([`tree`]) → `${VAR}` substituted in
+//! values ([`env`]) → deserialized ([`model`]) → validated ([`validate`]) →
 //! sources expanded ([`sources`]). Every error names the file, line, column and field.
 
 pub mod checks;
+pub mod de;
 pub mod env;
+pub mod locations;
 pub mod model;
+pub mod read;
+pub mod snippet;
 pub mod sources;
+pub mod tree;
 pub mod validate;
+pub mod walk;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -63,25 +70,26 @@ pub struct Manifest {
 impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::ManifestPlain(
-                format!("cannot read manifest {file}: {e}"),
-                "pass the path of a pipeline YAML file, e.g. `vodbuild run pipeline.yaml`".into(),
-            )
-        })?;
+        let text = read::read_manifest(path, &file)?;
         let abs = std::path::absolute(path).map_err(|e| Error::io(format!("resolving {file}"), e))?;
         let root = abs.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
         Self::from_text(&file, &text, &root, |k| std::env::var(k).ok())
     }
 
     pub fn from_text(file: &str, text: &str, root: &Path, lookup: impl Fn(&str) -> Option<String>) -> Result<Manifest> {
-        let expanded = env::interpolate(file, text, lookup)?;
-        let raw: RawManifest = yaml::from_str(file, &expanded)?;
-        let ctx = ErrCtx { file, text: &expanded };
+        let raw: RawManifest = yaml::from_str(file, text, &lookup)?;
+        let ctx = ErrCtx { file, text };
         validate::validate(&raw, &ctx)?;
         let sources = sources::expand(&raw, root, &ctx)?;
         let output_dir = root.join(&raw.output_dir);
-        Ok(Manifest { file: file.to_string(), root: root.to_path_buf(), text: expanded, raw, output_dir, sources })
+        Ok(Manifest {
+            file: file.to_string(),
+            root: root.to_path_buf(),
+            text: text.to_string(),
+            raw,
+            output_dir,
+            sources,
+        })
     }
 
     /// This manifest's own workspace, `.vodbuild/<manifest file name>/` beside it, so two
@@ -102,7 +110,7 @@ impl Manifest {
 
     /// The backend named `name` in `storage:` (validated to exist where referenced).
     pub fn backend(&self, name: &str) -> BackendConfig {
-        backend_config(&self.raw, name)
+        backend_config(&self.raw, name, &self.root)
     }
 
     /// The remote folder that every output of `source` is published under.
@@ -111,12 +119,14 @@ impl Manifest {
     }
 }
 
-pub fn backend_config(raw: &RawManifest, name: &str) -> BackendConfig {
+/// The backend `name`; a relative fs `root` is relative to `manifest_dir`.
+pub fn backend_config(raw: &RawManifest, name: &str, manifest_dir: &Path) -> BackendConfig {
     let spec = &raw.storage[name];
     BackendConfig {
         name: name.to_string(),
         service: spec.service.clone(),
         config: spec.config.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+        base: Some(manifest_dir.to_path_buf()),
     }
 }
 

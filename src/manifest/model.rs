@@ -136,6 +136,8 @@ pub struct SourceSpec {
     pub object: Option<String>,
     pub backend: Option<String>,
     pub id: Option<String>,
+    /// For a glob: enter symlinks to folders (each folder once). Off by default.
+    pub follow_symlinks: Option<bool>,
     /// Overrides the top-level `source_checks` for these files.
     pub source_checks: Option<SourceChecks>,
     /// Build exactly these video rungs for these files (even ones taller than the source).

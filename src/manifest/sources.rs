@@ -3,22 +3,24 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::model::RawManifest;
 use super::validate::check_id;
-use super::{ErrCtx, Source, SourceOpts};
+use super::{ErrCtx, Source, SourceOpts, snippet, walk};
 use crate::error::Result;
 use crate::p;
 
 pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>> {
     let mut out: Vec<Source> = Vec::new();
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<String, (usize, PathBuf)> = BTreeMap::new();
     for (i, spec) in m.sources.iter().enumerate() {
         let opts = source_opts(m, i, ctx)?;
         let mut found = Vec::new();
         let mut remote = None;
         if let (Some(object), Some(backend)) = (&spec.object, &spec.backend) {
             let id = match &spec.id {
-                Some(id) => id.clone(),
+                Some(id) => id.nfc().collect(),
                 None => derive_id(Path::new(""), Path::new(object.trim_start_matches('/'))).ok_or_else(|| {
                     ctx.err(
                         &p!["sources", i, "object"],
@@ -33,7 +35,7 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
             let local = root.join(".vodbuild").join("sources").join(&id).join(name);
             remote = Some((
                 format!("{backend}:{object}"),
-                super::RemoteSource { backend: super::backend_config(m, backend), object: object.clone() },
+                super::RemoteSource { backend: super::backend_config(m, backend, root), object: object.clone() },
             ));
             found.push((id, local));
         }
@@ -59,16 +61,13 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
             found.push((id, abs));
         }
         if let Some(pattern) = &spec.glob {
-            let full = root.join(pattern);
-            let full = full.to_string_lossy();
-            let paths = glob::glob(&full)
-                .map_err(|e| ctx.err(&p!["sources", i, "glob"], format!("invalid glob `{pattern}`: {e}"), None))?;
-            let mut files: Vec<PathBuf> = paths.filter_map(|r| r.ok()).filter(|p| p.is_file()).collect();
-            files.sort();
+            let follow = spec.follow_symlinks.unwrap_or(false);
+            let files = walk::files(root, pattern, follow)
+                .map_err(|why| ctx.err(&p!["sources", i, "glob"], format!("glob `{pattern}`: {why}"), None))?;
             if files.is_empty() {
-                tracing::warn!(pattern = %pattern, "source glob matches no files");
+                tracing::warn!(pattern = %snippet::escape(pattern), "source glob matches no files");
             }
-            let base = glob_base(root, pattern);
+            let base = walk::base_of(root, pattern);
             for f in files {
                 let id = derive_id(root, &f).or_else(|| derive_id(&base, &f)).ok_or_else(|| {
                     ctx.err(&p!["sources", i, "glob"], format!("cannot derive an id for {}", f.display()), None)
@@ -77,6 +76,7 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
             }
         }
         for (id, path) in found {
+            let id: String = id.nfc().collect();
             check_id(&id).map_err(|why| {
                 ctx.err(
                     &p!["sources", i],
@@ -84,10 +84,14 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
                     Some("give the source an explicit `id:`".into()),
                 )
             })?;
-            if let Some(prev) = seen.insert(id.clone(), i) {
+            if let Some((prev, prev_path)) = seen.insert(id.clone(), (i, path.clone())) {
                 return Err(ctx.err(
-                    &p!["sources", i],
-                    format!("source id `{id}` is produced twice (also by sources[{prev}])"),
+                    &p!["sources", i, "id"],
+                    format!(
+                        "source id `{id}` is produced twice: by {} (sources[{prev}]) and by {}",
+                        prev_path.display(),
+                        path.display()
+                    ),
                     Some("ids must be unique: rename a file or give an explicit `id:`".into()),
                 ));
             }
@@ -101,7 +105,24 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
             }
         }
     }
+    check_nesting(&seen, ctx)?;
     Ok(out)
+}
+
+/// An id must not be a folder of another id's output (`show` and `show/hls`).
+fn check_nesting(seen: &BTreeMap<String, (usize, PathBuf)>, ctx: &ErrCtx) -> Result<()> {
+    for id in seen.keys() {
+        // Every id starting with `id/` sorts between `id/` and `id0` (`0` follows `/`).
+        let (lo, hi) = (format!("{id}/"), format!("{id}0"));
+        if let Some((inner, (i, _))) = seen.range(lo..hi).next() {
+            return Err(ctx.err(
+                &p!["sources", *i, "id"],
+                format!("source id `{inner}` is inside the output folder of source `{id}`"),
+                Some("ids name output folders: one id must not be a folder prefix of another".into()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The per-source settings of `sources[i]`; rung names must be video profiles.
@@ -136,7 +157,8 @@ fn derive_id(base: &Path, file: &Path) -> Option<String> {
                 let s: String = s
                     .to_string_lossy()
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                    .nfc()
+                    .map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' })
                     .collect();
                 parts.push(s.trim_start_matches('.').to_string());
             }
@@ -145,19 +167,6 @@ fn derive_id(base: &Path, file: &Path) -> Option<String> {
         }
     }
     (!parts.is_empty()).then(|| parts.join("/"))
-}
-
-/// The folder before the first wildcard of a pattern.
-fn glob_base(root: &Path, pattern: &str) -> PathBuf {
-    let mut base = root.to_path_buf();
-    for part in Path::new(pattern).components() {
-        let s = part.as_os_str().to_string_lossy();
-        if s.contains(['*', '?', '[']) {
-            break;
-        }
-        base.push(part);
-    }
-    base
 }
 
 #[cfg(test)]
@@ -169,6 +178,6 @@ mod tests {
         let root = Path::new("/r");
         assert_eq!(derive_id(root, Path::new("/r/media/Show 1/ep01.mp4")).unwrap(), "media/Show_1/ep01");
         assert_eq!(derive_id(root, Path::new("/elsewhere/a.mp4")), None);
-        assert_eq!(glob_base(root, "cat/**/*.mp4"), PathBuf::from("/r/cat"));
+        assert_eq!(derive_id(root, Path::new("/r/e\u{301}pisode.mp4")).unwrap(), "\u{e9}pisode");
     }
 }

@@ -20,6 +20,7 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         return Err(ctx.err(&p!["sources"], "no sources", Some("add `- path: FILE` or `- glob: PATTERN`".into())));
     }
     check_storage(m, ctx)?;
+    super::locations::check_all(m, ctx)?;
     for (i, s) in m.sources.iter().enumerate() {
         let kinds = [s.path.is_some(), s.glob.is_some(), s.object.is_some()].iter().filter(|x| **x).count();
         if kinds != 1 {
@@ -151,10 +152,10 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     }
     if let Some(t) = &o.thumbnails {
         match (t.interval, t.count) {
-            (Some(i), None) if i > 0.0 => {}
+            (Some(i), None) if i > 0.0 && i.is_finite() => {}
             (None, Some(c)) if c > 0 => {}
             (Some(_), None) => {
-                return Err(ctx.err(&p!["outputs", "thumbnails", "interval"], "interval must be > 0", None));
+                return Err(ctx.err(&p!["outputs", "thumbnails", "interval"], "interval must be a number > 0", None));
             }
             (None, Some(_)) => return Err(ctx.err(&p!["outputs", "thumbnails", "count"], "count must be > 0", None)),
             _ => {
@@ -180,7 +181,7 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
 }
 
 fn check_storage(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
-    use crate::storage::{SECRET_KEYS, SERVICES};
+    use crate::storage::SERVICES;
     for (name, b) in &m.storage {
         let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !ok {
@@ -197,31 +198,12 @@ fn check_storage(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
                 Some(format!("one of: {}", SERVICES.join(", "))),
             ));
         }
-        if let Some(k) = b.config.keys().find(|k| SECRET_KEYS.iter().any(|s| k.contains(s))) {
-            let env = format!("VODBUILD_{}_{}", name.to_ascii_uppercase().replace('-', "_"), k.to_ascii_uppercase());
-            return Err(ctx.err(
-                &p!["storage", name.as_str(), k.as_str()],
-                format!("`{k}` is a credential: it must not be written in the manifest"),
-                Some(format!("give it through the environment ({env}, or the service's standard variables)")),
-            ));
-        }
+        super::locations::check_backend(name, b, ctx)?;
     }
-    if let Some(p) = &m.publish {
-        if !m.storage.contains_key(&p.to) {
-            return Err(ctx.err(
-                &p!["publish", "to"],
-                format!("backend `{}` is not defined in `storage:`", p.to),
-                None,
-            ));
-        }
-        let rest = p.prefix.replace("{source}", "");
-        if rest.contains(['{', '}']) || p.prefix.split('/').any(|s| s == "..") || p.prefix.starts_with('/') {
-            return Err(ctx.err(
-                &p!["publish", "prefix"],
-                format!("invalid prefix `{}`", p.prefix),
-                Some("a relative path; `{source}` is the only placeholder; no `..`".into()),
-            ));
-        }
+    if let Some(p) = &m.publish
+        && !m.storage.contains_key(&p.to)
+    {
+        return Err(ctx.err(&p!["publish", "to"], format!("backend `{}` is not defined in `storage:`", p.to), None));
     }
     if let Some(s) = &m.state
         && !m.storage.contains_key(&s.backend)
@@ -316,7 +298,8 @@ pub fn check_id(id: &str) -> Result<(), String> {
     if id.starts_with('/') {
         return Err("must be relative (no leading `/`)".into());
     }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || "-_./".contains(*c))) {
+    if let Some(c) = id.chars().find(|c| !(c.is_alphanumeric() || "-_./".contains(*c))) {
+        let c = c.escape_default();
         return Err(format!("character `{c}` is not allowed (letters, digits, `-`, `_`, `.`, `/`)"));
     }
     for seg in id.split('/') {
@@ -337,7 +320,8 @@ mod tests {
     #[test]
     fn ids_stay_inside_the_output_root() {
         assert!(check_id("shows/ep01").is_ok());
-        for bad in ["../x", "/abs", "a//b", "a/./b", "a b", ".hidden", "a/..", ""] {
+        assert!(check_id("épisode").is_ok());
+        for bad in ["../x", "/abs", "a//b", "a/./b", "a b", ".hidden", "a/..", "", "a\0b", "a\nb", "a\u{1b}b"] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
     }

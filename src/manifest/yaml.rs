@@ -1,8 +1,10 @@
-//! All YAML handling lives here (serde_yaml is archived upstream; swapping it touches only
-//! this file): deserialization with field paths and positions, and finding the position of a
-//! field path for errors found after parsing.
+//! All YAML handling lives behind this file ([`tree`] parses with yaml_rust2, [`de`]
+//! deserializes from the tree): deserialization with field paths and positions, and finding
+//! the position of a field path for errors found after parsing.
 
 use serde::de::DeserializeOwned;
+
+use super::{de, env, tree};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
@@ -37,38 +39,45 @@ pub fn path_to_string(path: &[Seg]) -> String {
     s
 }
 
-/// Deserialize `text` into `T`; errors carry file, line, column, field path and a hint.
-pub fn from_str<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, Box<ManifestError>> {
-    // Syntax first, over the whole text: a typed pass can stop at a type error before the
-    // parser reaches a syntax error further down.
-    if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(text) {
-        return Err(located(file, text, String::new(), e));
-    }
-    let de = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+/// Parse `text` as one YAML document (bounded: see [`tree`]), substitute `${VAR}` in its
+/// values, and deserialize `T`; errors carry file, line, column, field path and a hint.
+pub fn from_str<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<T, Box<ManifestError>> {
+    let at = |line: usize, col: usize, field: &str, message: String, help: Option<String>| {
+        Box::new(ManifestError::new(file, text, line, col, offset_of(text, line, col), field, message, help))
+    };
+    let (protected, originals) = env::protect(text);
+    let mut root = match tree::parse(&protected) {
+        Ok(Some(root)) => root,
+        Ok(None) => {
+            return Err(at(1, 1, "", "the manifest is empty".into(), Some("start with `version: 1`".into())));
+        }
+        Err(e) => return Err(at(e.mark.line, e.mark.col, "", e.message, e.help)),
+    };
+    env::restore_tree(&mut root, &originals);
+    env::substitute(file, text, &mut root, lookup)?;
+    serde_path_to_error::deserialize(&root).map_err(|err| {
         let field = err.path().to_string();
         let field = if field == "." { String::new() } else { field };
-        located(file, text, field, err.into_inner())
+        let inner = err.into_inner();
+        let (line, col) = match inner.mark {
+            Some(m) => (m.line, m.col),
+            None => locate(text, &[]),
+        };
+        let mut message = de::humanize(&inner.message);
+        // Keep the message clean of a parent path prefix ("profiles.video.720p: unknown field").
+        if let Some((prefix, rest)) = message.split_once(": ")
+            && !prefix.contains(' ')
+            && !prefix.is_empty()
+        {
+            message = rest.to_string();
+        }
+        let help = did_you_mean(&message);
+        at(line, col, &field, message, help)
     })
-}
-
-fn located(file: &str, text: &str, field: String, inner: serde_yaml::Error) -> Box<ManifestError> {
-    let raw = inner.to_string();
-    let (line, col) = inner.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-    // serde_yaml appends " at line L column C" to messages; keep the message clean.
-    let mut message = match raw.find(" at line ") {
-        Some(i) => raw[..i].to_string(),
-        None => raw,
-    };
-    // ... and prefixes the parent's path ("profiles.video.720p: unknown field").
-    if let Some((prefix, rest)) = message.split_once(": ")
-        && !prefix.contains(' ')
-        && !prefix.is_empty()
-    {
-        message = rest.to_string();
-    }
-    let help = did_you_mean(&message);
-    Box::new(ManifestError::new(file, text, line, col, offset_of(text, line, col), &field, message, help))
 }
 
 /// For serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant"),
@@ -107,7 +116,9 @@ pub fn offset_of(text: &str, line: usize, col: usize) -> Option<usize> {
 /// whose last key is absent, the position of the closest existing parent.
 pub fn locate(text: &str, path: &[Seg]) -> (usize, usize) {
     let mut loc = Locator { target: path, stack: Vec::new(), best: (1, 1, 0) };
-    let mut parser = Parser::new_from_str(text);
+    // Same lines and columns as `text`, and parseable where `${...}` sits in `[...]`/`{...}`.
+    let (protected, _) = env::protect(text);
+    let mut parser = Parser::new_from_str(&protected);
     let _ = parser.load(&mut loc, false);
     (loc.best.0, loc.best.1)
 }

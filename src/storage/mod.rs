@@ -7,6 +7,7 @@
 
 pub mod index;
 pub mod remote_state;
+pub mod secrets;
 pub mod sources;
 pub mod sync;
 
@@ -18,21 +19,6 @@ use opendal::Operator;
 use opendal::layers::RetryLayer;
 use serde::{Deserialize, Serialize};
 
-/// Config keys that hold credentials: refused in the manifest (give them through the
-/// environment), and never written anywhere by vodbuild.
-pub const SECRET_KEYS: &[&str] = &[
-    "access_key_id",
-    "secret_access_key",
-    "session_token",
-    "password",
-    "account_key",
-    "sas_token",
-    "credential",
-    "token",
-    "key_password",
-    "encryption_key",
-];
-
 pub const SERVICES: &[&str] = &["fs", "s3", "gcs", "azblob", "sftp", "webdav"];
 
 /// A backend as configured: its name, opendal service, and non-secret config.
@@ -42,12 +28,15 @@ pub struct BackendConfig {
     pub name: String,
     pub service: String,
     pub config: BTreeMap<String, String>,
+    /// The manifest's folder: a relative fs `root` is relative to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<std::path::PathBuf>,
 }
 
 impl BackendConfig {
     /// The environment variables that may complete this backend's config:
     /// `VODBUILD_<NAME>_<KEY>` (upper case, `-` as `_`), e.g. `VODBUILD_CDN_PASSWORD`.
-    fn env_overrides(&self) -> Vec<(String, String)> {
+    pub(crate) fn env_overrides(&self) -> Vec<(String, String)> {
         let prefix = format!("VODBUILD_{}_", self.name.to_ascii_uppercase().replace('-', "_"));
         std::env::vars().filter_map(|(k, v)| k.strip_prefix(&prefix).map(|key| (key.to_ascii_lowercase(), v))).collect()
     }
@@ -78,6 +67,13 @@ impl BackendConfig {
         }
         for (k, v) in self.env_overrides() {
             cfg.insert(k, v);
+        }
+        if self.service == "fs"
+            && let (Some(base), Some(root)) = (&self.base, cfg.get("root"))
+            && std::path::Path::new(root).is_relative()
+        {
+            let abs = base.join(root).to_string_lossy().into_owned();
+            cfg.insert("root".into(), abs);
         }
         let op = Operator::via_iter(&self.service, cfg).map_err(|e| self.describe_err(&e))?;
         Ok(op.layer(
@@ -133,6 +129,7 @@ mod tests {
             name: "b".into(),
             service: service.into(),
             config: cfg.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            base: None,
         }
     }
 
@@ -156,6 +153,16 @@ mod tests {
             let op = b.build().unwrap_or_else(|e| panic!("{}: {e}", b.service));
             assert_eq!(op.info().scheme().to_string(), b.service, "{}", b.service);
         }
+    }
+
+    /// A relative fs root is relative to the manifest's folder, not the current directory.
+    #[test]
+    fn relative_fs_root_is_under_the_manifest_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = BackendConfig { base: Some(dir.path().to_path_buf()), ..backend("fs", &[("root", "published")]) };
+        let root = b.build().unwrap().info().root().to_string();
+        assert!(root.starts_with(&dir.path().to_string_lossy().into_owned()), "{root}");
+        assert!(root.trim_end_matches('/').ends_with("published"), "{root}");
     }
 
     #[test]

@@ -23,6 +23,11 @@ struct Entry {
 
 impl RemoteState {
     pub fn open(backend: &BackendConfig, prefix: &str) -> Result<RemoteState, String> {
+        // Never hand opendal a prefix with `..`: its fs service reports it as NotFound, which
+        // its recursive lister retries forever (100% CPU). The manifest check refuses it
+        // first; this keeps any other caller safe.
+        crate::manifest::locations::check_prefix(prefix)
+            .map_err(|why| format!("backend `{}`: invalid state prefix `{prefix}`: {why}", backend.name))?;
         Ok(RemoteState { backend: backend.clone(), op: backend.connect()?, prefix: join(prefix, "steps/") })
     }
 
