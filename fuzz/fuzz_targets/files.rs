@@ -3,22 +3,26 @@
 //! playlist together with the playlists, init segments and segments it names.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-/// Writes the NUL-separated parts of `data` to `names` (in order) in a fresh folder
-/// `vodbuild-fuzz-<target>` under the temp dir, plus the fixed `extra` files; returns it.
+/// Writes the NUL-separated parts of `data` to `names` (in order) in the folder
+/// `vodbuild-fuzz-<target>` under the temp dir, which also holds the fixed `extra` files
+/// (written once per process); returns the folder.
 pub fn write_package(target: &str, data: &[u8], names: &[&str], extra: &[(&str, &[u8])]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vodbuild-fuzz-{target}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the fuzz package folder");
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("vodbuild-fuzz-{target}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, bytes) in extra {
+            write(&dir, name, bytes);
+        }
+        dir
+    });
     let mut parts = data.splitn(names.len(), |b| *b == 0);
     for name in names {
-        let part = parts.next().unwrap_or_default();
-        std::fs::write(dir.join(name), part).expect("write a fuzz package file");
+        write(dir, name, parts.next().unwrap_or_default());
     }
-    for (name, bytes) in extra {
-        write(&dir, name, bytes);
-    }
-    dir
+    dir.clone()
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) {

@@ -120,3 +120,29 @@ fn wheel_dir(python: &Path) -> Option<PathBuf> {
     let good = out.status.success() && lines.next() == Some(SHAKA_BINARIES_VERSION);
     good.then(|| lines.next().map(PathBuf::from)).flatten()
 }
+
+/// `npm ci` in `dir` (from its package-lock.json) unless an earlier run left its stamp in
+/// target/ and the lock file is not newer; then proves the install by running `node probe…`
+/// in `dir`. The stamp lives under target/, so deleting target/ reinstalls.
+pub fn npm_ci(dir: &Path, probe: &[&str]) -> Result {
+    let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let stamp = repo_root().join("target/tools/stamps").join(format!("npm-ci-{name}"));
+    let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
+    let fresh = matches!((mtime(&stamp), mtime(&dir.join("package-lock.json"))), (Some(s), Some(l)) if s >= l);
+    if !fresh {
+        super::services::ensure_apt("node and npm", &["nodejs", "npm"], &["node", "npm"])?;
+        run(
+            &format!("setup: npm ci in tests/{name} (from package-lock.json)"),
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir).stdin(Stdio::null()),
+        )?;
+    }
+    let step = format!("setup: prove tests/{name}: node {}", probe.join(" "));
+    let ok = Command::new("node").args(probe).current_dir(dir).stdin(Stdio::null()).status();
+    if !ok.as_ref().is_ok_and(|s| s.success()) {
+        return Err(fail(&step, format!("failed ({ok:?}); rerun after `rm -rf tests/{name}/node_modules`")));
+    }
+    banner(&format!("setup: tests/{name} node packages work"));
+    std::fs::create_dir_all(stamp.parent().unwrap_or(&stamp))
+        .and_then(|()| std::fs::write(&stamp, b""))
+        .map_err(|e| fail(&step, format!("writing {}: {e}", stamp.display())))
+}

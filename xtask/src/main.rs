@@ -201,36 +201,11 @@ fn ensure_chromium() -> Result {
     Ok(())
 }
 
-/// `npm ci` in tests/browser when its node_modules is missing or older than
-/// package-lock.json (hls.js, shaka-player, playwright-core for the player test).
+/// `npm ci` in tests/browser (hls.js, shaka-player, playwright-core for the player test),
+/// proven by loading each package with node.
 fn ensure_browser_npm() -> Result {
-    let dir = repo_root().join("tests/browser");
-    let lock = dir.join("package-lock.json");
-    let installed = dir.join("node_modules/.package-lock.json");
-    let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
-    let have_all = ["hls.js", "shaka-player", "playwright-core"]
-        .iter()
-        .all(|m| dir.join("node_modules").join(m).join("package.json").is_file());
-    let up_to_date = matches!((mtime(&installed), mtime(&lock)), (Some(i), Some(l)) if i >= l);
-    if have_all && up_to_date {
-        return Ok(());
-    }
-    if which("node").is_none() || which("npm").is_none() {
-        banner("setup: node/npm missing; installing nodejs and npm with apt");
-        if which("apt-get").is_none() {
-            return Err(fail("setup: install node", "apt-get not found; install node and npm by other means"));
-        }
-        apt_update()?;
-        let mut install = privileged("apt-get");
-        install
-            .args(["install", "-y", "--no-install-recommends", "nodejs", "npm"])
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        run("setup: apt-get install nodejs npm", &mut install)?;
-    }
-    run(
-        "setup: npm ci in tests/browser",
-        Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).stdin(Stdio::null()),
-    )
+    let probe = "for (const m of ['hls.js', 'shaka-player', 'playwright-core']) require.resolve(m + '/package.json')";
+    local::npm_ci(&repo_root().join("tests/browser"), &["-e", probe])
 }
 
 /// Starts the extra servers the integration tests use (none yet).

@@ -5,9 +5,9 @@
 //! `setup` installs each only when it is missing; the tests start and stop the servers
 //! themselves (tests/common/servers.rs), so nothing is started here.
 
-use super::{Result, apt_update, banner, fail, is_executable, local, privileged, repo_root, run, which};
+use super::{Result, apt_update, banner, fail, local, privileged, repo_root, run, which};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// s3s-fs 0.15 and later need a newer rustc than the project's; `binary` builds the CLI.
 const S3S_FS_SPEC: &str = "s3s-fs@0.14.1";
@@ -27,24 +27,9 @@ pub fn ensure_storage_servers() -> Result {
 }
 
 /// `npm ci` in tests/azurite (Azurite, the Azure Blob emulator, at the version its
-/// package-lock.json pins) when node_modules lacks it or is older than the lock file.
+/// package-lock.json pins), proven with `azurite-blob --version`.
 fn ensure_azurite() -> Result {
-    let dir = repo_root().join("tests/azurite");
-    let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
-    let installed = is_executable(&dir.join("node_modules/.bin/azurite-blob"))
-        && dir.join("node_modules/azurite/package.json").is_file();
-    let up_to_date = matches!(
-        (mtime(&dir.join("node_modules/.package-lock.json")), mtime(&dir.join("package-lock.json"))),
-        (Some(i), Some(l)) if i >= l
-    );
-    if installed && up_to_date {
-        return Ok(());
-    }
-    ensure_apt("node and npm (Azurite)", &["nodejs", "npm"], &["node", "npm"])?;
-    run(
-        "setup: npm ci in tests/azurite (Azurite, Azure Blob emulator for the storage tests)",
-        Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).stdin(Stdio::null()),
-    )
+    local::npm_ci(&repo_root().join("tests/azurite"), &["node_modules/.bin/azurite-blob", "--version"])
 }
 
 /// s3s-fs, pinned, in target/tools/bin; proven with `s3s-fs --help`.
