@@ -114,6 +114,11 @@ fn fuzz_one(bin: &Path, target: &str, seconds: u64) -> Result<Summary> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
+    // The hls/dash targets write their package files per execution: keep them (and
+    // libFuzzer's fork-mode files) in memory when the machine has a tmpfs.
+    if Path::new("/dev/shm").is_dir() {
+        cmd.env("TMPDIR", "/dev/shm");
+    }
     let dict = root.join("fuzz/dict").join(format!("{target}.dict"));
     if dict.is_file() {
         cmd.arg(format!("-dict={}", dict.display()));
