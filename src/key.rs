@@ -9,10 +9,10 @@
 //!
 //! | step kind      | PARAMS (resolved manifest values)                              | TOOL_DIGEST              | inputs                                   |
 //! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
-//! | `probe`        | none (`{}`)                                                    | ffprobe `-version` output | source bytes                             |
+//! | `probe`        | none (`{}`), or `source_checks: lenient`                        | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
-//! | `package_hls`  | the `outputs.hls` block (renditions and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file |
-//! | `package_dash` | the `outputs.dash` block                                       | ffmpeg or Shaka Packager | each encoded rendition file              |
+//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise)          | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
@@ -31,8 +31,29 @@
 //!   with the same manifest, media and tools agree on every key.
 //! - Not in a key but checked for freshness: the step's recorded outputs must exist with
 //!   their recorded digests (a stat cache of size, mtime, inode, ctime avoids re-reading).
+//! - Skipped steps (the audio encodes, `audio_only` and its publish step of a source whose
+//!   probe found no audio stream; see [`crate::skip`]) have no key and no record, and add no
+//!   inputs to their consumers: a silent source's packages are keyed on its video files only.
+//!   An audio encode is its own ffmpeg (the video encodes of a source share one decode); its
+//!   command and output bytes are the same as when it shared the video's ffmpeg, so its
+//!   recipe did not change.
 //! - Early cutoff: inputs are upstream *output digests*, so a re-run step that produces
 //!   byte-identical files leaves its dependents' keys, and so their freshness, unchanged.
+//!
+//! Output checks ([`crate::exec::check`]): before a step is recorded its outputs must be what
+//! it promises, within a duration tolerance of max(0.5 s, one GOP), with no empty file:
+//!
+//! | step kind      | checked before recording                                                  |
+//! |----------------|---------------------------------------------------------------------------|
+//! | `probe`, `metadata`, `verify` | a non-empty, complete JSON document                         |
+//! | `encode`       | MP4 boxes cover the file; a `moov` with a video (audio) track with samples; its duration matches the source's; first and last frames decode |
+//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode |
+//! | `package_dash` | the MPD has one representation per packaged stream; init, segments, durations and first/last decode as for HLS |
+//! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
+//! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
+//! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
+//!
+//! A recorded output of 0 bytes is stale (`output invalid`), never fresh.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -53,6 +74,13 @@ pub fn recipe_version(kind: &str) -> u32 {
         "package_dash" => 3,
         // 2: ffmpeg keeps the encoder timeline (no empty edit at the start of init segments)
         "package_hls" => 2,
+        // 2: `source.has_audio`
+        "metadata" => 2,
+        // 2: packet read measures the real duration (truncated sources); rotation, field
+        // order, audio tracks in probe.json
+        "probe" => 2,
+        // 2: displayed-picture filters (rotation, bwdif, NTSC frame-rate cap); AV1 maxrate/bufsize
+        "encode" => 2,
         _ => 1,
     }
 }

@@ -6,17 +6,22 @@
 //! child ffmpeg processes) → [`state`] (crash-safe records, stat cache, lock).
 
 pub mod cli;
+pub mod confine;
 pub mod error;
 pub mod exec;
 pub mod exit_codes;
 pub mod graph;
 pub mod hash;
 pub mod key;
+pub mod ladder;
 pub mod manifest;
 pub mod media;
 pub mod plan;
+pub mod signals;
+pub mod skip;
 pub mod state;
 pub mod storage;
+pub mod term;
 pub mod tools;
 pub mod verify;
 

@@ -39,9 +39,20 @@ pub enum Reason {
     UpstreamChanged(String),
     OutputMissing(String),
     OutputModified(String),
+    /// A recorded output that cannot be what its step promises (an empty file).
+    OutputInvalid(String),
     RemoteUnavailable(String),
     /// `--prune` and the published folder holds an object the package no longer has.
     Prune(String),
+    /// Not stale: the step does not apply to its source and will not run (see [`crate::skip`]).
+    Skipped(&'static str),
+}
+
+impl Reason {
+    /// A step that will not run (not stale: nothing to do).
+    pub fn is_skip(&self) -> bool {
+        matches!(self, Reason::Skipped(_))
+    }
 }
 
 impl fmt::Display for Reason {
@@ -56,8 +67,10 @@ impl fmt::Display for Reason {
             Reason::UpstreamChanged(s) => write!(f, "upstream changed: {s}"),
             Reason::OutputMissing(p) => write!(f, "output missing: {p}"),
             Reason::OutputModified(p) => write!(f, "output modified: {p}"),
+            Reason::OutputInvalid(p) => write!(f, "output invalid: {p}"),
             Reason::RemoteUnavailable(e) => write!(f, "remote unavailable: {e}"),
             Reason::Prune(p) => write!(f, "prune: {p} is no longer produced"),
+            Reason::Skipped(why) => write!(f, "skipped: {why}"),
         }
     }
 }
@@ -210,6 +223,7 @@ pub fn tool_ref(t: &crate::tools::Tool) -> ToolRef {
 }
 
 /// Every recorded output must exist with its recorded digest; the stat cache saves the read.
+/// An empty output is never fresh: no step promises a 0-byte file (see [`crate::exec::check`]).
 fn check_outputs(
     root: &Path,
     loc: &OutputLoc,
@@ -219,6 +233,9 @@ fn check_outputs(
     for o in outputs {
         let path = output_path(loc, &o.path);
         let shown = || path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        if o.size == 0 {
+            return Some(Reason::OutputInvalid(format!("{} is empty (0 bytes)", shown())));
+        }
         let Ok(stat) = FileStat::of(&path) else {
             return Some(Reason::OutputMissing(shown()));
         };
@@ -376,20 +393,26 @@ fn media_err(id: &str, path: &Path, e: std::io::Error) -> Error {
 ///
 /// Intermediates whose files are missing but whose records match ("absent") count as fresh
 /// unless a step that reads them has to run; then they are stale too ("needed by").
+///
+/// A stale step whose inputs are all fresh and that does not apply to its source
+/// ([`crate::skip`]) is [`Reason::Skipped`]: not stale, and it gives its consumers no inputs.
 pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec<(NodeIndex, Option<Reason>)> {
     let mut stale = vec![false; ctx.sg.g.node_count()];
+    let mut skipped = vec![false; ctx.sg.g.node_count()];
     let mut absent: Vec<Option<Reason>> = vec![None; ctx.sg.g.node_count()];
     let mut out = Vec::new();
     for n in ctx.sg.topo() {
         if !selected[n.index()] {
             continue;
         }
-        let reason = if force {
+        let mut reason = if force {
             Some(Reason::Forced)
         } else {
             let ev = ctx.evaluate(state, n, |d| {
                 if stale[d.index()] {
                     Upstream::Pending
+                } else if skipped[d.index()] {
+                    Upstream::Done(&[])
                 } else {
                     match state.data.steps.get(&ctx.sg.g[d].id) {
                         Some(r) => Upstream::Done(&r.outputs),
@@ -400,13 +423,20 @@ pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec
             absent[n.index()] = ev.absent;
             ev.stale
         };
-        stale[n.index()] = reason.is_some();
+        if reason.is_some()
+            && ctx.sg.deps(n).iter().all(|d| !stale[d.index()])
+            && let Some(why) = crate::skip::reason(ctx.m, &ctx.sg.g[n])
+        {
+            reason = Some(Reason::Skipped(why));
+            skipped[n.index()] = true;
+        }
+        stale[n.index()] = reason.as_ref().is_some_and(|r| !r.is_skip());
         out.push((n, reason));
     }
     // Consumers before their dependencies: a stale step needs its absent inputs rebuilt.
     for i in (0..out.len()).rev() {
         let n = out[i].0;
-        if out[i].1.is_none() {
+        if out[i].1.as_ref().is_none_or(Reason::is_skip) {
             continue;
         }
         for d in ctx.sg.deps(n) {
@@ -418,4 +448,24 @@ pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_empty_output_is_never_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("chunk-0-00001.m4s");
+        std::fs::write(&file, b"").unwrap();
+        let stat = FileStat::of(&file).unwrap();
+        let digest = hash_file(&file, 0).unwrap();
+        let loc = OutputLoc::Dir(dir.path().to_path_buf());
+        let rec = |size| vec![OutputFile { path: "chunk-0-00001.m4s".into(), size, digest: digest.clone(), stat }];
+        let why = check_outputs(dir.path(), &loc, &rec(0), &mut Vec::new());
+        assert_eq!(why, Some(Reason::OutputInvalid("chunk-0-00001.m4s is empty (0 bytes)".into())));
+        std::fs::write(&file, b"data").unwrap();
+        assert!(matches!(check_outputs(dir.path(), &loc, &rec(4), &mut Vec::new()), Some(Reason::OutputModified(_))));
+    }
 }

@@ -86,6 +86,52 @@ const CASES: &[Case] = &[
 /// its HLS and DASH outputs in hls.js and shaka-player. Panics with every
 /// case's findings when any case fails; returns each case's JSON result.
 pub fn play_both(manifest_yaml: &str) -> Vec<(String, Value)> {
+    let dir = build(manifest_yaml, |_| {});
+    play_cases(dir.path(), CASES)
+}
+
+/// A glob with the quickstart clip and a clip without an audio stream: the run exits 0,
+/// the silent clip's packages have no audio group, and they play in both players.
+#[test]
+fn source_without_audio_plays_in_hls_js_and_shaka_player() {
+    let manifest = std::fs::read_to_string(repo().join("examples/quickstart/pipeline.yaml")).unwrap();
+    let (from, to) = (
+        "  - path: media/sample.mp4   # id defaults to \"media/sample\"\n    id: sample\n",
+        "  - glob: \"media/*.mp4\"\n",
+    );
+    assert!(manifest.contains(from), "the quickstart's source entry changed:\n{manifest}");
+    let dir = build(&manifest.replacen(from, to, 1), |media| {
+        // 6 s like the quickstart clip (the players must get past 2 s, switch, then end).
+        let out = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30"])
+            .args(["-t", "6", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+            .arg(media.join("silent.mp4"))
+            .output()
+            .expect("run ffmpeg");
+        assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let master = std::fs::read_to_string(dir.path().join("out/media/silent/hls/master.m3u8")).unwrap();
+    assert!(!master.contains("#EXT-X-MEDIA") && !master.contains("AUDIO="), "audio group in:\n{master}");
+    let mpd = std::fs::read_to_string(dir.path().join("out/media/silent/dash/manifest.mpd")).unwrap();
+    assert!(!mpd.contains("audio"), "audio in the MPD:\n{mpd}");
+    let with_audio = std::fs::read_to_string(dir.path().join("out/media/sample/hls/master.m3u8")).unwrap();
+    assert!(with_audio.contains("TYPE=AUDIO"), "the clip with audio keeps its group:\n{with_audio}");
+    play_cases(dir.path(), SILENT_CASES);
+}
+
+const SILENT_CASES: &[Case] = &[
+    Case { name: "hls.js / HLS without audio", page: "hls.html", manifest: "out/media/silent/hls/master.m3u8" },
+    Case {
+        name: "shaka-player / DASH without audio",
+        page: "shaka.html",
+        manifest: "out/media/silent/dash/manifest.mpd",
+    },
+    Case { name: "shaka-player / HLS without audio", page: "shaka.html", manifest: "out/media/silent/hls/master.m3u8" },
+];
+
+/// Runs `vodbuild run` on `manifest_yaml` in a fresh folder holding the quickstart media
+/// (plus what `add_media` writes into `media/`); asserts exit 0.
+fn build(manifest_yaml: &str, add_media: impl FnOnce(&Path)) -> tempfile::TempDir {
     require_browser_tools();
 
     let dir = tempfile::Builder::new().prefix("vodbuild-browser-").tempdir().unwrap();
@@ -95,22 +141,29 @@ pub fn play_both(manifest_yaml: &str) -> Vec<(String, Value)> {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), media.join(entry.file_name())).unwrap();
     }
+    add_media(&media);
     std::fs::write(dir.path().join("pipeline.yaml"), manifest_yaml).unwrap();
 
     let mut build = Command::new(env!("CARGO_BIN_EXE_vodbuild"));
     build.args(["run", "pipeline.yaml"]).current_dir(dir.path()).env("PATH", path_with_project_tools());
     let (status, out, err) = run_bounded(&mut build, BUILD_TIMEOUT);
     assert!(status.is_some_and(|s| s.success()), "vodbuild run failed ({status:?})\nstdout:\n{out}\nstderr:\n{err}");
-    for case in CASES {
-        let p = dir.path().join(case.manifest);
-        assert!(p.is_file(), "vodbuild run did not write {}\nstderr:\n{err}", p.display());
+    dir
+}
+
+/// Plays each case's manifest (under `dir`); panics with every case's findings when any
+/// case fails.
+fn play_cases(dir: &Path, cases: &[Case]) -> Vec<(String, Value)> {
+    for case in cases {
+        let p = dir.join(case.manifest);
+        assert!(p.is_file(), "vodbuild run did not write {}", p.display());
     }
 
     let _one_browser = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let server = StaticServer::start(&[("/player", &browser_dir()), ("/content", dir.path())]);
+    let server = StaticServer::start(&[("/player", &browser_dir()), ("/content", dir)]);
     let mut results = Vec::new();
     let mut problems = Vec::new();
-    for case in CASES {
+    for case in cases {
         let page = server.url(&format!("player/{}", case.page));
         let url = server.url(&format!("content/{}", case.manifest));
         let (result, log) = play(&page, &url);
@@ -137,7 +190,7 @@ pub fn play_both(manifest_yaml: &str) -> Vec<(String, Value)> {
         problems.is_empty(),
         "{} of {} player cases failed:\n{}\nserver errors: {http_errors:?}",
         problems.len(),
-        CASES.len(),
+        cases.len(),
         problems.join("\n")
     );
     results

@@ -68,7 +68,7 @@ fn clean_removes_outputs_and_state() {
     assert!(ws.path("out/media/a/hls/master.m3u8").is_file());
     ws.vodbuild(&["clean", "pipeline.yaml"]).success();
     assert!(ws.files_under("out").is_empty(), "outputs left: {:?}", ws.files_under("out"));
-    assert!(ws.files_under(".vodbuild/work").is_empty(), "intermediates left");
+    assert!(ws.files_under(".vodbuild/pipeline.yaml/work").is_empty(), "intermediates left");
     assert!(ws.path("media/a.mp4").is_file(), "clean must never touch sources");
     assert!(ws.path("pipeline.yaml").is_file());
     let plan = ws.plan_ok();

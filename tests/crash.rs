@@ -100,3 +100,38 @@ fn second_run_on_a_busy_workspace_exits_4() {
     assert_eq!(first.code, 0, "first run\n{}", first.describe());
     assert_outputs_valid(&ws, "media/long", SECONDS);
 }
+
+/// A run killed while it re-made outputs that are still fresh from before (`run --force`)
+/// leaves `.NAME.tmp-*` / `.NAME.old-*` beside them, and one killed mid-save leaves
+/// `state.json.tmp-PID`. The next run removes them although no step re-runs (found by
+/// `cargo xtask soak`).
+#[test]
+fn temporaries_of_a_killed_run_are_removed_when_their_steps_are_fresh() {
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 2.0, "160x90");
+    ws.write_manifest(SMALL);
+    ws.run_ok();
+    let file = |name: &str| ws.files_under(".").into_iter().find(|f| f.ends_with(name)).expect(name);
+    let encode_dir = file("/90p.mp4").trim_end_matches("90p.mp4").to_string();
+    let left = [
+        "out/media/a/.hls.tmp-999999-3/index.m3u8".to_string(),
+        "out/media/a/.dash.old-999999/manifest.mpd".to_string(),
+        "out/media/a/.metadata.json.tmp-999999-7".to_string(),
+        format!("{encode_dir}.90p.mp4.tmp-999999-1"),
+    ];
+    for f in &left {
+        ws.write(f, "partial");
+    }
+    let again = ws.run_ok();
+    assert_eq!(executed(&again), BTreeSet::new(), "{again:#}");
+    let remaining: Vec<&String> = left.iter().filter(|f| ws.path(f).exists()).collect();
+    assert!(remaining.is_empty(), "left behind: {remaining:?}");
+
+    let snapshot = file("/state.json");
+    let stale = format!("{snapshot}.tmp-999999");
+    ws.write(&stale, "{");
+    std::fs::remove_file(ws.path("out/media/a/metadata.json")).unwrap();
+    let third = ws.run_ok();
+    assert_eq!(executed(&third), set(&["metadata:media/a"]), "{third:#}");
+    assert!(!ws.path(&stale).exists(), "{stale} left behind");
+}

@@ -85,7 +85,7 @@ fn assert_did_you_mean(stderr: &str, suggestion: &str) {
 fn block_manifest_is_valid() {
     // The base of the error cases must itself be accepted.
     let ws = Workspace::new();
-    ws.make_source("media/a.mp4", 2.0, "160x90");
+    ws.make_source("media/a.mp4", 2.0, "1280x720");
     ws.write_manifest(BLOCK);
     let plan = ws.plan_ok();
     assert!(planned(&plan).contains("encode:clip:720p"), "{plan:#}");

@@ -62,7 +62,7 @@ fn renditions_have_aligned_keyframes_and_segments() {
     let gop = 2.0;
     let mut all = Vec::new();
     for rung in ["144p", "90p"] {
-        let work = ws.path(&format!(".vodbuild/work/media/a/{rung}.mp4"));
+        let work = ws.path(&format!(".vodbuild/pipeline.yaml/work/media/a/{rung}.mp4"));
         let times = media::keyframe_times(&work);
         for t in &times {
             let off = (t / gop - (t / gop).round()).abs() * gop;
@@ -110,7 +110,7 @@ fn ntsc_frame_rate_keyframes_stay_on_the_gop_grid() {
     let frame = 1001.0 / 30000.0;
     let mut all = Vec::new();
     for rung in ["144p", "90p"] {
-        let times = media::keyframe_times(&ws.path(&format!(".vodbuild/work/media/ntsc/{rung}.mp4")));
+        let times = media::keyframe_times(&ws.path(&format!(".vodbuild/pipeline.yaml/work/media/ntsc/{rung}.mp4")));
         for t in &times {
             let off = (t / 2.0 - (t / 2.0).round()).abs() * 2.0;
             assert!(off <= frame / 2.0 + 1e-3, "{rung}: keyframe at {t} s off the 2 s grid: {times:?}");
@@ -180,7 +180,7 @@ outputs:
         "public/clip/dash/manifest.mpd",
         "public/clip/metadata.json",
         "public/clip/audio_only/audio.m4a",
-        ".vodbuild/work/clip/144p.mp4",
+        ".vodbuild/pipeline.yaml/work/clip/144p.mp4",
     ] {
         assert!(ws.path(f).is_file(), "missing {f}");
     }

@@ -85,13 +85,13 @@ fn edited_thumbnail_is_rebuilt() {
 
 #[test]
 fn deleted_intermediate_encode_is_rebuilt_when_needed() {
-    // A work file (.vodbuild/work/<id>/<rung>.mp4) only feeds packaging. Two
+    // A work file (.vodbuild/pipeline.yaml/work/<id>/<rung>.mp4) only feeds packaging. Two
     // readings are sound: deleting it makes its encode stale ("output
     // missing"), or it is an intermediate rebuilt only when a consumer must
     // run. Either way, no packaging re-runs for it, and a later
     // packaging change re-creates it instead of failing.
     let ws = built();
-    let work = ".vodbuild/work/media/a/90p.mp4";
+    let work = ".vodbuild/pipeline.yaml/work/media/a/90p.mp4";
     assert!(ws.path(work).is_file(), "missing {work}");
     std::fs::remove_file(ws.path(work)).unwrap();
 

@@ -1,21 +1,25 @@
 //! The commands: load the manifest, build the graph, then plan, run, draw, report or clean.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::fmt::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use petgraph::graph::NodeIndex;
 use serde_json::json;
 
-use super::{Cli, Command};
+use super::{Cli, Command, fitting};
 use crate::error::{Error, IoContext, Result};
-use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress, runner};
+use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress};
 use crate::exit_codes;
-use crate::graph::{OutputLoc, StepGraph, render};
+use crate::graph::{StepGraph, render};
+use crate::ladder::Fits;
 use crate::manifest::Manifest;
 use crate::plan::{self, Context, HashStats};
 use crate::state::{State, lock::WorkspaceLock};
 use crate::storage::remote_state::RemoteState;
 use crate::tools::Toolset;
+use crate::{say, term};
 
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     match &cli.command {
@@ -35,6 +39,8 @@ struct Loaded {
     tools: Toolset,
     sg: StepGraph,
     selected: Vec<bool>,
+    /// Each probed source's ladder (see [`crate::ladder`]).
+    fits: Fits,
 }
 
 fn load(file: &Path, only: Option<&str>) -> Result<Loaded> {
@@ -55,10 +61,36 @@ fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
     }
     let sg = StepGraph::build(&m);
     let selected = sg.select(only).map_err(Error::Usage)?;
-    Ok(Loaded { m, state, tools, sg, selected })
+    Ok(Loaded { m, state, tools, sg, selected, fits: Fits::new() })
 }
 
-fn digests(l: &mut Loaded) -> Result<(std::collections::HashMap<String, String>, HashStats)> {
+/// Rebuilds the graph with each probed source's ladder fitted, and selects again.
+fn refit(l: &mut Loaded, infos: &fitting::Infos, only: Option<&str>) -> Result<()> {
+    l.fits = crate::ladder::fit_all(&l.m, &StepGraph::rungs_in_use(&l.m), infos);
+    l.sg = StepGraph::build_fitted(&l.m, &l.fits);
+    l.selected = l.sg.select(only).map_err(Error::Usage)?;
+    Ok(())
+}
+
+/// For commands that run nothing: probes from the cache or run in memory, then the fitted graph.
+fn fit_dry(l: &mut Loaded, sources: &HashMap<String, String>, only: Option<&str>) -> Result<()> {
+    let infos = fitting::probe_dry(&l.m, &l.sg, &l.tools, sources, &l.state, &l.selected);
+    refit(l, &infos, only)
+}
+
+/// The rungs fitting left out for the selected sources: (encode step id, source, reason).
+fn skipped_rungs(l: &Loaded) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for s in &l.m.sources {
+        let selected = l.sg.g.node_indices().any(|n| l.selected[n.index()] && l.sg.g[n].source == s.id);
+        for (rung, why) in l.fits.get(&s.id).filter(|_| selected).map(|f| &f.skipped[..]).unwrap_or_default() {
+            out.push((format!("encode:{}:{rung}", s.id), s.id.clone(), format!("skipped: {why}")));
+        }
+    }
+    out
+}
+
+fn digests(l: &mut Loaded) -> Result<(HashMap<String, String>, HashStats)> {
     let mut wanted: Vec<&str> =
         l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
     wanted.sort_unstable();
@@ -72,16 +104,24 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, a.only.as_deref())?;
     let (sources, hs) = digests(&mut l)?;
-    runner::install_interrupt_handler();
-    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
-    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = a.jobs.unwrap_or_else(super::cores);
+    if jobs > super::cores() {
+        tracing::warn!("-j {jobs} is more than the {} cores: the jobs will compete for them", super::cores());
+    }
     let mode = if cli.quiet || a.json || cli.log_format == super::LogFormat::Json {
         progress::Mode::Quiet
     } else {
         progress::Mode::Auto
     };
     let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let report = exec::run(&ctx, &mut l.state, &l.selected, &opts, &LocalExecutor);
+    let building = crate::signals::Building::start();
+    let report = run_fitted(&mut l, sources, a, &opts);
+    drop(building);
+    let report = report?;
+    let ladder: Vec<_> = skipped_rungs(&l)
+        .into_iter()
+        .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
+        .collect();
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
     l.state.save()?;
@@ -102,31 +142,34 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
             "downloaded_bytes": crate::storage::sources::downloaded_bytes(),
         },
         "steps": report.steps,
+        "ladder_skipped": ladder,
     });
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
         // stdout stays one JSON document; failures are still said on stderr.
-        for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
-            eprintln!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));
-        }
+        say_failures(&report);
     } else if cli.log_format == super::LogFormat::Json {
         for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
             tracing::error!(step = %s.id, error = s.error.as_deref().unwrap_or(""), "step failed");
         }
         let ms = start.elapsed().as_millis() as u64;
         tracing::info!(executed, fresh, failed, skipped, duration_ms = ms, output_dir = %l.m.output_dir.display(), "run finished");
-    } else if !cli.quiet {
-        for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
-            eprintln!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));
+    } else {
+        // Quiet hides progress and the summary, never errors.
+        say_failures(&report);
+        if report.interrupted {
+            say!("vodbuild: interrupted");
         }
-        eprintln!(
-            "{executed} executed, {fresh} fresh, {failed} failed, {skipped} skipped in {:.1}s; outputs in {}",
-            start.elapsed().as_secs_f64(),
-            l.m.output_dir.display()
-        );
+        if !cli.quiet {
+            say!(
+                "{executed} executed, {fresh} fresh, {failed} failed, {skipped} skipped in {:.1}s; outputs in {}",
+                start.elapsed().as_secs_f64(),
+                l.m.output_dir.display()
+            );
+        }
     }
     Ok(if report.interrupted {
         exit_codes::INTERRUPTED
@@ -135,6 +178,39 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     } else {
         exit_codes::SUCCESS
     })
+}
+
+/// Probes first (recorded), then the graph with each source's ladder fitted, then the rest.
+fn run_fitted(
+    l: &mut Loaded,
+    sources: HashMap<String, String>,
+    a: &super::RunArgs,
+    opts: &RunOptions,
+) -> Result<exec::RunReport> {
+    let (infos, probed, failed) = fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, opts);
+    refit(l, &infos, a.only.as_deref())?;
+    let stopped = probed.interrupted || (!a.keep_going && probed.count(Status::Failed) > 0);
+    let unattempted = fitting::unattempted(&l.sg, &l.selected, &failed, stopped, probed.interrupted);
+    for n in l.sg.g.node_indices() {
+        if stopped || failed.contains(&l.sg.g[n].source) {
+            l.selected[n.index()] = false;
+        }
+    }
+    let ctx = Context { prune: a.prune, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
+    let later = if stopped {
+        exec::RunReport::default()
+    } else {
+        exec::run(&ctx, &mut l.state, &l.selected, opts, &LocalExecutor)
+    };
+    let mut report = fitting::merge(probed, later);
+    report.steps.extend(unattempted);
+    Ok(report)
+}
+
+fn say_failures(report: &exec::RunReport) {
+    for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
+        say!("failed: {}: {}", s.id, s.error.as_deref().unwrap_or(""));
+    }
 }
 
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
@@ -165,27 +241,44 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
 fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
     let mut l = load(&a.file, a.only.as_deref())?;
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, a.only.as_deref())?;
     let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
-    let stale: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
-    let fresh = result.len() - stale.len();
+    let listed: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
+    let (skipped, stale): (Vec<&(NodeIndex, &plan::Reason)>, Vec<_>) = listed.iter().partition(|(_, r)| r.is_skip());
+    let fresh = result.len() - listed.len();
+    // Rungs the ladder fitting left out: no step exists for them, so they are listed apart.
+    let rungs = skipped_rungs(&l);
     if a.json {
-        let steps: Vec<_> = stale
-            .iter()
-            .map(|(n, r)| {
-                let s = &l.sg.g[*n];
-                json!({"id": s.id, "kind": s.kind.as_str(), "source": s.source, "reason": r.to_string()})
-            })
-            .collect();
-        let doc = json!({"steps": steps, "summary": {"stale": stale.len(), "fresh": fresh}});
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        let rows = |v: &[&(NodeIndex, &plan::Reason)]| -> Vec<serde_json::Value> {
+            v.iter()
+                .map(|(n, r)| {
+                    let s = &l.sg.g[*n];
+                    json!({"id": s.id, "kind": s.kind.as_str(), "source": s.source, "reason": r.to_string()})
+                })
+                .collect()
+        };
+        let mut skipped_rows = rows(&skipped);
+        skipped_rows.extend(
+            rungs.iter().map(|(id, src, why)| json!({"id": id, "kind": "encode", "source": src, "reason": why})),
+        );
+        let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped_rows.len()});
+        let doc = json!({"steps": rows(&stale), "skipped": skipped_rows, "summary": summary});
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
-        let width = stale.iter().map(|(n, _)| l.sg.g[*n].id.len()).max().unwrap_or(0);
-        let mut out = std::io::stdout().lock();
-        for (n, r) in &stale {
+        let ids = listed.iter().map(|(n, _)| l.sg.g[*n].id.len()).chain(rungs.iter().map(|s| s.0.len()));
+        let width = ids.max().unwrap_or(0);
+        let mut out = String::new();
+        for (n, r) in stale.iter().chain(&skipped) {
             let _ = writeln!(out, "{:width$}  {r}", l.sg.g[*n].id);
         }
-        let _ = writeln!(out, "{} stale, {fresh} fresh", stale.len());
+        for (id, _, why) in &rungs {
+            let _ = writeln!(out, "{id:width$}  {why}");
+        }
+        let n_skipped = skipped.len() + rungs.len();
+        let more = if n_skipped == 0 { String::new() } else { format!(", {n_skipped} skipped") };
+        let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
+        term::out(&out);
     }
     Ok(exit_codes::SUCCESS)
 }
@@ -198,27 +291,33 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
-        stale[n.index()] = r.is_some();
+        stale[n.index()] = r.is_some_and(|r| !r.is_skip());
     }
     let keep: Vec<bool> =
         l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
-    print!("{}", render::render(&l.sg, &stale, &keep, a.format));
+    term::out(&render::render(&l.sg, &stale, &keep, a.format));
     Ok(exit_codes::SUCCESS)
 }
 
 fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     let mut l = load(&a.file, None)?;
     let (sources, _) = digests(&mut l)?;
+    fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
     let mut per: Vec<(String, usize, usize)> = l.m.sources.iter().map(|s| (s.id.clone(), 0, 0)).collect();
     for (n, r) in &result {
         let src = &l.sg.g[*n].source;
         if let Some(e) = per.iter_mut().find(|e| &e.0 == src) {
-            if r.is_some() { e.1 += 1 } else { e.2 += 1 }
+            match r {
+                Some(r) if r.is_skip() => {}
+                Some(_) => e.1 += 1,
+                None => e.2 += 1,
+            }
         }
     }
     let stale: usize = per.iter().map(|e| e.1).sum();
@@ -226,53 +325,22 @@ fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     if a.json {
         let rows: Vec<_> =
             per.iter().map(|(id, s, f)| json!({"id": id, "stale": s, "fresh": f, "up_to_date": *s == 0})).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}}))
-                .expect("json")
-        );
+        let doc = json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}});
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
+        let mut out = String::new();
         for (id, s, f) in &per {
             let word = if *s == 0 { "up to date" } else { "stale" };
-            println!("{id}: {word} ({f} fresh, {s} stale)");
+            let _ = writeln!(out, "{id}: {word} ({f} fresh, {s} stale)");
         }
-        println!("{} sources, {stale} stale steps, {fresh} fresh", per.len());
+        let _ = writeln!(out, "{} sources, {stale} stale steps, {fresh} fresh", per.len());
+        term::out(&out);
     }
     Ok(exit_codes::SUCCESS)
 }
 
 fn clean_cmd(a: &super::CleanArgs) -> Result<i32> {
-    let m = Manifest::load(&a.file)?;
-    let lock = WorkspaceLock::acquire(&m.state_dir())?;
-    let sg = StepGraph::build(&m);
-    let mut removed = 0usize;
-    if !a.keep_outputs {
-        for n in sg.g.node_indices() {
-            let out = &sg.g[n].output;
-            if !out.local().is_some_and(|p| p.starts_with(&m.output_dir)) {
-                continue;
-            }
-            let r = match out {
-                OutputLoc::File(p) => std::fs::remove_file(p),
-                OutputLoc::Dir(p) => std::fs::remove_dir_all(p),
-                OutputLoc::Remote { .. } => continue,
-            };
-            if r.is_ok() {
-                removed += 1;
-            }
-        }
-        for s in &m.sources {
-            // Only removes folders left empty.
-            let _ = std::fs::remove_dir(m.output_dir.join(&s.id));
-        }
-    }
-    drop(lock);
-    let dir = m.state_dir();
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).ctx(|| format!("removing {}", dir.display()))?;
-    }
-    eprintln!("removed {removed} outputs and {}", dir.display());
-    Ok(exit_codes::SUCCESS)
+    super::clean::clean(&Manifest::load(&a.file)?, a.keep_outputs)
 }
 
 fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
@@ -280,12 +348,14 @@ fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
     let (checked, problems) = crate::verify::verify(&m);
     if a.json {
         let doc = json!({"packages": checked, "problems": problems});
-        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
+        let mut out = String::new();
         for p in &problems {
-            println!("{p}");
+            let _ = writeln!(out, "{p}");
         }
-        eprintln!("{checked} packages checked, {} problems", problems.len());
+        term::out(&out);
+        say!("{checked} packages checked, {} problems", problems.len());
     }
     Ok(if problems.is_empty() { exit_codes::SUCCESS } else { exit_codes::VERIFY_FAILED })
 }

@@ -1,7 +1,9 @@
 //! Command line: clap definitions, logging set-up, error rendering and exit codes.
 //! The commands themselves are in [`commands`].
 
+mod clean;
 mod commands;
+mod fitting;
 
 use std::path::PathBuf;
 
@@ -21,10 +23,10 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Less output: no progress lines.
+    /// Less output: no progress lines (errors are always shown).
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// More log output (repeat for more).
+    /// More log output: `-v` each tool's command line, `-vv` also the tools' stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     #[command(subcommand)]
@@ -57,8 +59,8 @@ pub enum Command {
 pub struct RunArgs {
     /// The pipeline manifest (YAML).
     pub file: PathBuf,
-    /// Job slots: how many steps run at once (default: the number of cores).
-    #[arg(short, long)]
+    /// Job slots: how many steps run at once, 1 to 4× the cores (default: the number of cores).
+    #[arg(short, long, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// After a failure, go on with work that does not depend on it.
     #[arg(short, long)]
@@ -132,8 +134,23 @@ pub struct CleanArgs {
     pub keep_outputs: bool,
 }
 
+/// The number of cores vodbuild counts with.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// `-j N`: at least one slot, at most four per core (each slot is a thread and a tool).
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    let max = 4 * cores();
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of job slots from 1 to {max} (4 x {} cores)", cores())),
+    }
+}
+
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
+    crate::signals::install();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -151,14 +168,17 @@ pub fn main() -> i32 {
     }
 }
 
+/// Errors always reach stderr, whatever `-q` says.
 fn report_error(e: Error) -> i32 {
     let code = e.exit_code();
-    let _ =
-        miette::set_hook(Box::new(|_| Box::new(miette::MietteHandlerOpts::new().width(160).wrap_lines(false).build())));
+    let color = crate::term::color_stderr();
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(miette::MietteHandlerOpts::new().width(160).wrap_lines(false).color(color).build())
+    }));
     if matches!(e, Error::Interrupted) {
-        eprintln!("vodbuild: interrupted");
+        crate::say!("vodbuild: interrupted");
     } else {
-        eprintln!("{:?}", miette::Report::new(e));
+        crate::say!("{:?}", miette::Report::new(e));
     }
     code
 }
@@ -174,7 +194,12 @@ fn init_logging(cli: &Cli) {
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("VODBUILD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(crate::term::color_stderr())
+        // Its own complaint about a broken stderr would be an `eprint!`, which panics.
+        .log_internal_errors(false);
     let _ = match cli.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).without_time().try_init(),

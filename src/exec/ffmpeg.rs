@@ -6,9 +6,10 @@
 
 use std::path::Path;
 
+use crate::manifest::checks::MAX_THUMBNAILS;
 use crate::manifest::model::{
-    AudioCodec, AudioOnlyFormat, AudioOnlyOutput, AudioProfile, DashOutput, FrameRate, HlsOutput, ImageFormat,
-    SegmentType, ThumbnailsOutput, VideoCodec, VideoProfile,
+    AudioCodec, AudioOnlyFormat, AudioOnlyOutput, AudioProfile, DashOutput, HlsOutput, ImageFormat, SegmentType,
+    ThumbnailsOutput, VideoCodec, VideoProfile,
 };
 use crate::media::probe::VideoInfo;
 
@@ -27,8 +28,9 @@ fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// Output size: explicit, or derived from the height (or width) keeping the display aspect,
-/// always even.
+/// Output size: explicit, or derived from the height (or width) keeping the displayed aspect
+/// (rotation and sample aspect applied), each side rounded to the nearest even number
+/// (1280x720 rotated 90° at height 360: 202.5 → 202x360).
 pub fn target_size(p: &VideoProfile, src: &VideoInfo) -> (u32, u32) {
     let even = |x: f64| ((x / 2.0).round() as u32 * 2).max(2);
     let dar = src.display_aspect();
@@ -40,22 +42,7 @@ pub fn target_size(p: &VideoProfile, src: &VideoInfo) -> (u32, u32) {
     }
 }
 
-/// Output frame rate as (num, den), and whether an fps filter is needed.
-pub fn target_fps(p: &VideoProfile, src: &VideoInfo) -> ((u32, u32), bool) {
-    match p.frame_rate {
-        FrameRate::Fixed(n, d) => ((n, d), (n, d) != src.fps),
-        FrameRate::Source => match p.max_frame_rate {
-            Some(max) if src.fps_f64() > max + 1e-3 => {
-                let fr = FrameRate::parse(&max.to_string()).unwrap_or(FrameRate::Fixed(30, 1));
-                match fr {
-                    FrameRate::Fixed(n, d) => ((n, d), true),
-                    FrameRate::Source => (src.fps, false),
-                }
-            }
-            _ => (src.fps, false),
-        },
-    }
-}
+pub use super::filters::target_fps;
 
 /// One ffmpeg that decodes the source once and writes every listed rendition.
 pub fn encode_args(
@@ -71,20 +58,18 @@ pub fn encode_args(
     push(&mut a, &["-threads", &t, "-filter_complex_threads", &t, "-i", &path(source)]);
     if let (Some(src), false) = (src, video.is_empty()) {
         let mut graph = String::new();
+        let prelude = super::filters::source_prelude(src);
         if video.len() > 1 {
-            graph += &format!("[0:v:0]split={}", video.len());
+            graph += &format!("[0:v:0]{prelude}split={}", video.len());
             for i in 0..video.len() {
                 graph += &format!("[in{i}]");
             }
             graph += ";";
         }
         for (i, (p, _)) in video.iter().enumerate() {
-            let input = if video.len() > 1 { format!("[in{i}]") } else { "[0:v:0]".to_string() };
-            let (w, h) = target_size(p, src);
-            let ((n, d), needs_fps) = target_fps(p, src);
-            let fps = if needs_fps { format!("fps={n}/{d},") } else { String::new() };
-            let pix = if p.profile.as_deref() == Some("main10") { "yuv420p10le" } else { "yuv420p" };
-            graph += &format!("{input}{fps}scale={w}:{h}:flags=bicubic,setsar=1,format={pix}[v{i}];");
+            let input = if video.len() > 1 { format!("[in{i}]") } else { format!("[0:v:0]{prelude}") };
+            let chain = super::filters::rendition_chain(p, src, target_size(p, src));
+            graph += &format!("{input}{chain}[v{i}];");
         }
         graph.pop();
         push(&mut a, &["-filter_complex", &graph]);
@@ -153,11 +138,9 @@ fn video_codec_args(a: &mut Vec<String>, p: &VideoProfile, keyint: u32, gop: f64
         }
         VideoCodec::Av1 => {
             push(a, &["-c:v", "libsvtav1", "-preset", p.preset.as_deref().unwrap_or("8")]);
-            match (p.bitrate, p.crf) {
-                (Some(b), _) => push(a, &["-b:v", &b.ffmpeg()]),
-                (None, Some(c)) => push(a, &["-crf", &c.to_string()]),
-                _ => {}
-            }
+            // VBR at `bitrate`; ffmpeg hands maxrate/bufsize to svt-av1 (max_bit_rate, buffer
+            // size). crf with maxrate (capped CRF) is refused at load: it overshoots.
+            rate(a, false);
             push(a, &["-g", &k, "-force_key_frames", &force, "-svtav1-params", "irefresh-type=2:scd=0"]);
         }
         VideoCodec::Vp9 => {
@@ -266,9 +249,8 @@ pub fn thumbnail_args(source: &Path, o: &ThumbnailsOutput, duration: f64, dir: &
         _ => "1".into(),
     };
     push(&mut a, &["-vf", &format!("fps={rate},scale={}:-2,setsar=1", o.width)]);
-    if let Some(c) = o.count {
-        push(&mut a, &["-frames:v", &c.to_string()]);
-    }
+    let most = o.count.unwrap_or(MAX_THUMBNAILS).min(MAX_THUMBNAILS);
+    push(&mut a, &["-frames:v", &most.to_string()]);
     let ext = match o.format {
         ImageFormat::Jpg => {
             push(&mut a, &["-c:v", "mjpeg", "-q:v", "3"]);

@@ -40,6 +40,9 @@ pub struct Placement {
     pub tmp: PathBuf,
     pub dest: PathBuf,
     pub dir: bool,
+    /// The root `dest` must stay inside (the output folder or the workspace), see [`crate::confine`].
+    #[serde(default)]
+    pub root: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +52,9 @@ pub enum Action {
         source: PathBuf,
         source_id: String,
         out: PathBuf,
+        /// What a truncated or damaged source is: an error, or a warning.
+        #[serde(default)]
+        checks: crate::manifest::model::SourceChecks,
     },
     Ffmpeg {
         program: PathBuf,
@@ -84,6 +90,9 @@ pub enum Action {
         duration: f64,
         base: PathBuf,
         out: PathBuf,
+        /// The source's displayed aspect (width / height), when it has video.
+        #[serde(default)]
+        aspect: Option<f64>,
     },
 }
 
@@ -105,9 +114,11 @@ pub fn temp_for(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.tmp-{}-{n}", std::process::id()))
 }
 
-fn placement(id: &str, loc: &OutputLoc) -> Option<Placement> {
+fn placement(m: &Manifest, id: &str, loc: &OutputLoc) -> Option<Placement> {
     let dest = loc.local()?.clone();
-    Some(Placement { step: id.to_string(), tmp: temp_for(&dest), dest, dir: matches!(loc, OutputLoc::Dir(_)) })
+    let state_dir = m.state_dir();
+    let root = crate::confine::root_of(&[&m.output_dir, &state_dir], &dest).map(Path::to_path_buf);
+    Some(Placement { step: id.to_string(), tmp: temp_for(&dest), dest, dir: matches!(loc, OutputLoc::Dir(_)), root })
 }
 
 fn load_probe(m: &Manifest, source: &str) -> Result<ProbeFile, String> {
@@ -132,7 +143,7 @@ pub fn build<'o>(
     let first = &ctx.sg.g[nodes[0]];
     let src = m.source(&first.source).ok_or("unknown source")?;
     let placements: Vec<Placement> =
-        nodes.iter().filter_map(|n| placement(&ctx.sg.g[*n].id, &ctx.sg.g[*n].output)).collect();
+        nodes.iter().filter_map(|n| placement(m, &ctx.sg.g[*n].id, &ctx.sg.g[*n].output)).collect();
     let ids: Vec<String> = nodes.iter().map(|n| ctx.sg.g[*n].id.clone()).collect();
     let ffmpeg_bin = ctx.tools.ffmpeg.path.clone();
     if first.kind == StepKind::Publish {
@@ -151,6 +162,7 @@ pub fn build<'o>(
             source: src.path.clone(),
             source_id: src.id.clone(),
             out: placements[0].tmp.clone(),
+            checks: src.opts.checks,
         };
         return Ok(JobSpec {
             label: first.id.clone(),
@@ -164,6 +176,8 @@ pub fn build<'o>(
     let probe = load_probe(m, &src.id)?;
     let info = &probe.info;
     let duration = info.duration;
+    // A source without audio: its packages have no audio group (see `crate::skip`).
+    let has_audio = info.audio.is_some();
     let no_audio = || format!("source `{}` ({}) has no audio stream", src.id, src.path.display());
     let no_video = || format!("source `{}` ({}) has no video stream", src.id, src.path.display());
     // An encoded rendition's file (the encode step's output).
@@ -198,9 +212,11 @@ pub fn build<'o>(
         StepKind::PackageHls => {
             let h = m.raw.outputs.hls.as_ref().ok_or("no hls output")?;
             let dir = placements[0].tmp.clone();
+            let renditions = built_rungs(first, &h.renditions);
             let mut inputs: Vec<(&str, PathBuf, bool)> =
-                h.renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
-            if let Some(a) = &h.audio {
+                renditions.iter().map(|r| (r.as_str(), enc(r), false)).collect();
+            let audio_name = h.audio.as_ref().filter(|_| has_audio);
+            if let Some(a) = audio_name {
                 inputs.push((a.as_str(), enc(a), true));
             }
             let refs: Vec<(&str, &Path, bool)> = inputs.iter().map(|(n, p, a)| (*n, p.as_path(), *a)).collect();
@@ -208,22 +224,21 @@ pub fn build<'o>(
                 Packager::Ffmpeg => (ffmpeg_bin, ffmpeg::hls_args(&refs, h, &dir), false),
                 Packager::Shaka => (packager_bin(ctx)?, shaka::hls_args(&refs, h, &dir), true),
             };
-            let variants = h.renditions.iter().map(|r| (r.clone(), enc(r))).collect();
-            let audio = h.audio.as_ref().map(|a| (a.clone(), enc(a), m.raw.profiles.audio[a].channels));
+            let variants = renditions.iter().map(|r| (r.clone(), enc(r))).collect();
+            let audio = audio_name.map(|a| (a.clone(), enc(a), m.raw.profiles.audio[a].channels));
             (Action::Hls { program, args, dir, variants, audio, iframes }, first.id.clone())
         }
         StepKind::PackageDash => {
             let d = m.raw.outputs.dash.as_ref().ok_or("no dash output")?;
             let vi = info.video.as_ref().ok_or_else(no_video)?;
-            let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = d
-                .renditions
+            let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = built_rungs(first, &d.renditions)
                 .iter()
                 .map(|r| {
                     let p = &m.raw.profiles.video[r];
                     (enc(r), ffmpeg::set_key(p.codec, ffmpeg::target_size(p, vi)))
                 })
                 .collect();
-            if let Some(a) = &d.audio {
+            if let Some(a) = d.audio.as_ref().filter(|_| has_audio) {
                 inputs.push((enc(a), None));
             }
             let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
@@ -253,8 +268,9 @@ pub fn build<'o>(
             let package = first.profile.clone().unwrap_or_default();
             let out = m.output_dir.join(&src.id);
             let path = if package == "hls" { out.join("hls/master.m3u8") } else { out.join("dash/manifest.mpd") };
-            let action =
-                Action::Verify { package, path, duration, base: m.root.clone(), out: placements[0].tmp.clone() };
+            let aspect = info.video.as_ref().map(|v| v.display_aspect());
+            let (base, out) = (m.root.clone(), placements[0].tmp.clone());
+            let action = Action::Verify { package, path, duration, base, out, aspect };
             (action, first.id.clone())
         }
         StepKind::Metadata => {
@@ -273,7 +289,10 @@ pub fn build<'o>(
             }
             let doc = json!({
                 "vodbuild": env!("CARGO_PKG_VERSION"),
-                "source": {"id": src.id, "duration": info.duration, "video": info.video, "audio": info.audio},
+                "source": {
+                    "id": src.id, "duration": info.duration, "video": info.video, "audio": info.audio,
+                    "has_audio": has_audio,
+                },
                 "ffprobe": probe.ffprobe,
                 "outputs": files,
             });
@@ -282,6 +301,12 @@ pub fn build<'o>(
         }
     };
     Ok(JobSpec { label, steps: ids, duration, action, placements, remote_outputs: None })
+}
+
+/// The rungs a package step packages: those its parameters list (the ladder fitted to the
+/// source), or the output's whole list.
+fn built_rungs(step: &crate::graph::Step, listed: &[String]) -> Vec<String> {
+    serde_json::from_value(step.params["renditions"].clone()).unwrap_or_else(|_| listed.to_vec())
 }
 
 /// Publishing one package: the files the package step recorded, to the step's remote folder.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::job::{Action, JobSpec};
 use super::runner;
-use crate::media::{master, mp4, mpd, probe};
+use crate::media::{master, mp4, mpd};
 use crate::storage::sync::{self, SyncStats};
 
 /// Runs a job's action, writing into the job's temporary locations. Placement into final
@@ -28,16 +28,8 @@ impl Executor for LocalExecutor {
             }
         }
         match &job.action {
-            Action::Probe { ffprobe, source, source_id, out } => {
-                let args: Vec<String> = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams"]
-                    .iter()
-                    .map(|s| s.to_string())
-                    .chain([source.to_string_lossy().into_owned()])
-                    .collect();
-                let stdout = runner::run(ffprobe, &args, |_| {})
-                    .map_err(|e| format!("source `{source_id}` ({}) is not readable media: {e}", source.display()))?;
-                let parsed =
-                    probe::parse(&stdout).map_err(|e| format!("source `{source_id}` ({}): {e}", source.display()))?;
+            Action::Probe { ffprobe, source, source_id, out, checks } => {
+                let parsed = super::probe_source::probe_source(ffprobe, source, source_id, *checks)?;
                 write(out, &serde_json::to_vec_pretty(&parsed).expect("json"))
             }
             Action::Ffmpeg { program, args } => runner::run(program, args, progress).map(drop),
@@ -51,9 +43,12 @@ impl Executor for LocalExecutor {
             }
             Action::WriteFile { path, contents } => write(path, contents.as_bytes()),
             Action::Publish(_) => unreachable!("handled above"),
-            Action::Verify { package, path, duration, base, out } => {
+            Action::Verify { package, path, duration, base, out, aspect } => {
                 let mut f = crate::verify::Findings::new(base);
                 crate::verify::check_package(package, path, Some(*duration), &mut f);
+                if let Some(a) = aspect {
+                    crate::verify::geometry::check(package, path, *a, &mut f);
+                }
                 write(out, &serde_json::to_vec_pretty(&f.problems).expect("json"))?;
                 if f.problems.is_empty() {
                     Ok(())

@@ -3,13 +3,17 @@
 //! source into one job, and runs jobs on a rayon pool with `-j` slots and a thread budget
 //! per ffmpeg. Each finished step is recorded in the state before its dependents start.
 
+pub mod check;
 pub mod ffmpeg;
+pub mod filters;
 pub mod job;
 pub mod local;
 pub mod place;
+pub mod probe_source;
 pub mod progress;
 pub mod runner;
 pub mod shaka;
+pub mod sweep;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::mpsc;
@@ -100,6 +104,7 @@ pub fn run(
     executor: &dyn Executor,
 ) -> RunReport {
     let sg = ctx.sg;
+    sweep::remove_stale_temporaries(sg, selected);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let jobs = opts.jobs.max(1);
     let mut jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, threads: 1, prune: opts.prune };
@@ -149,9 +154,10 @@ pub fn run(
             let mut stale_now: Vec<NodeIndex> = Vec::new();
             while let Some(n) = ready.pop_front() {
                 let deps = sg.deps(n);
-                if deps.iter().any(|d| matches!(node[d.index()], NodeState::Failed)) {
+                if let Some(d) = deps.iter().find(|d| matches!(node[d.index()], NodeState::Failed)) {
                     node[n.index()] = NodeState::Failed;
-                    reports.insert(n, report(n, Status::Skipped, Some("upstream failed".into()), 0, None));
+                    let why = format!("upstream failed: {}", sg.g[*d].id);
+                    reports.insert(n, report(n, Status::Skipped, Some(why), 0, None));
                     release(sg, n, selected, &mut remaining, &mut ready);
                     continue;
                 }
@@ -161,8 +167,10 @@ pub fn run(
                 });
                 let reason = if opts.force { Some(Reason::Forced) } else { ev.stale.clone() };
                 let id = &sg.g[n].id;
-                match (reason, ev.absent.clone()) {
-                    (None, absent) => {
+                // A stale step that does not apply to its source (see `skip`) is skipped.
+                let skip = reason.as_ref().and_then(|_| crate::skip::reason(ctx.m, &sg.g[n]));
+                match (reason, ev.absent.clone(), skip) {
+                    (None, absent, _) => {
                         tracing::debug!(step = %id, "fresh");
                         state.refresh_output_stats(id, &ev.restat);
                         if let (true, Some(key)) = (ev.remote_seen, &ev.key) {
@@ -182,7 +190,18 @@ pub fn run(
                             release(sg, n, selected, &mut remaining, &mut ready);
                         }
                     }
-                    (Some(r), _) => {
+                    (Some(_), _, Some(why)) => {
+                        // Done, with nothing made.
+                        tracing::debug!(step = %id, reason = why, "skipped");
+                        node[n.index()] = NodeState::Done(Vec::new());
+                        reports.insert(n, report(n, Status::Skipped, Some(why.to_string()), 0, None));
+                        if !released[n.index()] {
+                            released[n.index()] = true;
+                            release(sg, n, selected, &mut remaining, &mut ready);
+                        }
+                        wake(n, &mut waiters, &mut blocked, &mut ready);
+                    }
+                    (Some(r), _, None) => {
                         if released[n.index()] {
                             // Found fresh before, stale now that a rebuilt input changed: its
                             // consumers must wait for it.
@@ -195,11 +214,15 @@ pub fn run(
                     }
                 }
             }
-            // 2. Group: the stale encodes of one source become one job (one decode).
+            // 2. Group: the stale video encodes of one source become one job (one decode);
+            // each audio encode is a job of its own, after them, so it never fails a video.
             let mut encodes: Vec<(String, Vec<NodeIndex>)> = Vec::new();
+            let mut audio: Vec<Vec<NodeIndex>> = Vec::new();
             for n in stale_now {
                 let s = &sg.g[n];
-                if s.kind == StepKind::Encode {
+                if s.kind == StepKind::Encode && crate::skip::needs_audio(s) {
+                    audio.push(vec![n]);
+                } else if s.kind == StepKind::Encode {
                     match encodes.iter_mut().find(|(src, _)| *src == s.source) {
                         Some((_, v)) => v.push(n),
                         None => encodes.push((s.source.clone(), vec![n])),
@@ -209,6 +232,7 @@ pub fn run(
                 }
             }
             queue.extend(encodes.into_iter().map(|(_, v)| v));
+            queue.extend(audio);
 
             // 3. Dispatch into free slots.
             while in_flight.len() < jobs && !stop && !runner::interrupted() {
@@ -234,11 +258,16 @@ pub fn run(
                 next_job += 1;
                 let tx = tx.clone();
                 let job = spec.clone();
+                let checks = check::expectations(&jctx, &group);
                 let progress = &progress;
                 scope.spawn(move |_| {
                     let start = Instant::now();
                     let mut bar = progress.start(&job.label, job.duration);
-                    let result = execute_and_place(executor, &job, &mut |s| bar.update(s));
+                    // A panic in a job fails that job; it must not leave the scheduler waiting.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        execute_and_place(executor, &job, &checks, &mut |s| bar.update(s))
+                    }))
+                    .unwrap_or_else(|_| Err("internal error (a panic) while running the step".into()));
                     bar.finish(result.is_ok());
                     let _ = tx.send((id, result, start.elapsed().as_millis() as u64));
                 });
@@ -337,14 +366,17 @@ pub fn run(
 fn execute_and_place(
     executor: &dyn Executor,
     job: &JobSpec,
+    checks: &check::Checks,
     progress: &mut dyn FnMut(f64),
 ) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
     for p in &job.placements {
+        place::confine(p)?;
         place::remove_leftovers(&p.dest);
     }
     let stats = match executor.execute(job, progress) {
         Ok(s) => s,
         Err(e) => {
+            let e = check::name_disk_full(e, &job.placements);
             job.placements.iter().for_each(place::discard);
             return Err(e);
         }
@@ -355,6 +387,12 @@ fn execute_and_place(
     }
     if let Some(remote) = &job.remote_outputs {
         return Ok((vec![remote.clone()], stats));
+    }
+    // Nothing is recorded (or placed) that is not what the step promises.
+    if let Err(e) = check::outputs(checks, &job.placements) {
+        let e = check::name_disk_full(e, &job.placements);
+        job.placements.iter().for_each(place::discard);
+        return Err(e);
     }
     job.placements.iter().try_for_each(place::place)?;
     let outputs = job.placements.iter().map(place::fingerprint).collect::<Result<_, _>>()?;

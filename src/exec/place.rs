@@ -1,13 +1,22 @@
 //! Moving finished outputs into position and fingerprinting them. Outputs are written to a
 //! hidden temporary sibling and renamed into place only when the step succeeded, so a
 //! crash or kill leaves either the old complete output or nothing — never a partial one
-//! under the real name.
+//! under the real name. Nothing is written or removed before [`confine`] passed.
 
 use std::path::{Path, PathBuf};
 
 use super::job::Placement;
 use crate::hash::{FileStat, hash_file};
 use crate::state::OutputFile;
+
+/// Refuses a placement whose folder is reached through a symlink leading out of its root
+/// (see [`crate::confine`]); checked before anything is created, written or removed there.
+pub fn confine(p: &Placement) -> Result<(), String> {
+    match &p.root {
+        Some(root) => crate::confine::check(root, &p.dest),
+        None => Err(format!("refusing to write {}: outside the output folder and the workspace", p.dest.display())),
+    }
+}
 
 /// Renames the temporary output into position (a folder is swapped whole).
 pub fn place(p: &Placement) -> Result<(), String> {

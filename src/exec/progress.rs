@@ -1,4 +1,5 @@
-//! Progress: indicatif bars on a terminal, plain lines otherwise (CI logs), nothing when quiet.
+//! Progress: indicatif bars on a terminal (coloured unless `NO_COLOR`), plain lines otherwise
+//! (CI logs), nothing when quiet.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,16 +42,20 @@ impl Progress {
         let bar = self.bars.as_ref().map(|m| {
             let b = m.add(ProgressBar::new((duration * 1000.0).max(1.0) as u64));
             b.set_style(
-                ProgressStyle::with_template("{prefix:.bold} [{bar:30.cyan/blue}] {percent:>3}% {elapsed}")
-                    .expect("template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(if crate::term::color_stderr() {
+                    "{prefix:.bold} [{bar:30.cyan/blue}] {percent:>3}% {elapsed}"
+                } else {
+                    "{prefix} [{bar:30}] {percent:>3}% {elapsed}"
+                })
+                .expect("template")
+                .progress_chars("=> "),
             );
             b.set_prefix(label.clone());
             b.enable_steady_tick(Duration::from_millis(250));
             b
         });
         if bar.is_none() && !self.quiet {
-            eprintln!("{label} started");
+            crate::say!("{label} started");
         }
         JobProgress { owner: self, bar, label, duration, start: Instant::now(), last_pct: 0 }
     }
@@ -60,7 +65,7 @@ impl Progress {
             Some(m) => {
                 let _ = m.println(line);
             }
-            None if !self.quiet => eprintln!("{line}"),
+            None if !self.quiet => crate::say!("{line}"),
             None => {}
         }
     }
@@ -74,7 +79,7 @@ impl JobProgress<'_> {
             // Plain mode: a line every 25% for long jobs.
             let pct = ((seconds / self.duration) * 100.0).clamp(0.0, 100.0) as u64;
             if pct / 25 > self.last_pct / 25 && pct < 100 && self.start.elapsed() > Duration::from_secs(5) {
-                eprintln!("{} {pct}%", self.label);
+                crate::say!("{} {pct}%", self.label);
             }
             self.last_pct = pct;
         }
@@ -88,7 +93,7 @@ impl JobProgress<'_> {
                 b.finish_and_clear();
                 self.owner.println(&format!("{} {word} in {secs:.1}s", self.label));
             }
-            None if !self.owner.quiet => eprintln!("{} {word} in {secs:.1}s", self.label),
+            None if !self.owner.quiet => crate::say!("{} {word} in {secs:.1}s", self.label),
             None => {}
         }
     }

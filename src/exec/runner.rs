@@ -1,33 +1,18 @@
 //! Running child processes: argument vectors (never a shell), each child in its own process
 //! group and killed if vodbuild dies (PR_SET_PDEATHSIG), ffmpeg `-progress` parsed from
-//! stdout, the tail of stderr kept for error messages, and Ctrl-C / SIGTERM forwarded.
+//! stdout, the tail of stderr kept for error messages, and Ctrl-C / SIGTERM forwarded
+//! ([`crate::signals`]). `-v` logs each command line (shell-quoted), `-vv` the tool's stderr.
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-static CHILDREN: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+use crate::signals;
 
-/// Installs the Ctrl-C / SIGTERM handler: stop scheduling, terminate running children.
-pub fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        INTERRUPTED.store(true, Ordering::SeqCst);
-        for pid in CHILDREN.lock().map(|c| c.clone()).unwrap_or_default() {
-            // SAFETY: kill(2) with a negative pid signals that process group; no memory is touched.
-            unsafe {
-                libc::kill(-pid, libc::SIGTERM);
-            }
-        }
-    });
-}
-
+/// Whether Ctrl-C / SIGTERM asked vodbuild to stop (see [`crate::signals`]).
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    signals::interrupted()
 }
 
 const STDERR_TAIL: usize = 4000;
@@ -38,6 +23,7 @@ pub fn run(program: &Path, args: &[String], mut on_progress: impl FnMut(f64)) ->
     if interrupted() {
         return Err("interrupted".into());
     }
+    tracing::info!("{}", crate::term::shell_line(program, args));
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // SAFETY: only async-signal-safe calls (setpgid, prctl) run between fork and exec.
@@ -50,21 +36,10 @@ pub fn run(program: &Path, args: &[String], mut on_progress: impl FnMut(f64)) ->
     }
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", program.display()))?;
     let pid = child.id() as i32;
-    if let Ok(mut c) = CHILDREN.lock() {
-        c.insert(pid);
-    }
-    if interrupted() {
-        // SAFETY: signals the child's own process group.
-        unsafe {
-            libc::kill(-pid, libc::SIGTERM);
-        }
-    }
-    let mut stderr = child.stderr.take().expect("piped");
-    let tail = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        buf
-    });
+    signals::add_child(pid);
+    let stderr = child.stderr.take().expect("piped");
+    let tool = name.clone();
+    let tail = std::thread::spawn(move || stderr_tail(stderr, &tool));
     let mut stdout_bytes = Vec::new();
     if let Some(out) = child.stdout.take() {
         let mut reader = BufReader::new(out);
@@ -81,9 +56,7 @@ pub fn run(program: &Path, args: &[String], mut on_progress: impl FnMut(f64)) ->
         }
     }
     let status = child.wait().map_err(|e| format!("waiting for {name}: {e}"));
-    if let Ok(mut c) = CHILDREN.lock() {
-        c.remove(&pid);
-    }
+    signals::remove_child(pid);
     let status = status?;
     let err = tail.join().unwrap_or_default();
     if interrupted() {
@@ -98,4 +71,38 @@ pub fn run(program: &Path, args: &[String], mut on_progress: impl FnMut(f64)) ->
         return Err(format!("{name} exited with {code}:\n{}", &text[start..]));
     }
     Ok(stdout_bytes)
+}
+
+/// Reads a child's stderr to the end, keeping the last [`STDERR_TAIL`] bytes (a tool that
+/// writes without end costs no memory); at `-vv` every line is logged as it comes.
+fn stderr_tail(mut stderr: impl Read, tool: &str) -> Vec<u8> {
+    let verbose = tracing::enabled!(tracing::Level::DEBUG);
+    let mut tail: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let mut logged = 0;
+    loop {
+        let n = match stderr.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        tail.extend_from_slice(&chunk[..n]);
+        if verbose {
+            while let Some(end) = tail[logged..].iter().position(|b| *b == b'\n' || *b == b'\r') {
+                let line = String::from_utf8_lossy(&tail[logged..logged + end]);
+                if !line.trim().is_empty() {
+                    tracing::debug!("{tool}: {}", line.trim_end());
+                }
+                logged += end + 1;
+            }
+        }
+        if tail.len() > 4 * STDERR_TAIL {
+            let excess = tail.len() - STDERR_TAIL;
+            tail.drain(..excess);
+            logged = logged.saturating_sub(excess);
+        }
+    }
+    if verbose && logged < tail.len() {
+        tracing::debug!("{tool}: {}", String::from_utf8_lossy(&tail[logged..]).trim_end());
+    }
+    tail
 }

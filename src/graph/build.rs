@@ -7,19 +7,36 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use serde_json::{Value, json};
 
 use super::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
+use crate::ladder::Fits;
 use crate::manifest::Manifest;
-use crate::manifest::model::{Outputs, Packager};
+use crate::manifest::model::{Outputs, Packager, SourceChecks};
 use crate::storage;
 
 impl StepGraph {
+    /// The graph with every rung for every source (before any probe is known).
     pub fn build(m: &Manifest) -> StepGraph {
+        Self::build_fitted(m, &Fits::new())
+    }
+
+    /// The graph with each source's video rungs as its [`Fit`](crate::ladder::Fit) says
+    /// (every rung for a source without one).
+    pub fn build_fitted(m: &Manifest, fits: &Fits) -> StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
         let (video, audio) = renditions_in_use(&m.raw.outputs);
         for src in &m.sources {
             let b = SourceSteps { m, s: &src.id, work: m.work_dir(&src.id), out: m.output_dir.join(&src.id) };
-            b.add_to(&mut sg, &video, &audio);
+            let fitted: Vec<&String> = match fits.get(&src.id) {
+                Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
+                None => video.clone(),
+            };
+            b.add_to(&mut sg, &fitted, &audio);
         }
         sg
+    }
+
+    /// The video profiles the packages use, in order (the ladder before fitting).
+    pub fn rungs_in_use(m: &Manifest) -> Vec<&String> {
+        renditions_in_use(&m.raw.outputs).0
     }
 }
 
@@ -41,6 +58,14 @@ fn renditions_in_use(o: &Outputs) -> (Vec<&String>, Vec<&String>) {
         }
     }
     (video, audio)
+}
+
+/// The probe's parameters: empty, or the lenient source check (which changes what it accepts).
+fn probe_params(m: &Manifest, source: &str) -> Value {
+    match m.source(source).map(|s| s.opts.checks) {
+        Some(SourceChecks::Lenient) => json!({"source_checks": "lenient"}),
+        _ => json!({}),
+    }
 }
 
 fn packager_tool(p: Packager) -> ToolUse {
@@ -95,7 +120,7 @@ impl SourceSteps<'_> {
         let probe_step = self.step(
             StepKind::Probe,
             "probe",
-            json!({}),
+            probe_params(self.m, self.s),
             ToolUse::Ffprobe,
             true,
             OutputLoc::File(self.work.join("probe.json")),
@@ -119,18 +144,41 @@ impl SourceSteps<'_> {
             let step = self.step(StepKind::Encode, &format!("encode:{name}"), params, ToolUse::Ffmpeg, true, output);
             encodes.insert(name.as_str(), sg.add(step, &[probe]));
         }
+        // A package lists only the rungs built for this source (see crate::ladder).
+        let built = |renditions: &[String]| -> Vec<String> {
+            renditions.iter().filter(|r| video.contains(r)).cloned().collect()
+        };
+        let fitted = |params: Value, renditions: &[String]| -> Value {
+            let mut p = params;
+            p["renditions"] = json!(built(renditions));
+            p
+        };
         let deps_of = |renditions: &[String], a: &Option<String>| -> Vec<NodeIndex> {
-            renditions.iter().chain(a.iter()).map(|r| encodes[r.as_str()]).collect()
+            built(renditions).iter().chain(a.iter()).map(|r| encodes[r.as_str()]).collect()
         };
 
         // Deliverables: (node, its verify step).
         let mut made: Vec<(NodeIndex, Option<NodeIndex>)> = Vec::new();
         let packages = [
             o.hls.as_ref().map(|h| {
-                (StepKind::PackageHls, "hls", params_of(h), h.packager, h.verify, deps_of(&h.renditions, &h.audio))
+                (
+                    StepKind::PackageHls,
+                    "hls",
+                    fitted(params_of(h), &h.renditions),
+                    h.packager,
+                    h.verify,
+                    deps_of(&h.renditions, &h.audio),
+                )
             }),
             o.dash.as_ref().map(|d| {
-                (StepKind::PackageDash, "dash", params_of(d), d.packager, d.verify, deps_of(&d.renditions, &d.audio))
+                (
+                    StepKind::PackageDash,
+                    "dash",
+                    fitted(params_of(d), &d.renditions),
+                    d.packager,
+                    d.verify,
+                    deps_of(&d.renditions, &d.audio),
+                )
             }),
         ];
         for (kind, name, params, packager, verify, deps) in packages.into_iter().flatten() {

@@ -1,6 +1,7 @@
 //! Manifest: YAML text → interpolated → deserialized ([`model`]) → validated ([`validate`]) →
 //! sources expanded ([`sources`]). Every error names the file, line, column and field.
 
+pub mod checks;
 pub mod env;
 pub mod model;
 pub mod sources;
@@ -26,6 +27,17 @@ pub struct Source {
     pub rel: String,
     /// For a source that is an object in a backend: where it is. `path` is then the local copy.
     pub remote: Option<RemoteSource>,
+    /// Per-source settings (`source_checks`, `renditions`, `exclude`).
+    pub opts: SourceOpts,
+}
+
+/// What a `sources:` entry says about its files beyond where they are.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOpts {
+    pub checks: model::SourceChecks,
+    /// Exactly these video rungs (ladder fitting off).
+    pub renditions: Option<Vec<String>>,
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -39,7 +51,7 @@ pub struct RemoteSource {
 pub struct Manifest {
     /// The file name as given on the command line (for messages).
     pub file: String,
-    /// Absolute folder of the manifest: the workspace root (`.vodbuild/` lives here).
+    /// Absolute folder of the manifest (its workspace, `.vodbuild/<file name>/`, lives here).
     pub root: PathBuf,
     pub text: String,
     pub raw: RawManifest,
@@ -72,8 +84,11 @@ impl Manifest {
         Ok(Manifest { file: file.to_string(), root: root.to_path_buf(), text: expanded, raw, output_dir, sources })
     }
 
+    /// This manifest's own workspace, `.vodbuild/<manifest file name>/` beside it, so two
+    /// manifests in one folder never share state or intermediates.
     pub fn state_dir(&self) -> PathBuf {
-        self.root.join(".vodbuild")
+        let name = Path::new(&self.file).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "manifest".into());
+        self.root.join(".vodbuild").join(name)
     }
 
     /// Where the intermediate files of one source live.

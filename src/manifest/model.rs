@@ -30,6 +30,19 @@ pub struct RawManifest {
     pub publish: Option<PublishSpec>,
     /// Remote state, for ephemeral CI runners.
     pub state: Option<StateSpec>,
+    /// How the probe treats a damaged source (one whose media is shorter than it declares).
+    #[serde(default)]
+    pub source_checks: SourceChecks,
+}
+
+/// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built
+/// from what can be read, with a warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceChecks {
+    #[default]
+    Strict,
+    Lenient,
 }
 
 /// One backend: an opendal service and its (non-secret) configuration.
@@ -123,6 +136,13 @@ pub struct SourceSpec {
     pub object: Option<String>,
     pub backend: Option<String>,
     pub id: Option<String>,
+    /// Overrides the top-level `source_checks` for these files.
+    pub source_checks: Option<SourceChecks>,
+    /// Build exactly these video rungs for these files (even ones taller than the source).
+    pub renditions: Option<Vec<String>>,
+    /// Never build these video rungs for these files.
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -161,6 +181,9 @@ pub struct VideoProfile {
     #[serde(default)]
     pub frame_rate: FrameRate,
     pub max_frame_rate: Option<f64>,
+    /// Build this rung even for sources shorter (in displayed height) than it.
+    #[serde(default, skip_serializing)]
+    pub upscale: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

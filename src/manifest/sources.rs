@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::model::RawManifest;
 use super::validate::check_id;
-use super::{ErrCtx, Source};
+use super::{ErrCtx, Source, SourceOpts};
 use crate::error::Result;
 use crate::p;
 
@@ -13,6 +13,7 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
     let mut out: Vec<Source> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, spec) in m.sources.iter().enumerate() {
+        let opts = source_opts(m, i, ctx)?;
         let mut found = Vec::new();
         let mut remote = None;
         if let (Some(object), Some(backend)) = (&spec.object, &spec.backend) {
@@ -95,12 +96,33 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
                 .map(|r| r.to_string_lossy().into_owned())
                 .unwrap_or_else(|_| path.to_string_lossy().into_owned());
             match remote.take() {
-                Some((rel, r)) => out.push(Source { id, path, rel, remote: Some(r) }),
-                None => out.push(Source { id, path, rel, remote: None }),
+                Some((rel, r)) => out.push(Source { id, path, rel, remote: Some(r), opts: opts.clone() }),
+                None => out.push(Source { id, path, rel, remote: None, opts: opts.clone() }),
             }
         }
     }
     Ok(out)
+}
+
+/// The per-source settings of `sources[i]`; rung names must be video profiles.
+fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
+    let spec = &m.sources[i];
+    let lists = [("renditions", spec.renditions.as_deref().unwrap_or_default()), ("exclude", &spec.exclude[..])];
+    for (field, names) in lists {
+        if let Some((j, name)) = names.iter().enumerate().find(|(_, n)| !m.profiles.video.contains_key(*n)) {
+            let known: Vec<&str> = m.profiles.video.keys().map(String::as_str).collect();
+            return Err(ctx.err(
+                &p!["sources", i, field, j],
+                format!("`{name}` is not a video profile"),
+                Some(format!("use one of: {}", known.join(", "))),
+            ));
+        }
+    }
+    Ok(SourceOpts {
+        checks: spec.source_checks.unwrap_or(m.source_checks),
+        renditions: spec.renditions.clone(),
+        exclude: spec.exclude.clone(),
+    })
 }
 
 /// `media/Show 1/ep01.mp4` → `media/Show_1/ep01`: relative path, extension dropped,

@@ -176,7 +176,7 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
             Some("add `hls`, `dash`, `thumbnails`, `audio_only` or `metadata`".into()),
         ));
     }
-    Ok(())
+    super::checks::check(m, ctx)
 }
 
 fn check_storage(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {

@@ -33,10 +33,10 @@ impl Rates {
 /// Reads a media playlist and measures its segments (byte ranges respected).
 pub fn measure(playlist: &Path) -> Result<Rates, String> {
     let bytes = std::fs::read(playlist).map_err(|e| format!("{}: {e}", playlist.display()))?;
-    let pl = match m3u8_rs::parse_playlist_res(&bytes) {
+    let pl = match parse_playlist(&bytes) {
         Ok(m3u8_rs::Playlist::MediaPlaylist(p)) => p,
         Ok(_) => return Err(format!("{}: not a media playlist", playlist.display())),
-        Err(e) => return Err(format!("{}: {e:?}", playlist.display())),
+        Err(e) => return Err(format!("{}: {e}", playlist.display())),
     };
     let dir = playlist.parent().unwrap_or(Path::new("."));
     let mut segments = Vec::with_capacity(pl.segments.len());
@@ -50,6 +50,18 @@ pub fn measure(playlist: &Path) -> Result<Rates, String> {
         segments.push((seg.duration as f64, size));
     }
     Rates::of(segments).ok_or_else(|| format!("{}: no segments", playlist.display()))
+}
+
+/// Parses an HLS playlist; the error says in words what is wrong (m3u8-rs's own is a raw
+/// parser state such as `Error(Error { input: [], code: Tag })`).
+pub fn parse_playlist(bytes: &[u8]) -> Result<m3u8_rs::Playlist, String> {
+    if bytes.is_empty() {
+        return Err("is empty (0 bytes)".into());
+    }
+    if !bytes.trim_ascii_start().starts_with(b"#EXTM3U") {
+        return Err("is not an HLS playlist (it does not start with #EXTM3U)".into());
+    }
+    m3u8_rs::parse_playlist_res(bytes).map_err(|_| "is not a valid HLS playlist (it does not parse)".to_string())
 }
 
 pub struct Variant<'a> {

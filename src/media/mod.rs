@@ -1,5 +1,6 @@
 //! Media facts: ffprobe output, MP4 sample entries, and the HLS master playlist.
 
+pub mod integrity;
 pub mod master;
 pub mod mp4;
 pub mod mpd;

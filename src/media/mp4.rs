@@ -159,12 +159,12 @@ fn be16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2).map(|s| u16::from_be_bytes([s[0], s[1]])).unwrap_or(0)
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
+pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]])).unwrap_or(0)
 }
 
 /// Iterates the boxes in `data`: (type, body).
-fn boxes(mut data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
+pub(crate) fn boxes(mut data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     std::iter::from_fn(move || {
         if data.len() < 8 {
             return None;
@@ -185,12 +185,12 @@ fn boxes(mut data: &[u8]) -> impl Iterator<Item = ([u8; 4], &[u8])> {
     })
 }
 
-fn child<'a>(data: &'a [u8], typ: &[u8; 4]) -> Option<&'a [u8]> {
+pub(crate) fn child<'a>(data: &'a [u8], typ: &[u8; 4]) -> Option<&'a [u8]> {
     boxes(data).find(|(t, _)| t == typ).map(|(_, b)| b)
 }
 
 /// Finds the top-level `moov` box without reading `mdat`.
-fn read_moov(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_moov(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut f = File::open(path)?;
     let len = f.metadata()?.len();
     let mut pos = 0u64;

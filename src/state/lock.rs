@@ -1,7 +1,9 @@
 //! The workspace lock: one vodbuild run per workspace at a time. An advisory lock on
-//! `.vodbuild/lock`, released by the kernel when the process exits, even on SIGKILL.
+//! `.vodbuild/<manifest file name>/lock` (never opened through a symlink), released by the
+//! kernel when the process exits, even on SIGKILL.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
@@ -18,6 +20,7 @@ impl WorkspaceLock {
             .create(true)
             .truncate(false)
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .ctx(|| format!("opening {}", path.display()))?;
         match file.try_lock() {

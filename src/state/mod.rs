@@ -1,14 +1,15 @@
-//! Crash-safe state under `.vodbuild/`: a snapshot (`state.json`, replaced atomically) plus
-//! an append-only journal (`journal.jsonl`, one fsynced line per finished step). Loading
+//! Crash-safe state under `.vodbuild/<manifest file name>/`: a snapshot (`state.json`,
+//! replaced atomically) plus an append-only journal (`journal.jsonl`, one fsynced line per finished step). Loading
 //! replays the journal over the snapshot and ignores a torn last line, so a crash at any
 //! instant loses at most the step that was being recorded — and a step is recorded only
-//! after its outputs were renamed into place.
+//! after its outputs were renamed into place. Files here are never opened through a symlink.
 
 pub mod lock;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -128,6 +129,7 @@ impl State {
             let f = OpenOptions::new()
                 .create(true)
                 .append(true)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
                 .ctx(|| format!("opening {}", path.display()))?;
             self.journal = Some(f);
@@ -196,6 +198,17 @@ impl State {
         }
     }
 
+    /// Removes `state.json.tmp-PID` files of runs killed mid-save (only `run` saves, under the
+    /// workspace lock, so none is live).
+    fn remove_stale_snapshots(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("state.json.tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+
     pub fn mark_dirty(&mut self) {
         self.dirty = true;
     }
@@ -211,13 +224,16 @@ impl State {
         let tmp = self.dir.join(format!("state.json.tmp-{}", std::process::id()));
         let bytes = serde_json::to_vec(&self.data).expect("json");
         let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
+            // Never through a symlink planted under the temporary's name.
+            let _ = std::fs::remove_file(&tmp);
+            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
             f.write_all(&bytes)?;
             f.sync_all()?;
             std::fs::rename(&tmp, &final_path)?;
             File::open(&self.dir)?.sync_all()
         };
         write().ctx(|| format!("writing {}", final_path.display()))?;
+        self.remove_stale_snapshots();
         // The snapshot now holds every journal line: start a new journal.
         self.journal = None;
         let journal = self.dir.join("journal.jsonl");

@@ -19,7 +19,7 @@ pub fn check(mpd_path: &Path, source_duration: Option<f64>, f: &mut Findings) {
     let dir = mpd_path.parent().unwrap_or(Path::new("."));
     let rel = |p: &Path| p.strip_prefix(dir).unwrap_or(p).display().to_string();
     if doc.representations.is_empty() {
-        f.add(mpd_path, "Representation", "the MPD has no representations");
+        f.add(mpd_path, "Representation", "the MPD has no representations: the package holds no stream");
     }
     if let (Some(src), Some(d)) = (source_duration, doc.duration)
         && (d - src).abs() > duration_tolerance(src)
@@ -38,6 +38,7 @@ pub fn check(mpd_path: &Path, source_duration: Option<f64>, f: &mut Findings) {
             let p = dir.join(init);
             match track_facts(&p) {
                 Err(_) if !p.exists() => f.add(mpd_path, &what, format!("initialization {} is missing", rel(&p))),
+                Err(_) if super::is_empty(&p) => f.add(&p, "init segment", "is empty (0 bytes)"),
                 Err(e) => f.add(&p, "init segment", format!("unreadable: {e}")),
                 Ok(facts) => {
                     let declared = r.attrs.get("codecs").map(|c| c.to_ascii_lowercase()).unwrap_or_default();
@@ -65,9 +66,13 @@ pub fn check(mpd_path: &Path, source_duration: Option<f64>, f: &mut Findings) {
         let mut missing = false;
         for s in &segments {
             let p = dir.join(r.media_path(s).unwrap_or_default());
-            if !p.exists() {
-                missing = true;
-                f.add(mpd_path, &what, format!("names segment {} which is missing", rel(&p)));
+            match std::fs::metadata(&p) {
+                Err(_) => {
+                    missing = true;
+                    f.add(mpd_path, &what, format!("names segment {} which is missing", rel(&p)));
+                }
+                Ok(m) if m.len() == 0 => f.add(&p, "segment", "is empty (0 bytes)"),
+                Ok(_) => {}
             }
         }
         let seg_total: f64 = segments.iter().map(|s| s.duration as f64).sum::<f64>() / r.timescale() as f64;

@@ -109,7 +109,11 @@ pub fn check(master_path: &Path, source_duration: Option<f64>, f: &mut Findings)
                 None => f.add(master_path, "RESOLUTION", format!("variant {}: missing", v.uri)),
                 _ => {}
             }
-        } else if v.codecs.is_none() {
+        } else if let Some(codecs) = &v.codecs {
+            let alt = master.alternatives.iter().find(|a| Some(&a.group_id) == v.audio.as_ref());
+            let audio_path = alt.and_then(|a| a.uri.as_ref()).map(|u| dir.join(u));
+            super::ts::check_variant(master_path, &path, audio_path.as_deref(), codecs, f);
+        } else {
             f.add(master_path, "CODECS", format!("variant {}: missing", v.uri));
         }
         boundaries.push((v.uri.clone(), m.starts));
@@ -132,10 +136,10 @@ fn parse(path: &Path, f: &mut Findings) -> Option<Playlist> {
             return None;
         }
     };
-    match m3u8_rs::parse_playlist_res(&bytes) {
+    match crate::media::master::parse_playlist(&bytes) {
         Ok(p) => Some(p),
         Err(e) => {
-            f.add(path, "syntax", format!("does not parse: {e}"));
+            f.add(path, "syntax", e);
             None
         }
     }
@@ -161,6 +165,7 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
             match track_facts(&p) {
                 Ok(facts) => init = Some(facts),
                 Err(e) if !p.exists() => f.add(&p, "EXT-X-MAP", format!("init segment is missing ({e})")),
+                Err(_) if super::is_empty(&p) => f.add(&p, "EXT-X-MAP", "init segment is empty (0 bytes)"),
                 Err(e) => f.add(&p, "EXT-X-MAP", format!("init segment is unreadable: {e}")),
             }
         }
@@ -178,6 +183,10 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
             None => std::fs::metadata(&seg_path).ok().map(|m| m.len() as f64),
         };
         match size {
+            Some(s) if s == 0.0 => {
+                f.add(&seg_path, "segment", "is empty (0 bytes)");
+                sized.push((d, s));
+            }
             Some(s) => sized.push((d, s)),
             None => {
                 missing = true;

@@ -7,10 +7,14 @@
 //! TARGETDURATION; every video rendition cuts segments at the same instants; the total
 //! duration matches the source. DASH: the MPD parses; every representation's init and media
 //! segments exist; `codecs`, `width`, `height` match the init segments; boundaries line up;
-//! the duration matches the source.
+//! the duration matches the source. Both: every video rendition shows the source's displayed
+//! aspect ([`geometry`]). Empty (0-byte) segments and init segments,
+//! and an MPD with no representations, are reported as such.
 
 mod dash;
+pub mod geometry;
 mod hls;
+mod ts;
 
 use std::fmt;
 use std::path::Path;
@@ -55,6 +59,11 @@ impl<'a> Findings<'a> {
     }
 }
 
+/// Whether `p` is a file of 0 bytes (a write that hit a full disk, for instance).
+fn is_empty(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() == 0)
+}
+
 /// Tolerance for "the duration matches the source".
 pub fn duration_tolerance(source: f64) -> f64 {
     (source * 0.02).max(0.5)
@@ -65,18 +74,22 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
     let mut f = Findings::new(&m.root);
     let mut checked = 0;
     for src in &m.sources {
-        let duration = std::fs::read(m.work_dir(&src.id).join("probe.json"))
+        let probe = std::fs::read(m.work_dir(&src.id).join("probe.json"))
             .ok()
-            .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok())
-            .map(|p| p.info.duration);
+            .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok());
+        let duration = probe.as_ref().map(|p| p.info.duration);
+        let aspect = probe.as_ref().and_then(|p| p.info.video.as_ref()).map(|v| v.display_aspect());
         let out = m.output_dir.join(&src.id);
-        if m.raw.outputs.hls.is_some() {
+        let packages = [
+            m.raw.outputs.hls.as_ref().map(|_| ("hls", out.join("hls").join("master.m3u8"))),
+            m.raw.outputs.dash.as_ref().map(|_| ("dash", out.join("dash").join("manifest.mpd"))),
+        ];
+        for (package, path) in packages.into_iter().flatten() {
             checked += 1;
-            hls::check(&out.join("hls").join("master.m3u8"), duration, &mut f);
-        }
-        if m.raw.outputs.dash.is_some() {
-            checked += 1;
-            dash::check(&out.join("dash").join("manifest.mpd"), duration, &mut f);
+            check_package(package, &path, duration, &mut f);
+            if let Some(a) = aspect {
+                geometry::check(package, &path, a, &mut f);
+            }
         }
     }
     (checked, f.problems)

@@ -13,8 +13,10 @@ pub fn assert_outputs_valid(ws: &Workspace, id: &str, seconds: f64) {
 
 pub fn assert_outputs_valid_in(ws: &Workspace, out_dir: &str, id: &str, seconds: f64) {
     let close = |d: f64| (d - seconds).abs() < 0.5;
-    for f in
-        ws.files_under(&format!("{out_dir}/{id}")).into_iter().chain(ws.files_under(&format!(".vodbuild/work/{id}")))
+    for f in ws
+        .files_under(&format!("{out_dir}/{id}"))
+        .into_iter()
+        .chain(ws.files_under(&format!(".vodbuild/pipeline.yaml/work/{id}")))
     {
         let name = f.rsplit('/').next().unwrap();
         let p = ws.path(&f);

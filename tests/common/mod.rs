@@ -22,7 +22,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub const TIMEOUT: Duration = Duration::from_secs(180);
 
 /// A small, fast manifest: two tiny H.264 rungs, AAC, HLS + DASH with 2 s
-/// segments, thumbnails every second, metadata. Sources: `media/*.mp4`.
+/// segments, thumbnails every second, metadata. Sources: `media/*.mp4`. The 144p rung
+/// upscales, so 160x90 fixtures get both rungs (ladder fitting is tested in source_geometry.rs).
 pub const SMALL: &str = r#"version: 1
 output_dir: out
 encoding:
@@ -31,7 +32,7 @@ sources:
   - glob: "media/*.mp4"
 profiles:
   video:
-    144p: {codec: h264, height: 144, bitrate: 200k, preset: ultrafast}
+    144p: {codec: h264, height: 144, bitrate: 200k, preset: ultrafast, upscale: true}
     90p: {codec: h264, height: 90, bitrate: 100k, preset: ultrafast}
   audio:
     aac64: {codec: aac, bitrate: 64k, channels: 2, sample_rate: 48000}

@@ -7,6 +7,7 @@ mod bench;
 mod fuzz;
 mod local;
 mod services;
+mod soak;
 
 use std::env;
 use std::fmt;
@@ -26,6 +27,7 @@ commands:
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
   fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
   bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
+  soak         kill -9 soak: SIGKILLs vodbuild and the S3 server at random moments; see README
 ";
 
 /// An error that names the step that failed.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

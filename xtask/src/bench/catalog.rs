@@ -147,7 +147,7 @@ fn write_ninja(ws: &Path, n: usize) -> Result<usize, String> {
     for i in 0..n {
         let id = format!("media/t{i:05}");
         let src = format!("{id}.mp4");
-        let work = format!(".vodbuild/work/{id}");
+        let work = format!(".vodbuild/pipeline.yaml/work/{id}");
         let probe = format!("{work}/probe.json");
         let _ = writeln!(s, "build {probe}: step {src}");
         let mut encoded = Vec::new();

@@ -31,15 +31,22 @@ pub fn ensure(cfg: &Config) -> Result<Tools> {
     let (ffmpeg, ffprobe, shaka) = ensure_python(&python, need_shaka)?;
     let ninja = if cfg.wants("P2") { Some(ensure_ninja()?) } else { which("ninja") };
     let b3sum = if cfg.wants("P5") { Some(ensure_cargo_bin("b3sum", &["b3sum", "--locked"])?) } else { None };
-    run(
-        "bench: cargo build --release -p vodbuild",
-        Command::new(cargo()).args(["build", "--release", "-p", "vodbuild"]).current_dir(repo_root()),
-    )?;
-    let vodbuild = target_dir().join("release/vodbuild");
-    if !vodbuild.is_file() {
-        return Err(fail("bench: build", format!("{} missing after cargo build", vodbuild.display())));
-    }
+    let vodbuild = build_vodbuild("bench", true)?;
     Ok(Tools { vodbuild, ffmpeg, ffprobe, python, shaka, ninja, b3sum })
+}
+
+/// `cargo build [--release] -p vodbuild`; returns the binary's path. `who` names the caller.
+pub fn build_vodbuild(who: &str, release: bool) -> Result<PathBuf> {
+    let mut args = vec!["build", "-p", "vodbuild"];
+    if release {
+        args.insert(1, "--release");
+    }
+    run(&format!("{who}: cargo {}", args.join(" ")), Command::new(cargo()).args(&args).current_dir(repo_root()))?;
+    let vodbuild = target_dir().join(if release { "release" } else { "debug" }).join("vodbuild");
+    if !vodbuild.is_file() {
+        return Err(fail(&format!("{who}: build"), format!("{} missing after cargo build", vodbuild.display())));
+    }
+    Ok(vodbuild)
 }
 
 fn py(python: &str, code: &str) -> Option<String> {

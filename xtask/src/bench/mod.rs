@@ -9,11 +9,11 @@
 mod catalog;
 mod encode;
 mod hashing;
-mod install;
-mod measure;
-mod media;
+pub(crate) mod install;
+pub(crate) mod measure;
+pub(crate) mod media;
 mod proxy;
-mod publish;
+pub(crate) mod publish;
 mod report;
 
 use std::path::PathBuf;
@@ -126,15 +126,21 @@ pub fn say(msg: &str) {
     eprintln!("bench: {msg}");
 }
 
-pub fn run(args: &[String]) -> Result {
-    let cfg = match Config::parse(args) {
-        Ok(c) => c,
+/// A command's parsed options; None when help was asked for (the usage is printed). A parser
+/// says "help" with an empty error.
+pub fn options<C>(cmd: &str, usage: &str, parsed: std::result::Result<C, String>) -> Result<Option<C>> {
+    match parsed {
+        Ok(c) => Ok(Some(c)),
         Err(e) if e.is_empty() => {
-            print!("{USAGE}");
-            return Ok(());
+            print!("{usage}");
+            Ok(None)
         }
-        Err(e) => return Err(fail("bench", format!("{e}\n\n{USAGE}"))),
-    };
+        Err(e) => Err(fail(cmd, format!("{e}\n\n{usage}"))),
+    }
+}
+
+pub fn run(args: &[String]) -> Result {
+    let Some(cfg) = options("bench", USAGE, Config::parse(args))? else { return Ok(()) };
     let started = Instant::now();
     std::fs::create_dir_all(&cfg.work).map_err(|e| fail("bench", format!("{}: {e}", cfg.work.display())))?;
     let tools = install::ensure(&cfg)?;

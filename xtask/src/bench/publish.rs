@@ -21,7 +21,7 @@ use super::{Config, media, say};
 const KEY: &str = "vodbuild-bench";
 const SECRET: &str = "vodbuild-bench-secret";
 
-fn publish_yaml(port: u16) -> String {
+pub fn publish_yaml(port: u16) -> String {
     format!(
         "storage:\n  bench:\n    service: s3\n    bucket: vod\n    endpoint: http://127.0.0.1:{port}\n\
          \x20   region: us-east-1\n    root: /\npublish:\n  to: bench\n  prefix: \"{{source}}/\"\n  concurrency: 8\n"
@@ -38,15 +38,20 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+/// The credentials and region vodbuild reads for the s3s-fs server `start_s3s` starts.
+pub fn s3_env(c: &mut Command) -> &mut Command {
+    c.env("AWS_ACCESS_KEY_ID", KEY).env("AWS_SECRET_ACCESS_KEY", SECRET).env("AWS_REGION", "us-east-1")
 }
 
 fn publish_run(tools: &Tools, ws: &Path) -> Result<(Sample, Value), String> {
     let mut c = Command::new(&tools.vodbuild);
     c.args(["-q", "run", "pipeline.yaml", "--json"]).current_dir(ws);
-    c.env("AWS_ACCESS_KEY_ID", KEY).env("AWS_SECRET_ACCESS_KEY", SECRET).env("AWS_REGION", "us-east-1");
+    s3_env(&mut c);
     let o = timed(&mut c)?.ok("vodbuild run (publish)")?;
     let v: Value = serde_json::from_str(&o.stdout).map_err(|e| format!("vodbuild run --json: {e}"))?;
     Ok((o.sample, v))
@@ -99,6 +104,30 @@ pub fn p4(cfg: &Config, tools: &Tools, cats: &[Catalog], rep: &mut Report) -> Re
     Ok(())
 }
 
+/// Starts s3s-fs on 127.0.0.1:`port` serving `data` (log appended to `log`); returns once it
+/// accepts connections (at most 20 s).
+pub fn start_s3s(s3s: &Path, data: &Path, port: u16, log: &Path) -> Result<Child, String> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).map_err(|e| e.to_string())?;
+    let mut child = Command::new(s3s)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", KEY, "--secret-key", SECRET])
+        .arg(data)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("starting s3s-fs: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("s3s-fs did not listen on 127.0.0.1:{port} within 20 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(child)
+}
+
 /// Publishes one catalog once, then times the reruns; returns (median bytes uploaded, median wall).
 fn measure(
     cfg: &Config,
@@ -115,23 +144,7 @@ fn measure(
     }
     std::fs::create_dir_all(data.join("vod")).map_err(|e| e.to_string())?;
     let port = free_port()?;
-    let log = std::fs::File::create(cfg.work.join(format!("p4/s3s-fs-n{n}.log"))).map_err(|e| e.to_string())?;
-    let child = Command::new(s3s)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", KEY, "--secret-key", SECRET])
-        .arg(&data)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .spawn()
-        .map_err(|e| format!("starting s3s-fs: {e}"))?;
-    let _server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            return Err("s3s-fs did not listen within 20 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let _server = Server(start_s3s(s3s, &data, port, &cfg.work.join(format!("p4/s3s-fs-n{n}.log")))?);
     let proxy = Proxy::start(port).map_err(|e| format!("proxy: {e}"))?;
     media::write(&cat.ws.join("pipeline.yaml"), &format!("{base}{}", publish_yaml(proxy.port)))?;
 

@@ -1,0 +1,161 @@
+//! Probe first. Which rungs a source gets depends on its probe ([`crate::ladder`]), so the
+//! probes are settled before the graph that `plan` and `run` use is built: a fresh
+//! `probe.json` is read; a stale probe is run — by `run` as the probe step itself (recorded,
+//! so it costs once per source version), by `plan`/`status`/`graph` in memory and headers
+//! only (ffprobe's streams, no packet read; nothing written). A source whose probe fails keeps the whole ladder in a plan; in a run its steps
+//! are not attempted.
+
+use std::collections::{HashMap, HashSet};
+
+use petgraph::graph::NodeIndex;
+
+use crate::exec::{self, RunOptions, RunReport, Status, local::LocalExecutor, probe_source::stream_facts};
+use crate::graph::{StepGraph, StepKind};
+use crate::manifest::Manifest;
+use crate::media::probe::{ProbeFile, ProbeInfo};
+use crate::plan::Context;
+use crate::state::State;
+use crate::tools::Toolset;
+
+/// Probe facts per source id.
+pub type Infos = HashMap<String, ProbeInfo>;
+
+/// The selected probe steps: fresh with their probe.json here; fresh by their record but
+/// probe.json absent (a fresh runner with remote state: rebuilt only if a step needs it);
+/// stale.
+struct ProbeSteps {
+    fresh: Vec<NodeIndex>,
+    absent: Vec<NodeIndex>,
+    stale: Vec<NodeIndex>,
+}
+
+fn probe_steps(ctx: &Context, state: &State, selected: &[bool]) -> ProbeSteps {
+    let mut p = ProbeSteps { fresh: Vec::new(), absent: Vec::new(), stale: Vec::new() };
+    for n in ctx.sg.g.node_indices().filter(|n| selected[n.index()] && ctx.sg.g[*n].kind == StepKind::Probe) {
+        let ev = ctx.evaluate(state, n, |_| crate::plan::Upstream::Pending);
+        match (ev.stale, ev.absent) {
+            (Some(_), _) => p.stale.push(n),
+            (None, Some(_)) => p.absent.push(n),
+            (None, None) => p.fresh.push(n),
+        }
+    }
+    p
+}
+
+/// Headers only, in memory: enough to fit the ladder.
+fn read_headers(m: &Manifest, sg: &StepGraph, tools: &Toolset, nodes: &[NodeIndex], infos: &mut Infos) {
+    for n in nodes {
+        let Some(src) = m.source(&sg.g[*n].source) else { continue };
+        if let Ok(p) = stream_facts(&tools.ffprobe.path, &src.path, &src.id) {
+            infos.insert(src.id.clone(), p.info);
+        }
+    }
+}
+
+fn read_probe(m: &Manifest, source: &str) -> Option<ProbeInfo> {
+    let bytes = std::fs::read(m.work_dir(source).join("probe.json")).ok()?;
+    serde_json::from_slice::<ProbeFile>(&bytes).ok().map(|p| p.info)
+}
+
+/// For a dry command: cached probe.json files, and the stream headers of absent or stale ones
+/// read in memory.
+pub fn probe_dry(
+    m: &Manifest,
+    sg: &StepGraph,
+    tools: &Toolset,
+    sources: &HashMap<String, String>,
+    state: &State,
+    selected: &[bool],
+) -> Infos {
+    let ctx = Context::new(m, sg, tools, sources.clone());
+    let p = probe_steps(&ctx, state, selected);
+    let mut infos = Infos::new();
+    for n in p.fresh {
+        let id = &sg.g[n].source;
+        if let Some(i) = read_probe(m, id) {
+            infos.insert(id.clone(), i);
+        }
+    }
+    read_headers(m, sg, tools, &p.absent, &mut infos);
+    read_headers(m, sg, tools, &p.stale, &mut infos);
+    infos
+}
+
+/// For `run`: the stale probe steps run (and are recorded) first; absent ones are read in
+/// memory like `plan` does. Returns the facts, the report of the probes that ran, and the
+/// sources whose probe failed.
+pub fn probe_run(
+    m: &Manifest,
+    sg: &StepGraph,
+    tools: &Toolset,
+    sources: &HashMap<String, String>,
+    state: &mut State,
+    selected: &[bool],
+    opts: &RunOptions,
+) -> (Infos, RunReport, HashSet<String>) {
+    let ctx = Context::new(m, sg, tools, sources.clone());
+    let p = probe_steps(&ctx, state, selected);
+    let mut report = RunReport::default();
+    if !p.stale.is_empty() {
+        let mut only = vec![false; sg.g.node_count()];
+        p.stale.iter().for_each(|n| only[n.index()] = true);
+        // Not forced: `--force` re-runs them with everything else.
+        let popts = RunOptions { force: false, ..*opts };
+        report = exec::run(&ctx, state, &only, &popts, &LocalExecutor);
+    }
+    let failed: HashSet<String> =
+        report.steps.iter().filter(|s| s.status != Status::Executed).map(|s| s.source.clone()).collect();
+    let ran_or_fresh = p.fresh.iter().chain(&p.stale).map(|n| &sg.g[*n].source).filter(|s| !failed.contains(*s));
+    let mut infos: Infos = ran_or_fresh.filter_map(|s| Some((s.clone(), read_probe(m, s)?))).collect();
+    read_headers(m, sg, tools, &p.absent, &mut infos);
+    (infos, report, failed)
+}
+
+/// Report entries for the selected steps that will not be attempted after the probes: those
+/// of sources whose probe failed, and when the run stopped, every other one.
+pub fn unattempted(
+    sg: &StepGraph,
+    selected: &[bool],
+    failed: &HashSet<String>,
+    stopped: bool,
+    interrupted: bool,
+) -> Vec<exec::StepReport> {
+    let mut out = Vec::new();
+    for n in sg.topo() {
+        let s = &sg.g[n];
+        let failed_source = failed.contains(&s.source);
+        if !selected[n.index()] || s.kind == StepKind::Probe || !(failed_source || stopped) {
+            continue;
+        }
+        let reason = match (interrupted, failed_source) {
+            (true, _) => "interrupted",
+            (false, true) => "upstream failed",
+            (false, false) => "not run after a failure",
+        };
+        out.push(exec::StepReport {
+            id: s.id.clone(),
+            kind: s.kind.as_str(),
+            source: s.source.clone(),
+            status: Status::Skipped,
+            reason: Some(reason.into()),
+            duration_ms: 0,
+            error: None,
+        });
+    }
+    out
+}
+
+/// The run's report: the probes as they ran first, then everything else.
+pub fn merge(first: RunReport, mut then: RunReport) -> RunReport {
+    let mut steps: Vec<exec::StepReport> =
+        first.steps.iter().filter(|s| !then.steps.iter().any(|t| t.id == s.id)).cloned().collect();
+    for t in then.steps.drain(..) {
+        match first.steps.iter().find(|s| s.id == t.id) {
+            Some(s) if t.status == Status::Fresh => steps.push(s.clone()),
+            _ => steps.push(t),
+        }
+    }
+    let mut sync = first.sync;
+    sync += then.sync;
+    RunReport { steps, interrupted: first.interrupted || then.interrupted, sync }
+}

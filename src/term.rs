@@ -1,0 +1,107 @@
+//! Terminal habits: writing to stdout/stderr without panicking on a closed pipe, whether to
+//! colour stderr (`NO_COLOR`, `CLICOLOR_FORCE`, a terminal), and shell-quoting a command line
+//! so that `-v` prints something that can be pasted into a shell.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stdout. A closed pipe (`vodbuild graph x.yaml | head -1`) is not an error
+/// worth a message: the reader has what it wanted, so the rest is dropped and the command
+/// ends with its own exit code.
+pub fn out(text: &str) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            return;
+        }
+        // Any other stdout failure (a full disk behind a redirect) is said on stderr.
+        err(&format!("vodbuild: writing to stdout: {e}"));
+        std::process::exit(crate::exit_codes::BUILD_FAILED);
+    }
+}
+
+/// `text` and a newline to stdout (see [`out`]).
+pub fn outln(text: &str) {
+    out(&format!("{text}\n"));
+}
+
+/// One line to stderr; a closed or broken stderr is ignored (there is nowhere else to say it).
+pub fn err(line: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(line.as_bytes()).and_then(|()| e.write_all(b"\n"));
+}
+
+/// `eprintln!` without the panic on a broken stderr.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::term::err(&format!($($arg)*))
+    };
+}
+
+/// Whether stderr gets colour: `NO_COLOR` (non-empty) turns it off, `CLICOLOR_FORCE`
+/// (other than `0`) turns it on, and otherwise only a terminal gets it.
+pub fn color_stderr() -> bool {
+    color_choice(std::env::var_os("NO_COLOR"), std::env::var_os("CLICOLOR_FORCE"), std::io::stderr().is_terminal())
+}
+
+fn color_choice(no_color: Option<std::ffi::OsString>, force: Option<std::ffi::OsString>, tty: bool) -> bool {
+    if no_color.is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    if force.is_some_and(|v| !v.is_empty() && v != "0") {
+        return true;
+    }
+    tty
+}
+
+/// `program args...` quoted for a POSIX shell: plain words stay as they are, anything else
+/// is single-quoted.
+pub fn shell_line(program: &Path, args: &[String]) -> String {
+    let mut words = vec![quote(&program.to_string_lossy())];
+    words.extend(args.iter().map(|a| quote(a)));
+    words.join(" ")
+}
+
+fn quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-+=/.,:@%^".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_keeps_plain_words_and_quotes_the_rest() {
+        let args: Vec<String> = ["-i", "my file.mp4", "-filter_complex", "[0:v]split=2[a][b]", "it's", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shell_line(Path::new("/usr/bin/ffmpeg"), &args),
+            r"/usr/bin/ffmpeg -i 'my file.mp4' -filter_complex '[0:v]split=2[a][b]' 'it'\''s' ''"
+        );
+    }
+
+    #[test]
+    fn colour_follows_no_color_then_clicolor_force_then_the_terminal() {
+        let s = |v: &str| Some(std::ffi::OsString::from(v));
+        assert!(!color_choice(s("1"), s("1"), true));
+        assert!(color_choice(s(""), s("1"), false));
+        assert!(!color_choice(None, s("0"), false));
+        assert!(color_choice(None, None, true));
+        assert!(!color_choice(None, None, false));
+    }
+}
