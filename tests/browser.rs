@@ -52,6 +52,13 @@ fn quickstart_packaged_by_shaka_plays_in_hls_js_and_shaka_player() {
     play_both(&shaka);
 }
 
+/// PATH with setup's project-local tools (target/tools/bin: Shaka Packager) in front.
+fn path_with_project_tools() -> std::ffi::OsString {
+    let old = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::iter::once(repo().join("target/tools/bin")).chain(std::env::split_paths(&old));
+    std::env::join_paths(dirs).unwrap_or(old)
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -138,7 +145,7 @@ fn build(manifest_yaml: &str, add_media: impl FnOnce(&Path)) -> tempfile::TempDi
     std::fs::write(dir.path().join("pipeline.yaml"), manifest_yaml).unwrap();
 
     let mut build = Command::new(env!("CARGO_BIN_EXE_vodbuild"));
-    build.args(["run", "pipeline.yaml"]).current_dir(dir.path());
+    build.args(["run", "pipeline.yaml"]).current_dir(dir.path()).env("PATH", path_with_project_tools());
     let (status, out, err) = run_bounded(&mut build, BUILD_TIMEOUT);
     assert!(status.is_some_and(|s| s.success()), "vodbuild run failed ({status:?})\nstdout:\n{out}\nstderr:\n{err}");
     dir

@@ -42,6 +42,11 @@ pub struct Representation {
     pub kind: String,
 }
 
+/// The most segments one representation may list (27 hours of 1 s segments).
+pub const MAX_SEGMENTS: usize = 100_000;
+/// The widest `$Number%0Nd$` / `$Time%0Nd$` padding honoured.
+const MAX_PAD: usize = 64;
+
 /// One media segment: number, start (timescale units), duration (timescale units).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Segment {
@@ -69,7 +74,8 @@ impl Representation {
         self.template.media.as_ref().map(|t| fill(t, self.id(), bw, s.number, s.time))
     }
 
-    /// The segments, from the timeline or from `duration` and the presentation length.
+    /// The segments, from the timeline or from `duration` and the presentation length; at
+    /// most [`MAX_SEGMENTS`] (a hostile MPD cannot make this loop or allocate without bound).
     pub fn segments(&self, total_seconds: f64) -> Vec<Segment> {
         let t = &self.template;
         let ts = self.timescale();
@@ -84,18 +90,18 @@ impl Representation {
                 let count = if *rep < 0 {
                     ((total_seconds * ts as f64 - time as f64) / (*d).max(1) as f64).ceil().max(1.0) as i64
                 } else {
-                    rep + 1
+                    rep.saturating_add(1)
                 };
-                for _ in 0..count {
+                for _ in 0..count.min((MAX_SEGMENTS - out.len()) as i64) {
                     out.push(Segment { number, time, duration: *d });
-                    number += 1;
-                    time += d;
+                    number = number.saturating_add(1);
+                    time = time.saturating_add(*d);
                 }
             }
         } else if let Some(d) = t.duration {
             let count = ((total_seconds * ts as f64) / d.max(1) as f64).ceil().max(1.0) as u64;
-            for i in 0..count {
-                out.push(Segment { number: number + i, time: i * d, duration: d });
+            for i in 0..count.min(MAX_SEGMENTS as u64) {
+                out.push(Segment { number: number.saturating_add(i), time: i.saturating_mul(d), duration: d });
             }
         }
         out
@@ -251,7 +257,7 @@ pub fn fill(template: &str, rep: &str, bandwidth: &str, number: u64, time: u64) 
         let ident = rest[i];
         let (name, fmt) = ident.split_once('%').map(|(n, f)| (n, Some(f))).unwrap_or((ident, None));
         let value = |v: u64| match fmt.and_then(|f| f.strip_prefix('0')).and_then(|f| f.strip_suffix('d')) {
-            Some(w) => format!("{v:0width$}", width = w.parse().unwrap_or(1)),
+            Some(w) => format!("{v:0width$}", width = w.parse().unwrap_or(1).min(MAX_PAD)),
             None => v.to_string(),
         };
         match name {
@@ -291,6 +297,32 @@ mod tests {
         assert_eq!(fill("t$Time$-$$.m4s", "a", "1", 1, 90000), "t90000-$.m4s");
         assert_eq!(iso_duration("PT1M2.5S"), Some(62.5));
         assert_eq!(iso_duration("PT6.0S"), Some(6.0));
+    }
+
+    /// The fuzzer's findings (inputs in fuzz/regressions/dash/): hostile templates and
+    /// timelines give a bounded segment list, no arithmetic overflow, bounded names.
+    #[test]
+    fn hostile_templates_stay_bounded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions/dash");
+        let case = |name: &str| {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap();
+            let doc = parse(&text).unwrap();
+            let r = &doc.representations[0];
+            let segments = r.segments(doc.duration.unwrap_or(4.0));
+            let longest = segments.iter().filter_map(|s| r.media_path(s)).map(|p| p.len()).max().unwrap_or(0);
+            (segments, longest)
+        };
+        let (s, _) = case("segment-count-from-duration");
+        assert_eq!(s.len(), MAX_SEGMENTS, "1e9 s of 1 ms segments is capped");
+        let (s, _) = case("repeat-count-overflow");
+        assert_eq!(s.len(), MAX_SEGMENTS, "r=i64::MAX is capped");
+        assert!(s.windows(2).all(|w| w[0].time < w[1].time));
+        let (s, _) = case("start-number-overflow");
+        assert_eq!((s.len(), s[0].number, s[1].number), (2, u64::MAX, u64::MAX), "numbers saturate");
+        let (s, _) = case("timeline-time-overflow");
+        assert_eq!((s[0].time, s[1].time), (u64::MAX, u64::MAX), "times saturate");
+        let (_, longest) = case("number-padding-width");
+        assert!(longest <= MAX_PAD + 10, "padding %0999999999999d is capped: {longest}");
     }
 
     #[test]

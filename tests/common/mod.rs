@@ -7,6 +7,7 @@ pub mod media;
 pub mod mpd;
 pub mod publish;
 pub mod servers;
+pub mod tools;
 
 pub use check::{assert_outputs_valid, assert_outputs_valid_in};
 
@@ -127,6 +128,7 @@ impl Workspace {
             .current_dir(self.root())
             .env_remove("VODBUILD_FFMPEG")
             .env_remove("VODBUILD_FFPROBE")
+            .env("PATH", tools::path_with_project_tools())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

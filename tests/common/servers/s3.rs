@@ -280,9 +280,10 @@ fn find_s3s_fs() -> PathBuf {
     let cargo_bin = std::env::var_os("CARGO_HOME")
         .map(|h| PathBuf::from(h).join("bin"))
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin")));
-    on_path("s3s-fs")
+    crate::common::tools::project_tool("s3s-fs")
+        .or_else(|| on_path("s3s-fs"))
         .or_else(|| cargo_bin.map(|d| d.join("s3s-fs")).filter(|p| p.is_file()))
-        .unwrap_or_else(|| missing("s3s-fs", "not on PATH nor in $CARGO_HOME/bin"))
+        .unwrap_or_else(|| missing("s3s-fs", "not in target/tools/bin, on PATH nor in $CARGO_HOME/bin"))
 }
 
 /// Parses s3s's `pretty` tracing output: `req:` / `resp:` event lines, each followed by

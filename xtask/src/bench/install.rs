@@ -10,7 +10,6 @@ use crate::{Result, apt_update, cargo, fail, privileged, repo_root, run};
 
 /// Shaka Streamer's version under test; its binaries wheel must carry the same version.
 const SHAKA_VERSION: &str = "1.5.1";
-const S3S_FS_SPEC: &str = "s3s-fs@0.14.1";
 
 /// Paths of every program the bench runs.
 #[derive(Debug, Clone)]
@@ -122,9 +121,10 @@ pub fn ensure_cargo_bin(name: &str, install_args: &[&str]) -> Result<PathBuf> {
     which(name).or_else(|| cargo_bin(name)).ok_or_else(|| fail(&step, format!("{name} not found after install")))
 }
 
-/// s3s-fs, the local S3 server of P4 (about 3 minutes to build when missing).
+/// s3s-fs, the local S3 server of P4: setup's pinned copy in target/tools (about 3 minutes
+/// to build when missing).
 pub fn ensure_s3s_fs() -> Result<PathBuf> {
-    ensure_cargo_bin("s3s-fs", &[S3S_FS_SPEC, "--features", "binary", "--locked"])
+    crate::services::ensure_s3s_fs()
 }
 
 pub fn which(name: &str) -> Option<PathBuf> {
