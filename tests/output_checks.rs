@@ -66,7 +66,7 @@ fn error_of(out: &Output, id: &str) -> String {
 }
 
 fn leftovers(ws: &Workspace) -> Vec<String> {
-    let mut all = ws.files_under(".vodbuild/work");
+    let mut all = ws.files_under(".vodbuild/pipeline.yaml/work");
     all.extend(ws.files_under("out"));
     all.into_iter().filter(|f| f.contains(".tmp-") || f.contains(".old-")).collect()
 }
@@ -79,8 +79,8 @@ fn damaged_encodes_are_never_recorded() {
     for (mode, why) in cases {
         let out = run_with(&ws, &fake, mode).assert_code(1);
         let err = error_of(&out, &id);
-        assert!(err.contains(".vodbuild/work/media/clip/144p.mp4") && err.contains(why), "{mode}: {err}");
-        assert!(!ws.path(".vodbuild/work/media/clip/144p.mp4").exists(), "{mode}: a damaged encode was placed");
+        assert!(err.contains(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4") && err.contains(why), "{mode}: {err}");
+        assert!(!ws.path(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4").exists(), "{mode}: a damaged encode was placed");
         assert!(leftovers(&ws).is_empty(), "{mode}: temporaries left: {:?}", leftovers(&ws));
         // Nothing recorded: the next plan still has it to build, as new.
         let plan = ws.plan_ok();
@@ -96,7 +96,7 @@ fn damaged_encodes_are_never_recorded() {
 fn a_failed_check_keeps_the_previous_output() {
     let (ws, fake) = setup();
     run_with(&ws, &fake, "none").success();
-    let enc = ws.path(".vodbuild/work/media/clip/144p.mp4");
+    let enc = ws.path(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4");
     let before = std::fs::read(&enc).unwrap();
     ws.write_manifest(&SMALL.replace("bitrate: 200k", "bitrate: 180k"));
     let out = run_with(&ws, &fake, "truncate").assert_code(1);
@@ -124,7 +124,7 @@ fn stale_temporaries_are_removed_by_a_run_with_nothing_to_do() {
     let (ws, _) = setup();
     ws.run_ok();
     let stale = [
-        ".vodbuild/work/media/clip/.144p.mp4.tmp-999999-0",
+        ".vodbuild/pipeline.yaml/work/media/clip/.144p.mp4.tmp-999999-0",
         "out/media/clip/.thumbnails.tmp-999999-3/thumb_00001.jpg",
         "out/media/clip/.hls.old-999999/master.m3u8",
         "out/media/clip/.metadata.json.tmp-999999-7",

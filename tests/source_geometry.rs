@@ -85,7 +85,7 @@ fn truncated_front_moov_source_fails_naming_both_durations_or_builds_leniently_w
     let measured = measured_in(e);
     assert!((1.0..2.7).contains(&measured), "measured {measured}s of a 65% copy of 3 s\n{}", strict.describe());
     assert!(!ws.path("out/media/cut/hls").exists(), "nothing is packaged from a truncated source");
-    assert!(!ws.path(".vodbuild/work/media/cut/120p.mp4").exists(), "nothing is encoded from it");
+    assert!(!ws.path(".vodbuild/pipeline.yaml/work/media/cut/120p.mp4").exists(), "nothing is encoded from it");
 
     // Per source: lenient builds what can be read, and says so.
     ws.write_manifest(&manifest("  - path: media/cut.mp4\n    source_checks: lenient\n", profiles, "120p"));
@@ -115,7 +115,7 @@ fn rotated_sources_give_portrait_renditions_and_verify_fails_a_squashed_package(
     ws.run_ok();
     for id in ["r90", "r270"] {
         assert_eq!(resolutions(&ws, &format!("out/media/{id}/hls/master.m3u8")), ["202x360"], "{id}");
-        let enc = ws.path(&format!(".vodbuild/work/media/{id}/360p.mp4"));
+        let enc = ws.path(&format!(".vodbuild/pipeline.yaml/work/media/{id}/360p.mp4"));
         assert_eq!(video_size(&enc), (202, 360), "{id}: 9:16 at height 360, width 202.5 rounded to even");
         assert_eq!(ffprobe_stream(&enc, "sample_aspect_ratio"), "1:1", "{id}: square pixels");
     }
@@ -181,9 +181,9 @@ fn interlaced_source_is_deinterlaced_and_ntsc_rate_capped_to_29_97() {
     ws.write_manifest(&manifest("  - glob: \"media/*.mp4\"\n", profiles, "240p"));
     ws.run_ok();
 
-    let (combed, progressive) = idet(&ws.path(".vodbuild/work/media/il/240p.mp4"));
+    let (combed, progressive) = idet(&ws.path(".vodbuild/pipeline.yaml/work/media/il/240p.mp4"));
     assert!(progressive > 4 * combed.max(1), "deinterlaced before scaling: {combed} combed, {progressive} progressive");
-    let ntsc = ws.path(".vodbuild/work/media/ntsc/240p.mp4");
+    let ntsc = ws.path(".vodbuild/pipeline.yaml/work/media/ntsc/240p.mp4");
     assert_eq!(ffprobe_stream(&ntsc, "avg_frame_rate"), "30000/1001", "59.94 capped at 30 is 29.97");
     let master = parse_master(&ws.read("out/media/ntsc/hls/master.m3u8"));
     assert_eq!(attr(&master.variants[0].attrs, "FRAME-RATE"), Some("29.970"));
@@ -225,7 +225,7 @@ fn small_source_skips_taller_rungs_of_web_h264_unless_upscaled_or_listed() {
     let mpd = ws.read("out/media/small/dash/manifest.mpd");
     assert!(mpd.contains("height=\"360\"") && !mpd.contains("height=\"540\""), "{mpd}");
     assert_eq!(mpd.matches("<Representation").count(), 2, "one video and one audio representation:\n{mpd}");
-    assert!(!ws.path(".vodbuild/work/media/small/1080p.mp4").exists());
+    assert!(!ws.path(".vodbuild/pipeline.yaml/work/media/small/1080p.mp4").exists());
     let ok = ws.vodbuild(&["verify", "pipeline.yaml"]);
     assert_eq!(ok.code, 0, "{}", ok.describe());
 
