@@ -80,7 +80,10 @@ fn damaged_encodes_are_never_recorded() {
         let out = run_with(&ws, &fake, mode).assert_code(1);
         let err = error_of(&out, &id);
         assert!(err.contains(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4") && err.contains(why), "{mode}: {err}");
-        assert!(!ws.path(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4").exists(), "{mode}: a damaged encode was placed");
+        assert!(
+            !ws.path(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4").exists(),
+            "{mode}: a damaged encode was placed"
+        );
         assert!(leftovers(&ws).is_empty(), "{mode}: temporaries left: {:?}", leftovers(&ws));
         // Nothing recorded: the next plan still has it to build, as new.
         let plan = ws.plan_ok();
