@@ -207,10 +207,10 @@ fn a_full_disk_is_named_and_the_rerun_rebuilds_what_it_damaged() {
     let ws = Workspace::new();
     // Packages of about 0.8 MB each (HLS and DASH) on a 500 kB output file system.
     ws.make_source_with(&format!("{SRC}.mp4"), 2.0, "320x240", 440, true);
-    let yaml = SMALL.replace(
-        "144p: {codec: h264, height: 144, bitrate: 200k, preset: ultrafast}",
-        "144p: {codec: h264, height: 240, bitrate: 3M, maxrate: 3M, bufsize: 3M, preset: ultrafast}",
-    );
+    let rung = "144p: {codec: h264, height: 144, bitrate: 200k, preset: ultrafast, upscale: true}";
+    assert!(SMALL.contains(rung), "SMALL's 144p rung changed: update this test");
+    let yaml = SMALL
+        .replace(rung, "144p: {codec: h264, height: 240, bitrate: 3M, maxrate: 3M, bufsize: 3M, preset: ultrafast}");
     ws.write_manifest(&yaml);
     let mount = match Mount::tmpfs(&ws.path("out"), "500k") {
         Ok(m) => m,
