@@ -271,3 +271,14 @@ fn truncated_source_with_moov_at_the_end_is_named() {
     std::fs::write(&p, &bytes[..bytes.len() * 6 / 10]).unwrap();
     assert_source_error(&ws, "media/cut.mp4");
 }
+
+/// A source with audio but no video: its video renditions and packages fail with an error
+/// naming the source and saying why (the documented error); nothing is built for it.
+#[test]
+fn audio_only_source_is_named() {
+    let ws = Workspace::new();
+    make(&ws, "voice.m4a", SINE, &["-c:a", "aac"], 2.0);
+    assert_source_error(&ws, "media/voice.m4a");
+    let out = ws.vodbuild(&["run", "pipeline.yaml"]);
+    assert!(out.stderr.contains("has no video stream"), "the error must say why\n{}", out.describe());
+}
