@@ -65,9 +65,12 @@ pub fn tolerance(gop_seconds: f64) -> f64 {
 pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     let sg = ctx.sg;
     let source = &sg.g[group[0]].source;
-    let durations = source_durations(&ctx.m.work_dir(source).join("probe.json"));
+    let probe = std::fs::read(ctx.m.work_dir(source).join("probe.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok());
+    let durations = probe.as_ref().map(source_durations).unwrap_or_default();
     // A source without audio is packaged without its audio encodes (see `crate::skip`).
-    let has_audio = crate::skip::has_audio(ctx.m, source) != Some(false);
+    let has_audio = probe.as_ref().is_none_or(|p| p.info.audio.is_some());
     let expect = group
         .iter()
         .map(|n| {
@@ -118,10 +121,7 @@ fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {
 
 /// The source's video and audio durations from probe.json: the container duration, or a
 /// stream's own duration when it is shorter.
-fn source_durations(probe: &Path) -> Durations {
-    let Some(p) = std::fs::read(probe).ok().and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok()) else {
-        return Durations::default();
-    };
+fn source_durations(p: &ProbeFile) -> Durations {
     let total = p.info.duration;
     let stream = |kind: &str| {
         let streams = p.ffprobe["streams"].as_array();
