@@ -26,6 +26,8 @@
 //!   configuration, so a rebuilt ffmpeg with other libraries makes its steps stale.
 //! - Input digests are BLAKE3 of file contents; names are relative (`source`,
 //!   `encode:720p/720p.mp4`), never absolute paths.
+//! - Encoder threads are part of the recipe, fixed per codec ([`crate::exec::ffmpeg::ENCODER_THREADS`],
+//!   svt-av1 `lp=1`), so the same key always means the same bytes (see `tests/determinism.rs`).
 //! - Never in a key: absolute paths, the manifest's location, output_dir, source ids'
 //!   file-system location, hostnames, PATH, user, time, `-j`, thread counts. Two machines
 //!   with the same manifest, media and tools agree on every key.
@@ -80,7 +82,8 @@ pub fn recipe_version(kind: &str) -> u32 {
         // order, audio tracks in probe.json
         "probe" => 2,
         // 2: displayed-picture filters (rotation, bwdif, NTSC frame-rate cap); AV1 maxrate/bufsize
-        "encode" => 2,
+        // 3: encoder threads fixed (x264/x265/libvpx 4, svt-av1 lp=1): the same bytes on any machine
+        "encode" => 3,
         _ => 1,
     }
 }

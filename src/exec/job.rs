@@ -100,7 +100,6 @@ pub struct JobCtx<'a> {
     pub m: &'a Manifest,
     pub sg: &'a StepGraph,
     pub tools: &'a Toolset,
-    pub threads: usize,
     /// `--prune`: publish steps delete what their package no longer has.
     pub prune: bool,
 }
@@ -205,7 +204,6 @@ pub fn build<'o>(
                 &video,
                 &audio,
                 m.raw.encoding.gop_seconds,
-                ctx.threads,
             );
             (Action::Ffmpeg { program: ffmpeg_bin, args }, format!("encode:{}:{}", src.id, names.join("+")))
         }
@@ -255,7 +253,7 @@ pub fn build<'o>(
         StepKind::Thumbnails => {
             info.video.as_ref().ok_or_else(no_video)?;
             let t = m.raw.outputs.thumbnails.as_ref().ok_or("no thumbnails output")?;
-            let args = ffmpeg::thumbnail_args(&src.path, t, duration, &placements[0].tmp, ctx.threads);
+            let args = ffmpeg::thumbnail_args(&src.path, t, duration, &placements[0].tmp);
             (Action::Ffmpeg { program: ffmpeg_bin, args }, first.id.clone())
         }
         StepKind::AudioOnly => {

@@ -105,9 +105,8 @@ pub fn run(
 ) -> RunReport {
     let sg = ctx.sg;
     sweep::remove_stale_temporaries(sg, selected);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let jobs = opts.jobs.max(1);
-    let mut jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, threads: 1, prune: opts.prune };
+    let jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, prune: opts.prune };
     let n_nodes = sg.g.node_count();
     let mut node: Vec<NodeState> = (0..n_nodes).map(|_| NodeState::Waiting).collect();
     let mut reports: HashMap<NodeIndex, StepReport> = HashMap::new();
@@ -237,9 +236,6 @@ pub fn run(
             // 3. Dispatch into free slots.
             while in_flight.len() < jobs && !stop && !runner::interrupted() {
                 let Some(group) = queue.pop_front() else { break };
-                // Thread budget: the cores shared among the jobs that can run now.
-                let runnable = (in_flight.len() + 1 + queue.len()).min(jobs);
-                jctx.threads = (cores / runnable).max(1);
                 let previous = state.data.steps.get(&sg.g[group[0]].id);
                 let built = job::build(&jctx, &group, |d| node[d.index()].outputs().unwrap_or(&[]), previous);
                 let spec = match built {
