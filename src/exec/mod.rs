@@ -11,6 +11,7 @@ pub mod local;
 pub mod place;
 pub mod probe_source;
 pub mod progress;
+pub mod run_job;
 pub mod runner;
 pub mod shaka;
 pub mod sweep;
@@ -106,7 +107,9 @@ pub fn run(
     let sg = ctx.sg;
     sweep::remove_stale_temporaries(sg, selected);
     let jobs = opts.jobs.max(1);
-    let jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, prune: opts.prune };
+    let jctx = JobCtx { m: ctx.m, sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
+    let env =
+        run_job::JobEnv { root: ctx.m.root.clone(), tools: run_job::ToolPaths::of(ctx.tools), verify_inputs: false };
     let n_nodes = sg.g.node_count();
     let mut node: Vec<NodeState> = (0..n_nodes).map(|_| NodeState::Waiting).collect();
     let mut reports: HashMap<NodeIndex, StepReport> = HashMap::new();
@@ -254,14 +257,14 @@ pub fn run(
                 next_job += 1;
                 let tx = tx.clone();
                 let job = spec.clone();
-                let checks = check::expectations(&jctx, &group);
-                let progress = &progress;
+                let (progress, env) = (&progress, &env);
                 scope.spawn(move |_| {
                     let start = Instant::now();
                     let mut bar = progress.start(&job.label, job.duration);
                     // A panic in a job fails that job; it must not leave the scheduler waiting.
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        execute_and_place(executor, &job, &checks, &mut |s| bar.update(s))
+                        let result = executor.execute(env, &job, &mut |s| bar.update(s));
+                        run_job::place(&job, &env.root, result)
                     }))
                     .unwrap_or_else(|_| Err("internal error (a panic) while running the step".into()));
                     bar.finish(result.is_ok());
@@ -357,42 +360,6 @@ pub fn run(
         out.steps.push(r);
     }
     out
-}
-
-fn execute_and_place(
-    executor: &dyn Executor,
-    job: &JobSpec,
-    checks: &check::Checks,
-    progress: &mut dyn FnMut(f64),
-) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
-    for p in &job.placements {
-        place::confine(p)?;
-        place::remove_leftovers(&p.dest);
-    }
-    let stats = match executor.execute(job, progress) {
-        Ok(s) => s,
-        Err(e) => {
-            let e = check::name_disk_full(e, &job.placements);
-            job.placements.iter().for_each(place::discard);
-            return Err(e);
-        }
-    };
-    if runner::interrupted() {
-        job.placements.iter().for_each(place::discard);
-        return Err("interrupted".into());
-    }
-    if let Some(remote) = &job.remote_outputs {
-        return Ok((vec![remote.clone()], stats));
-    }
-    // Nothing is recorded (or placed) that is not what the step promises.
-    if let Err(e) = check::outputs(checks, &job.placements) {
-        let e = check::name_disk_full(e, &job.placements);
-        job.placements.iter().for_each(place::discard);
-        return Err(e);
-    }
-    job.placements.iter().try_for_each(place::place)?;
-    let outputs = job.placements.iter().map(place::fingerprint).collect::<Result<_, _>>()?;
-    Ok((outputs, stats))
 }
 
 /// A stale step is about to run: every absent input must be rebuilt first. Returns whether

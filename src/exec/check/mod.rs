@@ -1,5 +1,5 @@
 //! Output checks: a step is recorded only after its outputs are what the step promises.
-//! Run by the scheduler on a job's temporary outputs, before they are placed; a failed check
+//! Run by the job ([`super::run_job`]) on its temporary outputs, before they are placed; a failed check
 //! fails the step with a message naming the file, the temporary output is discarded and the
 //! previously placed output stays. What each step kind must produce is listed in
 //! [`crate::key`] (beside the key table) and in the README ("Output checks").
@@ -8,9 +8,10 @@ mod decode;
 mod files;
 mod packages;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::job::{JobCtx, Placement};
@@ -18,7 +19,8 @@ use crate::graph::{StepGraph, StepKind};
 use crate::media::probe::ProbeFile;
 
 /// What one step's output must be.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Promise {
     /// probe.json, metadata.json, verify reports: a non-empty JSON document.
     Json,
@@ -38,17 +40,16 @@ pub enum Promise {
 }
 
 /// The source's durations the outputs are compared with (seconds; 0 = unknown).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Durations {
     pub video: f64,
     pub audio: f64,
 }
 
-/// Everything needed to check one job's outputs.
-#[derive(Debug, Clone)]
+/// Everything needed to check one job's outputs (part of its [`JobSpec`](super::job::JobSpec);
+/// ffmpeg, to decode first and last frames, is the one of the machine that runs the job).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Checks {
-    /// ffmpeg, to decode first and last frames.
-    pub ffmpeg: PathBuf,
     pub durations: Durations,
     /// Allowed difference between an output's duration and the source's.
     pub tolerance: f64,
@@ -85,12 +86,7 @@ pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
             (sg.g[*n].id.clone(), p)
         })
         .collect();
-    Checks {
-        ffmpeg: ctx.tools.ffmpeg.path.clone(),
-        durations,
-        tolerance: tolerance(ctx.m.raw.encoding.gop_seconds),
-        expect,
-    }
+    Checks { durations, tolerance: tolerance(ctx.m.raw.encoding.gop_seconds), expect }
 }
 
 fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {
@@ -136,8 +132,8 @@ fn source_durations(p: &ProbeFile) -> Durations {
 }
 
 /// Checks every placed output of a job against its promise (on the temporary copies).
-pub fn outputs(c: &Checks, placements: &[Placement]) -> Result<(), String> {
-    let mut dec = decode::Decoder::new(&c.ffmpeg);
+pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<(), String> {
+    let mut dec = decode::Decoder::new(ffmpeg);
     for (step, promise) in &c.expect {
         let Some(p) = placements.iter().find(|p| &p.step == step) else { continue };
         let site = Site { tmp: &p.tmp, dest: &p.dest };
