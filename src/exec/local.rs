@@ -1,6 +1,6 @@
 //! The executor interface, the local executor, and what each [`Action`] does on the machine
-//! that runs the job: the tool, then vodbuild's post-processing (master playlist, MPD fix,
-//! measurements, the verify report).
+//! that runs the job: the tool, then the kind's post-processing (master playlist, MPD fix,
+//! measurements, the verify report; defined in [`crate::kinds`]).
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,6 @@ use super::job::{Action, JobResult, JobSpec};
 use super::run_job::{self, JobEnv};
 use super::runner;
 use crate::graph::ToolUse;
-use crate::media::{master, mp4, mpd};
 use crate::storage::sync::{self, SyncStats};
 
 /// Runs a job ([`run_job::run`]: its tool, post-processing and output checks), leaving its
@@ -64,94 +63,20 @@ pub fn perform(action: &Action, env: &JobEnv, progress: &mut dyn FnMut(f64)) -> 
             runner::run(env.tools.get(*tool)?, &argv(args), progress)?;
             let variants: Vec<(String, PathBuf)> = variants.iter().map(|(n, p)| (n.clone(), r(p))).collect();
             let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
-            write_master(&r(dir), &variants, audio.as_ref(), *iframes)
+            crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)
         }
         Action::Dash { tool, args, dir } => {
             runner::run(env.tools.get(*tool)?, &argv(args), progress)?;
-            fix_mpd(&r(dir).join("manifest.mpd"))
+            crate::kinds::dash::fix_mpd(&r(dir))
         }
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
         Action::Verify { package, path, duration, out, aspect } => {
-            verify(package, &r(path), *duration, *aspect, root, &r(out))
+            crate::kinds::verify::run(*package, &r(path), *duration, *aspect, root, &r(out))
         }
     }
     .map(|()| SyncStats::default())
 }
 
-/// Checks a package and writes the problems (a JSON list) to `out`; fails when there are any.
-fn verify(
-    package: &str,
-    path: &Path,
-    duration: f64,
-    aspect: Option<f64>,
-    root: &Path,
-    out: &Path,
-) -> Result<(), String> {
-    let mut f = crate::verify::Findings::new(root);
-    crate::verify::check_package(package, path, Some(duration), &mut f);
-    if let Some(a) = aspect {
-        crate::verify::geometry::check(package, path, a, &mut f);
-    }
-    write(out, &serde_json::to_vec_pretty(&f.problems).expect("json"))?;
-    if f.problems.is_empty() {
-        Ok(())
-    } else {
-        let lines: Vec<String> = f.problems.iter().map(|p| p.to_string()).collect();
-        Err(format!("{} problem(s):\n{}", lines.len(), lines.join("\n")))
-    }
-}
-
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(path, bytes).map_err(|e| format!("writing {}: {e}", path.display()))
-}
-
-fn write_master(
-    dir: &Path,
-    variants: &[(String, std::path::PathBuf)],
-    audio: Option<&(String, std::path::PathBuf, u32)>,
-    iframes: bool,
-) -> Result<(), String> {
-    let facts: Vec<mp4::TrackFacts> = variants.iter().map(|(_, p)| mp4::track_facts(p)).collect::<Result<_, _>>()?;
-    let mut vs = Vec::new();
-    for ((name, _), f) in variants.iter().zip(&facts) {
-        let rates = master::measure(&dir.join(name).join("index.m3u8"))?;
-        let iframe = if iframes {
-            Some((format!("{name}/iframes.m3u8"), master::measure(&dir.join(name).join("iframes.m3u8"))?))
-        } else {
-            None
-        };
-        vs.push(master::Variant { uri: format!("{name}/index.m3u8"), facts: f, rates, iframe });
-    }
-    let audio_facts = audio.map(|(_, p, _)| mp4::track_facts(p)).transpose()?;
-    let a = match (audio, &audio_facts) {
-        (Some((name, _, channels)), Some(f)) => Some(master::AudioRendition {
-            name: name.clone(),
-            uri: format!("{name}/index.m3u8"),
-            facts: f,
-            channels: *channels,
-            rates: master::measure(&dir.join(name).join("index.m3u8"))?,
-        }),
-        _ => None,
-    };
-    write(&dir.join("master.m3u8"), master::write_master(&vs, a.as_ref()).as_bytes())
-}
-
-/// Measured values into the MPD: `codecs` from each init segment, `bandwidth` = peak segment bitrate.
-fn fix_mpd(path: &Path) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let doc = mpd::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let total = doc.duration.unwrap_or(0.0);
-    let mut values = std::collections::HashMap::new();
-    for r in &doc.representations {
-        let mut v = Vec::new();
-        if let Some(init) = r.init_path() {
-            v.push(("codecs", mp4::track_facts(&dir.join(init))?.codec));
-        }
-        if let Some(master::Rates { peak, .. }) = mpd::measure(r, dir, total) {
-            v.push(("bandwidth", peak.to_string()));
-        }
-        values.insert(r.id().to_string(), v);
-    }
-    write(path, mpd::rewrite(&text, &values)?.as_bytes())
 }

@@ -291,7 +291,7 @@ pub fn run(
                         let rec = StepRecord {
                             key: ev.key.clone().unwrap_or_default(),
                             kind: step.kind,
-                            recipe: crate::key::recipe_version(step.kind.as_str()),
+                            recipe: crate::kinds::recipe(step.kind),
                             params: step.params.clone(),
                             tool: ctx.tool_ref(step),
                             inputs: ev.inputs,

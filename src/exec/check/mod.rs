@@ -12,10 +12,8 @@ use std::path::Path;
 
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::job::{JobCtx, Placement};
-use crate::graph::{StepGraph, StepKind};
 use crate::media::probe::ProbeFile;
 
 /// What one step's output must be.
@@ -66,7 +64,7 @@ pub fn tolerance(gop_seconds: f64) -> f64 {
 pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     let sg = ctx.sg;
     let source = &sg.g[group[0]].source;
-    let probe = std::fs::read(ctx.m.work_dir(source).join("probe.json"))
+    let probe = std::fs::read(crate::layout::probe(ctx.m, source))
         .ok()
         .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok());
     let durations = probe.as_ref().map(source_durations).unwrap_or_default();
@@ -74,45 +72,9 @@ pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     let has_audio = probe.as_ref().is_none_or(|p| p.info.audio.is_some());
     let expect = group
         .iter()
-        .map(|n| {
-            let p = match promise(sg, *n, has_audio) {
-                Promise::Thumbnails { .. } => {
-                    let t = ctx.m.raw.outputs.thumbnails.as_ref();
-                    let interval = t.and_then(|t| t.interval).unwrap_or(0.0);
-                    Promise::Thumbnails { at_least_one: durations.video >= interval }
-                }
-                p => p,
-            };
-            (sg.g[*n].id.clone(), p)
-        })
+        .map(|n| (sg.g[*n].id.clone(), crate::kinds::promise(ctx.m, sg, *n, has_audio, durations)))
         .collect();
     Checks { durations, tolerance: tolerance(ctx.m.raw.encoding.gop_seconds), expect }
-}
-
-fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {
-    let step = &sg.g[n];
-    // The encodes a package reads: one variant / representation each.
-    let inputs = || {
-        let encodes: Vec<&Value> =
-            sg.deps(n).into_iter().filter(|d| sg.g[*d].kind == StepKind::Encode).map(|d| &sg.g[d].params).collect();
-        let video = encodes.iter().filter(|p| p["type"] == "video").count();
-        (video, if has_audio { encodes.len() - video } else { 0 })
-    };
-    match step.kind {
-        StepKind::Probe | StepKind::Metadata | StepKind::Verify => Promise::Json,
-        StepKind::Encode => Promise::Encode { video: step.params["type"] != "audio" },
-        StepKind::PackageHls => {
-            let (variants, audio) = inputs();
-            Promise::Hls { variants, audio }
-        }
-        StepKind::PackageDash => {
-            let (video, audio) = inputs();
-            Promise::Dash { video, audio }
-        }
-        StepKind::Thumbnails => Promise::Thumbnails { at_least_one: true },
-        StepKind::AudioOnly => Promise::AudioOnly,
-        StepKind::Publish => Promise::Nothing,
-    }
 }
 
 /// The source's video and audio durations from probe.json: the container duration, or a

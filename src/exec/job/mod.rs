@@ -11,7 +11,7 @@
 //! SPEC.json --root DIR`), both through [`super::run_job::run`]. Building a job
 //! ([`build::build`]) reads the graph, records and `probe.json`; it downloads and writes nothing.
 
-mod build;
+pub(crate) mod build;
 pub mod paths;
 
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub use build::{JobCtx, build};
 
 use super::check::Checks;
-use crate::graph::ToolUse;
+use crate::graph::{PackageKind, ToolUse};
 use crate::manifest::model::SourceChecks;
 use crate::state::OutputFile;
 use crate::storage::BackendConfig;
@@ -156,7 +156,7 @@ pub enum Action {
     Publish(PublishJob),
     /// Check a package; the step fails with one line per problem.
     Verify {
-        package: String,
+        package: PackageKind,
         path: PathBuf,
         duration: f64,
         out: PathBuf,
