@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::graph::{OutputLoc, Step, StepGraph, StepKind, Subject, ToolUse};
+use crate::graph::{OutputLoc, Step, StepGraph, ToolUse};
 use crate::hash::{FileStat, hash_file};
 use crate::key::{Input, builtin_tool_digest, step_key};
 use crate::manifest::Manifest;
@@ -294,14 +294,7 @@ pub fn listing_root(prefix: &str) -> String {
 }
 
 fn describe_params_change(step: &Step, old: &Value, new: &Value) -> String {
-    let what = match (&step.kind, &step.subject) {
-        (StepKind::Encode, Subject::Rendition { name, .. }) => format!("profile {name}"),
-        (StepKind::PackageHls, _) => "outputs.hls".into(),
-        (StepKind::PackageDash, _) => "outputs.dash".into(),
-        (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
-        (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
-        (k, _) => k.as_str().to_string(),
-    };
+    let what = crate::kinds::setting(step);
     let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
         return what;
     };

@@ -128,24 +128,33 @@ impl SourceSteps<'_> {
         let mut made: Vec<(NodeIndex, Option<NodeIndex>)> = Vec::new();
         let packages = [
             o.hls.as_ref().map(|h| {
-                let params = kinds::hls::params(h, &built(&h.renditions));
-                (PackageKind::Hls, params, h.packager, h.verify, deps_of(&h.renditions, &h.audio))
+                let rungs = built(&h.renditions);
+                (
+                    PackageKind::Hls,
+                    kinds::hls::params(h, &rungs),
+                    rungs,
+                    h.packager,
+                    h.verify,
+                    deps_of(&h.renditions, &h.audio),
+                )
             }),
             o.dash.as_ref().map(|d| {
-                let params = kinds::dash::params(d, &built(&d.renditions));
-                (PackageKind::Dash, params, d.packager, d.verify, deps_of(&d.renditions, &d.audio))
+                let rungs = built(&d.renditions);
+                (
+                    PackageKind::Dash,
+                    kinds::dash::params(d, &rungs),
+                    rungs,
+                    d.packager,
+                    d.verify,
+                    deps_of(&d.renditions, &d.audio),
+                )
             }),
         ];
-        for (package, params, packager, verify, deps) in packages.into_iter().flatten() {
+        for (package, params, renditions, packager, verify, deps) in packages.into_iter().flatten() {
+            let subject = Subject::Package { package, renditions };
             let output = layout::package(m, s, package);
-            let step = self.step(
-                package.step_kind(),
-                package.as_str(),
-                Subject::Source,
-                params,
-                packager_tool(packager),
-                output,
-            );
+            let step =
+                self.step(package.step_kind(), package.as_str(), subject, params, packager_tool(packager), output);
             let n = sg.add(step, &deps);
             let v = verify.then(|| sg.add_verify(m, s, package, &[n, probe]));
             made.push((n, v));

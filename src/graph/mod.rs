@@ -83,12 +83,15 @@ pub enum Media {
 /// [`Step::params`], the canonical JSON of the kind's settings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    /// probe, package_hls, package_dash, thumbnails, audio_only, metadata.
+    /// probe, thumbnails, audio_only, metadata.
     Source,
     /// encode: one video or audio profile.
     Rendition { name: String, media: Media },
+    /// package_hls, package_dash: the video rungs built for this source (the ladder fitted to
+    /// it, in the output's order).
+    Package { package: PackageKind, renditions: Vec<String> },
     /// verify: one package.
-    Package(PackageKind),
+    Verify(PackageKind),
     /// publish: the deliverable of a step of this kind (`hls`, `thumbnails`, ...).
     Published(StepKind),
 }
@@ -97,9 +100,9 @@ impl Subject {
     /// The name that qualifies the step in input names (`encode:720p/720p.mp4`) and reasons.
     pub fn name(&self) -> Option<&str> {
         match self {
-            Subject::Source => None,
+            Subject::Source | Subject::Package { .. } => None,
             Subject::Rendition { name, .. } => Some(name),
-            Subject::Package(p) => Some(p.as_str()),
+            Subject::Verify(p) => Some(p.as_str()),
             Subject::Published(k) => Some(k.as_str().trim_start_matches("package_")),
         }
     }
@@ -176,7 +179,7 @@ impl StepGraph {
             id: format!("verify_{}:{source}", package.as_str()),
             kind: StepKind::Verify,
             source: source.to_string(),
-            subject: Subject::Package(package),
+            subject: Subject::Verify(package),
             params: crate::kinds::verify::params(package),
             tool: ToolUse::Builtin,
             reads_source: false,

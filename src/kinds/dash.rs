@@ -32,7 +32,7 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     let m = b.ctx.m;
     let d = m.raw.outputs.dash.as_ref().ok_or("no dash output")?;
     let vi = probe.info.video.as_ref().ok_or_else(|| b.no("video"))?;
-    let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = built_rungs(b.first(), &d.renditions)
+    let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = built_rungs(b.first())
         .iter()
         .map(|r| {
             let p = &m.raw.profiles.video[r];

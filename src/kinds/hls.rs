@@ -32,7 +32,7 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     let m = b.ctx.m;
     let h = m.raw.outputs.hls.as_ref().ok_or("no hls output")?;
     let dir = b.tmp();
-    let renditions = built_rungs(b.first(), &h.renditions);
+    let renditions = built_rungs(b.first());
     let mut inputs: Vec<(&str, PathBuf, bool)> = renditions.iter().map(|r| (r.as_str(), b.enc(r), false)).collect();
     // A source without audio: its packages have no audio group (see `crate::skip`).
     let audio_name = h.audio.as_ref().filter(|_| probe.info.audio.is_some());

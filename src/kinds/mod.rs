@@ -20,7 +20,7 @@ use petgraph::graph::NodeIndex;
 use crate::exec::check::{Durations, Promise};
 use crate::exec::job::Action;
 use crate::exec::job::build::Builder;
-use crate::graph::{StepGraph, StepKind};
+use crate::graph::{Step, StepGraph, StepKind, Subject};
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
 use crate::state::OutputFile;
@@ -38,6 +38,20 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Metadata => metadata::RECIPE,
         StepKind::Publish => publish::RECIPE,
         StepKind::Verify => verify::RECIPE,
+    }
+}
+
+/// The manifest setting a step's parameters come from (named in "params changed" reasons).
+pub fn setting(step: &Step) -> String {
+    match (step.kind, &step.subject) {
+        (StepKind::Encode, Subject::Rendition { name, .. }) => format!("profile {name}"),
+        (StepKind::PackageHls, _) => "outputs.hls".into(),
+        (StepKind::PackageDash, _) => "outputs.dash".into(),
+        (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
+        (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
+        (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
+            k.as_str().to_string()
+        }
     }
 }
 

@@ -19,7 +19,7 @@ pub fn params(package: PackageKind) -> Value {
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Action {
     let package = match b.first().subject {
-        Subject::Package(p) => p,
+        Subject::Verify(p) => p,
         _ => PackageKind::Hls,
     };
     let path = crate::layout::entry(b.ctx.m, &b.src.id, package);

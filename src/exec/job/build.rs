@@ -185,8 +185,10 @@ impl Builder<'_> {
     }
 }
 
-/// The rungs a package step packages: those its parameters list (the ladder fitted to the
-/// source), or the output's whole list.
-pub(crate) fn built_rungs(step: &Step, listed: &[String]) -> Vec<String> {
-    serde_json::from_value(step.params["renditions"].clone()).unwrap_or_else(|_| listed.to_vec())
+/// The rungs a package step packages (the ladder fitted to the source).
+pub(crate) fn built_rungs(step: &Step) -> &[String] {
+    match &step.subject {
+        crate::graph::Subject::Package { renditions, .. } => renditions,
+        _ => &[],
+    }
 }
