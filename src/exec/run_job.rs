@@ -152,7 +152,9 @@ fn prepare_inputs(spec: &JobSpec, env: &JobEnv) -> Result<(), String> {
         if let Some(f) = &i.fetch
             && !path.exists()
         {
-            crate::storage::sources::download(&f.backend, &f.object, &path)?;
+            let mut backend = f.backend.clone();
+            backend.base = backend.base.map(|b| super::job::paths::resolve(&env.root, &b));
+            crate::storage::sources::download(&backend, &f.object, &path)?;
         }
         if env.verify_inputs {
             let stat = FileStat::of(&path).map_err(|e| format!("input {}: {e}", path.display()))?;

@@ -64,7 +64,11 @@ fn job_inputs<'o>(
         inputs.push(JobInput {
             path: portable(&m.root, &src.path),
             digest: ctx.sources.get(&src.id).cloned().unwrap_or_default(),
-            fetch: src.remote.as_ref().map(|r| Fetch { backend: r.backend.clone(), object: r.object.clone() }),
+            fetch: src.remote.as_ref().map(|r| {
+                let mut backend = r.backend.clone();
+                backend.base = backend.base.map(|b| portable(&m.root, &b));
+                Fetch { backend, object: r.object.clone() }
+            }),
         });
     }
     let mut deps: Vec<NodeIndex> = nodes.iter().flat_map(|n| ctx.sg.deps(*n)).collect();
