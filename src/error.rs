@@ -27,24 +27,45 @@ pub struct ManifestError {
     pub help: Option<String>,
 }
 
+/// Where a manifest error is: the file, a 1-based line and column, and the manifest text
+/// with the byte offset of that position when the line may be shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Position<'a> {
+    pub file: &'a str,
+    pub line: usize,
+    pub column: usize,
+    /// The manifest text and the offset in it; `None` shows no text (e.g. the line holds a secret).
+    pub shown: Option<(&'a str, usize)>,
+}
+
+impl<'a> Position<'a> {
+    /// A position whose line is not shown.
+    pub fn hidden(file: &'a str, line: usize, column: usize) -> Self {
+        Position { file, line, column, shown: None }
+    }
+
+    /// A position in `text`, shown when it exists there.
+    pub fn in_text(file: &'a str, text: &'a str, line: usize, column: usize) -> Self {
+        Position {
+            shown: snippet::offset_of(text, line, column).map(|o| (text, o)),
+            ..Position::hidden(file, line, column)
+        }
+    }
+
+    /// Shows `text` around byte `offset` (the position's own offset).
+    pub fn showing(self, text: &'a str, offset: usize) -> Self {
+        Position { shown: Some((text, offset)), ..self }
+    }
+}
+
 impl ManifestError {
-    /// `line` and `column` are 1-based; `offset` is the byte offset of that position.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        file: &str,
-        text: &str,
-        line: usize,
-        column: usize,
-        offset: Option<usize>,
-        field: &str,
-        message: impl Into<String>,
-        help: Option<String>,
-    ) -> Self {
+    pub fn new(at: Position, field: &str, message: impl Into<String>, help: Option<String>) -> Self {
         // Everything echoed is escaped, and the source shown is one cut line (see snippet).
+        let Position { file, line, column, shown } = at;
         let field = snippet::escape(field);
         let field_note = if field.is_empty() { String::new() } else { format!(" (field `{field}`)") };
-        let (src, span) = match offset {
-            Some(o) => {
+        let (src, span) = match shown {
+            Some((text, o)) => {
                 let (src, at) = snippet::around(file, text, line, o);
                 (src, Some(SourceSpan::from((at, 0))))
             }

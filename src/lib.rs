@@ -17,6 +17,7 @@ pub mod ladder;
 pub mod manifest;
 pub mod media;
 pub mod plan;
+pub mod record;
 pub mod signals;
 pub mod skip;
 pub mod state;

@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{Error, ManifestError, Result};
+use crate::error::{Error, ManifestError, Position, Result};
 
 /// Largest manifest accepted.
 pub const MAX_SIZE: u64 = 16 << 20;
@@ -18,7 +18,7 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
         Error::ManifestPlain(message, "pass the path of a pipeline YAML file, e.g. `vodbuild run pipeline.yaml`".into())
     };
     let at_start = |message: String, help: &str| -> Error {
-        ManifestError::new(file, "", 1, 1, None, "", message, Some(help.to_string())).into()
+        ManifestError::new(Position::hidden(file, 1, 1), "", message, Some(help.to_string())).into()
     };
     let file = &crate::manifest::snippet::escape(file);
     let meta = std::fs::metadata(path).map_err(|e| plain(format!("cannot read manifest {file}: {e}")))?;
@@ -49,15 +49,12 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
             let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let prefix = std::str::from_utf8(valid).unwrap_or_default();
             let (line, col) = line_col(prefix);
+            let help = Some("save the file as UTF-8".into());
             return Err(ManifestError::new(
-                file,
-                prefix,
-                line,
-                col,
-                None,
+                Position::hidden(file, line, col),
                 "",
                 "the manifest is not UTF-8 text",
-                Some("save the file as UTF-8".into()),
+                help,
             )
             .into());
         }
@@ -69,11 +66,7 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
         let c = text[i..].chars().next().unwrap_or('\0');
         let (line, col) = line_col(&text[..i]);
         return Err(ManifestError::new(
-            file,
-            &text,
-            line,
-            col,
-            Some(i),
+            Position::hidden(file, line, col).showing(&text, i),
             "",
             format!("control character U+{:04X} in the manifest", c as u32),
             Some(
@@ -89,11 +82,7 @@ fn line_too_long(file: &str, text: &str, start: usize) -> Error {
     let (line, _) = line_col(&text[..start]);
     let col = text[start..].char_indices().take_while(|(b, _)| *b < MAX_LINE).count() + 1;
     ManifestError::new(
-        file,
-        text,
-        line,
-        col,
-        Some(start + MAX_LINE),
+        Position::hidden(file, line, col).showing(text, start + MAX_LINE),
         "",
         format!("line {line} is longer than {} KiB", MAX_LINE >> 10),
         Some("split the value (YAML block scalars `|` span lines), or use globs for long source lists".into()),

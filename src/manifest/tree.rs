@@ -218,7 +218,7 @@ fn refuse_tag(text: &str, tag: Option<&Tag>, mark: Mark) -> Result<(), TreeError
 /// Where the tag of the node at `mark` is written: the last `!` before the node (a block
 /// mapping's position is its first key, the line after its tag).
 fn tag_mark(text: &str, mark: Mark) -> Mark {
-    let Some(at) = super::yaml::offset_of(text, mark.line, mark.col) else { return mark };
+    let Some(at) = super::snippet::offset_of(text, mark.line, mark.col) else { return mark };
     match text[..at.min(text.len())].rfind('!') {
         Some(bang) => {
             let before = &text[..bang];
