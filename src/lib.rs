@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod confine;
+pub mod digests;
 pub mod error;
 pub mod exec;
 pub mod exit_codes;

@@ -9,13 +9,14 @@ use petgraph::graph::NodeIndex;
 use serde_json::json;
 
 use super::{Cli, Command, fitting};
+use crate::digests::{self, Digests};
 use crate::error::{Error, IoContext, Result};
 use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress};
 use crate::exit_codes;
 use crate::graph::{StepGraph, render};
 use crate::ladder::Fits;
 use crate::manifest::Manifest;
-use crate::plan::{self, Context, HashStats};
+use crate::plan::{self, Context};
 use crate::state::{State, lock::WorkspaceLock};
 use crate::storage::remote_state::RemoteState;
 use crate::tools::Toolset;
@@ -90,12 +91,26 @@ fn skipped_rungs(l: &Loaded) -> Vec<(String, String, String)> {
     out
 }
 
-fn digests(l: &mut Loaded) -> Result<(HashMap<String, String>, HashStats)> {
+/// The selected sources' digests, read only: a remote source is never downloaded here.
+fn scan_sources(l: &Loaded) -> Result<Digests> {
     let mut wanted: Vec<&str> =
         l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    plan::source_digests(&l.m, &wanted, &mut l.state)
+    digests::scan(&l.m, &wanted, &l.state)
+}
+
+/// For commands that run nothing: the digests, nothing fetched or recorded.
+fn digests_dry(l: &Loaded) -> Result<HashMap<String, String>> {
+    Ok(scan_sources(l)?.by_source)
+}
+
+/// For `run`: changed remote sources are downloaded first, and the stat cache updated.
+fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
+    let mut d = scan_sources(l)?;
+    d.fetch_changed(&l.m)?;
+    d.record(&mut l.state);
+    Ok(d)
 }
 
 fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
@@ -103,7 +118,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, a.only.as_deref())?;
-    let (sources, hs) = digests(&mut l)?;
+    let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
     let jobs = a.jobs.unwrap_or_else(super::cores);
     if jobs > super::cores() {
         tracing::warn!("-j {jobs} is more than the {} cores: the jobs will compete for them", super::cores());
@@ -240,7 +255,7 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
 
 fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
     let mut l = load(&a.file, a.only.as_deref())?;
-    let (sources, _) = digests(&mut l)?;
+    let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, a.only.as_deref())?;
     let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
@@ -290,7 +305,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
     {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
-    let (sources, _) = digests(&mut l)?;
+    let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
@@ -305,7 +320,7 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
 
 fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
     let mut l = load(&a.file, None)?;
-    let (sources, _) = digests(&mut l)?;
+    let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
