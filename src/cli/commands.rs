@@ -9,10 +9,9 @@ use petgraph::graph::NodeIndex;
 use serde_json::json;
 
 use super::{Cli, Command, fitting};
-use crate::digests::{self, Digests};
+use crate::digests::{self, Digests, HashStats};
 use crate::error::{Error, IoContext, Result};
 use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress};
-use crate::exit_codes;
 use crate::graph::{StepGraph, render};
 use crate::ladder::Fits;
 use crate::manifest::Manifest;
@@ -22,7 +21,7 @@ use crate::storage::remote_state::RemoteState;
 use crate::tools::Toolset;
 use crate::{say, term};
 
-pub fn dispatch(cli: &Cli) -> Result<i32> {
+pub fn dispatch(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Run(a) => run(cli, a),
         Command::Plan(a) => plan_cmd(a),
@@ -113,12 +112,30 @@ fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
     Ok(d)
 }
 
-fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
+fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, a.only.as_deref())?;
     let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
+    let opts = run_options(cli, a);
+    let building = crate::signals::Building::start();
+    let report = run_fitted(&mut l, sources, a, &opts);
+    drop(building);
+    let report = report?;
+    let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
+    let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
+    l.state.save()?;
+    let doc = run_document(&l, &report, hs, pruned, start);
+    if let Some(p) = &a.report {
+        std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
+    }
+    tell_run(cli, a, &l, &report, &doc, start);
+    run_outcome(&report)
+}
+
+/// `-j` (default: the cores) and how progress is shown.
+fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
     let jobs = a.jobs.unwrap_or_else(super::cores);
     if jobs > super::cores() {
         tracing::warn!("-j {jobs} is more than the {} cores: the jobs will compete for them", super::cores());
@@ -128,26 +145,30 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     } else {
         progress::Mode::Auto
     };
-    let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let building = crate::signals::Building::start();
-    let report = run_fitted(&mut l, sources, a, &opts);
-    drop(building);
-    let report = report?;
-    let ladder: Vec<_> = skipped_rungs(&l)
+    RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode }
+}
+
+/// The run's outcome as a typed error: interrupted, or some steps failed.
+fn run_outcome(report: &exec::RunReport) -> Result<()> {
+    let failed = report.count(Status::Failed);
+    if report.interrupted {
+        Err(Error::Interrupted)
+    } else if failed > 0 {
+        Err(Error::BuildFailed { failed })
+    } else {
+        Ok(())
+    }
+}
+
+/// The `run --json` / `--report` document.
+fn run_document(l: &Loaded, report: &exec::RunReport, hs: HashStats, pruned: u64, start: Instant) -> serde_json::Value {
+    let ladder: Vec<_> = skipped_rungs(l)
         .into_iter()
         .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
         .collect();
-    let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
-    let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
-    l.state.save()?;
-    let (executed, fresh, failed, skipped) = (
-        report.count(Status::Executed),
-        report.count(Status::Fresh),
-        report.count(Status::Failed),
-        report.count(Status::Skipped),
-    );
-    let doc = json!({
-        "executed": executed, "fresh": fresh, "failed": failed, "skipped": skipped,
+    json!({
+        "executed": report.count(Status::Executed), "fresh": report.count(Status::Fresh),
+        "failed": report.count(Status::Failed), "skipped": report.count(Status::Skipped),
         "interrupted": report.interrupted,
         "duration_ms": start.elapsed().as_millis() as u64,
         "stats": {
@@ -158,14 +179,29 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         },
         "steps": report.steps,
         "ladder_skipped": ladder,
-    });
-    if let Some(p) = &a.report {
-        std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
-    }
+    })
+}
+
+/// The run as the chosen output says it: the JSON document on stdout, log lines, or text.
+/// Failures always reach stderr; an interruption is said by the error report.
+fn tell_run(
+    cli: &Cli,
+    a: &super::RunArgs,
+    l: &Loaded,
+    report: &exec::RunReport,
+    doc: &serde_json::Value,
+    start: Instant,
+) {
+    let (executed, fresh, failed, skipped) = (
+        report.count(Status::Executed),
+        report.count(Status::Fresh),
+        report.count(Status::Failed),
+        report.count(Status::Skipped),
+    );
     if a.json {
-        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
+        term::outln(&serde_json::to_string_pretty(doc).expect("json"));
         // stdout stays one JSON document; failures are still said on stderr.
-        say_failures(&report);
+        say_failures(report);
     } else if cli.log_format == super::LogFormat::Json {
         for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
             tracing::error!(step = %s.id, error = s.error.as_deref().unwrap_or(""), "step failed");
@@ -174,10 +210,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         tracing::info!(executed, fresh, failed, skipped, duration_ms = ms, output_dir = %l.m.output_dir.display(), "run finished");
     } else {
         // Quiet hides progress and the summary, never errors.
-        say_failures(&report);
-        if report.interrupted {
-            say!("vodbuild: interrupted");
-        }
+        say_failures(report);
         if !cli.quiet {
             say!(
                 "{executed} executed, {fresh} fresh, {failed} failed, {skipped} skipped in {:.1}s; outputs in {}",
@@ -186,13 +219,6 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
             );
         }
     }
-    Ok(if report.interrupted {
-        exit_codes::INTERRUPTED
-    } else if failed > 0 {
-        exit_codes::BUILD_FAILED
-    } else {
-        exit_codes::SUCCESS
-    })
 }
 
 /// Probes first (recorded), then the graph with each source's ladder fitted, then the rest.
@@ -253,7 +279,7 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
     Ok(deleted)
 }
 
-fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
+fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
     let mut l = load(&a.file, a.only.as_deref())?;
     let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, a.only.as_deref())?;
@@ -295,10 +321,10 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
         let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
         term::out(&out);
     }
-    Ok(exit_codes::SUCCESS)
+    Ok(())
 }
 
-fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
+fn graph_cmd(a: &super::GraphArgs) -> Result<()> {
     let mut l = load(&a.file, None)?;
     if let Some(src) = &a.source
         && l.m.source(src).is_none()
@@ -315,10 +341,10 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
     let keep: Vec<bool> =
         l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
     term::out(&render::render(&l.sg, &stale, &keep, a.format));
-    Ok(exit_codes::SUCCESS)
+    Ok(())
 }
 
-fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
+fn status_cmd(a: &super::StatusArgs) -> Result<()> {
     let mut l = load(&a.file, None)?;
     let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, None)?;
@@ -351,14 +377,14 @@ fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
         let _ = writeln!(out, "{} sources, {stale} stale steps, {fresh} fresh", per.len());
         term::out(&out);
     }
-    Ok(exit_codes::SUCCESS)
+    Ok(())
 }
 
-fn clean_cmd(a: &super::CleanArgs) -> Result<i32> {
+fn clean_cmd(a: &super::CleanArgs) -> Result<()> {
     super::clean::clean(&Manifest::load(&a.file)?, a.keep_outputs)
 }
 
-fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
+fn verify_cmd(a: &super::VerifyArgs) -> Result<()> {
     let m = Manifest::load(&a.file)?;
     let (checked, problems) = crate::verify::verify(&m);
     if a.json {
@@ -372,5 +398,5 @@ fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
         term::out(&out);
         say!("{checked} packages checked, {} problems", problems.len());
     }
-    Ok(if problems.is_empty() { exit_codes::SUCCESS } else { exit_codes::VERIFY_FAILED })
+    if problems.is_empty() { Ok(()) } else { Err(Error::VerifyFailed { problems: problems.len() }) }
 }

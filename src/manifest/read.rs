@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{Error, ManifestError, Position, Result};
+use crate::error::{Error, ManifestError, Position, Result, hint};
 
 /// Largest manifest accepted.
 pub const MAX_SIZE: u64 = 16 << 20;
@@ -15,7 +15,7 @@ pub const MAX_LINE: usize = 64 << 10;
 
 pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
     let plain = |message: String| {
-        Error::ManifestPlain(message, "pass the path of a pipeline YAML file, e.g. `vodbuild run pipeline.yaml`".into())
+        Error::ManifestPlain(message, format!("pass the path of a pipeline YAML file, e.g. `{}`", hint::RUN))
     };
     let at_start = |message: String, help: &str| -> Error {
         ManifestError::new(Position::hidden(file, 1, 1), "", message, Some(help.to_string())).into()
