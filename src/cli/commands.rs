@@ -18,6 +18,7 @@ use crate::manifest::Manifest;
 use crate::plan::{self, Context};
 use crate::state::{State, lock::WorkspaceLock};
 use crate::storage::remote_state::RemoteState;
+use crate::storage::sync::PublishParams;
 use crate::tools::Toolset;
 use crate::{say, term};
 
@@ -257,21 +258,20 @@ fn say_failures(report: &exec::RunReport) {
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
 /// or source) are deleted, and their records forgotten.
 fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64> {
-    let dropped: Vec<(String, String, String, Vec<String>)> = state
+    let dropped: Vec<(String, String, Vec<String>)> = state
         .data
         .steps
         .iter()
         .filter(|(id, r)| r.kind == crate::graph::StepKind::Publish && !sg.by_id.contains_key(*id))
         .filter_map(|(id, r)| {
-            let backend = r.params["backend"]["name"].as_str()?.to_string();
-            let remote = r.params["remote"].as_str()?.to_string();
+            let PublishParams { backend, remote } = serde_json::from_value(r.params.clone()).ok()?;
             let paths = r.outputs.iter().map(|o| crate::storage::join(&remote, &o.path)).collect();
-            Some((id.clone(), backend, remote, paths))
+            Some((id.clone(), backend.name, paths))
         })
-        .filter(|(_, b, _, _)| m.raw.storage.contains_key(b))
+        .filter(|(_, b, _)| m.raw.storage.contains_key(b))
         .collect();
     let mut deleted = 0;
-    for (id, backend, _, paths) in dropped {
+    for (id, backend, paths) in dropped {
         deleted += crate::storage::sync::delete_all(&m.backend(&backend), &paths)
             .map_err(|e| Error::Step { step: id.clone(), message: e })?;
         state.forget_step(&id);

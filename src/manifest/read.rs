@@ -43,30 +43,32 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
     if bytes.len() as u64 > MAX_SIZE {
         return Err(too_big());
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let prefix = std::str::from_utf8(valid).unwrap_or_default();
-            let (line, col) = line_col(prefix);
-            let help = Some("save the file as UTF-8".into());
-            return Err(ManifestError::new(
-                Position::hidden(file, line, col),
-                "",
-                "the manifest is not UTF-8 text",
-                help,
-            )
-            .into());
-        }
-    };
-    if let Some(start) = long_line(&text) {
-        return Err(line_too_long(file, &text, start));
+    let text = decode(file, bytes)?;
+    check_text(file, &text)?;
+    Ok(text)
+}
+
+/// The bytes as text, or an error at the first byte that is not UTF-8.
+fn decode(file: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let prefix = std::str::from_utf8(valid).unwrap_or_default();
+        let (line, col) = line_col(prefix);
+        let help = Some("save the file as UTF-8".into());
+        ManifestError::new(Position::hidden(file, line, col), "", "the manifest is not UTF-8 text", help).into()
+    })
+}
+
+/// No line longer than [`MAX_LINE`], no raw control character.
+fn check_text(file: &str, text: &str) -> Result<()> {
+    if let Some(start) = long_line(text) {
+        return Err(line_too_long(file, text, start));
     }
     if let Some(i) = first_control(text.as_bytes()) {
         let c = text[i..].chars().next().unwrap_or('\0');
         let (line, col) = line_col(&text[..i]);
         return Err(ManifestError::new(
-            Position::hidden(file, line, col).showing(&text, i),
+            Position::hidden(file, line, col).showing(text, i),
             "",
             format!("control character U+{:04X} in the manifest", c as u32),
             Some(
@@ -75,7 +77,7 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
         )
         .into());
     }
-    Ok(text)
+    Ok(())
 }
 
 fn line_too_long(file: &str, text: &str, start: usize) -> Error {
