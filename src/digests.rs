@@ -136,3 +136,51 @@ fn fetch(s: &Source, identity: &str) -> Result<SourceEntry> {
 fn media_err(s: &Source, e: std::io::Error) -> Error {
     Error::Media { source_id: s.id.clone(), path: s.path.to_path_buf(), message: format!("cannot read: {e}") }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest whose one source is the object `masters/a.mp4` in an `fs` backend (the
+    /// folder `bucket/`), holding `bytes`.
+    fn remote_manifest(dir: &std::path::Path, bytes: &[u8]) -> Manifest {
+        std::fs::create_dir_all(dir.join("bucket/masters")).unwrap();
+        std::fs::write(dir.join("bucket/masters/a.mp4"), bytes).unwrap();
+        let text = "version: 1\nstorage:\n  b:\n    service: fs\n    root: bucket\n\
+                    sources:\n  - object: masters/a.mp4\n    backend: b\n    id: a\n\
+                    profiles:\n  video:\n    v: {codec: h264, height: 90, bitrate: 100k}\n\
+                    outputs:\n  hls: {renditions: [v], segment_seconds: 2}\n";
+        Manifest::from_text("p.yaml", text, dir, |_| None).unwrap()
+    }
+
+    #[test]
+    fn scan_never_downloads_and_fetch_changed_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = remote_manifest(dir.path(), b"version one");
+        let copy = m.sources[0].path.clone();
+        let mut state = State::load(&m.state_dir()).unwrap();
+
+        let mut d = scan(&m, &["a"], &state).unwrap();
+        assert!(d.by_source["a"].starts_with("remote:"), "a new remote source: {:?}", d.by_source);
+        assert!(!copy.exists(), "scan downloaded the object");
+        assert!(!dir.path().join(".vodbuild").exists(), "scan wrote under .vodbuild/");
+
+        d.fetch_changed(&m).unwrap();
+        assert_eq!(std::fs::read(&copy).unwrap(), b"version one");
+        assert_eq!(d.by_source["a"], hash_file(&copy, 11).unwrap());
+        assert_eq!(d.stats.sources_hashed, 1);
+        d.record(&mut state);
+
+        // Unchanged object: the recorded digest, even with the local copy gone.
+        std::fs::remove_file(&copy).unwrap();
+        let again = scan(&m, &["a"], &state).unwrap();
+        assert_eq!(again.by_source["a"], d.by_source["a"]);
+        assert!(!copy.exists(), "scan fetched an unchanged object");
+
+        // Changed object: a placeholder, nothing fetched.
+        std::fs::write(dir.path().join("bucket/masters/a.mp4"), b"version two, longer").unwrap();
+        let changed = scan(&m, &["a"], &state).unwrap();
+        assert!(changed.by_source["a"].starts_with("remote:"), "{:?}", changed.by_source);
+        assert!(!copy.exists(), "scan fetched the changed object");
+    }
+}
