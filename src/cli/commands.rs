@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::{Cli, Command, fitting};
 use crate::error::{Error, IoContext, Result};
+use crate::exec::report::{Counts, LadderSkip, RunDocument, RunStats};
 use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress};
 use crate::exit_codes;
 use crate::graph::{StepGraph, render};
@@ -113,37 +114,34 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     } else {
         progress::Mode::Auto
     };
-    let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
+    let cancel = crate::signals::token();
+    let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode, cancel };
     let building = crate::signals::Building::start();
     let report = run_fitted(&mut l, sources, a, &opts);
     drop(building);
     let report = report?;
-    let ladder: Vec<_> = skipped_rungs(&l)
-        .into_iter()
-        .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
-        .collect();
+    let ladder_skipped: Vec<LadderSkip> =
+        skipped_rungs(&l).into_iter().map(|(id, source, reason)| LadderSkip { id, source, reason }).collect();
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
     l.state.save()?;
-    let (executed, fresh, failed, skipped) = (
-        report.count(Status::Executed),
-        report.count(Status::Fresh),
-        report.count(Status::Failed),
-        report.count(Status::Skipped),
-    );
-    let doc = json!({
-        "executed": executed, "fresh": fresh, "failed": failed, "skipped": skipped,
-        "interrupted": report.interrupted,
-        "duration_ms": start.elapsed().as_millis() as u64,
-        "stats": {
-            "source_bytes_hashed": hs.bytes_hashed, "sources_hashed": hs.sources_hashed,
-            "uploaded_bytes": report.sync.uploaded_bytes, "uploaded_objects": report.sync.uploaded_objects,
-            "deleted_objects": report.sync.deleted_objects + pruned,
-            "downloaded_bytes": crate::storage::sources::downloaded_bytes(),
+    let counts = report.counts();
+    let Counts { executed, fresh, failed, skipped } = counts;
+    let doc = RunDocument {
+        counts,
+        interrupted: report.interrupted,
+        duration_ms: start.elapsed().as_millis() as u64,
+        stats: RunStats {
+            source_bytes_hashed: hs.bytes_hashed,
+            sources_hashed: hs.sources_hashed,
+            uploaded_bytes: report.sync.uploaded_bytes,
+            uploaded_objects: report.sync.uploaded_objects,
+            deleted_objects: report.sync.deleted_objects + pruned,
+            downloaded_bytes: crate::storage::sources::downloaded_bytes(),
         },
-        "steps": report.steps,
-        "ladder_skipped": ladder,
-    });
+        steps: &report.steps,
+        ladder_skipped,
+    };
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }

@@ -1,27 +1,37 @@
 //! Running child processes: argument vectors (never a shell), each child in its own process
 //! group and killed if vodbuild dies (PR_SET_PDEATHSIG), ffmpeg `-progress` parsed from
-//! stdout, the tail of stderr kept for error messages, and Ctrl-C / SIGTERM forwarded
-//! ([`crate::signals`]). `-v` logs each command line (shell-quoted), `-vv` the tool's stderr.
+//! stdout, the tail of stderr kept for error messages. Each child is registered with the
+//! caller's [`Cancel`] handle, which stops it (Ctrl-C / SIGTERM cancel the process's handle,
+//! see [`crate::signals`]). `-v` logs each command line (shell-quoted), `-vv` the tool's stderr.
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::signals;
+use super::cancel::Cancel;
 
-/// Whether Ctrl-C / SIGTERM asked vodbuild to stop (see [`crate::signals`]).
+/// Whether Ctrl-C / SIGTERM asked vodbuild to stop (see [`crate::signals`]), for code not
+/// handed a [`Cancel`] (the output checks' decoder).
 pub fn interrupted() -> bool {
-    signals::interrupted()
+    crate::signals::interrupted()
 }
+
+/// The error of a tool run stopped by cancellation (the executor reports it as interrupted).
+pub const INTERRUPTED: &str = "interrupted";
 
 const STDERR_TAIL: usize = 4000;
 
 /// Runs `program args...`; `on_progress` gets ffmpeg's `out_time` in seconds.
-pub fn run(program: &Path, args: &[String], mut on_progress: impl FnMut(f64)) -> Result<Vec<u8>, String> {
+pub fn run(
+    cancel: &Cancel,
+    program: &Path,
+    args: &[String],
+    mut on_progress: impl FnMut(f64),
+) -> Result<Vec<u8>, String> {
     let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    if interrupted() {
-        return Err("interrupted".into());
+    if cancel.is_cancelled() {
+        return Err(INTERRUPTED.into());
     }
     tracing::info!("{}", crate::term::shell_line(program, args));
     let mut cmd = Command::new(program);
@@ -36,7 +46,7 @@ pub fn run(program: &Path, args: &[String], mut on_progress: impl FnMut(f64)) ->
     }
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", program.display()))?;
     let pid = child.id() as i32;
-    signals::add_child(pid);
+    cancel.add_child(pid);
     let stderr = child.stderr.take().expect("piped");
     let tool = name.clone();
     let tail = std::thread::spawn(move || stderr_tail(stderr, &tool));
@@ -56,11 +66,11 @@ pub fn run(program: &Path, args: &[String], mut on_progress: impl FnMut(f64)) ->
         }
     }
     let status = child.wait().map_err(|e| format!("waiting for {name}: {e}"));
-    signals::remove_child(pid);
+    cancel.remove_child(pid);
     let status = status?;
     let err = tail.join().unwrap_or_default();
-    if interrupted() {
-        return Err("interrupted".into());
+    if cancel.is_cancelled() {
+        return Err(INTERRUPTED.into());
     }
     if !status.success() {
         let text = String::from_utf8_lossy(&err);
