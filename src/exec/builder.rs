@@ -36,7 +36,7 @@ pub trait Work: Judge {
 
 pub struct Builder<'r, W: Work> {
     sg: &'r StepGraph,
-    work: W,
+    work: &'r mut W,
     progress: &'r Progress,
     sched: Scheduler<'r>,
     /// Label and steps of each job in flight.
@@ -48,7 +48,7 @@ pub struct Builder<'r, W: Work> {
 }
 
 impl<'r, W: Work> Builder<'r, W> {
-    pub fn new(sched: Scheduler<'r>, sg: &'r StepGraph, work: W, progress: &'r Progress, cancel: Cancel) -> Self {
+    pub fn new(sched: Scheduler<'r>, sg: &'r StepGraph, work: &'r mut W, progress: &'r Progress, cancel: Cancel) -> Self {
         Builder {
             sg,
             work,
@@ -88,7 +88,7 @@ impl<'r, W: Work> Builder<'r, W> {
             if executor.can_run_more() == 0 {
                 break;
             }
-            let Some(group) = self.sched.next_job(&mut self.work) else { break };
+            let Some(group) = self.sched.next_job(&mut *self.work) else { break };
             self.start(group, executor);
         }
     }

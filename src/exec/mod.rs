@@ -65,8 +65,8 @@ pub fn run(
     rayon.in_place_scope(|scope| {
         let mut executor = LocalPool::new(scope, actions, &progress, opts.cancel.clone(), opts.jobs);
         let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, threads: 1, prune: opts.prune };
-        let work = StateWork { ctx, state, force: opts.force, jctx, at_once: threads.min(opts.jobs) };
+        let mut work = StateWork { ctx, state, force: opts.force, jctx, at_once: threads.min(opts.jobs) };
         let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
-        Builder::new(sched, ctx.sg, work, &progress, opts.cancel.clone()).build(&mut executor)
+        Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone()).build(&mut executor)
     })
 }
