@@ -15,6 +15,7 @@ pub mod filters;
 pub mod fusion;
 pub mod job;
 pub mod local;
+pub mod pipes;
 pub mod place;
 pub mod pool;
 pub mod probe_source;
