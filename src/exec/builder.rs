@@ -48,7 +48,13 @@ pub struct Builder<'r, W: Work> {
 }
 
 impl<'r, W: Work> Builder<'r, W> {
-    pub fn new(sched: Scheduler<'r>, sg: &'r StepGraph, work: &'r mut W, progress: &'r Progress, cancel: Cancel) -> Self {
+    pub fn new(
+        sched: Scheduler<'r>,
+        sg: &'r StepGraph,
+        work: &'r mut W,
+        progress: &'r Progress,
+        cancel: Cancel,
+    ) -> Self {
         Builder {
             sg,
             work,

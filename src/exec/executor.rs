@@ -22,7 +22,10 @@ pub struct Job {
 #[derive(Debug)]
 pub enum JobOutcome {
     /// The outputs of each step of the job (in `spec.steps` order), placed and fingerprinted.
-    Built { outputs: Vec<Vec<OutputFile>>, sync: SyncStats },
+    Built {
+        outputs: Vec<Vec<OutputFile>>,
+        sync: SyncStats,
+    },
     Failed(String),
     /// Stopped by cancellation; nothing was placed.
     Interrupted,

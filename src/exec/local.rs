@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use super::job::{Action, JobSpec};
 use super::cancel::Cancel;
+use super::job::{Action, JobSpec};
 use super::runner;
 use crate::media::{master, mp4, mpd};
 use crate::storage::sync::{self, SyncStats};

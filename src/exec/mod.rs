@@ -62,8 +62,7 @@ pub fn run(
     sweep::remove_stale_temporaries(ctx.sg, selected);
     let progress = Progress::new(opts.progress);
     let threads = pool::threads(opts.jobs);
-    let rayon = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool");
-    rayon.in_place_scope(|scope| {
+    pool::shared(threads).in_place_scope(|scope| {
         let mut executor = LocalPool::new(scope, actions, &progress, opts.cancel.clone(), opts.jobs);
         let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, threads: 1, prune: opts.prune };
         let mut work = StateWork { ctx, state, force: opts.force, jctx, at_once: threads.min(opts.jobs) };

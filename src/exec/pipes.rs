@@ -11,14 +11,20 @@ use std::process::{ChildStderr, ChildStdout};
 pub const STDERR_TAIL: usize = 4000;
 
 /// Reads both streams to their end; returns (stdout without progress lines, stderr tail).
-pub fn drain(mut stdout: ChildStdout, mut stderr: ChildStderr, tool: &str, on_progress: &mut dyn FnMut(f64)) -> (Vec<u8>, Vec<u8>) {
+pub fn drain(
+    mut stdout: ChildStdout,
+    mut stderr: ChildStderr,
+    tool: &str,
+    on_progress: &mut dyn FnMut(f64),
+) -> (Vec<u8>, Vec<u8>) {
     let mut out = Lines { pending: Vec::new(), kept: Vec::new() };
     let mut tail = Tail { buf: Vec::new(), logged: 0, verbose: tracing::enabled!(tracing::Level::DEBUG) };
     let fds = [stdout.as_raw_fd(), stderr.as_raw_fd()];
     let mut open = [true, true];
     let mut chunk = [0u8; 8192];
     while open.iter().any(|o| *o) {
-        let mut polled = [0, 1].map(|i| libc::pollfd { fd: if open[i] { fds[i] } else { -1 }, events: libc::POLLIN, revents: 0 });
+        let mut polled =
+            [0, 1].map(|i| libc::pollfd { fd: if open[i] { fds[i] } else { -1 }, events: libc::POLLIN, revents: 0 });
         // SAFETY: poll(2) on an array of two pollfd this function owns.
         let r = unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) };
         if r < 0 {

@@ -2,9 +2,9 @@
 //! [`super::local::Executor`] (what running a job does), then checked, placed and
 //! fingerprinted. `-j` is how many jobs are in flight; the pool has at most
 //! [`threads`] threads whatever `-j` says (a running job holds one while its tool runs), so
-//! the jobs beyond that wait in the pool's queue.
+//! the jobs beyond that wait in the pool's queue. One pool serves every run of a process.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use super::cancel::Cancel;
@@ -19,6 +19,21 @@ use crate::storage::sync::SyncStats;
 pub fn threads(jobs: usize) -> usize {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     jobs.clamp(1, 2 * cores)
+}
+
+/// The process's pool of `threads` threads, made once and shared by the runs of one
+/// command (the probes, then the rest), so their threads never add up.
+pub fn shared(threads: usize) -> Arc<rayon::ThreadPool> {
+    static POOL: Mutex<Option<Arc<rayon::ThreadPool>>> = Mutex::new(None);
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    match pool.as_ref() {
+        Some(p) if p.current_num_threads() == threads => p.clone(),
+        _ => {
+            let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool"));
+            *pool = Some(p.clone());
+            p
+        }
+    }
 }
 
 pub struct LocalPool<'s, 'a> {

@@ -20,7 +20,8 @@ pub fn stream_facts(cancel: &Cancel, ffprobe: &Path, source: &Path, id: &str) ->
         .map(|s| s.to_string())
         .chain([source.to_string_lossy().into_owned()])
         .collect();
-    let stdout = runner::run(cancel, ffprobe, &args, |_| {}).map_err(|e| format!("source {who} is not readable media: {e}"))?;
+    let stdout =
+        runner::run(cancel, ffprobe, &args, |_| {}).map_err(|e| format!("source {who} is not readable media: {e}"))?;
     probe::parse(&stdout).map_err(|e| format!("source {who}: {e}"))
 }
 

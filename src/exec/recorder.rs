@@ -11,7 +11,13 @@ use crate::plan::{Context, Evaluation};
 use crate::state::{OutputFile, State, StepRecord};
 
 /// Records step `n`, evaluated as `eval`, with the outputs it made.
-pub fn record(ctx: &Context, state: &mut State, n: NodeIndex, eval: &Evaluation, outputs: &[OutputFile]) -> Result<(), String> {
+pub fn record(
+    ctx: &Context,
+    state: &mut State,
+    n: NodeIndex,
+    eval: &Evaluation,
+    outputs: &[OutputFile],
+) -> Result<(), String> {
     let step = &ctx.sg.g[n];
     let rec = StepRecord {
         key: eval.key.clone().unwrap_or_default(),

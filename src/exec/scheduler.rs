@@ -27,8 +27,15 @@ use crate::state::OutputFile;
 pub enum Verdict {
     Fresh(Vec<OutputFile>),
     /// Fresh by its record, but its intermediate outputs are missing: rebuilt on demand.
-    Absent { outputs: Vec<OutputFile>, reason: Reason, eval: Evaluation },
-    Stale { reason: Reason, eval: Evaluation },
+    Absent {
+        outputs: Vec<OutputFile>,
+        reason: Reason,
+        eval: Evaluation,
+    },
+    Stale {
+        reason: Reason,
+        eval: Evaluation,
+    },
     /// Does not apply to its source (see [`crate::skip`]): done, with nothing made.
     Skip(&'static str),
 }
@@ -94,18 +101,17 @@ pub struct Scheduler<'g> {
 
 impl<'g> Scheduler<'g> {
     pub fn new(sg: &'g StepGraph, selected: &[bool], keep_going: bool) -> Self {
-        let nodes = sg
-            .g
-            .node_indices()
-            .map(|n| Node {
-                phase: if selected[n.index()] { Phase::Waiting } else { Phase::Unselected },
-                remaining: sg.deps(n).len(),
-                released: false,
-                demanded: false,
-                job: None,
-                report: None,
-            })
-            .collect();
+        let nodes =
+            sg.g.node_indices()
+                .map(|n| Node {
+                    phase: if selected[n.index()] { Phase::Waiting } else { Phase::Unselected },
+                    remaining: sg.deps(n).len(),
+                    released: false,
+                    demanded: false,
+                    job: None,
+                    report: None,
+                })
+                .collect();
         let mut s = Scheduler { sg, nodes, ready: VecDeque::new(), queue: VecDeque::new(), keep_going, stopped: false };
         for n in sg.topo() {
             if s.selected(n) && s.nodes[n.index()].remaining == 0 {
@@ -315,7 +321,14 @@ impl<'g> Scheduler<'g> {
         }
     }
 
-    fn report(&self, n: NodeIndex, status: Status, reason: Option<String>, ms: u64, error: Option<String>) -> StepReport {
+    fn report(
+        &self,
+        n: NodeIndex,
+        status: Status,
+        reason: Option<String>,
+        ms: u64,
+        error: Option<String>,
+    ) -> StepReport {
         let s = &self.sg.g[n];
         StepReport {
             id: s.id.clone(),

@@ -456,7 +456,8 @@ fn interruption_starts_no_new_job_and_reports_the_rest_interrupted() {
     assert!(!downstream.is_empty());
     for s in report.steps.iter().filter(|s| s.id != *first) {
         let why = s.reason.clone().unwrap_or_default();
-        let expected = if downstream.contains(&s.id) { why.starts_with("upstream failed: ") } else { why == "interrupted" };
+        let expected =
+            if downstream.contains(&s.id) { why.starts_with("upstream failed: ") } else { why == "interrupted" };
         assert!(s.status == Status::Skipped && expected, "{}: {:?} {why}", s.id, s.status);
     }
 }
