@@ -120,28 +120,11 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     let report = run_fitted(&mut l, sources, a, &opts);
     drop(building);
     let report = report?;
-    let ladder_skipped: Vec<LadderSkip> =
-        skipped_rungs(&l).into_iter().map(|(id, source, reason)| LadderSkip { id, source, reason }).collect();
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
     l.state.save()?;
-    let counts = report.counts();
-    let Counts { executed, fresh, failed, skipped } = counts;
-    let doc = RunDocument {
-        counts,
-        interrupted: report.interrupted,
-        duration_ms: start.elapsed().as_millis() as u64,
-        stats: RunStats {
-            source_bytes_hashed: hs.bytes_hashed,
-            sources_hashed: hs.sources_hashed,
-            uploaded_bytes: report.sync.uploaded_bytes,
-            uploaded_objects: report.sync.uploaded_objects,
-            deleted_objects: report.sync.deleted_objects + pruned,
-            downloaded_bytes: crate::storage::sources::downloaded_bytes(),
-        },
-        steps: &report.steps,
-        ladder_skipped,
-    };
+    let Counts { executed, fresh, failed, skipped } = report.counts();
+    let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
@@ -176,6 +159,31 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     } else {
         exit_codes::SUCCESS
     })
+}
+
+/// The `run --json` document (also written by `--report`).
+fn run_document(
+    report: &exec::RunReport,
+    duration_ms: u64,
+    hs: &HashStats,
+    pruned: u64,
+    rungs: Vec<(String, String, String)>,
+) -> RunDocument<'_> {
+    RunDocument {
+        counts: report.counts(),
+        interrupted: report.interrupted,
+        duration_ms,
+        stats: RunStats {
+            source_bytes_hashed: hs.bytes_hashed,
+            sources_hashed: hs.sources_hashed,
+            uploaded_bytes: report.sync.uploaded_bytes,
+            uploaded_objects: report.sync.uploaded_objects,
+            deleted_objects: report.sync.deleted_objects + pruned,
+            downloaded_bytes: crate::storage::sources::downloaded_bytes(),
+        },
+        steps: &report.steps,
+        ladder_skipped: rungs.into_iter().map(|(id, source, reason)| LadderSkip { id, source, reason }).collect(),
+    }
 }
 
 /// Probes first (recorded), then the graph with each source's ladder fitted, then the rest.
