@@ -162,13 +162,13 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
 }
 
 /// The `run --json` document (also written by `--report`).
-fn run_document(
-    report: &exec::RunReport,
+fn run_document<'a>(
+    report: &'a exec::RunReport,
     duration_ms: u64,
     hs: &HashStats,
     pruned: u64,
     rungs: Vec<(String, String, String)>,
-) -> RunDocument<'_> {
+) -> RunDocument<'a> {
     RunDocument {
         counts: report.counts(),
         interrupted: report.interrupted,
