@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{Cli, Command, fitting};
 use crate::digests::{self, Digests, HashStats};
 use crate::error::{Error, IoContext, Result};
+use crate::exec::report::{Counts, LadderSkip, RunDocument, RunStats};
 use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress};
 use crate::graph::{StepGraph, render};
 use crate::ladder::Fits;
@@ -127,7 +128,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
     l.state.save()?;
-    let doc = run_document(&l, &report, hs, pruned, start);
+    let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
@@ -146,7 +147,8 @@ fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
     } else {
         progress::Mode::Auto
     };
-    RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode }
+    let cancel = crate::signals::token();
+    RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode, cancel }
 }
 
 /// The run's outcome as a typed error: interrupted, or some steps failed.
@@ -161,44 +163,10 @@ fn run_outcome(report: &exec::RunReport) -> Result<()> {
     }
 }
 
-/// The `run --json` / `--report` document.
-fn run_document(l: &Loaded, report: &exec::RunReport, hs: HashStats, pruned: u64, start: Instant) -> serde_json::Value {
-    let ladder: Vec<_> = skipped_rungs(l)
-        .into_iter()
-        .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
-        .collect();
-    json!({
-        "executed": report.count(Status::Executed), "fresh": report.count(Status::Fresh),
-        "failed": report.count(Status::Failed), "skipped": report.count(Status::Skipped),
-        "interrupted": report.interrupted,
-        "duration_ms": start.elapsed().as_millis() as u64,
-        "stats": {
-            "source_bytes_hashed": hs.bytes_hashed, "sources_hashed": hs.sources_hashed,
-            "uploaded_bytes": report.sync.uploaded_bytes, "uploaded_objects": report.sync.uploaded_objects,
-            "deleted_objects": report.sync.deleted_objects + pruned,
-            "downloaded_bytes": crate::storage::sources::downloaded_bytes(),
-        },
-        "steps": report.steps,
-        "ladder_skipped": ladder,
-    })
-}
-
 /// The run as the chosen output says it: the JSON document on stdout, log lines, or text.
 /// Failures always reach stderr; an interruption is said by the error report.
-fn tell_run(
-    cli: &Cli,
-    a: &super::RunArgs,
-    l: &Loaded,
-    report: &exec::RunReport,
-    doc: &serde_json::Value,
-    start: Instant,
-) {
-    let (executed, fresh, failed, skipped) = (
-        report.count(Status::Executed),
-        report.count(Status::Fresh),
-        report.count(Status::Failed),
-        report.count(Status::Skipped),
-    );
+fn tell_run(cli: &Cli, a: &super::RunArgs, l: &Loaded, report: &exec::RunReport, doc: &RunDocument, start: Instant) {
+    let Counts { executed, fresh, failed, skipped } = report.counts();
     if a.json {
         term::outln(&serde_json::to_string_pretty(doc).expect("json"));
         // stdout stays one JSON document; failures are still said on stderr.
@@ -219,6 +187,31 @@ fn tell_run(
                 l.m.output_dir.display()
             );
         }
+    }
+}
+
+/// The `run --json` document (also written by `--report`).
+fn run_document<'a>(
+    report: &'a exec::RunReport,
+    duration_ms: u64,
+    hs: &HashStats,
+    pruned: u64,
+    rungs: Vec<(String, String, String)>,
+) -> RunDocument<'a> {
+    RunDocument {
+        counts: report.counts(),
+        interrupted: report.interrupted,
+        duration_ms,
+        stats: RunStats {
+            source_bytes_hashed: hs.bytes_hashed,
+            sources_hashed: hs.sources_hashed,
+            uploaded_bytes: report.sync.uploaded_bytes,
+            uploaded_objects: report.sync.uploaded_objects,
+            deleted_objects: report.sync.deleted_objects + pruned,
+            downloaded_bytes: crate::storage::sources::downloaded_bytes(),
+        },
+        steps: &report.steps,
+        ladder_skipped: rungs.into_iter().map(|(id, source, reason)| LadderSkip { id, source, reason }).collect(),
     }
 }
 

@@ -59,7 +59,8 @@ pub enum Command {
 pub struct RunArgs {
     /// The pipeline manifest (YAML).
     pub file: PathBuf,
-    /// Job slots: how many steps run at once, 1 to 4× the cores (default: the number of cores).
+    /// Job slots: how many jobs are in flight, 1 to 4× the cores (default: the number of cores);
+    /// on this machine at most 2× the cores run at once (the rest wait their turn).
     #[arg(short, long, value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// After a failure, go on with work that does not depend on it.
@@ -139,7 +140,7 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
-/// `-j N`: at least one slot, at most four per core (each slot is a thread and a tool).
+/// `-j N`: at least one slot, at most four per core (the local pool runs at most two per core).
 fn parse_jobs(text: &str) -> Result<usize, String> {
     let max = 4 * cores();
     match text.parse::<usize>() {

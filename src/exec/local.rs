@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::cancel::Cancel;
 use super::job::{Action, JobSpec};
 use super::runner;
 use crate::media::{master, mp4, mpd};
@@ -10,13 +11,13 @@ use crate::storage::sync::{self, SyncStats};
 /// Runs a job's action, writing into the job's temporary locations. Placement into final
 /// position and hashing are done by the scheduler after success.
 pub trait Executor: Sync {
-    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<SyncStats, String>;
+    fn execute(&self, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> Result<SyncStats, String>;
 }
 
 pub struct LocalExecutor;
 
 impl Executor for LocalExecutor {
-    fn execute(&self, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> Result<SyncStats, String> {
+    fn execute(&self, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> Result<SyncStats, String> {
         if let Action::Publish(p) = &job.action {
             return sync::publish(p);
         }
@@ -29,16 +30,16 @@ impl Executor for LocalExecutor {
         }
         match &job.action {
             Action::Probe { ffprobe, source, source_id, out, checks } => {
-                let parsed = super::probe_source::probe_source(ffprobe, source, source_id, *checks)?;
+                let parsed = super::probe_source::probe_source(cancel, ffprobe, source, source_id, *checks)?;
                 write(out, &serde_json::to_vec_pretty(&parsed).expect("json"))
             }
-            Action::Ffmpeg { program, args } => runner::run(program, args, progress).map(drop),
+            Action::Ffmpeg { program, args } => runner::run(cancel, program, args, progress).map(drop),
             Action::Hls { program, args, dir, variants, audio, iframes } => {
-                runner::run(program, args, progress)?;
+                runner::run(cancel, program, args, progress)?;
                 write_master(dir, variants, audio.as_ref(), *iframes)
             }
             Action::Dash { program, args, dir } => {
-                runner::run(program, args, progress)?;
+                runner::run(cancel, program, args, progress)?;
                 fix_mpd(&dir.join("manifest.mpd"))
             }
             Action::WriteFile { path, contents } => write(path, contents.as_bytes()),
