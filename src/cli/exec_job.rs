@@ -4,8 +4,9 @@
 //! tools its fingerprints; outputs are checked and left in the job's temporaries
 //! (`.NAME.tmp-ID` beside their destinations) for the coordinator to move into place. The
 //! result (status, each step's files with digests, the error with the tool's stderr tail) is
-//! written atomically to `--result` (default: `SPEC.result.json`). Exit codes as for `run`:
-//! 0 done, 1 the job failed, 5 a tool is missing or differs, 130 interrupted.
+//! written atomically to `--result` (default: `SPEC.result.json`). Exit codes as for `run`
+//! ([`crate::error::Error::exit_code`]): 0 done, 1 the job failed, 5 a tool is missing or
+//! differs, 130 interrupted.
 
 use std::path::PathBuf;
 
@@ -14,7 +15,6 @@ use clap::Args;
 use crate::error::{Error, IoContext, Result};
 use crate::exec::job::{JobSpec, JobStatus};
 use crate::exec::run_job::{self, JobEnv, ToolPaths};
-use crate::exit_codes;
 
 #[derive(Args, Debug)]
 pub struct ExecJobArgs {
@@ -28,7 +28,7 @@ pub struct ExecJobArgs {
     pub result: Option<PathBuf>,
 }
 
-pub fn exec_job(a: &ExecJobArgs) -> Result<i32> {
+pub fn exec_job(a: &ExecJobArgs) -> Result<()> {
     let text = std::fs::read(&a.spec).ctx(|| format!("reading {}", a.spec.display()))?;
     let spec: JobSpec =
         serde_json::from_slice(&text).map_err(|e| Error::Usage(format!("{}: not a job: {e}", a.spec.display())))?;
@@ -36,13 +36,13 @@ pub fn exec_job(a: &ExecJobArgs) -> Result<i32> {
     let tools = ToolPaths::locate(&spec.tools, &root)?;
     let env = JobEnv { root, tools, verify_inputs: true };
     let building = crate::signals::Building::start();
-    let result = run_job::run(&spec, &env, &mut |_| {});
+    let result = run_job::run(&spec, &env, &crate::signals::token(), &mut |_| {});
     drop(building);
     let out = a.result.clone().unwrap_or_else(|| a.spec.with_extension("result.json"));
     run_job::write_atomic(&out, &serde_json::to_vec_pretty(&result).expect("json"))
         .map_err(|message| Error::Step { step: spec.label.clone(), message })?;
     match result.status {
-        JobStatus::Succeeded => Ok(exit_codes::SUCCESS),
+        JobStatus::Succeeded => Ok(()),
         JobStatus::Interrupted => Err(Error::Interrupted),
         JobStatus::Failed => Err(Error::Step { step: spec.label, message: result.error.unwrap_or_default() }),
     }

@@ -46,7 +46,7 @@ fn probe_steps(ctx: &Context, state: &State, selected: &[bool]) -> ProbeSteps {
 fn read_headers(m: &Manifest, sg: &StepGraph, tools: &Toolset, nodes: &[NodeIndex], infos: &mut Infos) {
     for n in nodes {
         let Some(src) = m.source(&sg.g[*n].source) else { continue };
-        if let Ok(p) = stream_facts(&tools.ffprobe.path, &src.path, &src.id) {
+        if let Ok(p) = stream_facts(&crate::signals::token(), &tools.ffprobe.path, &src.path, &src.id) {
             infos.insert(src.id.clone(), p.info);
         }
     }
@@ -100,7 +100,7 @@ pub fn probe_run(
         let mut only = vec![false; sg.g.node_count()];
         p.stale.iter().for_each(|n| only[n.index()] = true);
         // Not forced: `--force` re-runs them with everything else.
-        let popts = RunOptions { force: false, ..*opts };
+        let popts = RunOptions { force: false, cancel: opts.cancel.clone(), ..*opts };
         report = exec::run(&ctx, state, &only, &popts, &LocalExecutor);
     }
     let failed: HashSet<String> =

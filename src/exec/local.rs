@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cancel::Cancel;
 use super::job::paths::{resolve, resolve_arg};
 use super::job::{Action, JobResult, JobSpec};
 use super::run_job::{self, JobEnv};
@@ -15,7 +16,7 @@ use crate::storage::sync::{self, SyncStats};
 /// outputs in their temporaries. Placement into final position and recording are done by the
 /// scheduler after success ([`run_job::place`]).
 pub trait Executor: Sync {
-    fn execute(&self, env: &JobEnv, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> JobResult;
+    fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult;
 }
 
 /// Runs jobs as child processes of this vodbuild. With `VODBUILD_JOB_DIR` set, each job's
@@ -23,7 +24,7 @@ pub trait Executor: Sync {
 pub struct LocalExecutor;
 
 impl Executor for LocalExecutor {
-    fn execute(&self, env: &JobEnv, job: &JobSpec, progress: &mut dyn FnMut(f64)) -> JobResult {
+    fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult {
         let keep = std::env::var_os("VODBUILD_JOB_DIR").filter(|d| !d.is_empty()).map(PathBuf::from);
         let save = |name: String, bytes: Vec<u8>| {
             if let Some(dir) = &keep
@@ -35,14 +36,19 @@ impl Executor for LocalExecutor {
             }
         };
         save(format!("{}.json", job.id), serde_json::to_vec_pretty(job).expect("json"));
-        let result = run_job::run(job, env, progress);
+        let result = run_job::run(job, env, cancel, progress);
         save(format!("{}.result.json", job.id), serde_json::to_vec_pretty(&result).expect("json"));
         result
     }
 }
 
 /// Performs a job's action, writing into the job's temporary outputs.
-pub fn perform(action: &Action, env: &JobEnv, progress: &mut dyn FnMut(f64)) -> Result<SyncStats, String> {
+pub fn perform(
+    action: &Action,
+    env: &JobEnv,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(f64),
+) -> Result<SyncStats, String> {
     let root = env.root.as_path();
     let r = |p: &Path| resolve(root, p);
     let argv = |args: &[String]| -> Vec<String> { args.iter().map(|a| resolve_arg(root, a)).collect() };
@@ -55,18 +61,18 @@ pub fn perform(action: &Action, env: &JobEnv, progress: &mut dyn FnMut(f64)) -> 
         }
         Action::Probe { source, source_id, out, checks } => {
             let ffprobe = env.tools.get(ToolUse::Ffprobe)?;
-            let parsed = super::probe_source::probe_source(ffprobe, &r(source), source_id, *checks)?;
+            let parsed = super::probe_source::probe_source(cancel, ffprobe, &r(source), source_id, *checks)?;
             write(&r(out), &serde_json::to_vec_pretty(&parsed).expect("json"))
         }
-        Action::Run { tool, args } => runner::run(env.tools.get(*tool)?, &argv(args), progress).map(drop),
+        Action::Run { tool, args } => runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress).map(drop),
         Action::Hls { tool, args, dir, variants, audio, iframes } => {
-            runner::run(env.tools.get(*tool)?, &argv(args), progress)?;
+            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
             let variants: Vec<(String, PathBuf)> = variants.iter().map(|(n, p)| (n.clone(), r(p))).collect();
             let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
             crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)
         }
         Action::Dash { tool, args, dir } => {
-            runner::run(env.tools.get(*tool)?, &argv(args), progress)?;
+            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
             crate::kinds::dash::fix_mpd(&r(dir))
         }
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::cancel::Cancel;
 use super::job::{FileDigest, JobResult, JobSpec, JobStatus, Placement, StepFiles, ToolPin};
 use super::{check, place, runner};
 use crate::graph::ToolUse;
@@ -86,10 +87,10 @@ pub struct JobEnv {
 
 /// Runs `spec`: on success its outputs are checked and digested in their temporaries; on
 /// failure the temporaries are removed.
-pub fn run(spec: &JobSpec, env: &JobEnv, progress: &mut dyn FnMut(f64)) -> JobResult {
+pub fn run(spec: &JobSpec, env: &JobEnv, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult {
     let placements = spec.placements(&env.root);
-    let outcome = attempt(spec, env, &placements, progress);
-    let interrupted = runner::interrupted() || matches!(&outcome, Err(e) if e == "interrupted");
+    let outcome = attempt(spec, env, &placements, cancel, progress);
+    let interrupted = cancel.is_cancelled() || matches!(&outcome, Err(e) if e == runner::INTERRUPTED);
     match outcome {
         Ok((outputs, sync)) if !interrupted => {
             JobResult { id: spec.id.clone(), status: JobStatus::Succeeded, error: None, outputs, sync }
@@ -97,7 +98,7 @@ pub fn run(spec: &JobSpec, env: &JobEnv, progress: &mut dyn FnMut(f64)) -> JobRe
         other => {
             // Named before the temporaries are discarded: that frees the space.
             let (status, error) = match other {
-                _ if interrupted => (JobStatus::Interrupted, "interrupted".to_string()),
+                _ if interrupted => (JobStatus::Interrupted, runner::INTERRUPTED.to_string()),
                 Err(e) => (JobStatus::Failed, check::name_disk_full(e, &placements)),
                 Ok(_) => unreachable!("handled above"),
             };
@@ -117,6 +118,7 @@ fn attempt(
     spec: &JobSpec,
     env: &JobEnv,
     placements: &[Placement],
+    cancel: &Cancel,
     progress: &mut dyn FnMut(f64),
 ) -> Result<(Vec<StepFiles>, SyncStats), String> {
     for p in placements {
@@ -128,9 +130,9 @@ fn attempt(
         }
     }
     prepare_inputs(spec, env)?;
-    let sync = super::local::perform(&spec.action, env, progress)?;
-    if runner::interrupted() {
-        return Err("interrupted".into());
+    let sync = super::local::perform(&spec.action, env, cancel, progress)?;
+    if cancel.is_cancelled() {
+        return Err(runner::INTERRUPTED.into());
     }
     if let Some(remote) = &spec.remote_outputs {
         let files = remote.iter().map(|o| FileDigest { path: o.path.clone(), size: o.size, digest: o.digest.clone() });
@@ -171,7 +173,7 @@ fn prepare_inputs(spec: &JobSpec, env: &JobEnv) -> Result<(), String> {
 /// files with their digests and stats (for the stat cache); a failed job's error otherwise.
 pub fn place(spec: &JobSpec, root: &Path, result: JobResult) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
     if result.status != JobStatus::Succeeded {
-        return Err(result.error.unwrap_or_else(|| "interrupted".into()));
+        return Err(result.error.unwrap_or_else(|| runner::INTERRUPTED.into()));
     }
     if let Some(remote) = &spec.remote_outputs {
         return Ok((vec![remote.clone()], result.sync));

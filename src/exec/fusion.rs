@@ -1,0 +1,32 @@
+//! Encode fusion, the policy that turns the stale steps found together into jobs: the stale
+//! video encodes of one source become one job (one ffmpeg, one decode); each audio encode is
+//! a job of its own, queued after them, so a failing audio setting never fails a video; every
+//! other step is a job of its own, queued first.
+
+use petgraph::graph::NodeIndex;
+
+use crate::graph::{StepGraph, StepKind};
+
+/// The jobs for `stale` (in the order found): other steps, then fused video encodes (by
+/// source, in order of first appearance), then audio encodes.
+pub fn jobs(sg: &StepGraph, stale: Vec<NodeIndex>) -> Vec<Vec<NodeIndex>> {
+    let mut single: Vec<Vec<NodeIndex>> = Vec::new();
+    let mut video: Vec<(&str, Vec<NodeIndex>)> = Vec::new();
+    let mut audio: Vec<Vec<NodeIndex>> = Vec::new();
+    for n in stale {
+        let s = &sg.g[n];
+        if s.kind != StepKind::Encode {
+            single.push(vec![n]);
+        } else if crate::skip::needs_audio(s) {
+            audio.push(vec![n]);
+        } else {
+            match video.iter_mut().find(|(src, _)| *src == s.source) {
+                Some((_, v)) => v.push(n),
+                None => video.push((&s.source, vec![n])),
+            }
+        }
+    }
+    single.extend(video.into_iter().map(|(_, v)| v));
+    single.extend(audio);
+    single
+}

@@ -1,0 +1,104 @@
+//! The local executor: jobs run on a rayon pool on this machine, each through
+//! [`super::local::Executor`] ([`run_job::run`]: the tool, post-processing, output checks,
+//! digests), then placed ([`run_job::place`]). `-j` is how many jobs are in flight; the pool has at most
+//! [`threads`] threads whatever `-j` says (a running job holds one while its tool runs), so
+//! the jobs beyond that wait in the pool's queue. One pool serves every run of a process.
+
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Instant;
+
+use super::cancel::Cancel;
+use super::executor::{Executor, Finished, Job, JobOutcome};
+use super::local;
+use super::progress::Progress;
+use super::run_job::{self, JobEnv};
+
+/// Threads of the pool for `-j jobs`: at most twice the cores.
+pub fn threads(jobs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    jobs.clamp(1, 2 * cores)
+}
+
+/// The process's pool of `threads` threads, made once and shared by the runs of one
+/// command (the probes, then the rest), so their threads never add up.
+pub fn shared(threads: usize) -> Arc<rayon::ThreadPool> {
+    static POOL: Mutex<Option<Arc<rayon::ThreadPool>>> = Mutex::new(None);
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    match pool.as_ref() {
+        Some(p) if p.current_num_threads() == threads => p.clone(),
+        _ => {
+            let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("thread pool"));
+            *pool = Some(p.clone());
+            p
+        }
+    }
+}
+
+pub struct LocalPool<'s, 'a> {
+    scope: &'s rayon::Scope<'a>,
+    actions: &'a dyn local::Executor,
+    env: &'a JobEnv,
+    progress: &'a Progress,
+    cancel: Cancel,
+    slots: usize,
+    in_flight: usize,
+    tx: mpsc::Sender<Finished>,
+    rx: mpsc::Receiver<Finished>,
+}
+
+impl<'s, 'a> LocalPool<'s, 'a> {
+    /// `slots`: the `-j` jobs in flight; `scope`: of a pool of [`threads`]`(slots)` threads.
+    pub fn new(
+        scope: &'s rayon::Scope<'a>,
+        actions: &'a dyn local::Executor,
+        env: &'a JobEnv,
+        progress: &'a Progress,
+        cancel: Cancel,
+        slots: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel();
+        LocalPool { scope, actions, env, progress, cancel, slots: slots.max(1), in_flight: 0, tx, rx }
+    }
+}
+
+impl Executor for LocalPool<'_, '_> {
+    fn can_run_more(&self) -> usize {
+        self.slots.saturating_sub(self.in_flight)
+    }
+
+    fn start(&mut self, job: Job) {
+        let (tx, actions, env, progress) = (self.tx.clone(), self.actions, self.env, self.progress);
+        let cancel = self.cancel.clone();
+        self.in_flight += 1;
+        self.scope.spawn(move |_| {
+            let start = Instant::now();
+            let mut bar = progress.start(&job.spec.label, job.spec.duration);
+            // A panic in a job fails that job; it must not leave the builder waiting.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let result = actions.execute(env, &job.spec, &cancel, &mut |s| bar.update(s));
+                run_job::place(&job.spec, &env.root, result)
+            }))
+            .unwrap_or_else(|_| Err("internal error (a panic) while running the step".into()));
+            bar.finish(result.is_ok());
+            let outcome = match result {
+                Ok((outputs, sync)) => JobOutcome::Built { outputs, sync },
+                Err(_) if cancel.is_cancelled() => JobOutcome::Interrupted,
+                Err(e) => JobOutcome::Failed(e),
+            };
+            let _ = tx.send(Finished { id: job.id, outcome, duration_ms: start.elapsed().as_millis() as u64 });
+        });
+    }
+
+    fn wait_any(&mut self) -> Option<Finished> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        let f = self.rx.recv().ok()?;
+        self.in_flight -= 1;
+        Some(f)
+    }
+
+    fn cancel_all(&mut self) {
+        self.cancel.cancel();
+    }
+}
