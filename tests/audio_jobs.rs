@@ -3,7 +3,7 @@
 //! metadata.json), an audio encode that fails never fails a video rendition, and the video
 //! rungs of a source still share one ffmpeg (one decode).
 
-mod common;
+use crate::common;
 
 use common::{SMALL, Workspace, assert_outputs_valid, executed, media, mpd, reason, with_status, write_executable};
 use serde_json::Value;

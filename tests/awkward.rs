@@ -2,7 +2,7 @@
 //! displayed geometry, or an error naming the source. Media are made with lavfi inside each
 //! test (1-3 s, small sizes).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -15,7 +15,6 @@
 //! `common.js` (the play / switch / wait script both pages share) and
 //! `server.rs` (the HTTP server).
 
-#[path = "browser/server.rs"]
 mod server;
 
 use serde_json::Value;

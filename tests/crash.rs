@@ -1,7 +1,7 @@
 //! Interrupted runs: kill -9 and Ctrl-C mid-encode never leave an output a
 //! later run takes as fresh, and a second run on a busy workspace is refused.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeSet;

@@ -1,7 +1,7 @@
 //! Where publishing goes is part of the publish step's key, wherever it is set, and a
 //! relative fs `root` is relative to the manifest's folder; sources keep Unicode names.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

@@ -2,7 +2,7 @@
 //! folder, absurd `-j`, signals in every phase with a tool that ignores SIGTERM, closed
 //! pipes, `-q`, colour and `-v`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::Read;

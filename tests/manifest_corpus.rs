@@ -4,7 +4,7 @@
 //! wait4), never panic, never echo raw control characters, never name a Rust type, and keep
 //! its stderr short.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;

@@ -1,7 +1,7 @@
 //! Malformed manifests exit 3 and point at file:line:column and the field;
 //! bad command lines exit 2.
 
-mod common;
+use crate::common;
 
 use common::*;
 

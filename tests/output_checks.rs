@@ -4,7 +4,7 @@
 //! temporaries of killed runs are removed even by a run with nothing to do; `verify` names
 //! 0-byte segments and an MPD with no representations.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! and segments, MPDs that name only existing files, the output layout, and
 //! how a broken source fails.
 
-mod common;
+use crate::common;
 
 use common::media::{self, attr};
 use common::*;

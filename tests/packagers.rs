@@ -1,7 +1,7 @@
 //! `packager: ffmpeg | shaka`: both give packages that verify clean, and switching the
 //! packager re-runs packaging only, never an encode.
 
-mod common;
+use crate::common;
 
 use common::{SMALL, Workspace, executed};
 

@@ -1,7 +1,7 @@
 //! Incremental rebuilds driven by the manifest and the tools: one rung's
 //! parameters, packaging-only options, a different ffmpeg.
 
-mod common;
+use crate::common;
 
 use common::media;
 use common::*;

@@ -2,7 +2,7 @@
 //! (exit 3 at the value's line:column, with a hint); AV1's maxrate is honoured; `verify`
 //! reads the PMT of TS segments.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! picture: truncated sources, rotation, interlacing, NTSC frame rates, and the ladder
 //! fitted to the source's size. Media are made with lavfi inside each test.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

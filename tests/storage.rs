@@ -6,7 +6,7 @@
 //! the prefix, or the remote state under `.vodbuild/`) are not media and are left out
 //! when the bucket is compared with the local outputs.
 
-mod common;
+use crate::common;
 
 use common::publish::*;
 use common::servers::{S3Server, SftpServer, WebdavServer, closed_port, env_refs, files_rel};

@@ -5,7 +5,7 @@
 //! Blobs whose name has a component starting with `.` (bookkeeping under the prefix) are
 //! not media and are left out when the container is compared with the local outputs.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::servers::{AzuriteServer, env_refs, files_rel};

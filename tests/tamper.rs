@@ -1,7 +1,7 @@
 //! Outputs deleted or edited behind vodbuild's back are rebuilt by the step
 //! that made them, and only by it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeSet;

@@ -1,7 +1,7 @@
 //! `vodbuild verify`: passes on what vodbuild builds (every manifest in `pipelines/` and
 //! `examples/`), and fails with a specific message on each kind of broken package.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
