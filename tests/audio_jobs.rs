@@ -9,6 +9,7 @@ use common::{SMALL, Workspace, assert_outputs_valid, executed, media, mpd, reaso
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
+use vodbuild::exit_codes::BUILD_FAILED;
 
 /// SMALL plus an `audio_only` output.
 fn manifest() -> String {
@@ -169,7 +170,9 @@ fn failing_audio_encode_never_fails_a_video_rendition() {
     ws.make_source("media/a.mp4", 2.0, "320x180");
     ws.write_manifest(SMALL);
     let wrapper = ffmpeg_wrapper(&ws, true);
-    let out = ws.vodbuild_env(&["run", "pipeline.yaml", "--json"], &[("VODBUILD_FFMPEG", &wrapper)]).assert_code(1);
+    let out = ws
+        .vodbuild_env(&["run", "pipeline.yaml", "--json"], &[("VODBUILD_FFMPEG", &wrapper)])
+        .assert_code(BUILD_FAILED);
     let run = out.json();
     assert_eq!(with_status(&run, "failed"), ids(&["encode:media/a:aac64"]), "{run:#}");
     let err = common::step(&run, "encode:media/a:aac64")["error"].as_str().unwrap_or("").to_string();

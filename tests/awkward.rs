@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::{Workspace, assert_outputs_valid, set_mtime};
+use vodbuild::exit_codes::{BUILD_FAILED, SUCCESS};
 
 /// One 144p H.264 rung, AAC stereo, HLS + DASH with 1 s segments; every file in media/ is a source.
 const AWK: &str = r#"version: 1
@@ -73,7 +74,7 @@ fn build_ok(ws: &Workspace, id: &str, seconds: f64) -> std::path::PathBuf {
     ws.write_manifest(AWK);
     ws.run_ok();
     let v = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(v.code, 0, "verify must pass\n{}", v.describe());
+    assert_eq!(v.code, SUCCESS, "verify must pass\n{}", v.describe());
     assert_outputs_valid(ws, id, seconds);
     let enc = ws.path(&format!(".vodbuild/pipeline.yaml/work/{id}/144p.mp4"));
     assert!(enc.is_file(), "no encoded rendition at {}", enc.display());
@@ -239,7 +240,7 @@ fn uhd_source() {
 fn assert_source_error(ws: &Workspace, file: &str) {
     ws.write_manifest(AWK);
     let out = ws.vodbuild(&["run", "pipeline.yaml"]);
-    assert_eq!(out.code, 1, "a broken source fails the build\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "a broken source fails the build\n{}", out.describe());
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains(file), "the error must name {file}\n{}", out.describe());
     assert!(!ws.path("out/media").exists() || ws.files_under("out/media").is_empty(), "nothing may be built");

@@ -7,6 +7,7 @@ use common::*;
 use std::collections::BTreeSet;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+use vodbuild::exit_codes::{INTERRUPTED, LOCKED, SUCCESS};
 
 const SECONDS: f64 = 10.0;
 
@@ -80,7 +81,7 @@ fn sigint_mid_run_exits_130_and_rerun_builds_valid_outputs() {
     let st = Command::new("kill").args(["-s", "INT", &child.id().to_string()]).status().expect("run kill");
     assert!(st.success());
     let out = wait_output(child, &["run"], Duration::from_secs(30));
-    assert_eq!(out.code, 130, "interrupted run\n{}", out.describe());
+    assert_eq!(out.code, INTERRUPTED, "interrupted run\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert_rebuilds_cleanly(&ws);
 }
@@ -90,14 +91,14 @@ fn second_run_on_a_busy_workspace_exits_4() {
     let ws = slow_workspace();
     let first = start_and_wait(&ws, Duration::from_millis(1000));
     let second = ws.vodbuild(&["run", "pipeline.yaml"]);
-    assert_eq!(second.code, 4, "concurrent run\n{}", second.describe());
+    assert_eq!(second.code, LOCKED, "concurrent run\n{}", second.describe());
     assert!(
         second.stderr.to_lowercase().contains("lock"),
         "stderr should say the workspace is locked\n{}",
         second.describe()
     );
     let first = wait_output(first, &["run"], TIMEOUT);
-    assert_eq!(first.code, 0, "first run\n{}", first.describe());
+    assert_eq!(first.code, SUCCESS, "first run\n{}", first.describe());
     assert_outputs_valid(&ws, "media/long", SECONDS);
 }
 

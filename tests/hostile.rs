@@ -10,6 +10,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use vodbuild::exit_codes::{BUILD_FAILED, INTERRUPTED, MANIFEST_ERROR, SUCCESS, USAGE_ERROR};
 
 /// One source with id `t`: thumbnails and metadata (no encodes, so it builds in a second).
 const LIGHT: &str = r#"version: 1
@@ -56,7 +57,7 @@ fn run_never_writes_through_a_symlink_leading_out_of_the_output_folder() {
     ws.write("elsewhere/metadata.json", "theirs");
     std::fs::create_dir_all(ws.path("out")).unwrap();
     symlink("../elsewhere", ws.path("out/t")).unwrap();
-    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(
         out.stderr.contains("refusing to write") && out.stderr.contains("out/t is a symlink (to ../elsewhere)"),
         "the error names the path and the symlink\n{}",
@@ -84,7 +85,7 @@ fn clean_never_deletes_through_a_symlink_leading_out() {
     symlink("../elsewhere", ws.path("out/t")).unwrap();
     let before = ws.files_under("elsewhere");
     assert!(before.contains(&"elsewhere/metadata.json".to_string()), "{before:?}");
-    let out = ws.vodbuild(&["clean", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["clean", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(
         out.stderr.contains("refusing to delete") && out.stderr.contains("out/t is a symlink"),
         "{}",
@@ -140,7 +141,7 @@ fn job_slots_outside_one_to_four_per_core_are_usage_errors() {
     let cores = std::thread::available_parallelism().unwrap().get();
     let too_many = (4 * cores + 1).to_string();
     for j in ["0", too_many.as_str(), "100000", "many"] {
-        let out = ws.vodbuild(&["run", "pipeline.yaml", "-j", j]).assert_code(2);
+        let out = ws.vodbuild(&["run", "pipeline.yaml", "-j", j]).assert_code(USAGE_ERROR);
         assert!(out.stderr.contains("job slots from 1 to"), "-j {j}\n{}", out.describe());
     }
 }
@@ -206,7 +207,7 @@ fn sigterm_during_an_encode_ends_a_term_ignoring_tool_and_records_nothing() {
     signal(&child, libc::SIGTERM);
     let (out, took) = wait_timed(child, &args);
     eprintln!("SIGTERM to exit with a TERM-ignoring encoder: {took:?}");
-    let out = out.assert_code(130);
+    let out = out.assert_code(INTERRUPTED);
     assert!(took < Duration::from_secs(8), "exit took {took:?} (grace is 5 s)\n{}", out.describe());
     let start = Instant::now();
     while alive(pid) && start.elapsed() < Duration::from_secs(2) {
@@ -232,7 +233,7 @@ fn sigint_while_hashing_a_huge_source_exits_130_at_once() {
         signal(&child, libc::SIGINT);
         let (out, took) = wait_timed(child, &args);
         eprintln!("SIGINT while hashing ({cmd}) to exit: {took:?}");
-        let out = out.assert_code(130);
+        let out = out.assert_code(INTERRUPTED);
         assert!(took < Duration::from_secs(3), "{cmd}: exit took {took:?}\n{}", out.describe());
         assert!(out.stderr.contains("interrupted"), "{}", out.describe());
     }
@@ -249,7 +250,7 @@ fn a_closed_stdout_ends_vodbuild_quietly() {
         let mut err = String::new();
         child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "{args:?}: {status:?}\n{err}");
+        assert_eq!(status.code(), Some(SUCCESS), "{args:?}: {status:?}\n{err}");
         assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
@@ -272,7 +273,7 @@ fn a_closed_stderr_neither_panics_nor_hangs_a_run() {
     };
     let mut stdout = String::new();
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    assert_eq!(status.code(), Some(0), "{status:?}\n{stdout}");
+    assert_eq!(status.code(), Some(SUCCESS), "{status:?}\n{stdout}");
     let run: serde_json::Value = serde_json::from_str(&stdout).expect("the report still reaches stdout");
     assert_eq!(executed(&run), set(&["probe:t", "thumbnails:t", "metadata:t"]), "{run:#}");
 }
@@ -295,21 +296,21 @@ fn failing_tool_workspace() -> Workspace {
 #[test]
 fn quiet_hides_progress_but_never_errors() {
     let ws = failing_tool_workspace();
-    let out = ws.vodbuild(&["-q", "run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["-q", "run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(
         out.stderr.contains("failed: encode:t:90p") && out.stderr.contains("boom: the encoder broke"),
         "{}",
         out.describe()
     );
     assert!(!out.stderr.contains("started"), "-q shows no progress\n{}", out.describe());
-    let out = ws.vodbuild(&["-q", "run", "missing.yaml"]).assert_code(3);
+    let out = ws.vodbuild(&["-q", "run", "missing.yaml"]).assert_code(MANIFEST_ERROR);
     assert!(out.stderr.contains("missing.yaml"), "{}", out.describe());
 }
 
 #[test]
 fn verbose_shows_each_tool_command_line_and_very_verbose_its_stderr() {
     let ws = failing_tool_workspace();
-    let out = ws.vodbuild(&["-v", "run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["-v", "run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     let line = out
         .stderr
         .lines()
@@ -317,7 +318,7 @@ fn verbose_shows_each_tool_command_line_and_very_verbose_its_stderr() {
         .unwrap_or_else(|| panic!("no command line\n{}", out.describe()));
     assert!(line.contains(" -i ") && line.contains("media/a.mp4"), "{line}");
     assert!(line.contains("'[0:v]") || line.contains("' "), "arguments with shell characters are quoted: {line}");
-    let out = ws.vodbuild(&["-vv", "run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["-vv", "run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(out.stderr.contains("broken-ffmpeg: boom: the encoder broke"), "{}", out.describe());
 }
 
@@ -337,7 +338,7 @@ fn no_colour_unless_stderr_is_a_terminal_or_forced() {
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        wait_output(cmd.spawn().unwrap(), &["plan"], TIMEOUT).assert_code(3)
+        wait_output(cmd.spawn().unwrap(), &["plan"], TIMEOUT).assert_code(MANIFEST_ERROR)
     };
     let piped = run(&[]);
     assert!(!piped.stderr.contains('\x1b'), "escape codes in a pipe\n{}", piped.describe());

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Workspace;
+use vodbuild::exit_codes::MANIFEST_ERROR;
 
 const WALL: Duration = Duration::from_secs(1);
 const RSS_KB: i64 = 100 * 1024;
@@ -151,7 +152,7 @@ fn check(c: Case) {
     let m = run_plan(&ws, &arg, &c.env);
     let ctx =
         format!("case `{}`: exit {}, {:?}, {} KB\n--- stderr ---\n{}", c.name, m.code, m.wall, m.max_rss_kb, m.stderr);
-    assert_eq!(m.code, 3, "{ctx}");
+    assert_eq!(m.code, MANIFEST_ERROR, "{ctx}");
     let text = String::from_utf8_lossy(&c.manifest);
     let line = match c.at {
         At::Line(needle) => Some(text.lines().position(|l| l.contains(needle)).expect(needle) + 1),
@@ -539,7 +540,7 @@ fn json_log_format_errors_are_json() {
     let ws = Workspace::new();
     ws.write("media/a.mp4", b"x");
     ws.write("pipeline.yaml", edit("height: 720", "height: \"\\e[31mtall\""));
-    let out = ws.vodbuild(&["--log-format", "json", "plan", "pipeline.yaml"]).assert_code(3);
+    let out = ws.vodbuild(&["--log-format", "json", "plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
     let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty(), "{}", out.describe());
     for l in &lines {

@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::*;
+use vodbuild::exit_codes::{MANIFEST_ERROR, USAGE_ERROR};
 
 /// Block style so every field has a line of its own.
 const BLOCK: &str = r#"version: 1
@@ -56,7 +57,7 @@ fn assert_manifest_error(yaml: &str, line: usize, field: Option<&[&str]>) -> Str
     ws.write_manifest(yaml);
     let mut last = String::new();
     for cmd in ["plan", "run"] {
-        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(3);
+        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
         let located = out
             .stderr
             .match_indices(&format!("pipeline.yaml:{line}:"))
@@ -164,7 +165,7 @@ fn bad_command_lines_exit_2() {
         &["frobnicate"][..],
         &["run", "pipeline.yaml", "-j", "lots"][..],
     ] {
-        let out = ws.vodbuild(args).assert_code(2);
+        let out = ws.vodbuild(args).assert_code(USAGE_ERROR);
         assert!(!out.stderr.trim().is_empty(), "{}", out.describe());
     }
 }
@@ -173,7 +174,11 @@ fn bad_command_lines_exit_2() {
 fn missing_manifest_file_is_not_a_crash() {
     let ws = Workspace::new();
     let out = ws.vodbuild(&["plan", "nope.yaml"]);
-    assert!(out.code == 2 || out.code == 3, "missing manifest: expected 2 or 3\n{}", out.describe());
+    assert!(
+        out.code == USAGE_ERROR || out.code == MANIFEST_ERROR,
+        "missing manifest: expected 2 or 3\n{}",
+        out.describe()
+    );
     assert!(out.stderr.contains("nope.yaml"), "{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
 }

@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::{SMALL, Workspace, executed};
+use vodbuild::exit_codes::SUCCESS;
 
 #[test]
 fn switching_to_shaka_repackages_only_and_verifies() {
@@ -25,7 +26,7 @@ fn switching_to_shaka_repackages_only_and_verifies() {
         assert!(ran.contains(id), "{id} must re-run: {ran:?}");
     }
     let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(out.code, 0, "{}", out.describe());
+    assert_eq!(out.code, SUCCESS, "{}", out.describe());
     // Shaka writes I-frame playlists; the master names them.
     let master = ws.read("out/media/a/hls/master.m3u8");
     assert!(master.contains("#EXT-X-I-FRAME-STREAM-INF:") && master.contains("iframes.m3u8"), "{master}");

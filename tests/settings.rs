@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{SMALL, Workspace};
+use vodbuild::exit_codes::{MANIFEST_ERROR, SUCCESS, VERIFY_FAILED};
 
 /// Block style: every value has a line of its own.
 const BLOCK: &str = r#"version: 1
@@ -67,7 +68,7 @@ fn assert_refused(yaml: &str, line: usize, col: usize, words: &[&str]) {
     ws.write("media/a.mp4", b"not read: the manifest is rejected first");
     ws.write_manifest(yaml);
     for cmd in ["plan", "run"] {
-        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(3);
+        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
         let at = format!("pipeline.yaml:{line}:{col}:");
         assert!(out.stderr.contains(&at), "stderr must contain `{at}`\n{yaml}\n{}", out.describe());
         for w in words {
@@ -149,7 +150,7 @@ fn shipped_manifests_load() {
         ws.make_source("media/a.mp4", 1.0, "160x90");
         ws.make_source("media/sample.mp4", 1.0, "160x90");
         let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
-        assert_eq!(out.code, 0, "{} does not load\n{}", f.display(), out.describe());
+        assert_eq!(out.code, SUCCESS, "{} does not load\n{}", f.display(), out.describe());
     }
 }
 
@@ -223,7 +224,7 @@ fn verify_reads_the_pmt_of_ts_segments() {
     let hls = "out/media/a/hls";
     let master = ws.read(&format!("{hls}/master.m3u8"));
     ws.write(&format!("{hls}/master.m3u8"), master.replacen("CODECS=\"avc1.", "CODECS=\"hvc1.", 1));
-    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(VERIFY_FAILED);
     assert!(out.stdout.contains("CODECS declares hvc1.") && out.stdout.contains("0x1B (avc1)"), "{}", out.describe());
 
     ws.write(&format!("{hls}/master.m3u8"), &master);
@@ -236,7 +237,7 @@ fn verify_reads_the_pmt_of_ts_segments() {
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(VERIFY_FAILED);
     assert!(
         out.stdout.contains("144p/index.m3u8: its TS segments carry stream_type 0x06 (private data"),
         "{}",

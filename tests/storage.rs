@@ -13,6 +13,7 @@ use common::servers::{S3Server, SftpServer, WebdavServer, closed_port, env_refs,
 use common::{Workspace, executed, planned, wait_output};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+use vodbuild::exit_codes::BUILD_FAILED;
 
 #[test]
 fn s3_first_run_uploads_every_output_and_a_rerun_uploads_nothing() {
@@ -161,7 +162,7 @@ fn s3_killed_mid_sync_leaves_consistent_playlists_and_the_next_run_completes() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let out = wait_output(child, &args, common::TIMEOUT);
-    assert_eq!(out.code, 1, "a run whose backend died must fail with 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "a run whose backend died must fail with 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert!(out.stderr.contains("backend `cdn`"), "the error does not name the backend `cdn`\n{}", out.describe());
 
@@ -310,12 +311,12 @@ fn s3_prune_deletes_only_objects_no_longer_produced() {
 fn assert_backend_failure(ws: &Workspace, env: &[(&'static str, String)], plan_env: &[(&'static str, String)]) {
     // Plain output: the error is on stderr.
     let out = ws.vodbuild_env(&["run", "pipeline.yaml"], &env_refs(env));
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert!(out.stderr.contains("backend `cdn`"), "stderr does not name backend `cdn`\n{}", out.describe());
     // --json: the failed publish steps name it in their `error`.
     let out = run_env(ws, &[], env);
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     let run = out.json();
     let failed = common::with_status(&run, "failed");
     assert!(!failed.is_empty(), "no failed step in {run:#}");

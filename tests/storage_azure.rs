@@ -12,6 +12,7 @@ use common::servers::{AzuriteServer, env_refs, files_rel};
 use common::{Output, SMALL, Workspace, executed, planned};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use vodbuild::exit_codes::BUILD_FAILED;
 
 /// The backend's name in `storage:`; its key comes from `VODBUILD_AZ_ACCOUNT_KEY`.
 const BACKEND: &str = "az";
@@ -130,14 +131,14 @@ fn azblob_wrong_account_key_fails_naming_the_backend() {
 
     // Plain output: the error is on stderr.
     let out = run(&ws, &["run", "pipeline.yaml"], &bad_env);
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert!(out.stderr.contains(&named), "stderr does not name {named}\n{}", out.describe());
     assert!(!out.stderr.contains(&wrong), "stderr shows the account key\n{}", out.describe());
 
     // --json: the failed publish steps name the backend in their `error`.
     let out = run(&ws, &["run", "pipeline.yaml", "--json"], &bad_env);
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     let run = out.json();
     let failed = common::with_status(&run, "failed");
     assert!(!failed.is_empty(), "no failed step in {run:#}");

@@ -6,8 +6,7 @@ use crate::common;
 use std::path::Path;
 
 use common::{SMALL, Workspace};
-
-const VERIFY_FAILED: i32 = 6;
+use vodbuild::exit_codes::{BUILD_FAILED, SUCCESS, VERIFY_FAILED};
 
 /// A built workspace with one 4 s source (`media/a.mp4` → id `media/a`).
 fn built() -> Workspace {
@@ -116,7 +115,7 @@ fn shipped_manifests_verify_clean() {
         ws.write("pipeline.yaml", std::fs::read(m).unwrap());
         ws.vodbuild(&["run", "pipeline.yaml", "-q"]).success();
         let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
-        assert_eq!(out.code, 0, "{} does not verify:\n{}", m.display(), out.describe());
+        assert_eq!(out.code, SUCCESS, "{} does not verify:\n{}", m.display(), out.describe());
     }
     // The quickstart example, as shipped (its own media).
     let ws = Workspace::new();
@@ -157,7 +156,7 @@ fn verify_step_gates_publishing() {
         "{graph:#}"
     );
 
-    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(1);
+    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(BUILD_FAILED);
     let run = out.json();
     let status = |id: &str| common::step(&run, id)["status"].as_str().unwrap().to_string();
     assert_eq!(status("verify_hls:media/a"), "failed", "{run:#}");

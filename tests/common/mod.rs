@@ -17,6 +17,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
+use vodbuild::exit_codes::SUCCESS;
 
 /// Longest a single vodbuild invocation may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(180);
@@ -272,7 +273,7 @@ impl Output {
     }
 
     pub fn success(self) -> Output {
-        self.assert_code(0)
+        self.assert_code(SUCCESS)
     }
 
     pub fn json(&self) -> Value {
