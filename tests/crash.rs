@@ -6,7 +6,7 @@ use crate::common;
 use common::*;
 use std::collections::BTreeSet;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vodbuild::exit_codes::{INTERRUPTED, LOCKED, SUCCESS};
 
 const SECONDS: f64 = 10.0;
@@ -41,17 +41,13 @@ fn slow_workspace() -> Workspace {
 /// Starts `run` and waits `after`, asserting it is still busy then.
 fn start_and_wait(ws: &Workspace, after: Duration) -> Child {
     let mut child = ws.spawn(&["run", "pipeline.yaml"]);
-    let start = Instant::now();
-    while start.elapsed() < after {
-        if let Some(st) = child.try_wait().unwrap() {
-            let out = wait_output(child, &["run"], TIMEOUT);
-            panic!(
-                "run finished ({st}) before it could be interrupted; the source \
-                 should be longer\n{}",
-                out.describe()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if let Some(st) = wait::poll(after, Duration::from_millis(20), || child.try_wait().unwrap()) {
+        let out = wait_output(child, &["run"], TIMEOUT);
+        panic!(
+            "run finished ({st}) before it could be interrupted; the source \
+             should be longer\n{}",
+            out.describe()
+        );
     }
     child
 }

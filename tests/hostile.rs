@@ -176,11 +176,8 @@ fn alive(pid: i32) -> bool {
 }
 
 fn wait_for_file(p: &Path, within: Duration) {
-    let start = Instant::now();
-    while !p.exists() {
-        assert!(start.elapsed() < within, "{} did not appear within {within:?}", p.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let appeared = wait::until(within, Duration::from_millis(50), || p.exists());
+    assert!(appeared, "{} did not appear within {within:?}", p.display());
 }
 
 #[test]
@@ -209,10 +206,7 @@ fn sigterm_during_an_encode_ends_a_term_ignoring_tool_and_records_nothing() {
     eprintln!("SIGTERM to exit with a TERM-ignoring encoder: {took:?}");
     let out = out.assert_code(INTERRUPTED);
     assert!(took < Duration::from_secs(8), "exit took {took:?} (grace is 5 s)\n{}", out.describe());
-    let start = Instant::now();
-    while alive(pid) && start.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait::until(Duration::from_secs(2), Duration::from_millis(50), || !alive(pid));
     assert!(!alive(pid), "the encoder (pid {pid}) outlived vodbuild");
     let plan = ws.plan_ok();
     assert!(planned(&plan).contains("encode:t:90p"), "the interrupted encode was recorded: {plan:#}");
@@ -260,17 +254,8 @@ fn a_closed_stderr_neither_panics_nor_hangs_a_run() {
     let ws = light_workspace();
     let mut child = ws.spawn(&["-vv", "run", "pipeline.yaml", "--json"]);
     drop(child.stderr.take()); // `vodbuild -vv run ... 2>&1 | head -1`
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            panic!("vodbuild hung with a closed stderr");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait::exit_or_kill(&mut child, TIMEOUT, Duration::from_millis(50))
+        .unwrap_or_else(|| panic!("vodbuild hung with a closed stderr"));
     let mut stdout = String::new();
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
     assert_eq!(status.code(), Some(SUCCESS), "{status:?}\n{stdout}");

@@ -114,13 +114,10 @@ fn run_plan(ws: &Workspace, arg: &str, env: &[(&'static str, String)]) -> Measur
     });
     // A watchdog: a hung case fails the test instead of hanging it.
     let watchdog = std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-            // SAFETY: signal 0 only checks that the process exists.
-            if unsafe { libc::kill(pid, 0) } != 0 {
-                return false;
-            }
+        // SAFETY: signal 0 only checks that the process exists.
+        let gone = || unsafe { libc::kill(pid, 0) } != 0;
+        if common::wait::until(Duration::from_secs(20), Duration::from_millis(50), gone) {
+            return false;
         }
         // SAFETY: the child is ours and not yet reaped (wait4 below reaps it).
         unsafe { libc::kill(pid, libc::SIGKILL) };

@@ -10,9 +10,9 @@ use crate::common;
 
 use common::publish::*;
 use common::servers::{S3Server, SftpServer, WebdavServer, closed_port, env_refs, files_rel};
-use common::{Workspace, executed, planned, wait_output};
+use common::{Workspace, executed, planned, wait, wait_output};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vodbuild::exit_codes::BUILD_FAILED;
 
 #[test]
@@ -148,18 +148,17 @@ fn s3_killed_mid_sync_leaves_consistent_playlists_and_the_next_run_completes() {
     let args = ["run", "pipeline.yaml"];
     let mut child = ws.spawn_env(&args, &env_refs(&env));
     // Kill the server as soon as the first HLS or DASH object lands.
-    let start = Instant::now();
-    loop {
-        let landed = files_rel(&s3.bucket_dir()).iter().any(|k| k.starts_with("a/hls/") || k.starts_with("a/dash/"));
-        if landed {
-            s3.kill();
-            break;
+    let landed = || files_rel(&s3.bucket_dir()).iter().any(|k| k.starts_with("a/hls/") || k.starts_with("a/dash/"));
+    // `Some(None)`: an object landed; `Some(Some(status))`: vodbuild ended first.
+    let first = wait::poll(common::TIMEOUT, Duration::from_millis(1), || {
+        if landed() { Some(None) } else { child.try_wait().unwrap().map(Some) }
+    });
+    match first {
+        Some(None) => s3.kill(),
+        Some(Some(status)) => {
+            panic!("vodbuild finished ({status}) before any HLS/DASH object reached the bucket; keys: {:?}", s3.keys())
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("vodbuild finished ({status}) before any HLS/DASH object reached the bucket; keys: {:?}", s3.keys());
-        }
-        assert!(start.elapsed() < common::TIMEOUT, "no HLS/DASH object reached the bucket in time");
-        std::thread::sleep(Duration::from_millis(1));
+        None => panic!("no HLS/DASH object reached the bucket in time"),
     }
     let out = wait_output(child, &args, common::TIMEOUT);
     assert_eq!(out.code, BUILD_FAILED, "a run whose backend died must fail with 1\n{}", out.describe());

@@ -8,6 +8,8 @@ pub mod mpd;
 pub mod publish;
 pub mod servers;
 pub mod tools;
+#[path = "../../xtask/src/wait.rs"]
+pub mod wait;
 
 pub use check::{assert_outputs_valid, assert_outputs_valid_in};
 
@@ -16,7 +18,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 use vodbuild::exit_codes::SUCCESS;
 
 /// Longest a single vodbuild invocation may take before the test fails.
@@ -227,18 +229,8 @@ pub fn wait_output(mut child: Child, args: &[&str], timeout: Duration) -> Output
         let _ = se.read_to_end(&mut s);
         s
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait vodbuild") {
-            break st;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("vodbuild {args:?} did not finish within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait::exit_or_kill(&mut child, timeout, Duration::from_millis(20))
+        .unwrap_or_else(|| panic!("vodbuild {args:?} did not finish within {timeout:?}"));
     let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
     let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
     let json = parse_json(&stdout);
