@@ -5,7 +5,9 @@
 
 use crate::common;
 
-use common::{SMALL, Workspace, assert_outputs_valid, executed, media, mpd, reason, with_status, write_executable};
+use common::{
+    Manifest, SMALL, Workspace, assert_outputs_valid, executed, media, mpd, reason, with_status, write_executable,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -13,7 +15,7 @@ use vodbuild::exit_codes::BUILD_FAILED;
 
 /// SMALL plus an `audio_only` output.
 fn manifest() -> String {
-    SMALL.replace("  metadata: true\n", "  audio_only: {format: aac, bitrate: 64k}\n  metadata: true\n")
+    Manifest::small().output("audio_only", &[("format", "aac"), ("bitrate", "64k")]).yaml()
 }
 
 /// A 2 s 320x180 source with a video stream and no audio stream.

@@ -11,30 +11,21 @@ use vodbuild::exit_codes::{INTERRUPTED, LOCKED, SUCCESS};
 
 const SECONDS: f64 = 10.0;
 
-/// Medium preset on a noisy 640x360 source: several seconds of encoding.
-const SLOW: &str = r#"version: 1
-output_dir: out
-encoding:
-  gop_seconds: 2
-sources:
-  - glob: "media/*.mp4"
-profiles:
-  video:
-    360p: {codec: h264, height: 360, bitrate: 800k, preset: medium}
-    180p: {codec: h264, height: 180, bitrate: 300k, preset: medium}
-  audio:
-    aac96: {codec: aac, bitrate: 96k, channels: 2, sample_rate: 48000}
-outputs:
-  hls: {renditions: [360p, 180p], audio: aac96, segment_seconds: 2, segment_type: fmp4}
-  dash: {renditions: [360p, 180p], audio: aac96, segment_seconds: 2}
-  thumbnails: {interval: 2, width: 64, format: jpg}
-  metadata: true
-"#;
+/// Medium preset on a noisy 640x360 source: several seconds of encoding. SMALL's shape with
+/// a 360p + 180p ladder, AAC 96k and thumbnails every 2 s.
+fn slow() -> String {
+    let h264 = |height, bitrate| [("codec", "h264"), ("height", height), ("bitrate", bitrate), ("preset", "medium")];
+    Manifest::small()
+        .ladder(&[("360p", &h264("360", "800k")), ("180p", &h264("180", "300k"))])
+        .only_audio("aac96", &[("codec", "aac"), ("bitrate", "96k"), ("channels", "2"), ("sample_rate", "48000")])
+        .output_field("thumbnails", "interval", "2")
+        .yaml()
+}
 
 fn slow_workspace() -> Workspace {
     let ws = Workspace::new();
     ws.make_source_with("media/long.mp4", SECONDS, "640x360", 440, true);
-    ws.write_manifest(SLOW);
+    ws.write_manifest(&slow());
     ws
 }
 

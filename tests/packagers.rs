@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{SMALL, Workspace, executed};
+use common::{Manifest, SMALL, Workspace, executed};
 use vodbuild::exit_codes::SUCCESS;
 
 #[test]
@@ -14,9 +14,8 @@ fn switching_to_shaka_repackages_only_and_verifies() {
     ws.run_ok();
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 
-    let shaka = SMALL
-        .replace("segment_type: fmp4}", "segment_type: fmp4, packager: shaka}")
-        .replace("segment_seconds: 2}", "segment_seconds: 2, packager: shaka}");
+    let shaka =
+        Manifest::small().output_field("hls", "packager", "shaka").output_field("dash", "packager", "shaka").yaml();
     assert_eq!(shaka.matches("packager: shaka").count(), 2, "both outputs switched");
     ws.write_manifest(&shaka);
     let run = ws.run_ok();

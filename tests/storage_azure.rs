@@ -9,7 +9,7 @@ use crate::common;
 
 use base64::Engine as _;
 use common::servers::{AzuriteServer, env_refs, files_rel};
-use common::{Output, SMALL, Workspace, executed, planned};
+use common::{Manifest, Output, Workspace, executed, planned};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use vodbuild::exit_codes::BUILD_FAILED;
@@ -24,9 +24,7 @@ const SRC: &str = "media/a";
 fn manifest(az: &AzuriteServer) -> String {
     let storage =
         format!("storage:\n  {BACKEND}:\n{}publish:\n  to: {BACKEND}\n  prefix: \"{{source}}/\"\n", az.yaml(BACKEND));
-    let m = SMALL.replacen("output_dir: out\n", &format!("output_dir: out\n{storage}"), 1);
-    assert_ne!(m, SMALL, "SMALL no longer has `output_dir: out`");
-    m
+    Manifest::small().section(&storage).yaml()
 }
 
 fn run(ws: &Workspace, args: &[&str], env: &[(&'static str, String)]) -> Output {

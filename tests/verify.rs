@@ -5,7 +5,7 @@ use crate::common;
 
 use std::path::Path;
 
-use common::{SMALL, Workspace};
+use common::{Manifest, SMALL, Workspace};
 use vodbuild::exit_codes::{BUILD_FAILED, SUCCESS, VERIFY_FAILED};
 
 /// A built workspace with one 4 s source (`media/a.mp4` → id `media/a`).
@@ -143,10 +143,11 @@ fn verify_step_gates_publishing() {
         .unwrap();
     assert!(status.success());
     let published = ws.path("published");
-    let manifest = SMALL
-        .replace("segment_type: fmp4}", "segment_type: fmp4, verify: true}")
-        .replace("segment_seconds: 2}", "segment_seconds: 2, verify: true}")
-        + &format!("storage:\n  disk: {{service: fs, root: {}}}\npublish:\n  to: disk\n", published.display());
+    let manifest = Manifest::small()
+        .output_field("hls", "verify", "true")
+        .output_field("dash", "verify", "true")
+        .section(&format!("storage:\n  disk: {{service: fs, root: {}}}\npublish:\n  to: disk\n", published.display()))
+        .yaml();
     ws.write_manifest(&manifest);
     let graph = ws.vodbuild(&["graph", "pipeline.yaml", "--format", "json"]).success().json();
     let edge =

@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod check;
+pub mod manifest;
 pub mod media;
 pub mod mpd;
 pub mod publish;
@@ -12,6 +13,7 @@ pub mod tools;
 pub mod wait;
 
 pub use check::{assert_outputs_valid, assert_outputs_valid_in};
+pub use manifest::Manifest;
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -27,6 +29,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(180);
 /// A small, fast manifest: two tiny H.264 rungs, AAC, HLS + DASH with 2 s
 /// segments, thumbnails every second, metadata. Sources: `media/*.mp4`. The 144p rung
 /// upscales, so 160x90 fixtures get both rungs (ladder fitting is tested in source_geometry.rs).
+/// [`Manifest::small`] renders this same text (a test checks it): use it to change a field.
 pub const SMALL: &str = r#"version: 1
 output_dir: out
 encoding:
