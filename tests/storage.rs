@@ -235,7 +235,7 @@ fn s3_remote_source_is_downloaded_once_and_rebuilt_when_the_object_changes() {
     s3.put_object("masters/a.mp4", &v1);
 
     let mut p = Pipeline::new(s3.yaml("/"));
-    p.sources = "  - object: masters/a.mp4\n    backend: cdn\n    id: a\n".to_string();
+    p.source = vec![("object", "masters/a.mp4"), ("backend", "cdn"), ("id", "a")];
     ws.write_manifest(&p.render());
 
     let run1 = run_ok(&ws, &env);

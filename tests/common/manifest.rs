@@ -159,6 +159,12 @@ impl Manifest {
         self
     }
 
+    /// Adds a source with these fields (`object`, `backend`, …).
+    pub fn source_with(mut self, kv: &[(&str, &str)]) -> Manifest {
+        self.sources.push(fields(kv));
+        self
+    }
+
     /// Removes every source (to list others).
     pub fn without_sources(mut self) -> Manifest {
         self.sources.clear();
