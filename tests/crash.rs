@@ -14,9 +14,8 @@ const SECONDS: f64 = 10.0;
 /// Medium preset on a noisy 640x360 source: several seconds of encoding. SMALL's shape with
 /// a 360p + 180p ladder, AAC 96k and thumbnails every 2 s.
 fn slow() -> String {
-    let h264 = |height, bitrate| [("codec", "h264"), ("height", height), ("bitrate", bitrate), ("preset", "medium")];
     Manifest::small()
-        .ladder(&[("360p", &h264("360", "800k")), ("180p", &h264("180", "300k"))])
+        .ladder(&[("360p", &h264("360", "800k", "medium")), ("180p", &h264("180", "300k", "medium"))])
         .only_audio("aac96", &[("codec", "aac"), ("bitrate", "96k"), ("channels", "2"), ("sample_rate", "48000")])
         .output_field("thumbnails", "interval", "2")
         .yaml()

@@ -12,40 +12,25 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use vodbuild::exit_codes::{BUILD_FAILED, INTERRUPTED, MANIFEST_ERROR, SUCCESS, USAGE_ERROR};
 
+/// One source `PATH` with id `t` and a 90p H.264 profile; no outputs yet.
+fn one_source(path: &str) -> Manifest {
+    Manifest::new().output_dir("out").source(path, "t").video("90p", &h264("90", "100k", "ultrafast"))
+}
+
 /// One source with id `t`: thumbnails and metadata (no encodes, so it builds in a second).
-const LIGHT: &str = r#"version: 1
-output_dir: out
-sources:
-  - {path: media/a.mp4, id: t}
-profiles:
-  video:
-    90p: {codec: h264, height: 90, bitrate: 100k, preset: ultrafast}
-outputs:
-  thumbnails: {interval: 1, width: 64, format: jpg}
-  metadata: true
-"#;
+fn light() -> Manifest {
+    one_source("media/a.mp4").output("thumbnails", &[("interval", "1"), ("width", "64"), ("format", "jpg")]).metadata()
+}
 
 /// One source with id `t`, one encode and an HLS package.
-fn encoding_manifest(ffmpeg: Option<&str>) -> String {
-    let tools = ffmpeg.map(|f| format!("tools: {{ffmpeg: {f}}}\n")).unwrap_or_default();
-    format!(
-        r#"version: 1
-output_dir: out
-{tools}sources:
-  - {{path: media/a.mp4, id: t}}
-profiles:
-  video:
-    90p: {{codec: h264, height: 90, bitrate: 100k, preset: ultrafast}}
-outputs:
-  hls: {{renditions: [90p], segment_seconds: 2, segment_type: fmp4}}
-"#
-    )
+fn encoding_manifest(path: &str) -> Manifest {
+    one_source(path).hls(&[("renditions", "[90p]"), ("segment_seconds", "2"), ("segment_type", "fmp4")])
 }
 
 fn light_workspace() -> Workspace {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 2.0, "160x90");
-    ws.write_manifest(LIGHT);
+    ws.write_manifest(&light().yaml());
     ws
 }
 
@@ -117,8 +102,8 @@ fn clean_removes_only_what_vodbuild_wrote() {
 #[test]
 fn two_manifests_in_one_folder_keep_separate_workspaces() {
     let ws = light_workspace();
-    ws.write("a.yaml", LIGHT.replace("output_dir: out", "output_dir: out-a"));
-    ws.write("b.yaml", LIGHT.replace("output_dir: out", "output_dir: out-b"));
+    ws.write("a.yaml", light().output_dir("out-a").yaml());
+    ws.write("b.yaml", light().output_dir("out-b").yaml());
     for m in ["a.yaml", "b.yaml"] {
         ws.vodbuild(&["run", m, "--json"]).success();
     }
@@ -194,7 +179,7 @@ fn sigterm_during_an_encode_ends_a_term_ignoring_tool_and_records_nothing() {
             pids = ws.path("encoder.pid").display()
         ),
     );
-    ws.write_manifest(&encoding_manifest(Some("./stubborn-ffmpeg")));
+    ws.write_manifest(&encoding_manifest("media/a.mp4").tool("ffmpeg", "./stubborn-ffmpeg").yaml());
     let args = ["run", "pipeline.yaml", "--json"];
     let child = ws.spawn(&args);
     wait_for_file(&ws.path("encoder.pid"), Duration::from_secs(60));
@@ -219,7 +204,7 @@ fn sigint_while_hashing_a_huge_source_exits_130_at_once() {
     // 64 GiB of holes: hashing takes far longer than the test waits.
     let f = std::fs::File::create(ws.path("a.mp4")).unwrap();
     f.set_len(64 << 30).unwrap();
-    ws.write_manifest(&encoding_manifest(None).replace("media/a.mp4", "a.mp4"));
+    ws.write_manifest(&encoding_manifest("a.mp4").yaml());
     for cmd in ["run", "plan"] {
         let args = [cmd, "pipeline.yaml"];
         let child = ws.spawn(&args);
@@ -274,7 +259,7 @@ fn failing_tool_workspace() -> Workspace {
             ffmpeg.display()
         ),
     );
-    ws.write_manifest(&encoding_manifest(Some("./broken-ffmpeg")));
+    ws.write_manifest(&encoding_manifest("media/a.mp4").tool("ffmpeg", "./broken-ffmpeg").yaml());
     ws
 }
 

@@ -43,6 +43,11 @@ pub struct Manifest {
 /// The order outputs are written in; others follow in the order they were added.
 const OUTPUT_ORDER: [&str; 5] = ["hls", "dash", "thumbnails", "audio_only", "metadata"];
 
+/// The values of an H.264 rung: `{codec: h264, height, bitrate, preset}`.
+pub fn h264<'a>(height: &'a str, bitrate: &'a str, preset: &'a str) -> [(&'a str, &'a str); 4] {
+    [("codec", "h264"), ("height", height), ("bitrate", bitrate), ("preset", preset)]
+}
+
 fn fields(kv: &[(&str, &str)]) -> Fields {
     kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
@@ -97,17 +102,9 @@ impl Manifest {
             .output_dir("out")
             .gop("2")
             .glob("media/*.mp4")
-            .video(
-                "144p",
-                &[
-                    ("codec", "h264"),
-                    ("height", "144"),
-                    ("bitrate", "200k"),
-                    ("preset", "ultrafast"),
-                    ("upscale", "true"),
-                ],
-            )
-            .video("90p", &[("codec", "h264"), ("height", "90"), ("bitrate", "100k"), ("preset", "ultrafast")])
+            .video("144p", &h264("144", "200k", "ultrafast"))
+            .video_field("144p", "upscale", "true")
+            .video("90p", &h264("90", "100k", "ultrafast"))
             .audio("aac64", &[("codec", "aac"), ("bitrate", "64k"), ("channels", "2"), ("sample_rate", "48000")])
             .hls(&[("renditions", ladder), ("audio", "aac64"), ("segment_seconds", "2"), ("segment_type", "fmp4")])
             .dash(&[("renditions", ladder), ("audio", "aac64"), ("segment_seconds", "2")])
@@ -154,9 +151,8 @@ impl Manifest {
     }
 
     /// Adds a source `{path: PATH, id: ID}`.
-    pub fn source(mut self, path: &str, id: &str) -> Manifest {
-        self.sources.push(fields(&[("path", path), ("id", id)]));
-        self
+    pub fn source(self, path: &str, id: &str) -> Manifest {
+        self.source_with(&[("path", path), ("id", id)])
     }
 
     /// Adds a source with these fields (`object`, `backend`, …).

@@ -13,7 +13,7 @@ pub mod tools;
 pub mod wait;
 
 pub use check::{assert_outputs_valid, assert_outputs_valid_in};
-pub use manifest::Manifest;
+pub use manifest::{Manifest, h264};
 
 use serde_json::Value;
 use std::collections::BTreeSet;

@@ -1,6 +1,7 @@
 //! Helpers for the storage tests: a manifest with a backend and publishing, and
 //! comparisons of local outputs with what a backend holds.
 
+use super::manifest::h264;
 use super::servers::{env_refs, files_rel};
 use super::{Manifest, Output, Workspace};
 use serde_json::Value;
@@ -40,9 +41,7 @@ impl Pipeline {
     pub fn render(&self) -> String {
         let heights: Vec<String> = self.video.iter().map(|(_, height, _)| height.to_string()).collect();
         let fields: Vec<[(&str, &str); 4]> = (self.video.iter().zip(&heights))
-            .map(|((_, _, bitrate), height)| {
-                [("codec", "h264"), ("height", height), ("bitrate", bitrate), ("preset", "ultrafast")]
-            })
+            .map(|((_, _, bitrate), height)| h264(height, bitrate, "ultrafast"))
             .collect();
         let ladder: Vec<(&str, &[(&str, &str)])> =
             self.video.iter().zip(&fields).map(|((name, _, _), f)| (*name, &f[..])).collect();
