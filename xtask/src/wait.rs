@@ -41,3 +41,33 @@ pub fn exit_or_kill(child: &mut Child, within: Duration, every: Duration) -> Opt
     }
     status
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    const TICK: Duration = Duration::from_millis(5);
+
+    #[test]
+    fn poll_gives_the_first_value_and_none_after_the_deadline() {
+        let mut calls = 0;
+        let third = poll(Duration::from_secs(5), TICK, || {
+            calls += 1;
+            (calls == 3).then_some(calls)
+        });
+        assert_eq!(third, Some(3));
+        assert_eq!(poll(Duration::ZERO, TICK, || None::<()>), None);
+        assert!(!until(Duration::from_millis(20), TICK, || false));
+    }
+
+    #[test]
+    fn a_child_that_outlives_the_wait_is_killed_and_reaped() {
+        let mut child = Command::new("sleep").arg("30").spawn().expect("spawn sleep");
+        assert_eq!(exit_or_kill(&mut child, Duration::from_millis(50), TICK), None);
+        assert!(child.try_wait().expect("try_wait").is_some(), "the child is reaped");
+        let mut quick = Command::new("true").spawn().expect("spawn true");
+        let status = exit_or_kill(&mut quick, Duration::from_secs(30), TICK).expect("`true` exits");
+        assert!(status.success());
+    }
+}
