@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod confine;
+pub mod digests;
 pub mod error;
 pub mod exec;
 pub mod exit_codes;
@@ -17,6 +18,7 @@ pub mod ladder;
 pub mod manifest;
 pub mod media;
 pub mod plan;
+pub mod record;
 pub mod signals;
 pub mod skip;
 pub mod state;

@@ -1,21 +1,20 @@
 //! Freshness: is a step's recorded work still valid, and if not, the first reason why.
 //! Shared by `plan` (upstream steps that would run are "pending") and `run` (evaluated when
 //! the dependencies are done, with their real output digests: early cutoff).
+//! Nothing here downloads or writes; the source digests come from [`crate::digests`].
 
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 
 use petgraph::graph::NodeIndex;
-use rayon::prelude::*;
 use serde_json::Value;
 
-use crate::error::{Error, Result};
 use crate::graph::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
 use crate::hash::{FileStat, hash_file};
 use crate::key::{Input, builtin_tool_digest, recipe_version, step_key};
 use crate::manifest::Manifest;
-use crate::state::{OutputFile, SourceEntry, State, ToolRef};
+use crate::state::{OutputFile, State, ToolRef};
 use crate::storage::{self, index::RemoteIndex};
 use crate::tools::Toolset;
 use std::sync::Mutex;
@@ -321,71 +320,6 @@ fn describe_params_change(step: &Step, old: &Value, new: &Value) -> String {
         })
         .collect();
     if changed.is_empty() { what } else { changed.join(", ") }
-}
-
-/// Statistics of source hashing.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct HashStats {
-    pub sources_hashed: usize,
-    pub bytes_hashed: u64,
-}
-
-/// Content digests of the selected sources: the stat cache answers for unchanged files,
-/// the rest are hashed in parallel (memory-mapped, multi-threaded for large files).
-pub fn source_digests(
-    m: &Manifest,
-    wanted: &[&str],
-    state: &mut State,
-) -> Result<(HashMap<String, String>, HashStats)> {
-    let wanted: std::collections::HashSet<&str> = wanted.iter().copied().collect();
-    let work: Vec<_> = m.sources.iter().filter(|s| wanted.contains(s.id.as_str())).collect();
-    let results: Vec<Result<(String, String, Option<SourceEntry>)>> = work
-        .par_iter()
-        .map(|s| {
-            if let Some(r) = &s.remote {
-                // The backend's metadata is the identity; bytes are fetched only when it changed.
-                let storage_err = |message| Error::Storage { message };
-                let identity = storage::sources::identity(&r.backend, &r.object).map_err(storage_err)?;
-                if let Some(e) = state.data.sources.get(&s.rel)
-                    && e.identity.as_deref() == Some(identity.as_str())
-                {
-                    return Ok((s.id.clone(), e.digest.clone(), None));
-                }
-                storage::sources::download(&r.backend, &r.object, &s.path).map_err(storage_err)?;
-                let stat = FileStat::of(&s.path).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
-                let digest = hash_file(&s.path, stat.size).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
-                return Ok((
-                    s.id.clone(),
-                    digest.clone(),
-                    Some(SourceEntry { stat, digest, identity: Some(identity) }),
-                ));
-            }
-            let stat = FileStat::of(&s.path).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
-            if let Some(e) = state.data.sources.get(&s.rel)
-                && e.stat == stat
-            {
-                return Ok((s.id.clone(), e.digest.clone(), None));
-            }
-            let digest = hash_file(&s.path, stat.size).map_err(|e| media_err(s.id.as_str(), &s.path, e))?;
-            Ok((s.id.clone(), digest.clone(), Some(SourceEntry { stat, digest, identity: None })))
-        })
-        .collect();
-    let mut map = HashMap::new();
-    let mut stats = HashStats::default();
-    for (r, s) in results.into_iter().zip(&work) {
-        let (id, digest, entry) = r?;
-        if let Some(e) = entry {
-            stats.sources_hashed += 1;
-            stats.bytes_hashed += e.stat.size;
-            state.record_source(&s.rel, e);
-        }
-        map.insert(id, digest);
-    }
-    Ok((map, stats))
-}
-
-fn media_err(id: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::Media { source_id: id.to_string(), path: path.to_path_buf(), message: format!("cannot read: {e}") }
 }
 
 /// The dry run: evaluates every selected step in dependency order; a stale step makes its

@@ -11,8 +11,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::exit_codes;
-
 /// How long children get between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(5);
 /// How long the scheduler gets, once the children are gone, to record and save.
@@ -95,5 +93,5 @@ fn on_signal() {
         std::thread::sleep(SETTLE);
     }
     crate::say!("vodbuild: interrupted");
-    std::process::exit(exit_codes::INTERRUPTED);
+    std::process::exit(crate::error::Error::Interrupted.exit_code());
 }

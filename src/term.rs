@@ -22,8 +22,9 @@ pub fn out(text: &str) {
             return;
         }
         // Any other stdout failure (a full disk behind a redirect) is said on stderr.
-        err(&format!("vodbuild: writing to stdout: {e}"));
-        std::process::exit(crate::exit_codes::BUILD_FAILED);
+        let e = crate::error::Error::io("writing to stdout", e);
+        err(&format!("vodbuild: {e}"));
+        std::process::exit(e.exit_code());
     }
 }
 

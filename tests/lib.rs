@@ -13,6 +13,8 @@ mod browser;
 mod cli;
 mod crash;
 mod destinations;
+mod dry_run;
+mod hints;
 mod hostile;
 mod incremental;
 mod manifest_corpus;

@@ -7,16 +7,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::confine;
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::exec::place;
-use crate::exit_codes;
 use crate::graph::StepGraph;
 use crate::manifest::Manifest;
 use crate::plan::output_path;
 use crate::say;
 use crate::state::{State, lock::WorkspaceLock};
 
-pub fn clean(m: &Manifest, keep_outputs: bool) -> Result<i32> {
+pub fn clean(m: &Manifest, keep_outputs: bool) -> Result<()> {
     let lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut removed = 0usize;
     let mut refused = Vec::new();
@@ -31,7 +30,7 @@ pub fn clean(m: &Manifest, keep_outputs: bool) -> Result<i32> {
             say!("error: {r}");
         }
         say!("removed {removed} files; the state is kept, so that a later `clean` can finish");
-        return Ok(exit_codes::BUILD_FAILED);
+        return Err(Error::CleanIncomplete { refused: refused.len() });
     }
     drop(lock);
     let dir = m.state_dir();
@@ -44,7 +43,7 @@ pub fn clean(m: &Manifest, keep_outputs: bool) -> Result<i32> {
         let _ = std::fs::remove_dir(parent);
     }
     say!("removed {removed} output files and {}", dir.display());
-    Ok(exit_codes::SUCCESS)
+    Ok(())
 }
 
 /// Removes every recorded output file of the manifest's local steps in the output folder;

@@ -9,19 +9,20 @@ use petgraph::graph::NodeIndex;
 use serde_json::json;
 
 use super::{Cli, Command, fitting};
+use crate::digests::{self, Digests, HashStats};
 use crate::error::{Error, IoContext, Result};
 use crate::exec::{self, RunOptions, Status, local::LocalExecutor, progress};
-use crate::exit_codes;
 use crate::graph::{StepGraph, render};
 use crate::ladder::Fits;
 use crate::manifest::Manifest;
-use crate::plan::{self, Context, HashStats};
+use crate::plan::{self, Context};
 use crate::state::{State, lock::WorkspaceLock};
 use crate::storage::remote_state::RemoteState;
+use crate::storage::sync::PublishParams;
 use crate::tools::Toolset;
 use crate::{say, term};
 
-pub fn dispatch(cli: &Cli) -> Result<i32> {
+pub fn dispatch(cli: &Cli) -> Result<()> {
     match &cli.command {
         Command::Run(a) => run(cli, a),
         Command::Plan(a) => plan_cmd(a),
@@ -90,20 +91,52 @@ fn skipped_rungs(l: &Loaded) -> Vec<(String, String, String)> {
     out
 }
 
-fn digests(l: &mut Loaded) -> Result<(HashMap<String, String>, HashStats)> {
+/// The selected sources' digests, read only: a remote source is never downloaded here.
+fn scan_sources(l: &Loaded) -> Result<Digests> {
     let mut wanted: Vec<&str> =
         l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    plan::source_digests(&l.m, &wanted, &mut l.state)
+    digests::scan(&l.m, &wanted, &l.state)
 }
 
-fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
+/// For commands that run nothing: the digests, nothing fetched or recorded.
+fn digests_dry(l: &Loaded) -> Result<HashMap<String, String>> {
+    Ok(scan_sources(l)?.by_source)
+}
+
+/// For `run`: changed remote sources are downloaded first, and the stat cache updated.
+fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
+    let mut d = scan_sources(l)?;
+    d.fetch_changed(&l.m)?;
+    d.record(&mut l.state);
+    Ok(d)
+}
+
+fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, a.only.as_deref())?;
-    let (sources, hs) = digests(&mut l)?;
+    let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
+    let opts = run_options(cli, a);
+    let building = crate::signals::Building::start();
+    let report = run_fitted(&mut l, sources, a, &opts);
+    drop(building);
+    let report = report?;
+    let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
+    let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
+    l.state.save()?;
+    let doc = run_document(&l, &report, hs, pruned, start);
+    if let Some(p) = &a.report {
+        std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
+    }
+    tell_run(cli, a, &l, &report, &doc, start);
+    run_outcome(&report)
+}
+
+/// `-j` (default: the cores) and how progress is shown.
+fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
     let jobs = a.jobs.unwrap_or_else(super::cores);
     if jobs > super::cores() {
         tracing::warn!("-j {jobs} is more than the {} cores: the jobs will compete for them", super::cores());
@@ -113,26 +146,30 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
     } else {
         progress::Mode::Auto
     };
-    let opts = RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode };
-    let building = crate::signals::Building::start();
-    let report = run_fitted(&mut l, sources, a, &opts);
-    drop(building);
-    let report = report?;
-    let ladder: Vec<_> = skipped_rungs(&l)
+    RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode }
+}
+
+/// The run's outcome as a typed error: interrupted, or some steps failed.
+fn run_outcome(report: &exec::RunReport) -> Result<()> {
+    let failed = report.count(Status::Failed);
+    if report.interrupted {
+        Err(Error::Interrupted)
+    } else if failed > 0 {
+        Err(Error::BuildFailed { failed })
+    } else {
+        Ok(())
+    }
+}
+
+/// The `run --json` / `--report` document.
+fn run_document(l: &Loaded, report: &exec::RunReport, hs: HashStats, pruned: u64, start: Instant) -> serde_json::Value {
+    let ladder: Vec<_> = skipped_rungs(l)
         .into_iter()
         .map(|(id, source, reason)| json!({"id": id, "source": source, "reason": reason}))
         .collect();
-    let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
-    let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
-    l.state.save()?;
-    let (executed, fresh, failed, skipped) = (
-        report.count(Status::Executed),
-        report.count(Status::Fresh),
-        report.count(Status::Failed),
-        report.count(Status::Skipped),
-    );
-    let doc = json!({
-        "executed": executed, "fresh": fresh, "failed": failed, "skipped": skipped,
+    json!({
+        "executed": report.count(Status::Executed), "fresh": report.count(Status::Fresh),
+        "failed": report.count(Status::Failed), "skipped": report.count(Status::Skipped),
         "interrupted": report.interrupted,
         "duration_ms": start.elapsed().as_millis() as u64,
         "stats": {
@@ -143,14 +180,29 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         },
         "steps": report.steps,
         "ladder_skipped": ladder,
-    });
-    if let Some(p) = &a.report {
-        std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
-    }
+    })
+}
+
+/// The run as the chosen output says it: the JSON document on stdout, log lines, or text.
+/// Failures always reach stderr; an interruption is said by the error report.
+fn tell_run(
+    cli: &Cli,
+    a: &super::RunArgs,
+    l: &Loaded,
+    report: &exec::RunReport,
+    doc: &serde_json::Value,
+    start: Instant,
+) {
+    let (executed, fresh, failed, skipped) = (
+        report.count(Status::Executed),
+        report.count(Status::Fresh),
+        report.count(Status::Failed),
+        report.count(Status::Skipped),
+    );
     if a.json {
-        term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
+        term::outln(&serde_json::to_string_pretty(doc).expect("json"));
         // stdout stays one JSON document; failures are still said on stderr.
-        say_failures(&report);
+        say_failures(report);
     } else if cli.log_format == super::LogFormat::Json {
         for s in report.steps.iter().filter(|s| s.status == Status::Failed) {
             tracing::error!(step = %s.id, error = s.error.as_deref().unwrap_or(""), "step failed");
@@ -159,10 +211,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
         tracing::info!(executed, fresh, failed, skipped, duration_ms = ms, output_dir = %l.m.output_dir.display(), "run finished");
     } else {
         // Quiet hides progress and the summary, never errors.
-        say_failures(&report);
-        if report.interrupted {
-            say!("vodbuild: interrupted");
-        }
+        say_failures(report);
         if !cli.quiet {
             say!(
                 "{executed} executed, {fresh} fresh, {failed} failed, {skipped} skipped in {:.1}s; outputs in {}",
@@ -171,13 +220,6 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<i32> {
             );
         }
     }
-    Ok(if report.interrupted {
-        exit_codes::INTERRUPTED
-    } else if failed > 0 {
-        exit_codes::BUILD_FAILED
-    } else {
-        exit_codes::SUCCESS
-    })
 }
 
 /// Probes first (recorded), then the graph with each source's ladder fitted, then the rest.
@@ -216,21 +258,20 @@ fn say_failures(report: &exec::RunReport) {
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
 /// or source) are deleted, and their records forgotten.
 fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64> {
-    let dropped: Vec<(String, String, String, Vec<String>)> = state
+    let dropped: Vec<(String, String, Vec<String>)> = state
         .data
         .steps
         .iter()
         .filter(|(id, r)| r.kind == crate::graph::StepKind::Publish && !sg.by_id.contains_key(*id))
         .filter_map(|(id, r)| {
-            let backend = r.params["backend"]["name"].as_str()?.to_string();
-            let remote = r.params["remote"].as_str()?.to_string();
+            let PublishParams { backend, remote } = serde_json::from_value(r.params.clone()).ok()?;
             let paths = r.outputs.iter().map(|o| crate::storage::join(&remote, &o.path)).collect();
-            Some((id.clone(), backend, remote, paths))
+            Some((id.clone(), backend.name, paths))
         })
-        .filter(|(_, b, _, _)| m.raw.storage.contains_key(b))
+        .filter(|(_, b, _)| m.raw.storage.contains_key(b))
         .collect();
     let mut deleted = 0;
-    for (id, backend, _, paths) in dropped {
+    for (id, backend, paths) in dropped {
         deleted += crate::storage::sync::delete_all(&m.backend(&backend), &paths)
             .map_err(|e| Error::Step { step: id.clone(), message: e })?;
         state.forget_step(&id);
@@ -238,9 +279,9 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
     Ok(deleted)
 }
 
-fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
+fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
     let mut l = load(&a.file, a.only.as_deref())?;
-    let (sources, _) = digests(&mut l)?;
+    let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, a.only.as_deref())?;
     let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
@@ -280,17 +321,17 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<i32> {
         let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
         term::out(&out);
     }
-    Ok(exit_codes::SUCCESS)
+    Ok(())
 }
 
-fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
+fn graph_cmd(a: &super::GraphArgs) -> Result<()> {
     let mut l = load(&a.file, None)?;
     if let Some(src) = &a.source
         && l.m.source(src).is_none()
     {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
-    let (sources, _) = digests(&mut l)?;
+    let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
@@ -300,12 +341,12 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<i32> {
     let keep: Vec<bool> =
         l.sg.g.node_indices().map(|n| a.source.as_ref().is_none_or(|s| *s == l.sg.g[n].source)).collect();
     term::out(&render::render(&l.sg, &stale, &keep, a.format));
-    Ok(exit_codes::SUCCESS)
+    Ok(())
 }
 
-fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
+fn status_cmd(a: &super::StatusArgs) -> Result<()> {
     let mut l = load(&a.file, None)?;
-    let (sources, _) = digests(&mut l)?;
+    let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, None)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
@@ -336,14 +377,14 @@ fn status_cmd(a: &super::StatusArgs) -> Result<i32> {
         let _ = writeln!(out, "{} sources, {stale} stale steps, {fresh} fresh", per.len());
         term::out(&out);
     }
-    Ok(exit_codes::SUCCESS)
+    Ok(())
 }
 
-fn clean_cmd(a: &super::CleanArgs) -> Result<i32> {
+fn clean_cmd(a: &super::CleanArgs) -> Result<()> {
     super::clean::clean(&Manifest::load(&a.file)?, a.keep_outputs)
 }
 
-fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
+fn verify_cmd(a: &super::VerifyArgs) -> Result<()> {
     let m = Manifest::load(&a.file)?;
     let (checked, problems) = crate::verify::verify(&m);
     if a.json {
@@ -357,5 +398,5 @@ fn verify_cmd(a: &super::VerifyArgs) -> Result<i32> {
         term::out(&out);
         say!("{checked} packages checked, {} problems", problems.len());
     }
-    Ok(if problems.is_empty() { exit_codes::SUCCESS } else { exit_codes::VERIFY_FAILED })
+    if problems.is_empty() { Ok(()) } else { Err(Error::VerifyFailed { problems: problems.len() }) }
 }

@@ -1,5 +1,6 @@
-//! Command line: clap definitions, logging set-up, error rendering and exit codes.
-//! The commands themselves are in [`commands`].
+//! Command line: clap definitions, logging set-up and error rendering. The commands
+//! themselves are in [`commands`]; each returns `Ok(())` or an [`Error`], whose exit code
+//! [`crate::error::exit_code`] chooses.
 
 mod clean;
 mod commands;
@@ -9,8 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::error::Error;
-use crate::exit_codes;
+use crate::error::{self, Error};
 use crate::graph::render::GraphFormat;
 
 #[derive(Parser, Debug)]
@@ -151,29 +151,34 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
     crate::signals::install();
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => exit_codes::SUCCESS,
-                _ => exit_codes::USAGE_ERROR,
-            };
+    let (outcome, json) = match Cli::try_parse() {
+        Ok(cli) => {
+            init_logging(&cli);
+            (commands::dispatch(&cli), cli.log_format == LogFormat::Json)
         }
+        Err(e) => (Err(Error::CommandLine(e)), false),
     };
-    init_logging(&cli);
-    match commands::dispatch(&cli) {
-        Ok(code) => code,
-        Err(e) => report_error(e, cli.log_format == LogFormat::Json),
+    let code = error::exit_code(&outcome);
+    if let Err(e) = outcome {
+        report_error(e, json);
     }
+    code
 }
 
 /// Errors always reach stderr, whatever `-q` says; with `--log-format json`, as one JSON line.
-fn report_error(e: Error, json: bool) -> i32 {
-    let code = e.exit_code();
+/// An outcome the command already told (failed steps, problems found) is not repeated.
+fn report_error(e: Error, json: bool) {
+    if e.already_told() {
+        return;
+    }
+    if let Error::CommandLine(c) = &e {
+        // clap's own rendering (usage, or the help / version text on stdout).
+        let _ = c.print();
+        return;
+    }
     if json {
         crate::say!("{}", e.json_line());
-        return code;
+        return;
     }
     let color = crate::term::color_stderr();
     let _ = miette::set_hook(Box::new(move |_| {
@@ -184,7 +189,6 @@ fn report_error(e: Error, json: bool) -> i32 {
     } else {
         crate::say!("{:?}", miette::Report::new(e));
     }
-    code
 }
 
 fn init_logging(cli: &Cli) {
@@ -208,4 +212,95 @@ fn init_logging(cli: &Cli) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.with_target(false).without_time().try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use miette::Diagnostic;
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(line.split_whitespace())
+    }
+
+    /// The `vodbuild …` command lines a hint shows (in backticks).
+    fn commands_in(help: &str) -> Vec<&str> {
+        help.split('`').skip(1).step_by(2).filter(|c| c.starts_with("vodbuild ")).collect()
+    }
+
+    /// One error of each kind. The match fails to compile when a kind is added, so that it
+    /// gets a sample here too.
+    fn one_of_each() -> Vec<Error> {
+        let manifest_path = crate::manifest::read::read_manifest(std::path::Path::new("/nonexistent/p.yaml"), "p.yaml");
+        let all = vec![
+            crate::error::ManifestError::new(crate::error::Position::hidden("p.yaml", 1, 1), "", "m", None).into(),
+            manifest_path.expect_err("a missing manifest"),
+            Error::io("reading", std::io::Error::other("x")),
+            Error::Tool { tool: "ffmpeg".into(), message: "m".into() },
+            Error::Media { source_id: "a".into(), path: "a.mp4".into(), message: "m".into() },
+            Error::Step { step: "s".into(), message: "m".into() },
+            Error::Storage { message: "m".into() },
+            Error::Locked { path: ".vodbuild".into() },
+            Error::BuildFailed { failed: 1 },
+            Error::Interrupted,
+            Error::VerifyFailed { problems: 1 },
+            Error::CleanIncomplete { refused: 1 },
+            Error::State { path: "state.json".into(), message: "m".into() },
+            Error::Usage("m".into()),
+            Error::CommandLine(parse("vodbuild --no-such-flag").expect_err("an unknown flag")),
+        ];
+        for e in &all {
+            match e {
+                Error::Manifest(_)
+                | Error::ManifestPlain(..)
+                | Error::Io { .. }
+                | Error::Tool { .. }
+                | Error::Media { .. }
+                | Error::Step { .. }
+                | Error::Storage { .. }
+                | Error::Locked { .. }
+                | Error::BuildFailed { .. }
+                | Error::Interrupted
+                | Error::VerifyFailed { .. }
+                | Error::CleanIncomplete { .. }
+                | Error::State { .. }
+                | Error::Usage(_)
+                | Error::CommandLine(_) => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_hint_names_a_command_and_flags_that_exist() {
+        for line in crate::error::hint::ALL {
+            parse(line).unwrap_or_else(|e| panic!("hint command `{line}` does not parse:\n{e}"));
+        }
+        let mut seen = 0;
+        for e in one_of_each() {
+            let help = e.help().map(|h| h.to_string()).unwrap_or_default();
+            for line in commands_in(&help) {
+                parse(line)
+                    .unwrap_or_else(|err| panic!("the hint of `{e}` names `{line}`, which does not parse:\n{err}"));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "the state and manifest-path hints name commands; found {seen}");
+        // What this guards against: the state hint used to name a flag `clean` does not have.
+        assert!(parse("vodbuild clean FILE --state").is_err());
+    }
+
+    #[test]
+    fn exit_codes_are_chosen_by_the_error() {
+        use crate::exit_codes::*;
+        assert_eq!(crate::error::exit_code(&Ok(())), SUCCESS);
+        let code = |e: Error| crate::error::exit_code(&Err(e));
+        assert_eq!(code(Error::BuildFailed { failed: 2 }), BUILD_FAILED);
+        assert_eq!(code(Error::Interrupted), INTERRUPTED);
+        assert_eq!(code(Error::VerifyFailed { problems: 1 }), VERIFY_FAILED);
+        assert_eq!(code(Error::Tool { tool: "ffmpeg".into(), message: "m".into() }), TOOL_ERROR);
+        assert_eq!(code(Error::Storage { message: "m".into() }), BUILD_FAILED);
+        assert_eq!(code(Error::CommandLine(parse("vodbuild --help").expect_err("help"))), SUCCESS);
+        assert_eq!(code(Error::CommandLine(parse("vodbuild run").expect_err("no file"))), USAGE_ERROR);
+    }
 }

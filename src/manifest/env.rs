@@ -9,9 +9,9 @@
 //! context; lines and columns unchanged); [`substitute`] puts the original back in each
 //! scalar before expanding it.
 
+use super::snippet::offset_of;
 use super::tree::{Node, Value};
-use super::yaml;
-use crate::error::ManifestError;
+use crate::error::{ManifestError, Position};
 
 /// Bounds the text a substitution can produce.
 const MAX_VALUE: usize = 1 << 20;
@@ -125,8 +125,7 @@ pub fn substitute(
                 }
                 Err((at, message, help)) => {
                     let (line, col) = position(text, node.mark.line, node.mark.col, *plain, &s[..at]);
-                    let offset = yaml::offset_of(text, line, col);
-                    Err(Box::new(ManifestError::new(file, text, line, col, offset, "", message, help)))
+                    Err(Box::new(ManifestError::new(Position::in_text(file, text, line, col), "", message, help)))
                 }
             }
         }
@@ -137,7 +136,7 @@ pub fn substitute(
 
 /// Where `${` is in the text: after `before` when the scalar is written as is on its line.
 fn position(text: &str, line: usize, col: usize, plain: bool, before: &str) -> (usize, usize) {
-    let written = yaml::offset_of(text, line, col).map(|o| text[o..].starts_with(before)).unwrap_or(false);
+    let written = offset_of(text, line, col).map(|o| text[o..].starts_with(before)).unwrap_or(false);
     if plain && !before.contains('\n') && written { (line, col + before.chars().count()) } else { (line, col) }
 }
 

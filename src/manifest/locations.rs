@@ -4,7 +4,7 @@
 
 use super::ErrCtx;
 use super::model::{BackendSpec, RawManifest};
-use crate::error::{Error, ManifestError, Result};
+use crate::error::{Error, ManifestError, Position, Result};
 use crate::p;
 use crate::storage::secrets::{has_userinfo, is_secret};
 
@@ -81,7 +81,7 @@ pub fn check_backend(name: &str, b: &BackendSpec, ctx: &ErrCtx) -> Result<()> {
 fn redacted(ctx: &ErrCtx, path: &[super::yaml::Seg], message: String, help: String) -> Error {
     let (line, col) = super::yaml::locate(ctx.text, path);
     let field = super::yaml::path_to_string(path);
-    ManifestError::new(ctx.file, "", line, col, None, &field, message, Some(help)).into()
+    ManifestError::new(Position::hidden(ctx.file, line, col), &field, message, Some(help)).into()
 }
 
 /// Prefixes, object names and local paths of the whole manifest.

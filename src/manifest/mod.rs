@@ -17,7 +17,7 @@ pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, ManifestError, Result};
+use crate::error::{Error, ManifestError, Position, Result};
 use crate::storage::BackendConfig;
 pub use model::RawManifest;
 use yaml::Seg;
@@ -140,11 +140,7 @@ impl ErrCtx<'_> {
     pub fn err(&self, path: &[Seg], message: impl Into<String>, help: Option<String>) -> Error {
         let (line, col) = yaml::locate(self.text, path);
         ManifestError::new(
-            self.file,
-            self.text,
-            line,
-            col,
-            yaml::offset_of(self.text, line, col),
+            Position::in_text(self.file, self.text, line, col),
             &yaml::path_to_string(path),
             message,
             help,

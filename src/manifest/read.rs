@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use crate::error::{Error, ManifestError, Result};
+use crate::error::{Error, ManifestError, Position, Result, hint};
 
 /// Largest manifest accepted.
 pub const MAX_SIZE: u64 = 16 << 20;
@@ -15,10 +15,10 @@ pub const MAX_LINE: usize = 64 << 10;
 
 pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
     let plain = |message: String| {
-        Error::ManifestPlain(message, "pass the path of a pipeline YAML file, e.g. `vodbuild run pipeline.yaml`".into())
+        Error::ManifestPlain(message, format!("pass the path of a pipeline YAML file, e.g. `{}`", hint::RUN))
     };
     let at_start = |message: String, help: &str| -> Error {
-        ManifestError::new(file, "", 1, 1, None, "", message, Some(help.to_string())).into()
+        ManifestError::new(Position::hidden(file, 1, 1), "", message, Some(help.to_string())).into()
     };
     let file = &crate::manifest::snippet::escape(file);
     let meta = std::fs::metadata(path).map_err(|e| plain(format!("cannot read manifest {file}: {e}")))?;
@@ -43,37 +43,32 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
     if bytes.len() as u64 > MAX_SIZE {
         return Err(too_big());
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let prefix = std::str::from_utf8(valid).unwrap_or_default();
-            let (line, col) = line_col(prefix);
-            return Err(ManifestError::new(
-                file,
-                prefix,
-                line,
-                col,
-                None,
-                "",
-                "the manifest is not UTF-8 text",
-                Some("save the file as UTF-8".into()),
-            )
-            .into());
-        }
-    };
-    if let Some(start) = long_line(&text) {
-        return Err(line_too_long(file, &text, start));
+    let text = decode(file, bytes)?;
+    check_text(file, &text)?;
+    Ok(text)
+}
+
+/// The bytes as text, or an error at the first byte that is not UTF-8.
+fn decode(file: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let prefix = std::str::from_utf8(valid).unwrap_or_default();
+        let (line, col) = line_col(prefix);
+        let help = Some("save the file as UTF-8".into());
+        ManifestError::new(Position::hidden(file, line, col), "", "the manifest is not UTF-8 text", help).into()
+    })
+}
+
+/// No line longer than [`MAX_LINE`], no raw control character.
+fn check_text(file: &str, text: &str) -> Result<()> {
+    if let Some(start) = long_line(text) {
+        return Err(line_too_long(file, text, start));
     }
     if let Some(i) = first_control(text.as_bytes()) {
         let c = text[i..].chars().next().unwrap_or('\0');
         let (line, col) = line_col(&text[..i]);
         return Err(ManifestError::new(
-            file,
-            &text,
-            line,
-            col,
-            Some(i),
+            Position::hidden(file, line, col).showing(text, i),
             "",
             format!("control character U+{:04X} in the manifest", c as u32),
             Some(
@@ -82,18 +77,14 @@ pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
         )
         .into());
     }
-    Ok(text)
+    Ok(())
 }
 
 fn line_too_long(file: &str, text: &str, start: usize) -> Error {
     let (line, _) = line_col(&text[..start]);
     let col = text[start..].char_indices().take_while(|(b, _)| *b < MAX_LINE).count() + 1;
     ManifestError::new(
-        file,
-        text,
-        line,
-        col,
-        Some(start + MAX_LINE),
+        Position::hidden(file, line, col).showing(text, start + MAX_LINE),
         "",
         format!("line {line} is longer than {} KiB", MAX_LINE >> 10),
         Some("split the value (YAML block scalars `|` span lines), or use globs for long source lists".into()),

@@ -89,6 +89,19 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Byte offset of a 1-based line and column.
+pub fn offset_of(text: &str, line: usize, col: usize) -> Option<usize> {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let col_bytes: usize = l.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
+            return Some(offset + col_bytes);
+        }
+        offset += l.len();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,90 +11,33 @@ use super::{ErrCtx, Source, SourceOpts, snippet, walk};
 use crate::error::Result;
 use crate::p;
 
+/// Files (or objects) found for one `sources:` entry: (id, local path).
+type Found = Vec<(String, PathBuf)>;
+/// Ids seen so far: id → (index of its `sources:` entry, path).
+type Seen = BTreeMap<String, (usize, PathBuf)>;
+
 pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>> {
     let mut out: Vec<Source> = Vec::new();
-    let mut seen: BTreeMap<String, (usize, PathBuf)> = BTreeMap::new();
+    let mut seen: Seen = BTreeMap::new();
     for (i, spec) in m.sources.iter().enumerate() {
         let opts = source_opts(m, i, ctx)?;
         let mut found = Vec::new();
         let mut remote = None;
         if let (Some(object), Some(backend)) = (&spec.object, &spec.backend) {
-            let id = match &spec.id {
-                Some(id) => id.nfc().collect(),
-                None => derive_id(Path::new(""), Path::new(object.trim_start_matches('/'))).ok_or_else(|| {
-                    ctx.err(
-                        &p!["sources", i, "object"],
-                        format!("cannot derive an id from `{object}`"),
-                        Some("give the source an `id:`".into()),
-                    )
-                })?,
-            };
-            check_id(&id)
-                .map_err(|why| ctx.err(&p!["sources", i], format!("invalid source id `{id}`: {why}"), None))?;
-            let name = Path::new(object).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "source".into());
-            let local = root.join(".vodbuild").join("sources").join(&id).join(name);
-            remote = Some((
-                format!("{backend}:{object}"),
-                super::RemoteSource { backend: super::backend_config(m, backend, root), object: object.clone() },
-            ));
+            let (id, local) = remote_entry(i, spec.id.as_deref(), object, root, ctx)?;
+            let r = super::RemoteSource { backend: super::backend_config(m, backend, root), object: object.clone() };
+            remote = Some((format!("{backend}:{object}"), r));
             found.push((id, local));
         }
         if let Some(path) = &spec.path {
-            let abs = root.join(path);
-            if !abs.is_file() {
-                return Err(ctx.err(
-                    &p!["sources", i, "path"],
-                    format!("source file `{path}` does not exist (looked at {})", abs.display()),
-                    None,
-                ));
-            }
-            let id = match &spec.id {
-                Some(id) => id.clone(),
-                None => derive_id(root, &abs).ok_or_else(|| {
-                    ctx.err(
-                        &p!["sources", i, "path"],
-                        format!("cannot derive an id for `{path}` (outside the manifest folder)"),
-                        Some("give the source an `id:`".into()),
-                    )
-                })?,
-            };
-            found.push((id, abs));
+            found.push(path_entry(i, spec.id.as_deref(), path, root, ctx)?);
         }
         if let Some(pattern) = &spec.glob {
-            let follow = spec.follow_symlinks.unwrap_or(false);
-            let files = walk::files(root, pattern, follow)
-                .map_err(|why| ctx.err(&p!["sources", i, "glob"], format!("glob `{pattern}`: {why}"), None))?;
-            if files.is_empty() {
-                tracing::warn!(pattern = %snippet::escape(pattern), "source glob matches no files");
-            }
-            let base = walk::base_of(root, pattern);
-            for f in files {
-                let id = derive_id(root, &f).or_else(|| derive_id(&base, &f)).ok_or_else(|| {
-                    ctx.err(&p!["sources", i, "glob"], format!("cannot derive an id for {}", f.display()), None)
-                })?;
-                found.push((id, f));
-            }
+            found.extend(glob_entries(i, pattern, spec.follow_symlinks.unwrap_or(false), root, ctx)?);
         }
         for (id, path) in found {
             let id: String = id.nfc().collect();
-            check_id(&id).map_err(|why| {
-                ctx.err(
-                    &p!["sources", i],
-                    format!("invalid source id `{id}` (from {}): {why}", path.display()),
-                    Some("give the source an explicit `id:`".into()),
-                )
-            })?;
-            if let Some((prev, prev_path)) = seen.insert(id.clone(), (i, path.clone())) {
-                return Err(ctx.err(
-                    &p!["sources", i, "id"],
-                    format!(
-                        "source id `{id}` is produced twice: by {} (sources[{prev}]) and by {}",
-                        prev_path.display(),
-                        path.display()
-                    ),
-                    Some("ids must be unique: rename a file or give an explicit `id:`".into()),
-                ));
-            }
+            note_id(i, &id, &path, &mut seen, ctx)?;
             let rel = path
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().into_owned())
@@ -109,8 +52,90 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
     Ok(out)
 }
 
+/// An `object:` source: its id and where its local copy goes (`.vodbuild/sources/ID/NAME`).
+fn remote_entry(i: usize, id: Option<&str>, object: &str, root: &Path, ctx: &ErrCtx) -> Result<(String, PathBuf)> {
+    let id = match id {
+        Some(id) => id.nfc().collect(),
+        None => derive_id(Path::new(""), Path::new(object.trim_start_matches('/'))).ok_or_else(|| {
+            ctx.err(
+                &p!["sources", i, "object"],
+                format!("cannot derive an id from `{object}`"),
+                Some("give the source an `id:`".into()),
+            )
+        })?,
+    };
+    check_id(&id).map_err(|why| ctx.err(&p!["sources", i], format!("invalid source id `{id}`: {why}"), None))?;
+    let name = Path::new(object).file_name().map(|n| n.to_os_string()).unwrap_or_else(|| "source".into());
+    let local = root.join(".vodbuild").join("sources").join(&id).join(name);
+    Ok((id, local))
+}
+
+/// A `path:` source: the file must exist; its id is given or derived from the path.
+fn path_entry(i: usize, id: Option<&str>, path: &str, root: &Path, ctx: &ErrCtx) -> Result<(String, PathBuf)> {
+    let abs = root.join(path);
+    if !abs.is_file() {
+        return Err(ctx.err(
+            &p!["sources", i, "path"],
+            format!("source file `{path}` does not exist (looked at {})", abs.display()),
+            None,
+        ));
+    }
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => derive_id(root, &abs).ok_or_else(|| {
+            ctx.err(
+                &p!["sources", i, "path"],
+                format!("cannot derive an id for `{path}` (outside the manifest folder)"),
+                Some("give the source an `id:`".into()),
+            )
+        })?,
+    };
+    Ok((id, abs))
+}
+
+/// A `glob:` source: every file it matches, each with an id derived from its path.
+fn glob_entries(i: usize, pattern: &str, follow: bool, root: &Path, ctx: &ErrCtx) -> Result<Found> {
+    let files = walk::files(root, pattern, follow)
+        .map_err(|why| ctx.err(&p!["sources", i, "glob"], format!("glob `{pattern}`: {why}"), None))?;
+    if files.is_empty() {
+        tracing::warn!(pattern = %snippet::escape(pattern), "source glob matches no files");
+    }
+    let base = walk::base_of(root, pattern);
+    let mut found = Vec::with_capacity(files.len());
+    for f in files {
+        let id = derive_id(root, &f).or_else(|| derive_id(&base, &f)).ok_or_else(|| {
+            ctx.err(&p!["sources", i, "glob"], format!("cannot derive an id for {}", f.display()), None)
+        })?;
+        found.push((id, f));
+    }
+    Ok(found)
+}
+
+/// A found id must be valid and not produced before.
+fn note_id(i: usize, id: &str, path: &Path, seen: &mut Seen, ctx: &ErrCtx) -> Result<()> {
+    check_id(id).map_err(|why| {
+        ctx.err(
+            &p!["sources", i],
+            format!("invalid source id `{id}` (from {}): {why}", path.display()),
+            Some("give the source an explicit `id:`".into()),
+        )
+    })?;
+    if let Some((prev, prev_path)) = seen.insert(id.to_string(), (i, path.to_path_buf())) {
+        return Err(ctx.err(
+            &p!["sources", i, "id"],
+            format!(
+                "source id `{id}` is produced twice: by {} (sources[{prev}]) and by {}",
+                prev_path.display(),
+                path.display()
+            ),
+            Some("ids must be unique: rename a file or give an explicit `id:`".into()),
+        ));
+    }
+    Ok(())
+}
+
 /// An id must not be a folder of another id's output (`show` and `show/hls`).
-fn check_nesting(seen: &BTreeMap<String, (usize, PathBuf)>, ctx: &ErrCtx) -> Result<()> {
+fn check_nesting(seen: &Seen, ctx: &ErrCtx) -> Result<()> {
     for id in seen.keys() {
         // Every id starting with `id/` sorts between `id/` and `id0` (`0` follows `/`).
         let (lo, hi) = (format!("{id}/"), format!("{id}0"));

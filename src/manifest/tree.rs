@@ -107,7 +107,6 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
             if e.info().contains("recursion limit") { too_deep(mark) } else { err(mark, e.info(), None) }
         })?;
         let mark = Mark::from(marker);
-        let is_seq = matches!(ev, Event::SequenceStart(..));
         match ev {
             Event::StreamEnd => break,
             Event::DocumentStart => {
@@ -120,13 +119,24 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
                     ));
                 }
             }
+            ev => b.event(text, ev, mark)?,
+        }
+    }
+    Ok(b.root)
+}
+
+impl Builder {
+    /// One node event: a scalar, an alias, or the start or end of a container.
+    fn event(&mut self, text: &str, ev: Event, mark: Mark) -> Result<(), TreeError> {
+        let is_seq = matches!(ev, Event::SequenceStart(..));
+        match ev {
             Event::Scalar(value, style, anchor, tag) => {
                 refuse_tag(text, tag.as_ref(), mark)?;
                 let node = Node::leaf(value, style == TScalarStyle::Plain, mark);
-                b.push(node, anchor, mark)?;
+                self.push(node, anchor, mark)?;
             }
             Event::Alias(id) => {
-                let node = b.anchors.get(&id).cloned().ok_or_else(|| {
+                let node = self.anchors.get(&id).cloned().ok_or_else(|| {
                     err(
                         mark,
                         "alias to an anchor that is not complete here",
@@ -134,21 +144,21 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
                     )
                 })?;
                 let node = Node { mark, ..node };
-                b.push(node, 0, mark)?;
+                self.push(node, 0, mark)?;
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
                 refuse_tag(text, tag.as_ref(), mark)?;
-                if b.stack.len() >= MAX_DEPTH {
+                if self.stack.len() >= MAX_DEPTH {
                     return Err(too_deep(mark));
                 }
-                b.stack.push(if is_seq {
+                self.stack.push(if is_seq {
                     Open::Seq { mark, anchor, items: Vec::new() }
                 } else {
                     Open::Map { mark, anchor, entries: Vec::new(), key: None }
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor) = match b.stack.pop() {
+                let (node, anchor) = match self.stack.pop() {
                     Some(Open::Seq { mark, anchor, items }) => (container(Value::Seq(items), mark), anchor),
                     Some(Open::Map { mark, anchor, entries, .. }) => {
                         refuse_duplicates(&entries)?;
@@ -157,12 +167,12 @@ pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
                     None => return Err(err(mark, "unbalanced YAML", None)),
                 };
                 // Counted when its children were pushed; only the container itself is new.
-                b.attach(node, anchor, mark, 1, 0)?;
+                self.attach(node, anchor, mark, 1, 0)?;
             }
             _ => {}
         }
+        Ok(())
     }
-    Ok(b.root)
 }
 
 /// The first key (in document order) that repeats an earlier one, located.
@@ -218,7 +228,7 @@ fn refuse_tag(text: &str, tag: Option<&Tag>, mark: Mark) -> Result<(), TreeError
 /// Where the tag of the node at `mark` is written: the last `!` before the node (a block
 /// mapping's position is its first key, the line after its tag).
 fn tag_mark(text: &str, mark: Mark) -> Mark {
-    let Some(at) = super::yaml::offset_of(text, mark.line, mark.col) else { return mark };
+    let Some(at) = super::snippet::offset_of(text, mark.line, mark.col) else { return mark };
     match text[..at.min(text.len())].rfind('!') {
         Some(bang) => {
             let before = &text[..bang];

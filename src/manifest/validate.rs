@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use super::ErrCtx;
-use super::model::{RawManifest, VideoCodec};
+use super::model::{AudioProfile, RawManifest, SourceSpec, ThumbnailsOutput, VideoCodec, VideoProfile};
+use super::yaml::Seg;
 use crate::error::Result;
 use crate::p;
 
@@ -22,127 +23,147 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     check_storage(m, ctx)?;
     super::locations::check_all(m, ctx)?;
     for (i, s) in m.sources.iter().enumerate() {
-        let kinds = [s.path.is_some(), s.glob.is_some(), s.object.is_some()].iter().filter(|x| **x).count();
-        if kinds != 1 {
-            return Err(ctx.err(&p!["sources", i], "a source needs exactly one of `path`, `glob` or `object`", None));
-        }
-        match (&s.object, &s.backend) {
-            (Some(_), None) => {
-                return Err(ctx.err(
-                    &p!["sources", i],
-                    "an `object` source needs `backend:` (a name from `storage:`)",
-                    None,
-                ));
-            }
-            (Some(_), Some(b)) if !m.storage.contains_key(b) => {
-                return Err(ctx.err(
-                    &p!["sources", i, "backend"],
-                    format!("backend `{b}` is not defined in `storage:`"),
-                    None,
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(ctx.err(&p!["sources", i, "backend"], "`backend` goes with `object`", None));
-            }
-            _ => {}
-        }
-        match (&s.path, &s.glob) {
-            (None, Some(_)) if s.id.is_some() => {
-                return Err(ctx.err(
-                    &p!["sources", i, "id"],
-                    "`id` cannot be given for a glob (each match gets its own id)",
-                    None,
-                ));
-            }
-            _ => {}
-        }
-        if let Some(id) = &s.id {
-            check_id(id)
-                .map_err(|why| ctx.err(&p!["sources", i, "id"], format!("invalid source id `{id}`: {why}"), None))?;
-        }
+        check_source(m, i, s, ctx)?;
     }
     let gop = m.encoding.gop_seconds;
     if !(gop > 0.0 && gop <= 60.0) {
         return Err(ctx.err(&p!["encoding", "gop_seconds"], "gop_seconds must be in (0, 60]", None));
     }
-
     let mut names = BTreeSet::new();
     for (name, v) in &m.profiles.video {
-        let at = |f: &str| p!["profiles", "video", name.as_str(), f];
         check_name(name).map_err(|why| ctx.err(&p!["profiles", "video", name.as_str()], why, None))?;
         names.insert(name.as_str());
-        if v.height.is_none() && v.width.is_none() {
-            return Err(ctx.err(
-                &p!["profiles", "video", name.as_str()],
-                format!("profile `{name}` needs `height` (or `width`)"),
-                None,
-            ));
-        }
-        for (f, d) in [("height", v.height), ("width", v.width)] {
-            if let Some(d) = d
-                && !(16..=8192).contains(&d)
-            {
-                return Err(ctx.err(&at(f), format!("{f} {d} is out of range 16..8192"), None));
-            }
-        }
-        match (v.bitrate, v.crf) {
-            (None, None) => {
-                return Err(ctx.err(
-                    &p!["profiles", "video", name.as_str()],
-                    format!("profile `{name}` needs `bitrate` or `crf`"),
-                    None,
-                ));
-            }
-            (Some(_), Some(_)) => {
-                return Err(ctx.err(&at("crf"), "give either `bitrate` or `crf`, not both", None));
-            }
-            _ => {}
-        }
-        let crf_max = if matches!(v.codec, VideoCodec::Av1 | VideoCodec::Vp9) { 63 } else { 51 };
-        if let Some(crf) = v.crf
-            && crf > crf_max
-        {
-            return Err(ctx.err(&at("crf"), format!("crf {crf} is out of range 0..{crf_max}"), None));
-        }
-        if let Some(max) = v.max_frame_rate
-            && !(max > 0.0 && max <= 1000.0)
-        {
-            return Err(ctx.err(&at("max_frame_rate"), "max_frame_rate must be in (0, 1000]", None));
-        }
-        if let Some(p) = &v.profile {
-            let ok: &[&str] = match v.codec {
-                VideoCodec::H264 => &["baseline", "main", "high"],
-                VideoCodec::Hevc => &["main", "main10"],
-                VideoCodec::Av1 | VideoCodec::Vp9 => &[],
-            };
-            if !ok.contains(&p.as_str()) {
-                let help = if ok.is_empty() {
-                    "remove `profile` for this codec".to_string()
-                } else {
-                    format!("one of: {}", ok.join(", "))
-                };
-                return Err(ctx.err(
-                    &at("profile"),
-                    format!("profile `{p}` is not valid for {:?}", v.codec).to_lowercase(),
-                    Some(help),
-                ));
-            }
-        }
+        check_video_profile(name, v, ctx)?;
     }
     for (name, a) in &m.profiles.audio {
-        check_name(name).map_err(|why| ctx.err(&p!["profiles", "audio", name.as_str()], why, None))?;
-        if !names.insert(name.as_str()) {
+        check_audio_profile(name, a, &mut names, ctx)?;
+    }
+    check_outputs(m, ctx)?;
+    super::checks::check(m, ctx)
+}
+
+/// One `sources:` entry: one kind (`path`, `glob`, `object`), `backend` with `object` only,
+/// a valid `id`.
+fn check_source(m: &RawManifest, i: usize, s: &SourceSpec, ctx: &ErrCtx) -> Result<()> {
+    let kinds = [s.path.is_some(), s.glob.is_some(), s.object.is_some()].iter().filter(|x| **x).count();
+    if kinds != 1 {
+        return Err(ctx.err(&p!["sources", i], "a source needs exactly one of `path`, `glob` or `object`", None));
+    }
+    match (&s.object, &s.backend) {
+        (Some(_), None) => {
             return Err(ctx.err(
-                &p!["profiles", "audio", name.as_str()],
-                format!("profile name `{name}` is used for both a video and an audio profile"),
+                &p!["sources", i],
+                "an `object` source needs `backend:` (a name from `storage:`)",
                 None,
             ));
         }
-        if !(1..=8).contains(&a.channels) {
-            return Err(ctx.err(&p!["profiles", "audio", name.as_str(), "channels"], "channels must be 1..8", None));
+        (Some(_), Some(b)) if !m.storage.contains_key(b) => {
+            return Err(ctx.err(
+                &p!["sources", i, "backend"],
+                format!("backend `{b}` is not defined in `storage:`"),
+                None,
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ctx.err(&p!["sources", i, "backend"], "`backend` goes with `object`", None));
+        }
+        _ => {}
+    }
+    if let (None, Some(_), Some(_)) = (&s.path, &s.glob, &s.id) {
+        return Err(ctx.err(
+            &p!["sources", i, "id"],
+            "`id` cannot be given for a glob (each match gets its own id)",
+            None,
+        ));
+    }
+    if let Some(id) = &s.id {
+        check_id(id)
+            .map_err(|why| ctx.err(&p!["sources", i, "id"], format!("invalid source id `{id}`: {why}"), None))?;
+    }
+    Ok(())
+}
+
+/// A video profile: a size, ranges, `bitrate` or `crf` (not both), a codec profile the codec has.
+fn check_video_profile(name: &str, v: &VideoProfile, ctx: &ErrCtx) -> Result<()> {
+    let at = |f: &str| p!["profiles", "video", name, f];
+    if v.height.is_none() && v.width.is_none() {
+        return Err(ctx.err(
+            &p!["profiles", "video", name],
+            format!("profile `{name}` needs `height` (or `width`)"),
+            None,
+        ));
+    }
+    for (f, d) in [("height", v.height), ("width", v.width)] {
+        if let Some(d) = d
+            && !(16..=8192).contains(&d)
+        {
+            return Err(ctx.err(&at(f), format!("{f} {d} is out of range 16..8192"), None));
         }
     }
+    match (v.bitrate, v.crf) {
+        (None, None) => {
+            return Err(ctx.err(
+                &p!["profiles", "video", name],
+                format!("profile `{name}` needs `bitrate` or `crf`"),
+                None,
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(ctx.err(&at("crf"), "give either `bitrate` or `crf`, not both", None));
+        }
+        _ => {}
+    }
+    let crf_max = if matches!(v.codec, VideoCodec::Av1 | VideoCodec::Vp9) { 63 } else { 51 };
+    if let Some(crf) = v.crf
+        && crf > crf_max
+    {
+        return Err(ctx.err(&at("crf"), format!("crf {crf} is out of range 0..{crf_max}"), None));
+    }
+    if let Some(max) = v.max_frame_rate
+        && !(max > 0.0 && max <= 1000.0)
+    {
+        return Err(ctx.err(&at("max_frame_rate"), "max_frame_rate must be in (0, 1000]", None));
+    }
+    check_codec_profile(v, ctx, &at("profile"))
+}
 
+/// `profile:` must be one the codec has (none for AV1 and VP9).
+fn check_codec_profile(v: &VideoProfile, ctx: &ErrCtx, at: &[Seg]) -> Result<()> {
+    let Some(p) = &v.profile else { return Ok(()) };
+    let ok: &[&str] = match v.codec {
+        VideoCodec::H264 => &["baseline", "main", "high"],
+        VideoCodec::Hevc => &["main", "main10"],
+        VideoCodec::Av1 | VideoCodec::Vp9 => &[],
+    };
+    if ok.contains(&p.as_str()) {
+        return Ok(());
+    }
+    let help = if ok.is_empty() {
+        "remove `profile` for this codec".to_string()
+    } else {
+        format!("one of: {}", ok.join(", "))
+    };
+    Err(ctx.err(at, format!("profile `{p}` is not valid for {:?}", v.codec).to_lowercase(), Some(help)))
+}
+
+/// An audio profile: a safe name not used by a video profile, 1 to 8 channels.
+fn check_audio_profile<'a>(name: &'a str, a: &AudioProfile, names: &mut BTreeSet<&'a str>, ctx: &ErrCtx) -> Result<()> {
+    check_name(name).map_err(|why| ctx.err(&p!["profiles", "audio", name], why, None))?;
+    if !names.insert(name) {
+        return Err(ctx.err(
+            &p!["profiles", "audio", name],
+            format!("profile name `{name}` is used for both a video and an audio profile"),
+            None,
+        ));
+    }
+    if !(1..=8).contains(&a.channels) {
+        return Err(ctx.err(&p!["profiles", "audio", name, "channels"], "channels must be 1..8", None));
+    }
+    Ok(())
+}
+
+/// The packages, the thumbnails, and at least one output.
+fn check_outputs(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     let o = &m.outputs;
     if let Some(h) = &o.hls {
         check_package(m, ctx, "hls", &h.renditions, h.audio.as_deref(), h.segment_seconds)?;
@@ -151,24 +172,7 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         check_package(m, ctx, "dash", &d.renditions, d.audio.as_deref(), d.segment_seconds)?;
     }
     if let Some(t) = &o.thumbnails {
-        match (t.interval, t.count) {
-            (Some(i), None) if i > 0.0 && i.is_finite() => {}
-            (None, Some(c)) if c > 0 => {}
-            (Some(_), None) => {
-                return Err(ctx.err(&p!["outputs", "thumbnails", "interval"], "interval must be a number > 0", None));
-            }
-            (None, Some(_)) => return Err(ctx.err(&p!["outputs", "thumbnails", "count"], "count must be > 0", None)),
-            _ => {
-                return Err(ctx.err(
-                    &p!["outputs", "thumbnails"],
-                    "thumbnails need exactly one of `interval` or `count`",
-                    None,
-                ));
-            }
-        }
-        if !(16..=4096).contains(&t.width) {
-            return Err(ctx.err(&p!["outputs", "thumbnails", "width"], "width must be in 16..4096", None));
-        }
+        check_thumbnails(t, ctx)?;
     }
     if o.hls.is_none() && o.dash.is_none() && o.thumbnails.is_none() && o.audio_only.is_none() && !o.metadata {
         return Err(ctx.err(
@@ -177,7 +181,30 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
             Some("add `hls`, `dash`, `thumbnails`, `audio_only` or `metadata`".into()),
         ));
     }
-    super::checks::check(m, ctx)
+    Ok(())
+}
+
+/// Exactly one of `interval` (> 0) or `count` (> 0); a width in 16..4096.
+fn check_thumbnails(t: &ThumbnailsOutput, ctx: &ErrCtx) -> Result<()> {
+    match (t.interval, t.count) {
+        (Some(i), None) if i > 0.0 && i.is_finite() => {}
+        (None, Some(c)) if c > 0 => {}
+        (Some(_), None) => {
+            return Err(ctx.err(&p!["outputs", "thumbnails", "interval"], "interval must be a number > 0", None));
+        }
+        (None, Some(_)) => return Err(ctx.err(&p!["outputs", "thumbnails", "count"], "count must be > 0", None)),
+        _ => {
+            return Err(ctx.err(
+                &p!["outputs", "thumbnails"],
+                "thumbnails need exactly one of `interval` or `count`",
+                None,
+            ));
+        }
+    }
+    if !(16..=4096).contains(&t.width) {
+        return Err(ctx.err(&p!["outputs", "thumbnails", "width"], "width must be in 16..4096", None));
+    }
+    Ok(())
 }
 
 fn check_storage(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {

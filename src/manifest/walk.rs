@@ -27,15 +27,7 @@ pub fn files(root: &Path, pattern: &str, follow_symlinks: bool) -> Result<Vec<Pa
     let opts =
         MatchOptions { case_sensitive: true, require_literal_separator: true, require_literal_leading_dot: false };
     let base = base_of(root, pattern);
-    // Without `**`, a pattern has a fixed depth: no need to look deeper.
-    let max_depth = if pattern.contains("**") {
-        MAX_DEPTH
-    } else {
-        Path::new(pattern)
-            .components()
-            .count()
-            .saturating_sub(base.strip_prefix(root).map(|p| p.components().count()).unwrap_or(0))
-    };
+    let max_depth = depth_of(root, pattern, &base);
     let mut out = Vec::new();
     if base.is_file() {
         if matcher.matches_path_with(&base, opts) {
@@ -60,21 +52,7 @@ pub fn files(root: &Path, pattern: &str, follow_symlinks: bool) -> Result<Vec<Pa
                 return Err(format!("the glob looks at more than {MAX_ENTRIES} files and folders; narrow it"));
             }
             let path = entry.path();
-            let Ok(kind) = entry.file_type() else { continue };
-            let is_dir = if kind.is_symlink() {
-                match std::fs::metadata(&path) {
-                    Ok(m) if m.is_dir() => {
-                        if !follow_symlinks {
-                            continue;
-                        }
-                        true
-                    }
-                    Ok(_) => false,
-                    Err(_) => continue,
-                }
-            } else {
-                kind.is_dir()
-            };
+            let Some(is_dir) = is_folder(&entry, &path, follow_symlinks) else { continue };
             if is_dir {
                 if path == skip || depth + 1 >= max_depth.max(1) {
                     if depth + 1 >= MAX_DEPTH {
@@ -90,6 +68,32 @@ pub fn files(root: &Path, pattern: &str, follow_symlinks: bool) -> Result<Vec<Pa
     }
     out.sort();
     Ok(out)
+}
+
+/// How many folder levels below `base` the pattern reaches: without `**`, a pattern has a
+/// fixed depth and there is no need to look deeper.
+fn depth_of(root: &Path, pattern: &str, base: &Path) -> usize {
+    if pattern.contains("**") {
+        return MAX_DEPTH;
+    }
+    Path::new(pattern)
+        .components()
+        .count()
+        .saturating_sub(base.strip_prefix(root).map(|p| p.components().count()).unwrap_or(0))
+}
+
+/// Whether an entry is a folder to enter (`Some(true)`), a candidate file (`Some(false)`),
+/// or to be passed over (`None`: unreadable, or a symlink to a folder when not following).
+fn is_folder(entry: &std::fs::DirEntry, path: &Path, follow_symlinks: bool) -> Option<bool> {
+    let kind = entry.file_type().ok()?;
+    if !kind.is_symlink() {
+        return Some(kind.is_dir());
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => follow_symlinks.then_some(true),
+        Ok(_) => Some(false),
+        Err(_) => None,
+    }
 }
 
 /// The folder before the first wildcard of a pattern.

@@ -8,7 +8,7 @@ use super::{de, env, tree};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
-use crate::error::ManifestError;
+use crate::error::{ManifestError, Position};
 
 /// One step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub fn from_str<T: DeserializeOwned>(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<T, Box<ManifestError>> {
     let at = |line: usize, col: usize, field: &str, message: String, help: Option<String>| {
-        Box::new(ManifestError::new(file, text, line, col, offset_of(text, line, col), field, message, help))
+        Box::new(ManifestError::new(Position::in_text(file, text, line, col), field, message, help))
     };
     let (protected, originals) = env::protect(text);
     let mut root = match tree::parse(&protected) {
@@ -97,19 +97,6 @@ fn did_you_mean(message: &str) -> Option<String> {
         None if !candidates.is_empty() => Some(format!("expected one of: {}", candidates.join(", "))),
         None => None,
     }
-}
-
-/// Byte offset of a 1-based line and column.
-pub fn offset_of(text: &str, line: usize, col: usize) -> Option<usize> {
-    let mut offset = 0;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line {
-            let col_bytes: usize = l.chars().take(col.saturating_sub(1)).map(char::len_utf8).sum();
-            return Some(offset + col_bytes);
-        }
-        offset += l.len();
-    }
-    None
 }
 
 /// The 1-based (line, column) of the value at `path` in `text`, if it exists; for a path

@@ -3,6 +3,9 @@
 //! replays the journal over the snapshot and ignores a torn last line, so a crash at any
 //! instant loses at most the step that was being recorded — and a step is recorded only
 //! after its outputs were renamed into place. Files here are never opened through a symlink.
+//!
+//! The records themselves are defined in [`crate::record`] (re-exported here); a remote copy
+//! (remote state) is written through [`RecordSink`], so state knows no storage backend.
 
 pub mod lock;
 
@@ -13,58 +16,13 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::{Error, IoContext, Result};
-use crate::graph::StepKind;
 use crate::hash::FileStat;
-use crate::key::Input;
-use crate::storage::remote_state::RemoteState;
+pub use crate::record::{OutputFile, RecordSink, SourceEntry, StepRecord, ToolRef};
 use crate::tools::ToolCache;
 
 const FORMAT: u32 = 1;
-
-/// One file a step produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutputFile {
-    /// Relative to the step's output location (the file name, or a path inside the folder).
-    pub path: String,
-    pub size: u64,
-    pub digest: String,
-    pub stat: FileStat,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ToolRef {
-    pub name: String,
-    pub version: String,
-    pub digest: String,
-}
-
-/// What was built for a step: enough to decide freshness and explain staleness.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepRecord {
-    pub key: String,
-    pub kind: StepKind,
-    /// [`crate::key::recipe_version`] of the kind when it ran.
-    #[serde(default)]
-    pub recipe: u32,
-    pub params: Value,
-    pub tool: ToolRef,
-    pub inputs: Vec<Input>,
-    pub outputs: Vec<OutputFile>,
-    pub finished_unix: u64,
-}
-
-/// Stat cache entry for a source file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceEntry {
-    pub stat: FileStat,
-    pub digest: String,
-    /// For a remote source: the backend's `etag|size|last-modified`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<String>,
-}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -89,8 +47,8 @@ pub struct State {
     dir: PathBuf,
     pub data: Snapshot,
     journal: Option<File>,
-    /// Records are also kept in object storage (one object per step).
-    remote: Option<RemoteState>,
+    /// Where records are also kept (remote state in object storage, one object per step).
+    remote: Option<Box<dyn RecordSink>>,
     /// Something not yet in the snapshot (journal lines, cache updates).
     dirty: bool,
 }
@@ -152,7 +110,7 @@ impl State {
     }
 
     /// Merges the remote records (newer ones win) and keeps writing there.
-    pub fn attach_remote(&mut self, remote: RemoteState) -> Result<(), String> {
+    pub fn attach_remote(&mut self, remote: impl RecordSink + 'static) -> Result<(), String> {
         for (id, rec) in remote.load()? {
             let newer = self.data.steps.get(&id).is_none_or(|local| local.finished_unix <= rec.finished_unix);
             if newer {
@@ -160,7 +118,7 @@ impl State {
                 self.dirty = true;
             }
         }
-        self.remote = Some(remote);
+        self.remote = Some(Box::new(remote));
         Ok(())
     }
 
@@ -251,6 +209,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::StepKind;
     use serde_json::json;
 
     fn rec(key: &str) -> StepRecord {

@@ -7,7 +7,7 @@ use opendal::Operator;
 use serde::{Deserialize, Serialize};
 
 use super::{BackendConfig, block_on, join};
-use crate::state::StepRecord;
+use crate::record::{RecordSink, StepRecord};
 
 pub struct RemoteState {
     backend: BackendConfig,
@@ -34,9 +34,11 @@ impl RemoteState {
     fn object(&self, id: &str) -> String {
         join(&self.prefix, &format!("{}.json", &blake3::hash(id.as_bytes()).to_hex()[..32]))
     }
+}
 
+impl RecordSink for RemoteState {
     /// Every record stored remotely.
-    pub fn load(&self) -> Result<Vec<(String, StepRecord)>, String> {
+    fn load(&self) -> Result<Vec<(String, StepRecord)>, String> {
         block_on(async {
             let entries = match self.op.list_with(&self.prefix).recursive(true).await {
                 Ok(e) => e,
@@ -58,7 +60,7 @@ impl RemoteState {
         })
     }
 
-    pub fn put(&self, id: &str, rec: &StepRecord) -> Result<(), String> {
+    fn put(&self, id: &str, rec: &StepRecord) -> Result<(), String> {
         let body = serde_json::to_vec(&Entry { id: id.to_string(), rec: rec.clone() }).expect("json");
         block_on(self.op.write(&self.object(id), body)).map(drop).map_err(|e| self.backend.describe_err(&e))
     }

@@ -1,6 +1,8 @@
 //! Sources that are objects in a backend. Their identity for staleness is the backend's
 //! metadata (ETag, size, last-modified), like the stat cache for files; their bytes are
-//! downloaded only when that identity changes or the local copy is missing.
+//! downloaded only by a run: when that identity changes (before the steps are judged, see
+//! [`crate::digests`]) or when a job needs the local copy and it is gone ([`ensure_local`]).
+//! A dry command (`plan`, `status`, `graph`) only asks for the identity.
 
 use std::io::Write;
 use std::path::Path;
@@ -23,6 +25,12 @@ pub fn identity(backend: &BackendConfig, object: &str) -> Result<String, String>
     let meta = block_on(op.stat(object)).map_err(|e| format!("{} (object {object})", backend.describe_err(&e)))?;
     let modified = meta.last_modified().map(|t| t.to_string()).unwrap_or_default();
     Ok(format!("{}|{}|{modified}", meta.etag().unwrap_or(""), meta.content_length()))
+}
+
+/// The local copy of a remote source, downloaded when it is missing (a job about to read it
+/// on a workspace whose copy was deleted); returns the bytes downloaded (0 when present).
+pub fn ensure_local(backend: &BackendConfig, object: &str, dest: &Path) -> Result<u64, String> {
+    if dest.exists() { Ok(0) } else { download(backend, object, dest) }
 }
 
 /// Downloads `object` to `dest` (through a temporary file, renamed on success); returns bytes.

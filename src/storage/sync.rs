@@ -34,6 +34,23 @@ pub struct PublishJob {
     pub prune: bool,
 }
 
+/// A publish step's params, as the graph builds them and its record keeps them: where the
+/// package goes. Read back to delete what a dropped step published (`run --prune`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishParams {
+    pub backend: Destination,
+    /// The remote folder (or, for a single file, the folder it goes into).
+    pub remote: String,
+}
+
+/// A backend as a step key sees it: no secret (see [`BackendConfig::destination`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    pub name: String,
+    pub service: String,
+    pub config: BTreeMap<String, String>,
+}
+
 #[derive(Debug, Default, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct SyncStats {
     pub uploaded_objects: u64,

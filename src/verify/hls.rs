@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use m3u8_rs::{MediaPlaylist, Playlist};
+use m3u8_rs::{MasterPlaylist, MediaPlaylist, MediaSegment, Playlist, VariantStream};
 
 use super::{AVERAGE_TOLERANCE, Findings, check_alignment, duration_tolerance};
 use crate::media::master::Rates;
@@ -16,115 +16,149 @@ struct Media {
     starts: Vec<f64>,
 }
 
+/// A master playlist being checked: where it is and its audio renditions.
+struct Master<'a> {
+    path: &'a Path,
+    dir: &'a Path,
+    playlist: &'a MasterPlaylist,
+    audio_groups: Vec<(String, Media)>,
+}
+
 pub fn check(master_path: &Path, source_duration: Option<f64>, f: &mut Findings) {
     let Some(master) = parse(master_path, f) else { return };
-    let Playlist::MasterPlaylist(master) = master else {
+    let Playlist::MasterPlaylist(playlist) = master else {
         f.add(master_path, "playlist", "is a media playlist, expected a master playlist");
         return;
     };
     let dir = master_path.parent().unwrap_or(Path::new("."));
     let mut audio_groups: Vec<(String, Media)> = Vec::new();
-    for alt in &master.alternatives {
+    for alt in &playlist.alternatives {
         if let Some(uri) = &alt.uri
             && let Some(m) = media(&dir.join(uri), source_duration, f)
         {
             audio_groups.push((alt.group_id.clone(), m));
         }
     }
-    let mut boundaries: Vec<(String, Vec<f64>)> = Vec::new();
-    for v in master.variants.iter().filter(|v| !v.is_i_frame) {
-        let path = dir.join(&v.uri);
-        let Some(m) = media(&path, source_duration, f) else { continue };
-        let audio = v.audio.as_ref().and_then(|g| audio_groups.iter().find(|(id, _)| id == g)).map(|(_, m)| m);
-        if v.audio.is_some() && audio.is_none() {
-            f.add(
-                master_path,
-                "AUDIO",
-                format!("variant {} names audio group {:?} that has no playable rendition", v.uri, v.audio),
-            );
-        }
-        let peak = m.rates.peak + audio.map(|a| a.rates.peak).unwrap_or(0);
-        let avg = m.rates.average + audio.map(|a| a.rates.average).unwrap_or(0);
-        if v.bandwidth < peak {
-            f.add(
-                master_path,
-                "BANDWIDTH",
-                format!(
-                    "variant {}: BANDWIDTH={} is below the measured peak segment bitrate {peak}",
-                    v.uri, v.bandwidth
-                ),
-            );
-        }
-        match v.average_bandwidth {
-            Some(a) if (a as f64 - avg as f64).abs() > avg as f64 * AVERAGE_TOLERANCE => f.add(
-                master_path,
-                "AVERAGE-BANDWIDTH",
-                format!(
-                    "variant {}: AVERAGE-BANDWIDTH={a} differs from the measured average {avg} by more than {}%",
-                    v.uri,
-                    AVERAGE_TOLERANCE * 100.0
-                ),
-            ),
-            None => f.add(master_path, "AVERAGE-BANDWIDTH", format!("variant {}: missing", v.uri)),
-            _ => {}
-        }
-        if let Some(init) = &m.init {
-            let mut actual = vec![init.codec.clone()];
-            if let Some(a) = audio.and_then(|a| a.init.as_ref()) {
-                actual.push(a.codec.clone());
-            }
-            let declared: Vec<String> = v
-                .codecs
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .map(|c| c.trim().to_ascii_lowercase())
-                .filter(|c| !c.is_empty())
-                .collect();
-            let mut want: Vec<String> = actual.iter().map(|c| c.to_ascii_lowercase()).collect();
-            let mut have = declared.clone();
-            want.sort();
-            have.sort();
-            if want != have {
-                f.add(
-                    master_path,
-                    "CODECS",
-                    format!(
-                        "variant {}: CODECS=\"{}\" but the init segments say \"{}\"",
-                        v.uri,
-                        declared.join(","),
-                        actual.join(",")
-                    ),
-                );
-            }
-            match &v.resolution {
-                Some(r) if (r.width, r.height) != (init.width as u64, init.height as u64) => f.add(
-                    master_path,
-                    "RESOLUTION",
-                    format!(
-                        "variant {}: RESOLUTION={}x{} but the init segment is {}x{}",
-                        v.uri, r.width, r.height, init.width, init.height
-                    ),
-                ),
-                None => f.add(master_path, "RESOLUTION", format!("variant {}: missing", v.uri)),
-                _ => {}
-            }
-        } else if let Some(codecs) = &v.codecs {
-            let alt = master.alternatives.iter().find(|a| Some(&a.group_id) == v.audio.as_ref());
-            let audio_path = alt.and_then(|a| a.uri.as_ref()).map(|u| dir.join(u));
-            super::ts::check_variant(master_path, &path, audio_path.as_deref(), codecs, f);
-        } else {
-            f.add(master_path, "CODECS", format!("variant {}: missing", v.uri));
-        }
-        boundaries.push((v.uri.clone(), m.starts));
-    }
-    if master.variants.is_empty() {
+    let master = Master { path: master_path, dir, playlist: &playlist, audio_groups };
+    let boundaries: Vec<(String, Vec<f64>)> = playlist
+        .variants
+        .iter()
+        .filter(|v| !v.is_i_frame)
+        .filter_map(|v| check_variant(&master, v, source_duration, f))
+        .collect();
+    if playlist.variants.is_empty() {
         f.add(master_path, "EXT-X-STREAM-INF", "no variants");
     }
     if let Some((first, rest)) = boundaries.split_first() {
         for other in rest {
             check_alignment(f, master_path, "segment boundaries", first, other);
         }
+    }
+}
+
+/// One variant against its media playlist and audio group; its segment start times.
+fn check_variant(
+    master: &Master,
+    v: &VariantStream,
+    source_duration: Option<f64>,
+    f: &mut Findings,
+) -> Option<(String, Vec<f64>)> {
+    let path = master.dir.join(&v.uri);
+    let m = media(&path, source_duration, f)?;
+    let audio = v.audio.as_ref().and_then(|g| master.audio_groups.iter().find(|(id, _)| id == g)).map(|(_, m)| m);
+    if v.audio.is_some() && audio.is_none() {
+        f.add(
+            master.path,
+            "AUDIO",
+            format!("variant {} names audio group {:?} that has no playable rendition", v.uri, v.audio),
+        );
+    }
+    check_rates(master.path, v, &m, audio, f);
+    if let Some(init) = &m.init {
+        check_codecs(master.path, v, init, audio, f);
+        check_resolution(master.path, v, init, f);
+    } else if let Some(codecs) = &v.codecs {
+        let alt = master.playlist.alternatives.iter().find(|a| Some(&a.group_id) == v.audio.as_ref());
+        let audio_path = alt.and_then(|a| a.uri.as_ref()).map(|u| master.dir.join(u));
+        super::ts::check_variant(master.path, &path, audio_path.as_deref(), codecs, f);
+    } else {
+        f.add(master.path, "CODECS", format!("variant {}: missing", v.uri));
+    }
+    Some((v.uri.clone(), m.starts))
+}
+
+/// BANDWIDTH covers the measured peak, AVERAGE-BANDWIDTH is close to the measured average
+/// (video and audio together).
+fn check_rates(master_path: &Path, v: &VariantStream, m: &Media, audio: Option<&Media>, f: &mut Findings) {
+    let peak = m.rates.peak + audio.map(|a| a.rates.peak).unwrap_or(0);
+    let avg = m.rates.average + audio.map(|a| a.rates.average).unwrap_or(0);
+    if v.bandwidth < peak {
+        f.add(
+            master_path,
+            "BANDWIDTH",
+            format!("variant {}: BANDWIDTH={} is below the measured peak segment bitrate {peak}", v.uri, v.bandwidth),
+        );
+    }
+    match v.average_bandwidth {
+        Some(a) if (a as f64 - avg as f64).abs() > avg as f64 * AVERAGE_TOLERANCE => f.add(
+            master_path,
+            "AVERAGE-BANDWIDTH",
+            format!(
+                "variant {}: AVERAGE-BANDWIDTH={a} differs from the measured average {avg} by more than {}%",
+                v.uri,
+                AVERAGE_TOLERANCE * 100.0
+            ),
+        ),
+        None => f.add(master_path, "AVERAGE-BANDWIDTH", format!("variant {}: missing", v.uri)),
+        _ => {}
+    }
+}
+
+/// CODECS names exactly the codecs of the init segments (video and audio), in any order.
+fn check_codecs(master_path: &Path, v: &VariantStream, init: &TrackFacts, audio: Option<&Media>, f: &mut Findings) {
+    let mut actual = vec![init.codec.clone()];
+    if let Some(a) = audio.and_then(|a| a.init.as_ref()) {
+        actual.push(a.codec.clone());
+    }
+    let declared: Vec<String> = v
+        .codecs
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let mut want: Vec<String> = actual.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let mut have = declared.clone();
+    want.sort();
+    have.sort();
+    if want != have {
+        f.add(
+            master_path,
+            "CODECS",
+            format!(
+                "variant {}: CODECS=\"{}\" but the init segments say \"{}\"",
+                v.uri,
+                declared.join(","),
+                actual.join(",")
+            ),
+        );
+    }
+}
+
+/// RESOLUTION is the init segment's picture size.
+fn check_resolution(master_path: &Path, v: &VariantStream, init: &TrackFacts, f: &mut Findings) {
+    match &v.resolution {
+        Some(r) if (r.width, r.height) != (init.width as u64, init.height as u64) => f.add(
+            master_path,
+            "RESOLUTION",
+            format!(
+                "variant {}: RESOLUTION={}x{} but the init segment is {}x{}",
+                v.uri, r.width, r.height, init.width, init.height
+            ),
+        ),
+        None => f.add(master_path, "RESOLUTION", format!("variant {}: missing", v.uri)),
+        _ => {}
     }
 }
 
@@ -160,14 +194,10 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
     let mut starts = Vec::new();
     let mut missing = false;
     for (i, seg) in pl.segments.iter().enumerate() {
-        if let Some(map) = &seg.map {
-            let p = dir.join(&map.uri);
-            match track_facts(&p) {
-                Ok(facts) => init = Some(facts),
-                Err(e) if !p.exists() => f.add(&p, "EXT-X-MAP", format!("init segment is missing ({e})")),
-                Err(_) if super::is_empty(&p) => f.add(&p, "EXT-X-MAP", "init segment is empty (0 bytes)"),
-                Err(e) => f.add(&p, "EXT-X-MAP", format!("init segment is unreadable: {e}")),
-            }
+        if let Some(map) = &seg.map
+            && let Some(facts) = init_facts(&dir.join(&map.uri), f)
+        {
+            init = Some(facts);
         }
         let d = seg.duration as f64;
         if d.round() as u64 > pl.target_duration {
@@ -177,25 +207,9 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
                 format!("segment {i} ({}) lasts {d:.3}s, above EXT-X-TARGETDURATION:{}", seg.uri, pl.target_duration),
             );
         }
-        let seg_path: PathBuf = dir.join(&seg.uri);
-        let size = match &seg.byte_range {
-            Some(r) => Some(r.length as f64),
-            None => std::fs::metadata(&seg_path).ok().map(|m| m.len() as f64),
-        };
-        match size {
-            Some(s) if s == 0.0 => {
-                f.add(&seg_path, "segment", "is empty (0 bytes)");
-                sized.push((d, s));
-            }
+        match segment_size(path, seg, f) {
             Some(s) => sized.push((d, s)),
-            None => {
-                missing = true;
-                f.add(
-                    &seg_path,
-                    "segment",
-                    format!("named by {} but missing", path.file_name().unwrap_or_default().to_string_lossy()),
-                );
-            }
+            None => missing = true,
         }
         starts.push(t);
         t += d;
@@ -213,4 +227,35 @@ fn media(path: &Path, source_duration: Option<f64>, f: &mut Findings) -> Option<
     }
     let rates = if missing { Rates::default() } else { Rates::of(sized).unwrap_or_default() };
     Some(Media { rates, init, starts })
+}
+
+/// The facts of an EXT-X-MAP init segment, or a finding.
+fn init_facts(p: &Path, f: &mut Findings) -> Option<TrackFacts> {
+    match track_facts(p) {
+        Ok(facts) => return Some(facts),
+        Err(e) if !p.exists() => f.add(p, "EXT-X-MAP", format!("init segment is missing ({e})")),
+        Err(_) if super::is_empty(p) => f.add(p, "EXT-X-MAP", "init segment is empty (0 bytes)"),
+        Err(e) => f.add(p, "EXT-X-MAP", format!("init segment is unreadable: {e}")),
+    }
+    None
+}
+
+/// A segment's size in bytes (its byte range, else its file), noting an empty one; `None`
+/// (and a finding) when its file is missing.
+fn segment_size(playlist: &Path, seg: &MediaSegment, f: &mut Findings) -> Option<f64> {
+    let seg_path: PathBuf = playlist.parent().unwrap_or(Path::new(".")).join(&seg.uri);
+    let size = match &seg.byte_range {
+        Some(r) => Some(r.length as f64),
+        None => std::fs::metadata(&seg_path).ok().map(|m| m.len() as f64),
+    };
+    match size {
+        Some(0.0) => f.add(&seg_path, "segment", "is empty (0 bytes)"),
+        Some(_) => {}
+        None => f.add(
+            &seg_path,
+            "segment",
+            format!("named by {} but missing", playlist.file_name().unwrap_or_default().to_string_lossy()),
+        ),
+    }
+    size
 }

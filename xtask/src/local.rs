@@ -79,7 +79,7 @@ pub fn cargo_tool(bin: &str, spec: &str, extra: &[&str], probe: &[&str]) -> Resu
 pub fn ensure_packager() -> Result<PathBuf> {
     let python = venv().join("bin/python");
     if !is_executable(&python) {
-        super::services::ensure_apt("Python venv", &["python3", "python3-venv"], &["python3"])?;
+        super::apt::ensure_apt("Python venv", &["python3", "python3-venv"], &["python3"])?;
         run(
             "setup: python3 -m venv target/venv",
             Command::new("python3").args(["-m", "venv"]).arg(venv()).stdin(Stdio::null()),
@@ -130,7 +130,7 @@ pub fn npm_ci(dir: &Path, probe: &[&str]) -> Result {
     let mtime = |p: &Path| p.metadata().and_then(|m| m.modified()).ok();
     let fresh = matches!((mtime(&stamp), mtime(&dir.join("package-lock.json"))), (Some(s), Some(l)) if s >= l);
     if !fresh {
-        super::services::ensure_apt("node and npm", &["nodejs", "npm"], &["node", "npm"])?;
+        super::apt::ensure_apt("node and npm", &["nodejs", "npm"], &["node", "npm"])?;
         run(
             &format!("setup: npm ci in tests/{name} (from package-lock.json)"),
             Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir).stdin(Stdio::null()),

@@ -3,6 +3,7 @@
 //! Everything here spawns child processes with argument vectors
 //! (`std::process::Command`), never through a shell.
 
+mod apt;
 mod bench;
 mod fuzz;
 mod local;

@@ -5,9 +5,9 @@
 //! `setup` installs each only when it is missing; the tests start and stop the servers
 //! themselves (tests/common/servers.rs), so nothing is started here.
 
-use super::{Result, apt_update, banner, fail, local, privileged, repo_root, run, which};
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use super::apt::ensure_apt;
+use super::{Result, local, repo_root};
+use std::path::PathBuf;
 
 /// s3s-fs 0.15 and later need a newer rustc than the project's; `binary` builds the CLI.
 const S3S_FS_SPEC: &str = "s3s-fs@0.14.1";
@@ -35,35 +35,4 @@ fn ensure_azurite() -> Result {
 /// s3s-fs, pinned, in target/tools/bin; proven with `s3s-fs --help`.
 pub fn ensure_s3s_fs() -> Result<PathBuf> {
     local::cargo_tool("s3s-fs", S3S_FS_SPEC, &["--features", "binary"], &["--help"])
-}
-
-/// A program is present when `check` is an existing path (absolute) or a name on PATH.
-fn present(check: &str) -> bool {
-    if check.starts_with('/') { Path::new(check).exists() } else { which(check).is_some() }
-}
-
-pub fn ensure_apt(what: &str, packages: &[&str], checks: &[&str]) -> Result {
-    let missing: Vec<&str> = checks.iter().copied().filter(|c| !present(c)).collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let step = format!("setup: apt-get install {}", packages.join(" "));
-    banner(&format!("setup: {what}: missing {}", missing.join(", ")));
-    if which("apt-get").is_none() {
-        return Err(fail(&step, format!("apt-get not found; install {} by other means", packages.join(", "))));
-    }
-    apt_update()?;
-    let mut install = privileged("apt-get");
-    install
-        .args(["install", "-y", "--no-install-recommends"])
-        .args(packages)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null());
-    run(&step, &mut install)?;
-    let still: Vec<&str> = checks.iter().copied().filter(|c| !present(c)).collect();
-    if still.is_empty() {
-        Ok(())
-    } else {
-        Err(fail(&step, format!("still missing after install: {}", still.join(", "))))
-    }
 }
