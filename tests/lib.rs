@@ -29,6 +29,7 @@ mod source_geometry;
 mod storage;
 mod storage_azure;
 mod tamper;
+mod threads;
 mod verify;
 
 /// With `autotests = false`, a `tests/NAME.rs` without its `mod NAME;` line above would
