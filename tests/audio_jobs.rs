@@ -3,16 +3,19 @@
 //! metadata.json), an audio encode that fails never fails a video rendition, and the video
 //! rungs of a source still share one ffmpeg (one decode).
 
-mod common;
+use crate::common;
 
-use common::{SMALL, Workspace, assert_outputs_valid, executed, media, mpd, reason, with_status, write_executable};
+use common::{
+    Manifest, SMALL, Workspace, assert_outputs_valid, executed, media, mpd, reason, with_status, write_executable,
+};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
+use vodbuild::exit_codes::BUILD_FAILED;
 
 /// SMALL plus an `audio_only` output.
 fn manifest() -> String {
-    SMALL.replace("  metadata: true\n", "  audio_only: {format: aac, bitrate: 64k}\n  metadata: true\n")
+    Manifest::small().output("audio_only", &[("format", "aac"), ("bitrate", "64k")]).yaml()
 }
 
 /// A 2 s 320x180 source with a video stream and no audio stream.
@@ -169,7 +172,9 @@ fn failing_audio_encode_never_fails_a_video_rendition() {
     ws.make_source("media/a.mp4", 2.0, "320x180");
     ws.write_manifest(SMALL);
     let wrapper = ffmpeg_wrapper(&ws, true);
-    let out = ws.vodbuild_env(&["run", "pipeline.yaml", "--json"], &[("VODBUILD_FFMPEG", &wrapper)]).assert_code(1);
+    let out = ws
+        .vodbuild_env(&["run", "pipeline.yaml", "--json"], &[("VODBUILD_FFMPEG", &wrapper)])
+        .assert_code(BUILD_FAILED);
     let run = out.json();
     assert_eq!(with_status(&run, "failed"), ids(&["encode:media/a:aac64"]), "{run:#}");
     let err = common::step(&run, "encode:media/a:aac64")["error"].as_str().unwrap_or("").to_string();

@@ -2,27 +2,27 @@
 //! displayed geometry, or an error naming the source. Media are made with lavfi inside each
 //! test (1-3 s, small sizes).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{Workspace, assert_outputs_valid, set_mtime};
+use common::{Manifest, Workspace, assert_outputs_valid, h264, set_mtime};
+use vodbuild::exit_codes::{BUILD_FAILED, SUCCESS};
 
 /// One 144p H.264 rung, AAC stereo, HLS + DASH with 1 s segments; every file in media/ is a source.
-const AWK: &str = r#"version: 1
-encoding: {gop_seconds: 1}
-sources: [{glob: "media/*"}]
-profiles:
-  video:
-    144p: {codec: h264, height: 144, bitrate: 200k, preset: ultrafast}
-  audio:
-    aac64: {codec: aac, bitrate: 64k, channels: 2, sample_rate: 48000}
-outputs:
-  hls: {renditions: [144p], audio: aac64, segment_seconds: 1}
-  dash: {renditions: [144p], audio: aac64, segment_seconds: 1}
-"#;
+fn awk() -> String {
+    let out = [("renditions", "[144p]"), ("audio", "aac64"), ("segment_seconds", "1")];
+    Manifest::new()
+        .gop("1")
+        .glob("media/*")
+        .video("144p", &h264("144", "200k", "ultrafast"))
+        .audio("aac64", &[("codec", "aac"), ("bitrate", "64k"), ("channels", "2"), ("sample_rate", "48000")])
+        .hls(&out)
+        .dash(&out)
+        .yaml()
+}
 
 const SINE: &[&str] = &["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"];
 
@@ -70,10 +70,10 @@ fn stream(file: &Path, kind: &str, entries: &str) -> std::collections::BTreeMap<
 /// Runs the build and verify; asserts the package is complete and returns the id's encoded
 /// 144p rendition path.
 fn build_ok(ws: &Workspace, id: &str, seconds: f64) -> std::path::PathBuf {
-    ws.write_manifest(AWK);
+    ws.write_manifest(&awk());
     ws.run_ok();
     let v = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(v.code, 0, "verify must pass\n{}", v.describe());
+    assert_eq!(v.code, SUCCESS, "verify must pass\n{}", v.describe());
     assert_outputs_valid(ws, id, seconds);
     let enc = ws.path(&format!(".vodbuild/pipeline.yaml/work/{id}/144p.mp4"));
     assert!(enc.is_file(), "no encoded rendition at {}", enc.display());
@@ -201,7 +201,7 @@ fn non_ascii_name_with_spaces() {
     let ws = Workspace::new();
     let codec = ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"];
     make(&ws, "Café à la plage 1.mp4", &with_sine(&lavfi_video("testsrc2=size=320x180:rate=30")), &codec, 2.0);
-    ws.write_manifest(AWK);
+    ws.write_manifest(&awk());
     ws.run_ok();
     let files = ws.files_under("out/media");
     let master = files.iter().find_map(|f| f.strip_prefix("out/")?.strip_suffix("/hls/master.m3u8"));
@@ -237,9 +237,9 @@ fn uhd_source() {
 
 /// A broken source: `run` fails (exit 1) naming the file, and records nothing for it.
 fn assert_source_error(ws: &Workspace, file: &str) {
-    ws.write_manifest(AWK);
+    ws.write_manifest(&awk());
     let out = ws.vodbuild(&["run", "pipeline.yaml"]);
-    assert_eq!(out.code, 1, "a broken source fails the build\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "a broken source fails the build\n{}", out.describe());
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains(file), "the error must name {file}\n{}", out.describe());
     assert!(!ws.path("out/media").exists() || ws.files_under("out/media").is_empty(), "nothing may be built");

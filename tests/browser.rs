@@ -15,16 +15,16 @@
 //! `common.js` (the play / switch / wait script both pages share) and
 //! `server.rs` (the HTTP server).
 
-#[path = "browser/server.rs"]
 mod server;
 
+use crate::common::wait;
 use serde_json::Value;
 use server::StaticServer;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Budget of one player case inside play.mjs (it stops itself after this).
@@ -298,18 +298,7 @@ fn run_bounded(cmd: &mut Command, limit: Duration) -> (Option<ExitStatus>, Strin
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(s)) => break Some(s),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
+    let status = wait::exit_or_kill(&mut child, limit, Duration::from_millis(50));
     let (out, mut err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
     if status.is_none() {
         err += &format!("\n[killed after {limit:?}]");

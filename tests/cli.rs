@@ -1,7 +1,7 @@
 //! CLI surface beyond plan/run basics: --force, --report, -j, --log-format
 //! json, status and clean.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeSet;

@@ -1,56 +1,43 @@
 //! Interrupted runs: kill -9 and Ctrl-C mid-encode never leave an output a
 //! later run takes as fresh, and a second run on a busy workspace is refused.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeSet;
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use vodbuild::exit_codes::{INTERRUPTED, LOCKED, SUCCESS};
 
 const SECONDS: f64 = 10.0;
 
-/// Medium preset on a noisy 640x360 source: several seconds of encoding.
-const SLOW: &str = r#"version: 1
-output_dir: out
-encoding:
-  gop_seconds: 2
-sources:
-  - glob: "media/*.mp4"
-profiles:
-  video:
-    360p: {codec: h264, height: 360, bitrate: 800k, preset: medium}
-    180p: {codec: h264, height: 180, bitrate: 300k, preset: medium}
-  audio:
-    aac96: {codec: aac, bitrate: 96k, channels: 2, sample_rate: 48000}
-outputs:
-  hls: {renditions: [360p, 180p], audio: aac96, segment_seconds: 2, segment_type: fmp4}
-  dash: {renditions: [360p, 180p], audio: aac96, segment_seconds: 2}
-  thumbnails: {interval: 2, width: 64, format: jpg}
-  metadata: true
-"#;
+/// Medium preset on a noisy 640x360 source: several seconds of encoding. SMALL's shape with
+/// a 360p + 180p ladder, AAC 96k and thumbnails every 2 s.
+fn slow() -> String {
+    Manifest::small()
+        .ladder(&[("360p", &h264("360", "800k", "medium")), ("180p", &h264("180", "300k", "medium"))])
+        .only_audio("aac96", &[("codec", "aac"), ("bitrate", "96k"), ("channels", "2"), ("sample_rate", "48000")])
+        .output_field("thumbnails", "interval", "2")
+        .yaml()
+}
 
 fn slow_workspace() -> Workspace {
     let ws = Workspace::new();
     ws.make_source_with("media/long.mp4", SECONDS, "640x360", 440, true);
-    ws.write_manifest(SLOW);
+    ws.write_manifest(&slow());
     ws
 }
 
 /// Starts `run` and waits `after`, asserting it is still busy then.
 fn start_and_wait(ws: &Workspace, after: Duration) -> Child {
     let mut child = ws.spawn(&["run", "pipeline.yaml"]);
-    let start = Instant::now();
-    while start.elapsed() < after {
-        if let Some(st) = child.try_wait().unwrap() {
-            let out = wait_output(child, &["run"], TIMEOUT);
-            panic!(
-                "run finished ({st}) before it could be interrupted; the source \
-                 should be longer\n{}",
-                out.describe()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if let Some(st) = wait::poll(after, Duration::from_millis(20), || child.try_wait().unwrap()) {
+        let out = wait_output(child, &["run"], TIMEOUT);
+        panic!(
+            "run finished ({st}) before it could be interrupted; the source \
+             should be longer\n{}",
+            out.describe()
+        );
     }
     child
 }
@@ -80,7 +67,7 @@ fn sigint_mid_run_exits_130_and_rerun_builds_valid_outputs() {
     let st = Command::new("kill").args(["-s", "INT", &child.id().to_string()]).status().expect("run kill");
     assert!(st.success());
     let out = wait_output(child, &["run"], Duration::from_secs(30));
-    assert_eq!(out.code, 130, "interrupted run\n{}", out.describe());
+    assert_eq!(out.code, INTERRUPTED, "interrupted run\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert_rebuilds_cleanly(&ws);
 }
@@ -90,14 +77,14 @@ fn second_run_on_a_busy_workspace_exits_4() {
     let ws = slow_workspace();
     let first = start_and_wait(&ws, Duration::from_millis(1000));
     let second = ws.vodbuild(&["run", "pipeline.yaml"]);
-    assert_eq!(second.code, 4, "concurrent run\n{}", second.describe());
+    assert_eq!(second.code, LOCKED, "concurrent run\n{}", second.describe());
     assert!(
         second.stderr.to_lowercase().contains("lock"),
         "stderr should say the workspace is locked\n{}",
         second.describe()
     );
     let first = wait_output(first, &["run"], TIMEOUT);
-    assert_eq!(first.code, 0, "first run\n{}", first.describe());
+    assert_eq!(first.code, SUCCESS, "first run\n{}", first.describe());
     assert_outputs_valid(&ws, "media/long", SECONDS);
 }
 

@@ -1,31 +1,27 @@
 //! Where publishing goes is part of the publish step's key, wherever it is set, and a
 //! relative fs `root` is relative to the manifest's folder; sources keep Unicode names.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 
 use common::*;
 
-const MANIFEST: &str = r#"version: 1
-sources:
-  - glob: "media/*.mp4"
-profiles:
-  video:
-    90p: {codec: h264, height: 90, bitrate: 100k, preset: ultrafast}
-outputs:
-  hls: {renditions: [90p], segment_seconds: 2}
-storage:
-  disk: {service: fs, root: published}
-publish:
-  to: disk
-"#;
+/// `media/*.mp4` in one 90p HLS rendition, published to the fs backend `disk` (a relative root).
+fn manifest() -> String {
+    Manifest::new()
+        .glob("media/*.mp4")
+        .video("90p", &h264("90", "100k", "ultrafast"))
+        .hls(&[("renditions", "[90p]"), ("segment_seconds", "2")])
+        .section("storage:\n  disk: {service: fs, root: published}\npublish:\n  to: disk\n")
+        .yaml()
+}
 
 #[test]
 fn relative_root_and_environment_destinations() {
     let ws = Workspace::new();
     ws.make_source("media/épisode.mp4", 1.0, "160x90");
-    ws.write_manifest(MANIFEST);
+    ws.write_manifest(&manifest());
     // Run from another folder: the relative root must not follow the current directory.
     let elsewhere = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_vodbuild"))

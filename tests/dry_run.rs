@@ -3,7 +3,7 @@
 //! It downloads nothing and writes nothing in the workspace, whether the source is new or its
 //! object changed; `run` then fetches the object and builds.
 
-mod common;
+use crate::common;
 
 use common::publish::*;
 use common::servers::S3Server;
@@ -41,7 +41,7 @@ fn plan_with_a_remote_source_downloads_and_writes_nothing() {
     assert_ne!(v1, v2);
     s3.put_object("masters/a.mp4", &v1);
     let mut p = Pipeline::new(s3.yaml("/"));
-    p.sources = "  - object: masters/a.mp4\n    backend: cdn\n    id: a\n".to_string();
+    p.source = vec![("object", "masters/a.mp4"), ("backend", "cdn"), ("id", "a")];
     ws.write_manifest(&p.render());
     let gets_since = |since: usize| {
         s3.requests()

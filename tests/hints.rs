@@ -2,9 +2,10 @@
 //! the error's hint names `vodbuild clean FILE --keep-outputs`; run as shown (FILE being the
 //! manifest), it removes the state, keeps the outputs, and vodbuild works again.
 
-mod common;
+use crate::common;
 
 use common::*;
+use vodbuild::exit_codes::{BUILD_FAILED, SUCCESS};
 
 #[test]
 fn the_unreadable_state_hint_names_a_command_that_recovers() {
@@ -17,7 +18,7 @@ fn the_unreadable_state_hint_names_a_command_that_recovers() {
     ws.write(".vodbuild/pipeline.yaml/state.json", "{not json");
 
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
-    assert_eq!(out.code, 1, "an unreadable state\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "an unreadable state\n{}", out.describe());
     let hint = out
         .stderr
         .split('`')
@@ -29,7 +30,7 @@ fn the_unreadable_state_hint_names_a_command_that_recovers() {
     let args: Vec<&str> =
         hint.split_whitespace().skip(1).map(|a| if a == "FILE" { "pipeline.yaml" } else { a }).collect();
     let fixed = ws.vodbuild(&args);
-    assert_eq!(fixed.code, 0, "the hint's command `{hint}` failed\n{}", fixed.describe());
+    assert_eq!(fixed.code, SUCCESS, "the hint's command `{hint}` failed\n{}", fixed.describe());
     assert_eq!(ws.files_under("out"), outputs, "`{hint}` promised to keep the outputs");
     assert!(!ws.path(".vodbuild/pipeline.yaml/state.json").exists(), "`{hint}` left the state");
     ws.plan_ok();

@@ -2,7 +2,7 @@
 //! folder, absurd `-j`, signals in every phase with a tool that ignores SIGTERM, closed
 //! pipes, `-q`, colour and `-v`.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::Read;
@@ -10,41 +10,27 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use vodbuild::exit_codes::{BUILD_FAILED, INTERRUPTED, MANIFEST_ERROR, SUCCESS, USAGE_ERROR};
+
+/// One source `PATH` with id `t` and a 90p H.264 profile; no outputs yet.
+fn one_source(path: &str) -> Manifest {
+    Manifest::new().output_dir("out").source(path, "t").video("90p", &h264("90", "100k", "ultrafast"))
+}
 
 /// One source with id `t`: thumbnails and metadata (no encodes, so it builds in a second).
-const LIGHT: &str = r#"version: 1
-output_dir: out
-sources:
-  - {path: media/a.mp4, id: t}
-profiles:
-  video:
-    90p: {codec: h264, height: 90, bitrate: 100k, preset: ultrafast}
-outputs:
-  thumbnails: {interval: 1, width: 64, format: jpg}
-  metadata: true
-"#;
+fn light() -> Manifest {
+    one_source("media/a.mp4").output("thumbnails", &[("interval", "1"), ("width", "64"), ("format", "jpg")]).metadata()
+}
 
 /// One source with id `t`, one encode and an HLS package.
-fn encoding_manifest(ffmpeg: Option<&str>) -> String {
-    let tools = ffmpeg.map(|f| format!("tools: {{ffmpeg: {f}}}\n")).unwrap_or_default();
-    format!(
-        r#"version: 1
-output_dir: out
-{tools}sources:
-  - {{path: media/a.mp4, id: t}}
-profiles:
-  video:
-    90p: {{codec: h264, height: 90, bitrate: 100k, preset: ultrafast}}
-outputs:
-  hls: {{renditions: [90p], segment_seconds: 2, segment_type: fmp4}}
-"#
-    )
+fn encoding_manifest(path: &str) -> Manifest {
+    one_source(path).hls(&[("renditions", "[90p]"), ("segment_seconds", "2"), ("segment_type", "fmp4")])
 }
 
 fn light_workspace() -> Workspace {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 2.0, "160x90");
-    ws.write_manifest(LIGHT);
+    ws.write_manifest(&light().yaml());
     ws
 }
 
@@ -56,7 +42,7 @@ fn run_never_writes_through_a_symlink_leading_out_of_the_output_folder() {
     ws.write("elsewhere/metadata.json", "theirs");
     std::fs::create_dir_all(ws.path("out")).unwrap();
     symlink("../elsewhere", ws.path("out/t")).unwrap();
-    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(
         out.stderr.contains("refusing to write") && out.stderr.contains("out/t is a symlink (to ../elsewhere)"),
         "the error names the path and the symlink\n{}",
@@ -84,7 +70,7 @@ fn clean_never_deletes_through_a_symlink_leading_out() {
     symlink("../elsewhere", ws.path("out/t")).unwrap();
     let before = ws.files_under("elsewhere");
     assert!(before.contains(&"elsewhere/metadata.json".to_string()), "{before:?}");
-    let out = ws.vodbuild(&["clean", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["clean", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(
         out.stderr.contains("refusing to delete") && out.stderr.contains("out/t is a symlink"),
         "{}",
@@ -116,8 +102,8 @@ fn clean_removes_only_what_vodbuild_wrote() {
 #[test]
 fn two_manifests_in_one_folder_keep_separate_workspaces() {
     let ws = light_workspace();
-    ws.write("a.yaml", LIGHT.replace("output_dir: out", "output_dir: out-a"));
-    ws.write("b.yaml", LIGHT.replace("output_dir: out", "output_dir: out-b"));
+    ws.write("a.yaml", light().output_dir("out-a").yaml());
+    ws.write("b.yaml", light().output_dir("out-b").yaml());
     for m in ["a.yaml", "b.yaml"] {
         ws.vodbuild(&["run", m, "--json"]).success();
     }
@@ -140,7 +126,7 @@ fn job_slots_outside_one_to_four_per_core_are_usage_errors() {
     let cores = std::thread::available_parallelism().unwrap().get();
     let too_many = (4 * cores + 1).to_string();
     for j in ["0", too_many.as_str(), "100000", "many"] {
-        let out = ws.vodbuild(&["run", "pipeline.yaml", "-j", j]).assert_code(2);
+        let out = ws.vodbuild(&["run", "pipeline.yaml", "-j", j]).assert_code(USAGE_ERROR);
         assert!(out.stderr.contains("job slots from 1 to"), "-j {j}\n{}", out.describe());
     }
 }
@@ -175,11 +161,8 @@ fn alive(pid: i32) -> bool {
 }
 
 fn wait_for_file(p: &Path, within: Duration) {
-    let start = Instant::now();
-    while !p.exists() {
-        assert!(start.elapsed() < within, "{} did not appear within {within:?}", p.display());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let appeared = wait::until(within, Duration::from_millis(50), || p.exists());
+    assert!(appeared, "{} did not appear within {within:?}", p.display());
 }
 
 #[test]
@@ -196,7 +179,7 @@ fn sigterm_during_an_encode_ends_a_term_ignoring_tool_and_records_nothing() {
             pids = ws.path("encoder.pid").display()
         ),
     );
-    ws.write_manifest(&encoding_manifest(Some("./stubborn-ffmpeg")));
+    ws.write_manifest(&encoding_manifest("media/a.mp4").tool("ffmpeg", "./stubborn-ffmpeg").yaml());
     let args = ["run", "pipeline.yaml", "--json"];
     let child = ws.spawn(&args);
     wait_for_file(&ws.path("encoder.pid"), Duration::from_secs(60));
@@ -206,12 +189,9 @@ fn sigterm_during_an_encode_ends_a_term_ignoring_tool_and_records_nothing() {
     signal(&child, libc::SIGTERM);
     let (out, took) = wait_timed(child, &args);
     eprintln!("SIGTERM to exit with a TERM-ignoring encoder: {took:?}");
-    let out = out.assert_code(130);
+    let out = out.assert_code(INTERRUPTED);
     assert!(took < Duration::from_secs(8), "exit took {took:?} (grace is 5 s)\n{}", out.describe());
-    let start = Instant::now();
-    while alive(pid) && start.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait::until(Duration::from_secs(2), Duration::from_millis(50), || !alive(pid));
     assert!(!alive(pid), "the encoder (pid {pid}) outlived vodbuild");
     let plan = ws.plan_ok();
     assert!(planned(&plan).contains("encode:t:90p"), "the interrupted encode was recorded: {plan:#}");
@@ -224,7 +204,7 @@ fn sigint_while_hashing_a_huge_source_exits_130_at_once() {
     // 64 GiB of holes: hashing takes far longer than the test waits.
     let f = std::fs::File::create(ws.path("a.mp4")).unwrap();
     f.set_len(64 << 30).unwrap();
-    ws.write_manifest(&encoding_manifest(None).replace("media/a.mp4", "a.mp4"));
+    ws.write_manifest(&encoding_manifest("a.mp4").yaml());
     for cmd in ["run", "plan"] {
         let args = [cmd, "pipeline.yaml"];
         let child = ws.spawn(&args);
@@ -232,7 +212,7 @@ fn sigint_while_hashing_a_huge_source_exits_130_at_once() {
         signal(&child, libc::SIGINT);
         let (out, took) = wait_timed(child, &args);
         eprintln!("SIGINT while hashing ({cmd}) to exit: {took:?}");
-        let out = out.assert_code(130);
+        let out = out.assert_code(INTERRUPTED);
         assert!(took < Duration::from_secs(3), "{cmd}: exit took {took:?}\n{}", out.describe());
         assert!(out.stderr.contains("interrupted"), "{}", out.describe());
     }
@@ -249,7 +229,7 @@ fn a_closed_stdout_ends_vodbuild_quietly() {
         let mut err = String::new();
         child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
         let status = child.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "{args:?}: {status:?}\n{err}");
+        assert_eq!(status.code(), Some(SUCCESS), "{args:?}: {status:?}\n{err}");
         assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
@@ -259,20 +239,11 @@ fn a_closed_stderr_neither_panics_nor_hangs_a_run() {
     let ws = light_workspace();
     let mut child = ws.spawn(&["-vv", "run", "pipeline.yaml", "--json"]);
     drop(child.stderr.take()); // `vodbuild -vv run ... 2>&1 | head -1`
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            panic!("vodbuild hung with a closed stderr");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait::exit_or_kill(&mut child, TIMEOUT, Duration::from_millis(50))
+        .unwrap_or_else(|| panic!("vodbuild hung with a closed stderr"));
     let mut stdout = String::new();
     child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
-    assert_eq!(status.code(), Some(0), "{status:?}\n{stdout}");
+    assert_eq!(status.code(), Some(SUCCESS), "{status:?}\n{stdout}");
     let run: serde_json::Value = serde_json::from_str(&stdout).expect("the report still reaches stdout");
     assert_eq!(executed(&run), set(&["probe:t", "thumbnails:t", "metadata:t"]), "{run:#}");
 }
@@ -288,28 +259,28 @@ fn failing_tool_workspace() -> Workspace {
             ffmpeg.display()
         ),
     );
-    ws.write_manifest(&encoding_manifest(Some("./broken-ffmpeg")));
+    ws.write_manifest(&encoding_manifest("media/a.mp4").tool("ffmpeg", "./broken-ffmpeg").yaml());
     ws
 }
 
 #[test]
 fn quiet_hides_progress_but_never_errors() {
     let ws = failing_tool_workspace();
-    let out = ws.vodbuild(&["-q", "run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["-q", "run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(
         out.stderr.contains("failed: encode:t:90p") && out.stderr.contains("boom: the encoder broke"),
         "{}",
         out.describe()
     );
     assert!(!out.stderr.contains("started"), "-q shows no progress\n{}", out.describe());
-    let out = ws.vodbuild(&["-q", "run", "missing.yaml"]).assert_code(3);
+    let out = ws.vodbuild(&["-q", "run", "missing.yaml"]).assert_code(MANIFEST_ERROR);
     assert!(out.stderr.contains("missing.yaml"), "{}", out.describe());
 }
 
 #[test]
 fn verbose_shows_each_tool_command_line_and_very_verbose_its_stderr() {
     let ws = failing_tool_workspace();
-    let out = ws.vodbuild(&["-v", "run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["-v", "run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     let line = out
         .stderr
         .lines()
@@ -317,7 +288,7 @@ fn verbose_shows_each_tool_command_line_and_very_verbose_its_stderr() {
         .unwrap_or_else(|| panic!("no command line\n{}", out.describe()));
     assert!(line.contains(" -i ") && line.contains("media/a.mp4"), "{line}");
     assert!(line.contains("'[0:v]") || line.contains("' "), "arguments with shell characters are quoted: {line}");
-    let out = ws.vodbuild(&["-vv", "run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["-vv", "run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(out.stderr.contains("broken-ffmpeg: boom: the encoder broke"), "{}", out.describe());
 }
 
@@ -337,7 +308,7 @@ fn no_colour_unless_stderr_is_a_terminal_or_forced() {
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        wait_output(cmd.spawn().unwrap(), &["plan"], TIMEOUT).assert_code(3)
+        wait_output(cmd.spawn().unwrap(), &["plan"], TIMEOUT).assert_code(MANIFEST_ERROR)
     };
     let piped = run(&[]);
     assert!(!piped.stderr.contains('\x1b'), "escape codes in a pipe\n{}", piped.describe());

@@ -1,7 +1,7 @@
 //! Incremental rebuilds driven by sources: no-op reruns, touched files,
 //! changed bytes, new files, and plan/run agreement.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeSet;

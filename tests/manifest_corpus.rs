@@ -4,44 +4,24 @@
 //! wait4), never panic, never echo raw control characters, never name a Rust type, and keep
 //! its stderr short.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Workspace;
+use common::{Manifest, Workspace};
+use vodbuild::exit_codes::MANIFEST_ERROR;
 
 const WALL: Duration = Duration::from_secs(1);
 const RSS_KB: i64 = 100 * 1024;
 const STDERR_MAX: usize = 8 * 1024;
 
-/// Block style, one value per line.
-const BASE: &str = "version: 1
-output_dir: out
-encoding:
-  gop_seconds: 2
-sources:
-  - path: media/a.mp4
-    id: clip
-profiles:
-  video:
-    720p:
-      codec: h264
-      height: 720
-      bitrate: 3000k
-  audio:
-    aac128:
-      codec: aac
-      bitrate: 128k
-outputs:
-  hls:
-    renditions: [720p]
-    audio: aac128
-    segment_seconds: 4
-  metadata: true
-";
+/// Block style, one value per line (`Manifest::block()`).
+fn base() -> String {
+    Manifest::block().yaml()
+}
 
 /// Where the error must point.
 #[derive(Clone, Copy)]
@@ -74,13 +54,14 @@ fn case(name: &'static str, manifest: impl Into<Vec<u8>>, at: At, says: &'static
 
 /// BASE with exactly one occurrence of `from` replaced.
 fn edit(from: &str, to: &str) -> String {
-    assert_eq!(BASE.matches(from).count(), 1, "{from:?} must be unique in BASE");
-    BASE.replacen(from, to, 1)
+    let base = base();
+    assert_eq!(base.matches(from).count(), 1, "{from:?} must be unique in BASE");
+    base.replacen(from, to, 1)
 }
 
 /// BASE with `text` appended.
 fn plus(text: &str) -> String {
-    format!("{BASE}{text}")
+    base() + text
 }
 
 struct Measured {
@@ -113,13 +94,10 @@ fn run_plan(ws: &Workspace, arg: &str, env: &[(&'static str, String)]) -> Measur
     });
     // A watchdog: a hung case fails the test instead of hanging it.
     let watchdog = std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-            // SAFETY: signal 0 only checks that the process exists.
-            if unsafe { libc::kill(pid, 0) } != 0 {
-                return false;
-            }
+        // SAFETY: signal 0 only checks that the process exists.
+        let gone = || unsafe { libc::kill(pid, 0) } != 0;
+        if common::wait::until(Duration::from_secs(20), Duration::from_millis(50), gone) {
+            return false;
         }
         // SAFETY: the child is ours and not yet reaped (wait4 below reaps it).
         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -151,7 +129,7 @@ fn check(c: Case) {
     let m = run_plan(&ws, &arg, &c.env);
     let ctx =
         format!("case `{}`: exit {}, {:?}, {} KB\n--- stderr ---\n{}", c.name, m.code, m.wall, m.max_rss_kb, m.stderr);
-    assert_eq!(m.code, 3, "{ctx}");
+    assert_eq!(m.code, MANIFEST_ERROR, "{ctx}");
     let text = String::from_utf8_lossy(&c.manifest);
     let line = match c.at {
         At::Line(needle) => Some(text.lines().position(|l| l.contains(needle)).expect(needle) + 1),
@@ -271,11 +249,12 @@ fn bytes_and_files() {
     let nested_line = format!("version: 1\noutput_dir: [{}\n", "[a, ".repeat(15_000));
     let mut huge_scalar = case("15 MB scalar", "", At::No(2), "longer than 64 KiB");
     huge_scalar.setup = Some(|ws| {
-        let (head, tail) = BASE.split_once("output_dir: out").unwrap();
+        let base = base();
+        let (head, tail) = base.split_once("output_dir: out").unwrap();
         write_big(ws, &format!("{head}output_dir: "), b'x', 15 << 20, tail);
     });
     let mut too_big = case("over 16 MiB", "", At::No(1), "16 MiB");
-    too_big.setup = Some(|ws| write_big(ws, &format!("{BASE}# "), b'p', 17 << 20, "\n"));
+    too_big.setup = Some(|ws| write_big(ws, &format!("{}# ", base()), b'p', 17 << 20, "\n"));
     let mut fifo = case("FIFO as manifest", "", At::No(1), "regular file");
     fifo.arg = Some("fifo.yaml".into());
     fifo.setup = Some(|ws| {
@@ -539,7 +518,7 @@ fn json_log_format_errors_are_json() {
     let ws = Workspace::new();
     ws.write("media/a.mp4", b"x");
     ws.write("pipeline.yaml", edit("height: 720", "height: \"\\e[31mtall\""));
-    let out = ws.vodbuild(&["--log-format", "json", "plan", "pipeline.yaml"]).assert_code(3);
+    let out = ws.vodbuild(&["--log-format", "json", "plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
     let lines: Vec<&str> = out.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert!(!lines.is_empty(), "{}", out.describe());
     for l in &lines {
@@ -552,5 +531,5 @@ fn json_log_format_errors_are_json() {
 }
 
 fn line_of_base(needle: &str) -> usize {
-    BASE.lines().position(|l| l.contains(needle)).expect(needle) + 1
+    base().lines().position(|l| l.contains(needle)).expect(needle) + 1
 }

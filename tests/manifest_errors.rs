@@ -1,41 +1,19 @@
 //! Malformed manifests exit 3 and point at file:line:column and the field;
 //! bad command lines exit 2.
 
-mod common;
+use crate::common;
 
 use common::*;
+use vodbuild::exit_codes::{MANIFEST_ERROR, USAGE_ERROR};
 
-/// Block style so every field has a line of its own.
-const BLOCK: &str = r#"version: 1
-output_dir: out
-encoding:
-  gop_seconds: 2
-sources:
-  - path: media/a.mp4
-    id: clip
-profiles:
-  video:
-    720p:
-      codec: h264
-      height: 720
-      bitrate: 3000k
-      preset: ultrafast
-    360p:
-      codec: h264
-      height: 360
-      bitrate: 800k
-      preset: ultrafast
-  audio:
-    aac128:
-      codec: aac
-      bitrate: 128k
-outputs:
-  hls:
-    renditions: [720p, 360p]
-    audio: aac128
-    segment_seconds: 4
-  metadata: true
-"#;
+/// Block style so every field has a line of its own: two rungs, both on HLS.
+fn block() -> String {
+    Manifest::block()
+        .video_field("720p", "preset", "ultrafast")
+        .video("360p", &[("codec", "h264"), ("height", "360"), ("bitrate", "800k"), ("preset", "ultrafast")])
+        .output_field("hls", "renditions", "[720p, 360p]")
+        .yaml()
+}
 
 /// 1-based number of the first line containing `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
@@ -44,8 +22,9 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 /// Replaces exactly one occurrence of `from`.
 fn edit(from: &str, to: &str) -> String {
-    assert_eq!(BLOCK.matches(from).count(), 1, "{from:?} must be unique");
-    BLOCK.replace(from, to)
+    let block = block();
+    assert_eq!(block.matches(from).count(), 1, "{from:?} must be unique");
+    block.replace(from, to)
 }
 
 /// Runs `plan` and `run` on `yaml`; both must exit 3 and point at `line`.
@@ -56,7 +35,7 @@ fn assert_manifest_error(yaml: &str, line: usize, field: Option<&[&str]>) -> Str
     ws.write_manifest(yaml);
     let mut last = String::new();
     for cmd in ["plan", "run"] {
-        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(3);
+        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
         let located = out
             .stderr
             .match_indices(&format!("pipeline.yaml:{line}:"))
@@ -86,7 +65,7 @@ fn block_manifest_is_valid() {
     // The base of the error cases must itself be accepted.
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 2.0, "1280x720");
-    ws.write_manifest(BLOCK);
+    ws.write_manifest(&block());
     let plan = ws.plan_ok();
     assert!(planned(&plan).contains("encode:clip:720p"), "{plan:#}");
 }
@@ -112,7 +91,7 @@ fn unknown_key_suggests_the_right_one() {
 
 #[test]
 fn unknown_top_level_key() {
-    let yaml = BLOCK.replace("output_dir: out\n", "output_dir: out\noutputdir: x\n");
+    let yaml = block().replace("output_dir: out\n", "output_dir: out\noutputdir: x\n");
     let stderr = assert_manifest_error(&yaml, 3, Some(&["outputdir"]));
     assert_did_you_mean(&stderr, "output_dir");
 }
@@ -151,20 +130,20 @@ fn segment_not_a_multiple_of_gop() {
 
 #[test]
 fn unsupported_version() {
-    let yaml = BLOCK.replacen("version: 1", "version: 2", 1);
+    let yaml = block().replacen("version: 1", "version: 2", 1);
     assert_manifest_error(&yaml, 1, Some(&["version"]));
 }
 
 #[test]
 fn bad_command_lines_exit_2() {
     let ws = Workspace::new();
-    ws.write_manifest(BLOCK);
+    ws.write_manifest(&block());
     for args in [
         &["run", "pipeline.yaml", "--no-such-flag"][..],
         &["frobnicate"][..],
         &["run", "pipeline.yaml", "-j", "lots"][..],
     ] {
-        let out = ws.vodbuild(args).assert_code(2);
+        let out = ws.vodbuild(args).assert_code(USAGE_ERROR);
         assert!(!out.stderr.trim().is_empty(), "{}", out.describe());
     }
 }
@@ -173,7 +152,11 @@ fn bad_command_lines_exit_2() {
 fn missing_manifest_file_is_not_a_crash() {
     let ws = Workspace::new();
     let out = ws.vodbuild(&["plan", "nope.yaml"]);
-    assert!(out.code == 2 || out.code == 3, "missing manifest: expected 2 or 3\n{}", out.describe());
+    assert!(
+        out.code == USAGE_ERROR || out.code == MANIFEST_ERROR,
+        "missing manifest: expected 2 or 3\n{}",
+        out.describe()
+    );
     assert!(out.stderr.contains("nope.yaml"), "{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
 }

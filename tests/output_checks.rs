@@ -4,11 +4,12 @@
 //! temporaries of killed runs are removed even by a run with nothing to do; `verify` names
 //! 0-byte segments and an MPD with no representations.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use vodbuild::exit_codes::{BUILD_FAILED, VERIFY_FAILED};
 
 const SRC: &str = "media/clip";
 
@@ -77,7 +78,7 @@ fn damaged_encodes_are_never_recorded() {
     let id = format!("encode:{SRC}:144p");
     let cases = [("empty", "is empty (0 bytes)"), ("truncate", "is truncated"), ("nostream", "has no video stream")];
     for (mode, why) in cases {
-        let out = run_with(&ws, &fake, mode).assert_code(1);
+        let out = run_with(&ws, &fake, mode).assert_code(BUILD_FAILED);
         let err = error_of(&out, &id);
         assert!(err.contains(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4") && err.contains(why), "{mode}: {err}");
         assert!(
@@ -101,8 +102,8 @@ fn a_failed_check_keeps_the_previous_output() {
     run_with(&ws, &fake, "none").success();
     let enc = ws.path(".vodbuild/pipeline.yaml/work/media/clip/144p.mp4");
     let before = std::fs::read(&enc).unwrap();
-    ws.write_manifest(&SMALL.replace("bitrate: 200k", "bitrate: 180k"));
-    let out = run_with(&ws, &fake, "truncate").assert_code(1);
+    ws.write_manifest(&Manifest::small().video_field("144p", "bitrate", "180k").yaml());
+    let out = run_with(&ws, &fake, "truncate").assert_code(BUILD_FAILED);
     assert!(error_of(&out, &format!("encode:{SRC}:144p")).contains("is truncated"));
     assert_eq!(std::fs::read(&enc).unwrap(), before, "the previous encode must stay in place");
     let plan = ws.plan_ok();
@@ -114,7 +115,7 @@ fn a_failed_check_keeps_the_previous_output() {
 #[test]
 fn an_unreadable_playlist_is_named_in_words() {
     let (ws, fake) = setup();
-    let out = run_with(&ws, &fake, "emptyplaylist").assert_code(1);
+    let out = run_with(&ws, &fake, "emptyplaylist").assert_code(BUILD_FAILED);
     let err = error_of(&out, &format!("hls:{SRC}"));
     assert!(err.contains("144p/index.m3u8") && err.contains("is empty (0 bytes)"), "{err}");
     assert!(!err.contains("Error("), "raw parser error: {err}");
@@ -156,7 +157,7 @@ fn verify_names_empty_segments_and_an_mpd_without_representations() {
     ws.run_ok();
     std::fs::write(ws.path("out/media/clip/hls/144p/seg_00000.m4s"), "").unwrap();
     std::fs::write(ws.path("out/media/clip/dash/chunk-0-00001.m4s"), "").unwrap();
-    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(VERIFY_FAILED);
     let text = format!("{}{}", out.stdout, out.stderr);
     for f in ["hls/144p/seg_00000.m4s", "dash/chunk-0-00001.m4s"] {
         let line = text.lines().find(|l| l.contains(f)).unwrap_or_else(|| panic!("{f} not named:\n{text}"));
@@ -164,7 +165,7 @@ fn verify_names_empty_segments_and_an_mpd_without_representations() {
     }
     let mpd = r#"<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT2S"><Period/></MPD>"#;
     std::fs::write(ws.path("out/media/clip/dash/manifest.mpd"), mpd).unwrap();
-    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(VERIFY_FAILED);
     let text = format!("{}{}", out.stdout, out.stderr);
     assert!(text.contains("manifest.mpd") && text.contains("the MPD has no representations"), "{text}");
 }
@@ -207,11 +208,15 @@ fn a_full_disk_is_named_and_the_rerun_rebuilds_what_it_damaged() {
     let ws = Workspace::new();
     // Packages of about 0.8 MB each (HLS and DASH) on a 500 kB output file system.
     ws.make_source_with(&format!("{SRC}.mp4"), 2.0, "320x240", 440, true);
-    let rung = "144p: {codec: h264, height: 144, bitrate: 200k, preset: ultrafast, upscale: true}";
-    assert!(SMALL.contains(rung), "SMALL's 144p rung changed: update this test");
-    let yaml = SMALL
-        .replace(rung, "144p: {codec: h264, height: 240, bitrate: 3M, maxrate: 3M, bufsize: 3M, preset: ultrafast}");
-    ws.write_manifest(&yaml);
+    let rung = [
+        ("codec", "h264"),
+        ("height", "240"),
+        ("bitrate", "3M"),
+        ("maxrate", "3M"),
+        ("bufsize", "3M"),
+        ("preset", "ultrafast"),
+    ];
+    ws.write_manifest(&Manifest::small().video("144p", &rung).yaml());
     let mount = match Mount::tmpfs(&ws.path("out"), "500k") {
         Ok(m) => m,
         Err(e) => {
@@ -221,7 +226,7 @@ fn a_full_disk_is_named_and_the_rerun_rebuilds_what_it_damaged() {
     };
     // One job at a time: a failed job discarding its output frees space, and ffmpeg says
     // nothing when its last writes fail, so a concurrent job could no longer tell.
-    let first = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going", "-j", "1"]).assert_code(1);
+    let first = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going", "-j", "1"]).assert_code(BUILD_FAILED);
     let failed = with_status(&first.json(), "failed");
     // Each package alone is larger than the file system: both fail, whatever the order.
     for (id, folder) in [(format!("hls:{SRC}"), "/out/media/clip/hls"), (format!("dash:{SRC}"), "/out/media/clip/dash")]

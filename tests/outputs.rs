@@ -2,10 +2,11 @@
 //! and segments, MPDs that name only existing files, the output layout, and
 //! how a broken source fails.
 
-mod common;
+use crate::common;
 
 use common::media::{self, attr};
 use common::*;
+use vodbuild::exit_codes::BUILD_FAILED;
 
 const SECONDS: f64 = 5.0;
 
@@ -210,7 +211,7 @@ fn broken_source_fails_with_exit_1_and_keep_going_builds_the_rest() {
     ws.write("media/bad.mp4", b"this is not a video file\n".repeat(100));
     ws.write_manifest(SMALL);
 
-    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(1);
+    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(BUILD_FAILED);
     let run = out.json();
     let failed = with_status(&run, "failed");
     assert!(!failed.is_empty(), "{run:#}");
@@ -228,6 +229,6 @@ fn broken_source_fails_with_exit_1_and_keep_going_builds_the_rest() {
     // Without --keep-going the run still fails with 1, and never panics.
     std::fs::remove_dir_all(ws.path("out")).ok();
     // The human-readable error names the source.
-    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(1);
+    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(BUILD_FAILED);
     assert!(out.stderr.contains("media/bad"), "name the source\n{}", out.describe());
 }

@@ -1,9 +1,10 @@
 //! `packager: ffmpeg | shaka`: both give packages that verify clean, and switching the
 //! packager re-runs packaging only, never an encode.
 
-mod common;
+use crate::common;
 
-use common::{SMALL, Workspace, executed};
+use common::{Manifest, SMALL, Workspace, executed};
+use vodbuild::exit_codes::SUCCESS;
 
 #[test]
 fn switching_to_shaka_repackages_only_and_verifies() {
@@ -13,9 +14,8 @@ fn switching_to_shaka_repackages_only_and_verifies() {
     ws.run_ok();
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 
-    let shaka = SMALL
-        .replace("segment_type: fmp4}", "segment_type: fmp4, packager: shaka}")
-        .replace("segment_seconds: 2}", "segment_seconds: 2, packager: shaka}");
+    let shaka =
+        Manifest::small().output_field("hls", "packager", "shaka").output_field("dash", "packager", "shaka").yaml();
     assert_eq!(shaka.matches("packager: shaka").count(), 2, "both outputs switched");
     ws.write_manifest(&shaka);
     let run = ws.run_ok();
@@ -25,7 +25,7 @@ fn switching_to_shaka_repackages_only_and_verifies() {
         assert!(ran.contains(id), "{id} must re-run: {ran:?}");
     }
     let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(out.code, 0, "{}", out.describe());
+    assert_eq!(out.code, SUCCESS, "{}", out.describe());
     // Shaka writes I-frame playlists; the master names them.
     let master = ws.read("out/media/a/hls/master.m3u8");
     assert!(master.contains("#EXT-X-I-FRAME-STREAM-INF:") && master.contains("iframes.m3u8"), "{master}");

@@ -1,7 +1,7 @@
 //! The storage-test fixtures (tests/common/servers.rs) start real servers that work:
 //! objects/files go in and come back, and what each fixture observes is what happened.
 
-mod common;
+use crate::common;
 
 use common::servers::{S3Server, SftpEvent, SftpServer, WebdavServer, run_client};
 

@@ -2,54 +2,32 @@
 //! (exit 3 at the value's line:column, with a hint); AV1's maxrate is honoured; `verify`
 //! reads the PMT of TS segments.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{SMALL, Workspace};
+use common::{Manifest, Workspace};
+use vodbuild::exit_codes::{MANIFEST_ERROR, SUCCESS, VERIFY_FAILED};
 
-/// Block style: every value has a line of its own.
-const BLOCK: &str = r#"version: 1
-output_dir: out
-encoding:
-  gop_seconds: 2
-sources:
-  - path: media/a.mp4
-    id: clip
-profiles:
-  video:
-    720p:
-      codec: h264
-      height: 720
-      bitrate: 3000k
-      maxrate: 3300k
-      bufsize: 6000k
-      preset: ultrafast
-    av1:
-      codec: av1
-      height: 360
-      bitrate: 800k
-      preset: 12
-  audio:
-    aac128:
-      codec: aac
-      bitrate: 128k
-outputs:
-  hls:
-    renditions: [720p]
-    audio: aac128
-    segment_seconds: 4
-    segment_type: fmp4
-  thumbnails:
-    interval: 5
-  metadata: true
-"#;
+/// Block style: every value has a line of its own. A 720p H.264 rung with maxrate and an
+/// AV1 rung; HLS in fMP4, thumbnails, metadata.
+fn block() -> String {
+    Manifest::block()
+        .video_field("720p", "maxrate", "3300k")
+        .video_field("720p", "bufsize", "6000k")
+        .video_field("720p", "preset", "ultrafast")
+        .video("av1", &[("codec", "av1"), ("height", "360"), ("bitrate", "800k"), ("preset", "12")])
+        .output_field("hls", "segment_type", "fmp4")
+        .output("thumbnails", &[("interval", "5")])
+        .yaml()
+}
 
 /// Replaces the one line containing `line` (trimmed match) by `to`, and returns the manifest
 /// with the (line, column) of `value` in the new line.
 fn edited(line: &str, to: &str, value: &str) -> (String, usize, usize) {
-    let lines: Vec<&str> = BLOCK.lines().collect();
+    let block = block();
+    let lines: Vec<&str> = block.lines().collect();
     let hits: Vec<usize> = (0..lines.len()).filter(|i| lines[*i].trim() == line).collect();
     assert_eq!(hits.len(), 1, "{line:?} must be one line of BLOCK");
     let i = hits[0];
@@ -67,7 +45,7 @@ fn assert_refused(yaml: &str, line: usize, col: usize, words: &[&str]) {
     ws.write("media/a.mp4", b"not read: the manifest is rejected first");
     ws.write_manifest(yaml);
     for cmd in ["plan", "run"] {
-        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(3);
+        let out = ws.vodbuild(&[cmd, "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
         let at = format!("pipeline.yaml:{line}:{col}:");
         assert!(out.stderr.contains(&at), "stderr must contain `{at}`\n{yaml}\n{}", out.describe());
         for w in words {
@@ -82,7 +60,7 @@ fn assert_refused(yaml: &str, line: usize, col: usize, words: &[&str]) {
 fn block_manifest_loads() {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 1.0, "160x90");
-    ws.write_manifest(BLOCK);
+    ws.write_manifest(&block());
     ws.plan_ok();
 }
 
@@ -132,7 +110,7 @@ fn codecs_players_cannot_decode_in_ts_are_refused() {
 
 #[test]
 fn av1_crf_with_maxrate_is_refused() {
-    let yaml = BLOCK.replace("      bitrate: 800k\n", "      crf: 35\n      maxrate: 900k\n      bufsize: 1800k\n");
+    let yaml = block().replace("      bitrate: 800k\n", "      crf: 35\n      maxrate: 900k\n      bufsize: 1800k\n");
     let line = yaml.lines().position(|l| l.contains("maxrate: 900k")).unwrap() + 1;
     assert_refused(&yaml, line, "      maxrate: ".len() + 1, &["capped CRF"]);
 }
@@ -149,7 +127,7 @@ fn shipped_manifests_load() {
         ws.make_source("media/a.mp4", 1.0, "160x90");
         ws.make_source("media/sample.mp4", 1.0, "160x90");
         let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
-        assert_eq!(out.code, 0, "{} does not load\n{}", f.display(), out.describe());
+        assert_eq!(out.code, SUCCESS, "{} does not load\n{}", f.display(), out.describe());
     }
 }
 
@@ -217,13 +195,13 @@ outputs:
 fn verify_reads_the_pmt_of_ts_segments() {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 4.0, "320x180");
-    ws.write_manifest(&SMALL.replace("segment_type: fmp4", "segment_type: ts"));
+    ws.write_manifest(&Manifest::small().output_field("hls", "segment_type", "ts").yaml());
     ws.run_ok();
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
     let hls = "out/media/a/hls";
     let master = ws.read(&format!("{hls}/master.m3u8"));
     ws.write(&format!("{hls}/master.m3u8"), master.replacen("CODECS=\"avc1.", "CODECS=\"hvc1.", 1));
-    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(VERIFY_FAILED);
     assert!(out.stdout.contains("CODECS declares hvc1.") && out.stdout.contains("0x1B (avc1)"), "{}", out.describe());
 
     ws.write(&format!("{hls}/master.m3u8"), &master);
@@ -236,7 +214,7 @@ fn verify_reads_the_pmt_of_ts_segments() {
         .output()
         .unwrap();
     assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
-    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(6);
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(VERIFY_FAILED);
     assert!(
         out.stdout.contains("144p/index.m3u8: its TS segments carry stream_type 0x06 (private data"),
         "{}",

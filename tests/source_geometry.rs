@@ -2,7 +2,7 @@
 //! picture: truncated sources, rotation, interlacing, NTSC frame rates, and the ladder
 //! fitted to the source's size. Media are made with lavfi inside each test.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -10,9 +10,7 @@ use std::process::Command;
 use common::media::{attr, parse_master, video_size};
 use common::{Workspace, planned, with_status};
 use serde_json::Value;
-
-const BUILD_FAILED: i32 = 1;
-const VERIFY_FAILED: i32 = 6;
+use vodbuild::exit_codes::{BUILD_FAILED, SUCCESS, VERIFY_FAILED};
 
 fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg").args(["-hide_banner", "-loglevel", "error", "-y"]).args(args).output().unwrap();
@@ -93,7 +91,7 @@ fn truncated_front_moov_source_fails_naming_both_durations_or_builds_leniently_w
     assert!(lenient.stderr.contains("truncated"), "lenient warns\n{}", lenient.describe());
     assert!((measured_in(&lenient.stderr) - measured).abs() < 0.01, "{}", lenient.describe());
     let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(out.code, 0, "the lenient package matches the measured duration\n{}", out.describe());
+    assert_eq!(out.code, SUCCESS, "the lenient package matches the measured duration\n{}", out.describe());
     let (pl, _) = common::media::media_files(&ws.path("out/media/cut/hls/120p/index.m3u8"));
     assert!((pl.total() - measured).abs() < 0.5, "package lasts {} for {measured}s of media", pl.total());
 
@@ -123,7 +121,7 @@ fn rotated_sources_give_portrait_renditions_and_verify_fails_a_squashed_package(
     let mpd = ws.read("out/media/r90/dash/manifest.mpd");
     assert!(mpd.contains("width=\"202\"") && mpd.contains("height=\"360\""), "{mpd}");
     let ok = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(ok.code, 0, "{}", ok.describe());
+    assert_eq!(ok.code, SUCCESS, "{}", ok.describe());
 
     // Squash: the landscape package in place of the rotated source's.
     for pkg in ["hls", "dash"] {
@@ -188,7 +186,7 @@ fn interlaced_source_is_deinterlaced_and_ntsc_rate_capped_to_29_97() {
     let master = parse_master(&ws.read("out/media/ntsc/hls/master.m3u8"));
     assert_eq!(attr(&master.variants[0].attrs, "FRAME-RATE"), Some("29.970"));
     let ok = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(ok.code, 0, "{}", ok.describe());
+    assert_eq!(ok.code, SUCCESS, "{}", ok.describe());
 }
 
 /// pipelines/web-h264.yaml with its glob replaced by `sources`.
@@ -227,7 +225,7 @@ fn small_source_skips_taller_rungs_of_web_h264_unless_upscaled_or_listed() {
     assert_eq!(mpd.matches("<Representation").count(), 2, "one video and one audio representation:\n{mpd}");
     assert!(!ws.path(".vodbuild/pipeline.yaml/work/media/small/1080p.mp4").exists());
     let ok = ws.vodbuild(&["verify", "pipeline.yaml"]);
-    assert_eq!(ok.code, 0, "{}", ok.describe());
+    assert_eq!(ok.code, SUCCESS, "{}", ok.describe());
 
     // `upscale: true` on a profile builds it anyway; nothing else re-encodes.
     ws.write_manifest(&web_h264(src, |t| t.replace("    540p:", "    540p:\n      upscale: true")));

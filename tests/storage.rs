@@ -6,13 +6,14 @@
 //! the prefix, or the remote state under `.vodbuild/`) are not media and are left out
 //! when the bucket is compared with the local outputs.
 
-mod common;
+use crate::common;
 
 use common::publish::*;
 use common::servers::{S3Server, SftpServer, WebdavServer, closed_port, env_refs, files_rel};
-use common::{Workspace, executed, planned, wait_output};
+use common::{Workspace, executed, planned, wait, wait_output};
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use vodbuild::exit_codes::BUILD_FAILED;
 
 #[test]
 fn s3_first_run_uploads_every_output_and_a_rerun_uploads_nothing() {
@@ -147,21 +148,20 @@ fn s3_killed_mid_sync_leaves_consistent_playlists_and_the_next_run_completes() {
     let args = ["run", "pipeline.yaml"];
     let mut child = ws.spawn_env(&args, &env_refs(&env));
     // Kill the server as soon as the first HLS or DASH object lands.
-    let start = Instant::now();
-    loop {
-        let landed = files_rel(&s3.bucket_dir()).iter().any(|k| k.starts_with("a/hls/") || k.starts_with("a/dash/"));
-        if landed {
-            s3.kill();
-            break;
+    let landed = || files_rel(&s3.bucket_dir()).iter().any(|k| k.starts_with("a/hls/") || k.starts_with("a/dash/"));
+    // `Some(None)`: an object landed; `Some(Some(status))`: vodbuild ended first.
+    let first = wait::poll(common::TIMEOUT, Duration::from_millis(1), || {
+        if landed() { Some(None) } else { child.try_wait().unwrap().map(Some) }
+    });
+    match first {
+        Some(None) => s3.kill(),
+        Some(Some(status)) => {
+            panic!("vodbuild finished ({status}) before any HLS/DASH object reached the bucket; keys: {:?}", s3.keys())
         }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("vodbuild finished ({status}) before any HLS/DASH object reached the bucket; keys: {:?}", s3.keys());
-        }
-        assert!(start.elapsed() < common::TIMEOUT, "no HLS/DASH object reached the bucket in time");
-        std::thread::sleep(Duration::from_millis(1));
+        None => panic!("no HLS/DASH object reached the bucket in time"),
     }
     let out = wait_output(child, &args, common::TIMEOUT);
-    assert_eq!(out.code, 1, "a run whose backend died must fail with 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "a run whose backend died must fail with 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert!(out.stderr.contains("backend `cdn`"), "the error does not name the backend `cdn`\n{}", out.describe());
 
@@ -235,7 +235,7 @@ fn s3_remote_source_is_downloaded_once_and_rebuilt_when_the_object_changes() {
     s3.put_object("masters/a.mp4", &v1);
 
     let mut p = Pipeline::new(s3.yaml("/"));
-    p.sources = "  - object: masters/a.mp4\n    backend: cdn\n    id: a\n".to_string();
+    p.source = vec![("object", "masters/a.mp4"), ("backend", "cdn"), ("id", "a")];
     ws.write_manifest(&p.render());
 
     let run1 = run_ok(&ws, &env);
@@ -310,12 +310,12 @@ fn s3_prune_deletes_only_objects_no_longer_produced() {
 fn assert_backend_failure(ws: &Workspace, env: &[(&'static str, String)], plan_env: &[(&'static str, String)]) {
     // Plain output: the error is on stderr.
     let out = ws.vodbuild_env(&["run", "pipeline.yaml"], &env_refs(env));
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert!(out.stderr.contains("backend `cdn`"), "stderr does not name backend `cdn`\n{}", out.describe());
     // --json: the failed publish steps name it in their `error`.
     let out = run_env(ws, &[], env);
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     let run = out.json();
     let failed = common::with_status(&run, "failed");
     assert!(!failed.is_empty(), "no failed step in {run:#}");

@@ -5,13 +5,14 @@
 //! Blobs whose name has a component starting with `.` (bookkeeping under the prefix) are
 //! not media and are left out when the container is compared with the local outputs.
 
-mod common;
+use crate::common;
 
 use base64::Engine as _;
 use common::servers::{AzuriteServer, env_refs, files_rel};
-use common::{Output, SMALL, Workspace, executed, planned};
+use common::{Manifest, Output, Workspace, executed, planned};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use vodbuild::exit_codes::BUILD_FAILED;
 
 /// The backend's name in `storage:`; its key comes from `VODBUILD_AZ_ACCOUNT_KEY`.
 const BACKEND: &str = "az";
@@ -23,9 +24,7 @@ const SRC: &str = "media/a";
 fn manifest(az: &AzuriteServer) -> String {
     let storage =
         format!("storage:\n  {BACKEND}:\n{}publish:\n  to: {BACKEND}\n  prefix: \"{{source}}/\"\n", az.yaml(BACKEND));
-    let m = SMALL.replacen("output_dir: out\n", &format!("output_dir: out\n{storage}"), 1);
-    assert_ne!(m, SMALL, "SMALL no longer has `output_dir: out`");
-    m
+    Manifest::small().section(&storage).yaml()
 }
 
 fn run(ws: &Workspace, args: &[&str], env: &[(&'static str, String)]) -> Output {
@@ -130,14 +129,14 @@ fn azblob_wrong_account_key_fails_naming_the_backend() {
 
     // Plain output: the error is on stderr.
     let out = run(&ws, &["run", "pipeline.yaml"], &bad_env);
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
     assert!(out.stderr.contains(&named), "stderr does not name {named}\n{}", out.describe());
     assert!(!out.stderr.contains(&wrong), "stderr shows the account key\n{}", out.describe());
 
     // --json: the failed publish steps name the backend in their `error`.
     let out = run(&ws, &["run", "pipeline.yaml", "--json"], &bad_env);
-    assert_eq!(out.code, 1, "expected exit 1\n{}", out.describe());
+    assert_eq!(out.code, BUILD_FAILED, "expected exit 1\n{}", out.describe());
     let run = out.json();
     let failed = common::with_status(&run, "failed");
     assert!(!failed.is_empty(), "no failed step in {run:#}");

@@ -1,7 +1,7 @@
 //! Outputs deleted or edited behind vodbuild's back are rebuilt by the step
 //! that made them, and only by it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeSet;
@@ -105,8 +105,7 @@ fn deleted_intermediate_encode_is_rebuilt_when_needed() {
     assert_eq!(executed(&run), stale, "{run:#}");
 
     // Now packaging must run: the 90p encode has to exist again.
-    let hls2 = "segment_seconds: 2, segment_type: fmp4";
-    ws.write_manifest(&SMALL.replace(hls2, "segment_seconds: 4, segment_type: fmp4"));
+    ws.write_manifest(&Manifest::small().output_field("hls", "segment_seconds", "4").yaml());
     let plan = ws.plan_ok();
     let stale = planned(&plan);
     if ws.path(work).is_file() {

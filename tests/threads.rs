@@ -4,7 +4,7 @@
 //! cores, and no more than the pool, rayon's global pool (hashing), the main thread, the
 //! signal handler and a little slack. Counted in /proc/PID/task while the run works.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::sync::Arc;

@@ -1,13 +1,12 @@
 //! `vodbuild verify`: passes on what vodbuild builds (every manifest in `pipelines/` and
 //! `examples/`), and fails with a specific message on each kind of broken package.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
-use common::{SMALL, Workspace};
-
-const VERIFY_FAILED: i32 = 6;
+use common::{Manifest, SMALL, Workspace};
+use vodbuild::exit_codes::{BUILD_FAILED, SUCCESS, VERIFY_FAILED};
 
 /// A built workspace with one 4 s source (`media/a.mp4` → id `media/a`).
 fn built() -> Workspace {
@@ -116,7 +115,7 @@ fn shipped_manifests_verify_clean() {
         ws.write("pipeline.yaml", std::fs::read(m).unwrap());
         ws.vodbuild(&["run", "pipeline.yaml", "-q"]).success();
         let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
-        assert_eq!(out.code, 0, "{} does not verify:\n{}", m.display(), out.describe());
+        assert_eq!(out.code, SUCCESS, "{} does not verify:\n{}", m.display(), out.describe());
     }
     // The quickstart example, as shipped (its own media).
     let ws = Workspace::new();
@@ -144,10 +143,11 @@ fn verify_step_gates_publishing() {
         .unwrap();
     assert!(status.success());
     let published = ws.path("published");
-    let manifest = SMALL
-        .replace("segment_type: fmp4}", "segment_type: fmp4, verify: true}")
-        .replace("segment_seconds: 2}", "segment_seconds: 2, verify: true}")
-        + &format!("storage:\n  disk: {{service: fs, root: {}}}\npublish:\n  to: disk\n", published.display());
+    let manifest = Manifest::small()
+        .output_field("hls", "verify", "true")
+        .output_field("dash", "verify", "true")
+        .section(&format!("storage:\n  disk: {{service: fs, root: {}}}\npublish:\n  to: disk\n", published.display()))
+        .yaml();
     ws.write_manifest(&manifest);
     let graph = ws.vodbuild(&["graph", "pipeline.yaml", "--format", "json"]).success().json();
     let edge =
@@ -157,7 +157,7 @@ fn verify_step_gates_publishing() {
         "{graph:#}"
     );
 
-    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(1);
+    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(BUILD_FAILED);
     let run = out.json();
     let status = |id: &str| common::step(&run, id)["status"].as_str().unwrap().to_string();
     assert_eq!(status("verify_hls:media/a"), "failed", "{run:#}");

@@ -3,20 +3,25 @@
 #![allow(dead_code, unused_imports)]
 
 mod check;
+pub mod manifest;
 pub mod media;
 pub mod mpd;
 pub mod publish;
 pub mod servers;
 pub mod tools;
+#[path = "../../xtask/src/wait.rs"]
+pub mod wait;
 
 pub use check::{assert_outputs_valid, assert_outputs_valid_in};
+pub use manifest::{Manifest, h264};
 
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
+use vodbuild::exit_codes::SUCCESS;
 
 /// Longest a single vodbuild invocation may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(180);
@@ -24,6 +29,7 @@ pub const TIMEOUT: Duration = Duration::from_secs(180);
 /// A small, fast manifest: two tiny H.264 rungs, AAC, HLS + DASH with 2 s
 /// segments, thumbnails every second, metadata. Sources: `media/*.mp4`. The 144p rung
 /// upscales, so 160x90 fixtures get both rungs (ladder fitting is tested in source_geometry.rs).
+/// [`Manifest::small`] renders this same text (a test checks it): use it to change a field.
 pub const SMALL: &str = r#"version: 1
 output_dir: out
 encoding:
@@ -226,18 +232,8 @@ pub fn wait_output(mut child: Child, args: &[&str], timeout: Duration) -> Output
         let _ = se.read_to_end(&mut s);
         s
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait vodbuild") {
-            break st;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("vodbuild {args:?} did not finish within {timeout:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait::exit_or_kill(&mut child, timeout, Duration::from_millis(20))
+        .unwrap_or_else(|| panic!("vodbuild {args:?} did not finish within {timeout:?}"));
     let stdout = String::from_utf8_lossy(&t_out.join().unwrap()).into_owned();
     let stderr = String::from_utf8_lossy(&t_err.join().unwrap()).into_owned();
     let json = parse_json(&stdout);
@@ -272,7 +268,7 @@ impl Output {
     }
 
     pub fn success(self) -> Output {
-        self.assert_code(0)
+        self.assert_code(SUCCESS)
     }
 
     pub fn json(&self) -> Value {

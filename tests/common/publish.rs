@@ -1,19 +1,22 @@
-//! Helpers for the storage tests: a manifest builder with a backend and publishing, and
+//! Helpers for the storage tests: a manifest with a backend and publishing, and
 //! comparisons of local outputs with what a backend holds.
 
+use super::manifest::h264;
 use super::servers::{env_refs, files_rel};
-use super::{Output, Workspace};
+use super::{Manifest, Output, Workspace};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-// ------------------------------------------------------------------ manifest builder
+// ------------------------------------------------------------------ manifest
 
+/// The storage tests' manifest: SMALL's outputs from one source, published to backend `cdn`
+/// under `{source}/`; the fields are what the tests change. Rendered with [`Manifest`].
 pub struct Pipeline {
     /// The `storage: cdn:` body (from a fixture's `yaml`).
     pub backend: String,
-    /// The `sources:` items.
-    pub sources: String,
+    /// The one source's fields.
+    pub source: Vec<(&'static str, &'static str)>,
     /// (name, height, bitrate) of each video rendition, in ladder order.
     pub video: Vec<(&'static str, u32, String)>,
     pub gop: u32,
@@ -26,7 +29,7 @@ impl Pipeline {
     pub fn new(backend: String) -> Pipeline {
         Pipeline {
             backend,
-            sources: "  - path: media/a.mp4\n    id: a\n".to_string(),
+            source: vec![("path", "media/a.mp4"), ("id", "a")],
             video: vec![("144p", 144, "200k".to_string()), ("90p", 90, "100k".to_string())],
             gop: 2,
             segment: 2,
@@ -36,28 +39,27 @@ impl Pipeline {
     }
 
     pub fn render(&self) -> String {
-        let mut y = String::from("version: 1\noutput_dir: out\n");
-        y += &format!("encoding:\n  gop_seconds: {}\n", self.gop);
-        y += &format!("storage:\n  cdn:\n{}", self.backend);
-        y += &format!("publish:\n  to: cdn\n  prefix: \"{{source}}/\"\n  concurrency: {}\n", self.concurrency);
+        let heights: Vec<String> = self.video.iter().map(|(_, height, _)| height.to_string()).collect();
+        let fields: Vec<[(&str, &str); 4]> = (self.video.iter().zip(&heights))
+            .map(|((_, _, bitrate), height)| h264(height, bitrate, "ultrafast"))
+            .collect();
+        let ladder: Vec<(&str, &[(&str, &str)])> =
+            self.video.iter().zip(&fields).map(|((name, _, _), f)| (*name, &f[..])).collect();
+        let segment = self.segment.to_string();
+        let mut sections = format!("storage:\n  cdn:\n{}", self.backend);
+        sections += &format!("publish:\n  to: cdn\n  prefix: \"{{source}}/\"\n  concurrency: {}\n", self.concurrency);
         if self.state {
-            y += "state:\n  backend: cdn\n  prefix: .vodbuild/\n";
+            sections += "state:\n  backend: cdn\n  prefix: .vodbuild/\n";
         }
-        y += &format!("sources:\n{}", self.sources);
-        y += "profiles:\n  video:\n";
-        for (name, height, bitrate) in &self.video {
-            y += &format!("    {name}: {{codec: h264, height: {height}, bitrate: {bitrate}, preset: ultrafast}}\n");
-        }
-        y += "  audio:\n    aac64: {codec: aac, bitrate: 64k, channels: 2, sample_rate: 48000}\n";
-        let ladder: Vec<&str> = self.video.iter().map(|v| v.0).collect();
-        let ladder = ladder.join(", ");
-        let seg = self.segment;
-        y += &format!(
-            "outputs:\n  hls: {{renditions: [{ladder}], audio: aac64, segment_seconds: {seg}, segment_type: fmp4}}\n  \
-             dash: {{renditions: [{ladder}], audio: aac64, segment_seconds: {seg}}}\n  \
-             thumbnails: {{interval: 1, width: 64, format: jpg}}\n  metadata: true\n"
-        );
-        y
+        Manifest::small()
+            .gop(&self.gop.to_string())
+            .without_sources()
+            .source_with(&self.source)
+            .ladder(&ladder)
+            .output_field("hls", "segment_seconds", &segment)
+            .output_field("dash", "segment_seconds", &segment)
+            .section(&sections)
+            .yaml()
     }
 }
 

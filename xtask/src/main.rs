@@ -9,6 +9,7 @@ mod fuzz;
 mod local;
 mod services;
 mod soak;
+mod wait;
 
 use std::env;
 use std::fmt;

@@ -39,7 +39,7 @@ use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod azurite;
 mod s3;
@@ -147,24 +147,18 @@ pub(crate) fn spawn_server(
 
 pub(crate) fn wait_listening(child: &mut Child, port: u16) -> Result<(), String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            return Err(format!("exited with {status} before listening on port {port}"));
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            // The port answers; make sure it is our child that answers.
-            std::thread::sleep(Duration::from_millis(30));
-            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-                return Err(format!("exited with {status}; port {port} is someone else's"));
-            }
-            return Ok(());
-        }
-        if start.elapsed() > START_TIMEOUT {
-            return Err(format!("not listening on port {port} after {START_TIMEOUT:?}"));
-        }
-        std::thread::sleep(Duration::from_millis(25));
+    let answered = super::wait::poll(START_TIMEOUT, Duration::from_millis(25), || match child.try_wait() {
+        Err(e) => Some(Err(e.to_string())),
+        Ok(Some(status)) => Some(Err(format!("exited with {status} before listening on port {port}"))),
+        Ok(None) => TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok().then_some(Ok(())),
+    });
+    answered.unwrap_or_else(|| Err(format!("not listening on port {port} after {START_TIMEOUT:?}")))?;
+    // The port answers; make sure it is our child that answers.
+    std::thread::sleep(Duration::from_millis(30));
+    if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+        return Err(format!("exited with {status}; port {port} is someone else's"));
     }
+    Ok(())
 }
 
 /// The direct children of `pid`, from /proc/PID/stat (field 4 is the parent pid).
@@ -235,18 +229,8 @@ pub fn run_client(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Output 
         let _ = se.read_to_end(&mut v);
         v
     });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > CLIENT_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{program} {args:?} did not finish within {CLIENT_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = super::wait::exit_or_kill(&mut child, CLIENT_TIMEOUT, Duration::from_millis(10))
+        .unwrap_or_else(|| panic!("{program} {args:?} did not finish within {CLIENT_TIMEOUT:?}"));
     Output { status, stdout: t_out.join().unwrap(), stderr: t_err.join().unwrap() }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -116,14 +116,13 @@ pub fn start_s3s(s3s: &Path, data: &Path, port: u16, log: &Path) -> Result<Child
         .stderr(log)
         .spawn()
         .map_err(|e| format!("starting s3s-fs: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("s3s-fs did not listen on 127.0.0.1:{port} within 20 s"));
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    let listening = crate::wait::until(Duration::from_secs(20), Duration::from_millis(50), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok() || child.try_wait().ok().flatten().is_some()
+    });
+    if !listening || child.try_wait().ok().flatten().is_some() {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("s3s-fs did not listen on 127.0.0.1:{port} within 20 s"));
     }
     Ok(child)
 }

@@ -126,15 +126,12 @@ impl Run {
 
     /// Waits at most `limit`; a run still alive then is killed and reported as hung.
     pub fn wait(mut self, limit: Duration) -> Result<ExitStatus, String> {
-        while self.started.elapsed() < limit {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return self.finish();
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let left = limit.saturating_sub(self.started.elapsed());
+        if crate::wait::exit_or_kill(&mut self.child, left, Duration::from_millis(20)).is_none() {
+            let _ = self.finish();
+            return Err(format!("vodbuild run still running after {} s (killed)", limit.as_secs()));
         }
-        let _ = self.child.kill();
-        let _ = self.finish();
-        Err(format!("vodbuild run still running after {} s (killed)", limit.as_secs()))
+        self.finish()
     }
 
     fn finish(&mut self) -> Result<ExitStatus, String> {

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::proc::{Rng, Run, Server};
 use super::{Soak, Totals, bucket, check, say};
+use crate::wait;
 
 const LIMIT: Duration = Duration::from_secs(900);
 
@@ -78,9 +79,8 @@ fn pick_publish(soak: &Soak, rng: &mut Rng) -> usize {
 
 /// Waits until the `k`-th publish step has started (or the run ended), then up to 20 ms more.
 fn at_publish(run: &mut Run, k: usize, rng: &mut Rng) {
-    while run.publish_started() < k && !run.exited() && run.started.elapsed() < LIMIT {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let left = LIMIT.saturating_sub(run.started.elapsed());
+    wait::until(left, Duration::from_millis(1), || run.publish_started() >= k || run.exited());
     std::thread::sleep(Duration::from_secs_f64(rng.unit() * 0.02));
 }
 
@@ -97,9 +97,8 @@ pub fn kill(soak: &Soak, rng: &mut Rng, i: usize, n: usize, est: &mut f64, t: &m
     match publish_k {
         Some(k) => at_publish(&mut run, k, rng),
         None => {
-            while run.started.elapsed().as_secs_f64() < delay && !run.exited() {
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            let left = Duration::try_from_secs_f64(delay).unwrap_or_default().saturating_sub(run.started.elapsed());
+            wait::until(left, Duration::from_millis(5), || run.exited());
         }
     }
     let at = run.started.elapsed().as_secs_f64();

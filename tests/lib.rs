@@ -1,0 +1,54 @@
+//! The integration tests: ONE test binary (`integration`) with a module per file, so the
+//! tests compile and link once instead of once per file (`autotests = false` in Cargo.toml).
+//!
+//! Adding a test file `tests/NAME.rs`: add `mod NAME;` below (kept in alphabetical order) and
+//! start the file with `use crate::common;` (not `mod common;`). Run one file's tests with
+//! `cargo test --test integration NAME::` (one test: `NAME::TEST_NAME`).
+
+mod common;
+
+mod audio_jobs;
+mod awkward;
+mod browser;
+mod cli;
+mod crash;
+mod destinations;
+mod dry_run;
+mod hints;
+mod hostile;
+mod incremental;
+mod manifest_corpus;
+mod manifest_errors;
+mod output_checks;
+mod outputs;
+mod packagers;
+mod params;
+mod servers_selftest;
+mod settings;
+mod source_geometry;
+mod storage;
+mod storage_azure;
+mod tamper;
+mod threads;
+mod verify;
+
+/// With `autotests = false`, a `tests/NAME.rs` without its `mod NAME;` line above would
+/// silently never run: this test names it.
+#[test]
+fn every_test_file_is_a_module_of_this_binary() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let harness = std::fs::read_to_string(dir.join("lib.rs")).expect("read tests/lib.rs");
+    let declared: std::collections::BTreeSet<&str> =
+        harness.lines().filter_map(|l| l.strip_prefix("mod ")?.strip_suffix(';')).collect();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("list tests/") {
+        let name = entry.expect("entry of tests/").file_name().to_string_lossy().into_owned();
+        if let Some(module) = name.strip_suffix(".rs")
+            && module != "lib"
+            && !declared.contains(module)
+        {
+            missing.push(module.to_string());
+        }
+    }
+    assert!(missing.is_empty(), "add `mod NAME;` to tests/lib.rs for: {missing:?}");
+}
