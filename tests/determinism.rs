@@ -2,7 +2,7 @@
 //! however many cores vodbuild sees (x264, x265, svt-av1 and libvpx settings that change the
 //! bytes are fixed by the step), so a forced re-encode leaves its dependents fresh.
 
-mod common;
+use crate::common;
 
 use common::*;
 use std::collections::BTreeMap;

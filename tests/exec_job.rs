@@ -3,7 +3,7 @@
 //! from a copy of the workspace moved to another path, giving exactly the files the run
 //! recorded; a job whose input or tool is not the one it was planned with is refused.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;
