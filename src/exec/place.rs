@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::job::Placement;
+use super::job::{FileDigest, Placement};
 use crate::hash::{FileStat, hash_file};
 use crate::state::OutputFile;
 
@@ -57,24 +57,50 @@ fn sibling(dest: &Path, what: &str) -> PathBuf {
     dest.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
 }
 
-/// Size, digest and stat of every file of a placed output (sorted by path).
-pub fn fingerprint(p: &Placement) -> Result<Vec<OutputFile>, String> {
+/// Size and digest of every file of a job's temporary output (sorted by path).
+pub fn digest(p: &Placement) -> Result<Vec<FileDigest>, String> {
+    files_of(p, &p.tmp)?
+        .into_iter()
+        .map(|(rel, path)| {
+            let size = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?.len();
+            let digest = hash_file(&path, size).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(FileDigest { path: rel, size, digest })
+        })
+        .collect()
+}
+
+/// The placed output's files as a record holds them: the job's digests, and each file's stat
+/// now that it is in position (for the stat cache). A file that is not what the job reported
+/// fails the step.
+pub fn record(p: &Placement, files: &[FileDigest]) -> Result<Vec<OutputFile>, String> {
+    let placed = files_of(p, &p.dest)?;
+    if placed.len() != files.len() || placed.iter().zip(files).any(|((rel, _), f)| *rel != f.path) {
+        return Err(format!("{}: not the files the job reported", p.dest.display()));
+    }
+    placed
+        .into_iter()
+        .zip(files)
+        .map(|((_, path), f)| {
+            let stat = FileStat::of(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if stat.size != f.size {
+                return Err(format!("{}: not the file the job reported", path.display()));
+            }
+            Ok(OutputFile { path: f.path.clone(), size: f.size, digest: f.digest.clone(), stat })
+        })
+        .collect()
+}
+
+/// (relative path, path) of every file of an output at `at` (its temporary or its position).
+fn files_of(p: &Placement, at: &Path) -> Result<Vec<(String, PathBuf)>, String> {
     let mut files = Vec::new();
     if p.dir {
-        walk(&p.dest, &p.dest, &mut files).map_err(|e| format!("listing {}: {e}", p.dest.display()))?;
+        walk(at, at, &mut files).map_err(|e| format!("listing {}: {e}", at.display()))?;
         files.sort();
     } else {
         let name = p.dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        files.push((name, p.dest.clone()));
+        files.push((name, at.to_path_buf()));
     }
-    files
-        .into_iter()
-        .map(|(rel, path)| {
-            let stat = FileStat::of(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let digest = hash_file(&path, stat.size).map_err(|e| format!("{}: {e}", path.display()))?;
-            Ok(OutputFile { path: rel, size: stat.size, digest, stat })
-        })
-        .collect()
+    Ok(files)
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {

@@ -1,6 +1,6 @@
 //! The local executor: jobs run on a rayon pool on this machine, each through
-//! [`super::local::Executor`] (what running a job does), then checked, placed and
-//! fingerprinted. `-j` is how many jobs are in flight; the pool has at most
+//! [`super::local::Executor`] ([`run_job::run`]: the tool, post-processing, output checks,
+//! digests), then placed ([`run_job::place`]). `-j` is how many jobs are in flight; the pool has at most
 //! [`threads`] threads whatever `-j` says (a running job holds one while its tool runs), so
 //! the jobs beyond that wait in the pool's queue. One pool serves every run of a process.
 
@@ -9,11 +9,9 @@ use std::time::Instant;
 
 use super::cancel::Cancel;
 use super::executor::{Executor, Finished, Job, JobOutcome};
-use super::job::JobSpec;
+use super::local;
 use super::progress::Progress;
-use super::{check, local, place};
-use crate::state::OutputFile;
-use crate::storage::sync::SyncStats;
+use super::run_job::{self, JobEnv};
 
 /// Threads of the pool for `-j jobs`: at most twice the cores.
 pub fn threads(jobs: usize) -> usize {
@@ -39,6 +37,7 @@ pub fn shared(threads: usize) -> Arc<rayon::ThreadPool> {
 pub struct LocalPool<'s, 'a> {
     scope: &'s rayon::Scope<'a>,
     actions: &'a dyn local::Executor,
+    env: &'a JobEnv,
     progress: &'a Progress,
     cancel: Cancel,
     slots: usize,
@@ -52,12 +51,13 @@ impl<'s, 'a> LocalPool<'s, 'a> {
     pub fn new(
         scope: &'s rayon::Scope<'a>,
         actions: &'a dyn local::Executor,
+        env: &'a JobEnv,
         progress: &'a Progress,
         cancel: Cancel,
         slots: usize,
     ) -> Self {
         let (tx, rx) = mpsc::channel();
-        LocalPool { scope, actions, progress, cancel, slots: slots.max(1), in_flight: 0, tx, rx }
+        LocalPool { scope, actions, env, progress, cancel, slots: slots.max(1), in_flight: 0, tx, rx }
     }
 }
 
@@ -67,14 +67,16 @@ impl Executor for LocalPool<'_, '_> {
     }
 
     fn start(&mut self, job: Job) {
-        let (tx, actions, progress, cancel) = (self.tx.clone(), self.actions, self.progress, self.cancel.clone());
+        let (tx, actions, env, progress) = (self.tx.clone(), self.actions, self.env, self.progress);
+        let cancel = self.cancel.clone();
         self.in_flight += 1;
         self.scope.spawn(move |_| {
             let start = Instant::now();
             let mut bar = progress.start(&job.spec.label, job.spec.duration);
             // A panic in a job fails that job; it must not leave the builder waiting.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                execute_and_place(actions, &job.spec, &job.checks, &cancel, &mut |s| bar.update(s))
+                let result = actions.execute(env, &job.spec, &cancel, &mut |s| bar.update(s));
+                run_job::place(&job.spec, &env.root, result)
             }))
             .unwrap_or_else(|_| Err("internal error (a panic) while running the step".into()));
             bar.finish(result.is_ok());
@@ -99,41 +101,4 @@ impl Executor for LocalPool<'_, '_> {
     fn cancel_all(&mut self) {
         self.cancel.cancel();
     }
-}
-
-fn execute_and_place(
-    executor: &dyn local::Executor,
-    job: &JobSpec,
-    checks: &check::Checks,
-    cancel: &Cancel,
-    progress: &mut dyn FnMut(f64),
-) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
-    for p in &job.placements {
-        place::confine(p)?;
-        place::remove_leftovers(&p.dest);
-    }
-    let stats = match executor.execute(job, cancel, progress) {
-        Ok(s) => s,
-        Err(e) => {
-            let e = check::name_disk_full(e, &job.placements);
-            job.placements.iter().for_each(place::discard);
-            return Err(e);
-        }
-    };
-    if cancel.is_cancelled() {
-        job.placements.iter().for_each(place::discard);
-        return Err(super::runner::INTERRUPTED.into());
-    }
-    if let Some(remote) = &job.remote_outputs {
-        return Ok((vec![remote.clone()], stats));
-    }
-    // Nothing is recorded (or placed) that is not what the step promises.
-    if let Err(e) = check::outputs(checks, &job.placements) {
-        let e = check::name_disk_full(e, &job.placements);
-        job.placements.iter().for_each(place::discard);
-        return Err(e);
-    }
-    job.placements.iter().try_for_each(place::place)?;
-    let outputs = job.placements.iter().map(place::fingerprint).collect::<Result<_, _>>()?;
-    Ok((outputs, stats))
 }

@@ -22,7 +22,7 @@ pub fn record(
     let rec = StepRecord {
         key: eval.key.clone().unwrap_or_default(),
         kind: step.kind,
-        recipe: crate::key::recipe_version(step.kind.as_str()),
+        recipe: crate::kinds::recipe(step.kind),
         params: step.params.clone(),
         tool: ctx.tool_ref(step),
         inputs: eval.inputs.clone(),

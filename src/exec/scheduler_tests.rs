@@ -15,7 +15,7 @@ use crate::exec::check::{Checks, Durations};
 use crate::exec::executor::{Executor, Finished, Job, JobOutcome};
 use crate::exec::job::{Action, JobSpec};
 use crate::exec::progress::{Mode, Progress};
-use crate::graph::{OutputLoc, Step, StepKind, ToolUse};
+use crate::graph::{Media, OutputLoc, Step, StepKind, Subject, ToolUse};
 use crate::hash::FileStat;
 
 // ------------------------------------------------------------------ graph
@@ -31,12 +31,16 @@ fn step(id: &str) -> Step {
         _ => StepKind::Metadata,
     };
     let source = parts.next().unwrap_or("s").to_string();
-    let kind_of_media = if id.ends_with(":aac") { "audio" } else { "video" };
+    let (kind_of_media, media) = if id.ends_with(":aac") { ("audio", Media::Audio) } else { ("video", Media::Video) };
+    let subject = match kind {
+        StepKind::Encode => Subject::Rendition { name: id.rsplit(':').next().unwrap_or_default().into(), media },
+        _ => Subject::Source,
+    };
     Step {
         id: id.into(),
         kind,
         source,
-        profile: None,
+        subject,
         params: json!({"type": kind_of_media}),
         tool: ToolUse::Ffmpeg,
         reads_source: false,
@@ -135,24 +139,21 @@ impl Work for FakeWork {
         &mut self,
         group: &[NodeIndex],
         _outputs_of: &dyn Fn(NodeIndex) -> &'o [OutputFile],
-        _runnable: usize,
-    ) -> Result<(JobSpec, Checks), String> {
+    ) -> Result<JobSpec, String> {
         let steps: Vec<String> = group.iter().map(|n| self.ids[n.index()].clone()).collect();
-        let spec = JobSpec {
+        let checks = Checks { durations: Durations { video: 1.0, audio: 1.0 }, tolerance: 0.5, expect: vec![] };
+        Ok(JobSpec {
+            id: steps.join("+"),
             label: steps.join(" + "),
             steps,
             duration: 1.0,
+            inputs: vec![],
+            tools: vec![],
             action: Action::WriteFile { path: "/nonexistent".into(), contents: String::new() },
-            placements: vec![],
+            outputs: vec![],
+            checks,
             remote_outputs: None,
-        };
-        let checks = Checks {
-            ffmpeg: "ffmpeg".into(),
-            durations: Durations { video: 1.0, audio: 1.0 },
-            tolerance: 0.5,
-            expect: vec![],
-        };
-        Ok((spec, checks))
+        })
     }
 
     fn record(&mut self, n: NodeIndex, eval: &Evaluation, _outputs: &[OutputFile]) -> Result<(), String> {
@@ -350,13 +351,8 @@ fn a_job_that_cannot_be_built_fails_its_steps() {
         }
     }
     impl Work for Unbuildable {
-        fn job<'o>(
-            &mut self,
-            g: &[NodeIndex],
-            o: &dyn Fn(NodeIndex) -> &'o [OutputFile],
-            r: usize,
-        ) -> Result<(JobSpec, Checks), String> {
-            if self.0.ids[g[0].index()] == "thumbnails:a" { Err("no probe".into()) } else { self.0.job(g, o, r) }
+        fn job<'o>(&mut self, g: &[NodeIndex], o: &dyn Fn(NodeIndex) -> &'o [OutputFile]) -> Result<JobSpec, String> {
+            if self.0.ids[g[0].index()] == "thumbnails:a" { Err("no probe".into()) } else { self.0.job(g, o) }
         }
         fn record(&mut self, n: NodeIndex, e: &Evaluation, o: &[OutputFile]) -> Result<(), String> {
             self.0.record(n, e, o)

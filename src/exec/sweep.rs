@@ -1,7 +1,7 @@
 //! Temporaries never outlive a run: every run (even one with nothing to do) first removes
-//! what killed runs left in the folders its steps write to: `.NAME.tmp-PID-N` outputs being
-//! written ([`super::job::temp_for`]) and `.NAME.old-PID` folders being swapped out
-//! ([`super::place`]). Only that naming pattern, only in those folders (the per-source
+//! what killed runs left in the folders its steps write to: `.NAME.tmp-ID` outputs being
+//! written (ID: 16 hex digits naming the job, see [`super::job`]; `.NAME.tmp-PID-N` from older
+//! versions) and `.NAME.old-PID` folders being swapped out ([`super::place`]). Only that naming pattern, only in those folders (the per-source
 //! output and work folders), and one `read_dir` per folder: no walk of the catalog.
 
 use std::collections::BTreeSet;
@@ -24,8 +24,8 @@ fn sweep(dir: &Path) -> usize {
     let mut removed = 0;
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(pid) = name.to_str().and_then(leftover_pid) else { continue };
-        if pid == std::process::id() {
+        let Some(owner) = name.to_str().and_then(leftover) else { continue };
+        if owner == Owner::Pid(std::process::id()) {
             continue;
         }
         let path = e.path();
@@ -44,31 +44,54 @@ fn sweep(dir: &Path) -> usize {
     removed
 }
 
-/// The pid in a vodbuild temporary's name: `.NAME.tmp-PID-N` or `.NAME.old-PID`.
-fn leftover_pid(name: &str) -> Option<u32> {
+/// Who left a temporary: a job (by id) or a process (by pid).
+#[derive(Debug, PartialEq, Eq)]
+enum Owner {
+    Job,
+    Pid(u32),
+}
+
+/// Whether `name` is a vodbuild temporary: `.NAME.tmp-ID` (16 hex digits), `.NAME.tmp-PID-N`
+/// or `.NAME.old-PID`.
+fn leftover(name: &str) -> Option<Owner> {
     let rest = name.strip_prefix('.')?;
-    if let Some(i) = rest.rfind(".tmp-") {
-        let (pid, n) = rest[i + 5..].split_once('-')?;
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        return (i > 0 && digits(n)).then(|| pid.parse().ok()).flatten();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some(i) = rest.rfind(".tmp-").filter(|i| *i > 0) {
+        let tail = &rest[i + 5..];
+        if tail.len() == 16 && tail.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            return Some(Owner::Job);
+        }
+        let (pid, n) = tail.split_once('-')?;
+        return digits(n).then(|| pid.parse().ok().map(Owner::Pid)).flatten();
     }
-    let i = rest.rfind(".old-")?;
-    (i > 0).then(|| rest[i + 5..].parse().ok()).flatten()
+    let i = rest.rfind(".old-").filter(|i| *i > 0)?;
+    rest[i + 5..].parse().ok().map(Owner::Pid)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::leftover_pid;
+    use super::{Owner, leftover};
 
     #[test]
     fn only_vodbuild_temporaries_match() {
-        assert_eq!(leftover_pid(".720p.mp4.tmp-123-4"), Some(123));
-        assert_eq!(leftover_pid(".thumbnails.tmp-9-0"), Some(9));
-        assert_eq!(leftover_pid(".hls.old-77"), Some(77));
-        for other in
-            ["720p.mp4", ".720p.mp4", "a.tmp-1-2", ".tmp-1-2", ".x.tmp-1-", ".x.tmp-a-1", ".x.old-", ".x.old-1a"]
-        {
-            assert_eq!(leftover_pid(other), None, "{other}");
+        assert_eq!(leftover(".720p.mp4.tmp-123-4"), Some(Owner::Pid(123)));
+        assert_eq!(leftover(".thumbnails.tmp-9-0"), Some(Owner::Pid(9)));
+        assert_eq!(leftover(".hls.old-77"), Some(Owner::Pid(77)));
+        assert_eq!(leftover(".hls.tmp-0123456789abcdef"), Some(Owner::Job));
+        for other in [
+            "720p.mp4",
+            ".720p.mp4",
+            "a.tmp-1-2",
+            ".tmp-1-2",
+            ".x.tmp-1-",
+            ".x.tmp-a-1",
+            ".x.old-",
+            ".x.old-1a",
+            ".x.tmp-0123456789ABCDEF",
+            ".x.tmp-0123456789abcde",
+            ".tmp-0123456789abcdef",
+        ] {
+            assert_eq!(leftover(other), None, "{other}");
         }
     }
 }

@@ -7,7 +7,6 @@
 use petgraph::graph::NodeIndex;
 
 use super::builder::Work;
-use super::check::{self, Checks};
 use super::job::{self, JobCtx, JobSpec};
 use super::recorder;
 use super::scheduler::{Judge, Verdict};
@@ -19,8 +18,6 @@ pub struct StateWork<'a, 'c> {
     pub state: &'a mut State,
     pub force: bool,
     pub jctx: JobCtx<'a>,
-    /// How many jobs run at once at most (the thread budget divides the cores among them).
-    pub at_once: usize,
 }
 
 impl Judge for StateWork<'_, '_> {
@@ -52,14 +49,9 @@ impl Work for StateWork<'_, '_> {
         &mut self,
         group: &[NodeIndex],
         outputs_of: &dyn Fn(NodeIndex) -> &'o [OutputFile],
-        runnable: usize,
-    ) -> Result<(JobSpec, Checks), String> {
-        // Thread budget: the cores shared among the jobs that can run now.
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        self.jctx.threads = (cores / runnable.clamp(1, self.at_once.max(1))).max(1);
+    ) -> Result<JobSpec, String> {
         let previous = self.state.data.steps.get(&self.ctx.sg.g[group[0]].id);
-        let spec = job::build(&self.jctx, group, outputs_of, previous)?;
-        Ok((spec, check::expectations(&self.jctx, group)))
+        job::build(&self.jctx, group, outputs_of, previous)
     }
 
     fn record(&mut self, n: NodeIndex, eval: &Evaluation, outputs: &[OutputFile]) -> Result<(), String> {

@@ -4,12 +4,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use petgraph::graph::{DiGraph, NodeIndex};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
+use super::{Media, OutputLoc, PackageKind, Step, StepGraph, StepKind, Subject, ToolUse};
+use crate::kinds;
 use crate::ladder::Fits;
+use crate::layout;
 use crate::manifest::Manifest;
-use crate::manifest::model::{Outputs, Packager, SourceChecks};
+use crate::manifest::model::{Outputs, Packager};
 use crate::storage;
 
 impl StepGraph {
@@ -24,7 +26,7 @@ impl StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
         let (video, audio) = renditions_in_use(&m.raw.outputs);
         for src in &m.sources {
-            let b = SourceSteps { m, s: &src.id, work: m.work_dir(&src.id), out: m.output_dir.join(&src.id) };
+            let b = SourceSteps { m, s: &src.id };
             let fitted: Vec<&String> = match fits.get(&src.id) {
                 Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
                 None => video.clone(),
@@ -60,14 +62,6 @@ fn renditions_in_use(o: &Outputs) -> (Vec<&String>, Vec<&String>) {
     (video, audio)
 }
 
-/// The probe's parameters: empty, or the lenient source check (which changes what it accepts).
-fn probe_params(m: &Manifest, source: &str) -> Value {
-    match m.source(source).map(|s| s.opts.checks) {
-        Some(SourceChecks::Lenient) => json!({"source_checks": "lenient"}),
-        _ => json!({}),
-    }
-}
-
 fn packager_tool(p: Packager) -> ToolUse {
     match p {
         Packager::Ffmpeg => ToolUse::Ffmpeg,
@@ -75,83 +69,56 @@ fn packager_tool(p: Packager) -> ToolUse {
     }
 }
 
-fn params_of(v: &impl serde::Serialize) -> Value {
-    serde_json::to_value(v).expect("manifest values serialize")
-}
-
 struct SourceSteps<'a> {
     m: &'a Manifest,
     s: &'a str,
-    work: PathBuf,
-    out: PathBuf,
 }
 
 impl SourceSteps<'_> {
-    /// A step of this source; `id` is the kind's prefix (`hls`) or a full suffix (`encode:720p`
-    /// becomes `encode:SRC:720p`).
+    /// A step of this source, `PREFIX:SOURCE` or `PREFIX:SOURCE:RENDITION`.
     fn step(
         &self,
         kind: StepKind,
-        id: &str,
+        prefix: &str,
+        subject: Subject,
         params: Value,
         tool: ToolUse,
-        reads_source: bool,
-        output: OutputLoc,
+        output: PathBuf,
     ) -> Step {
-        let (prefix, profile) = match id.split_once(':') {
-            Some((p, name)) => (format!("{p}:{}:{name}", self.s), Some(name.to_string())),
-            None => (format!("{id}:{}", self.s), None),
+        let id = match &subject {
+            Subject::Rendition { name, .. } => format!("{prefix}:{}:{name}", self.s),
+            _ => format!("{prefix}:{}", self.s),
         };
+        let output = if kinds::writes_folder(kind) { OutputLoc::Dir(output) } else { OutputLoc::File(output) };
         Step {
-            id: prefix,
+            id,
             kind,
             source: self.s.to_string(),
-            profile,
+            subject,
             params,
             tool,
-            reads_source,
+            reads_source: kinds::reads_source(kind),
             intermediate: matches!(kind, StepKind::Probe | StepKind::Encode),
             output,
         }
     }
 
     fn add_to(&self, sg: &mut StepGraph, video: &[&String], audio: &[&String]) {
-        let (m, o) = (self.m, &self.m.raw.outputs);
+        let (m, s, o) = (self.m, self.s, &self.m.raw.outputs);
         let probe_step = self.step(
             StepKind::Probe,
             "probe",
-            probe_params(self.m, self.s),
+            Subject::Source,
+            kinds::probe::params(m, s),
             ToolUse::Ffprobe,
-            true,
-            OutputLoc::File(self.work.join("probe.json")),
+            layout::probe(m, s),
         );
         let probe = sg.add(probe_step, &[]);
 
-        let mut encodes: HashMap<&str, NodeIndex> = HashMap::new();
-        let video_params = video.iter().map(|name| {
-            let mut p = params_of(&m.raw.profiles.video[name.as_str()]);
-            p["gop_seconds"] = json!(m.raw.encoding.gop_seconds);
-            p["type"] = json!("video");
-            (*name, p)
-        });
-        let audio_params = audio.iter().map(|name| {
-            let mut p = params_of(&m.raw.profiles.audio[name.as_str()]);
-            p["type"] = json!("audio");
-            (*name, p)
-        });
-        for (name, params) in video_params.chain(audio_params) {
-            let output = OutputLoc::File(self.work.join(format!("{name}.mp4")));
-            let step = self.step(StepKind::Encode, &format!("encode:{name}"), params, ToolUse::Ffmpeg, true, output);
-            encodes.insert(name.as_str(), sg.add(step, &[probe]));
-        }
+        let encodes = self.add_encodes(sg, probe, video, audio);
         // A package lists only the rungs built for this source (see crate::ladder).
         let built = |renditions: &[String]| -> Vec<String> {
             renditions.iter().filter(|r| video.contains(r)).cloned().collect()
-        };
-        let fitted = |params: Value, renditions: &[String]| -> Value {
-            let mut p = params;
-            p["renditions"] = json!(built(renditions));
-            p
         };
         let deps_of = |renditions: &[String], a: &Option<String>| -> Vec<NodeIndex> {
             built(renditions).iter().chain(a.iter()).map(|r| encodes[r.as_str()]).collect()
@@ -161,48 +128,80 @@ impl SourceSteps<'_> {
         let mut made: Vec<(NodeIndex, Option<NodeIndex>)> = Vec::new();
         let packages = [
             o.hls.as_ref().map(|h| {
+                let rungs = built(&h.renditions);
                 (
-                    StepKind::PackageHls,
-                    "hls",
-                    fitted(params_of(h), &h.renditions),
+                    PackageKind::Hls,
+                    kinds::hls::params(h, &rungs),
+                    rungs,
                     h.packager,
                     h.verify,
                     deps_of(&h.renditions, &h.audio),
                 )
             }),
             o.dash.as_ref().map(|d| {
+                let rungs = built(&d.renditions);
                 (
-                    StepKind::PackageDash,
-                    "dash",
-                    fitted(params_of(d), &d.renditions),
+                    PackageKind::Dash,
+                    kinds::dash::params(d, &rungs),
+                    rungs,
                     d.packager,
                     d.verify,
                     deps_of(&d.renditions, &d.audio),
                 )
             }),
         ];
-        for (kind, name, params, packager, verify, deps) in packages.into_iter().flatten() {
+        for (package, params, renditions, packager, verify, deps) in packages.into_iter().flatten() {
+            let subject = Subject::Package { package, renditions };
+            let output = layout::package(m, s, package);
             let step =
-                self.step(kind, name, params, packager_tool(packager), false, OutputLoc::Dir(self.out.join(name)));
+                self.step(package.step_kind(), package.as_str(), subject, params, packager_tool(packager), output);
             let n = sg.add(step, &deps);
-            let v = verify.then(|| sg.add_verify(self.s, name, &self.work, &[n, probe]));
+            let v = verify.then(|| sg.add_verify(m, s, package, &[n, probe]));
             made.push((n, v));
         }
         let from_source = [
-            o.thumbnails.as_ref().map(|t| (StepKind::Thumbnails, "thumbnails", params_of(t))),
-            o.audio_only.as_ref().map(|a| (StepKind::AudioOnly, "audio_only", params_of(a))),
+            o.thumbnails.as_ref().map(|t| (StepKind::Thumbnails, "thumbnails", kinds::params_of(t))),
+            o.audio_only.as_ref().map(|a| (StepKind::AudioOnly, "audio_only", kinds::params_of(a))),
         ];
         for (kind, name, params) in from_source.into_iter().flatten() {
-            let step = self.step(kind, name, params, ToolUse::Ffmpeg, true, OutputLoc::Dir(self.out.join(name)));
+            let step = self.step(kind, name, Subject::Source, params, ToolUse::Ffmpeg, layout::folder(m, s, name));
             made.push((sg.add(step, &[probe]), None));
         }
         if o.metadata {
             let deps: Vec<NodeIndex> = std::iter::once(probe).chain(made.iter().map(|(n, _)| *n)).collect();
-            let output = OutputLoc::File(self.out.join("metadata.json"));
-            let step = self.step(StepKind::Metadata, "metadata", json!({"format": 1}), ToolUse::Builtin, false, output);
+            let params = kinds::metadata::params();
+            let step = self.step(
+                StepKind::Metadata,
+                "metadata",
+                Subject::Source,
+                params,
+                ToolUse::Builtin,
+                layout::metadata(m, s),
+            );
             made.push((sg.add(step, &deps), None));
         }
         self.add_publish(sg, &made);
+    }
+
+    /// One encode step per rendition, after the probe.
+    fn add_encodes<'n>(
+        &self,
+        sg: &mut StepGraph,
+        probe: NodeIndex,
+        video: &[&'n String],
+        audio: &[&'n String],
+    ) -> HashMap<&'n str, NodeIndex> {
+        let (m, s) = (self.m, self.s);
+        let mut encodes = HashMap::new();
+        let video_params = video.iter().map(|name| (*name, Media::Video, kinds::encode::video_params(m, name)));
+        let audio_params = audio.iter().map(|name| (*name, Media::Audio, kinds::encode::audio_params(m, name)));
+        for (name, media, params) in video_params.chain(audio_params) {
+            let subject = Subject::Rendition { name: name.clone(), media };
+            let step =
+                self.step(StepKind::Encode, "encode", subject, params, ToolUse::Ffmpeg, layout::encoded(m, s, name));
+            encodes.insert(name.as_str(), sg.add(step, &[probe]));
+        }
+        encodes
     }
 
     /// One publish step per deliverable, after its verify step when there is one.
@@ -219,15 +218,12 @@ impl SourceSteps<'_> {
                 }
                 _ => (prefix.trim_end_matches('/').to_string(), false),
             };
-            let params = json!({
-                "backend": {"name": backend.name, "service": backend.service, "config": backend.destination()},
-                "remote": remote,
-            });
+            let params = kinds::publish::params(&backend, &remote);
             let step = Step {
                 id: format!("publish_{id}"),
                 kind: StepKind::Publish,
                 source: self.s.to_string(),
-                profile: Some(kind.as_str().trim_start_matches("package_").to_string()),
+                subject: Subject::Published(kind),
                 params,
                 tool: ToolUse::Builtin,
                 reads_source: false,

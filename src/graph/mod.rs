@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::manifest::Manifest;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,6 +43,67 @@ impl StepKind {
             StepKind::Metadata => "metadata",
             StepKind::Publish => "publish",
             StepKind::Verify => "verify",
+        }
+    }
+}
+
+/// The two package formats: one `package_*` step (and one verify step) each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageKind {
+    Hls,
+    Dash,
+}
+
+impl PackageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageKind::Hls => "hls",
+            PackageKind::Dash => "dash",
+        }
+    }
+
+    /// The step kind that builds this package.
+    pub fn step_kind(self) -> StepKind {
+        match self {
+            PackageKind::Hls => StepKind::PackageHls,
+            PackageKind::Dash => StepKind::PackageDash,
+        }
+    }
+}
+
+/// A rendition's media: what an encode step makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    Video,
+    Audio,
+}
+
+/// What a step works on beyond its kind and source (typed; its parameters are in
+/// [`Step::params`], the canonical JSON of the kind's settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// probe, thumbnails, audio_only, metadata.
+    Source,
+    /// encode: one video or audio profile.
+    Rendition { name: String, media: Media },
+    /// package_hls, package_dash: the video rungs built for this source (the ladder fitted to
+    /// it, in the output's order).
+    Package { package: PackageKind, renditions: Vec<String> },
+    /// verify: one package.
+    Verify(PackageKind),
+    /// publish: the deliverable of a step of this kind (`hls`, `thumbnails`, ...).
+    Published(StepKind),
+}
+
+impl Subject {
+    /// The name that qualifies the step in input names (`encode:720p/720p.mp4`) and reasons.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Subject::Source | Subject::Package { .. } => None,
+            Subject::Rendition { name, .. } => Some(name),
+            Subject::Verify(p) => Some(p.as_str()),
+            Subject::Published(k) => Some(k.as_str().trim_start_matches("package_")),
         }
     }
 }
@@ -85,8 +148,8 @@ pub struct Step {
     pub id: String,
     pub kind: StepKind,
     pub source: String,
-    /// For encodes: the profile name (used in reasons).
-    pub profile: Option<String>,
+    /// The rendition, package or deliverable the step is about.
+    pub subject: Subject,
     /// Resolved parameters as canonical JSON (sorted keys); they enter the key.
     pub params: Value,
     pub tool: ToolUse,
@@ -107,20 +170,20 @@ pub struct StepGraph {
 impl StepGraph {
     pub(crate) fn add_verify(
         &mut self,
+        m: &Manifest,
         source: &str,
-        package: &str,
-        work: &std::path::Path,
+        package: PackageKind,
         deps: &[NodeIndex],
     ) -> NodeIndex {
         let step = Step {
-            id: format!("verify_{package}:{source}"),
+            id: format!("verify_{}:{source}", package.as_str()),
             kind: StepKind::Verify,
             source: source.to_string(),
-            profile: Some(package.to_string()),
-            params: json!({"package": package}),
+            subject: Subject::Verify(package),
+            params: crate::kinds::verify::params(package),
             tool: ToolUse::Builtin,
             reads_source: false,
-            output: OutputLoc::File(work.join(format!("verify_{package}.json"))),
+            output: OutputLoc::File(crate::layout::verify_report(m, source, package)),
             intermediate: true,
         };
         self.add(step, deps)

@@ -9,6 +9,7 @@ use std::path::Path;
 use m3u8_rs::Playlist;
 
 use super::Findings;
+use crate::graph::PackageKind;
 use crate::media::mpd;
 
 /// A rendition's aspect may differ from the source's by this fraction (even rounding of
@@ -17,9 +18,9 @@ pub const ASPECT_TOLERANCE: f64 = 0.03;
 
 /// Checks the package at `path` (`hls` master or `dash` MPD) against `source_aspect`
 /// (displayed width / height). Unreadable packages are reported by the other checks.
-pub fn check(package: &str, path: &Path, source_aspect: f64, f: &mut Findings) {
+pub fn check(package: PackageKind, path: &Path, source_aspect: f64, f: &mut Findings) {
     let Ok(bytes) = std::fs::read(path) else { return };
-    let sizes: Vec<(String, u32, u32, f64)> = if package == "hls" {
+    let sizes: Vec<(String, u32, u32, f64)> = if package == PackageKind::Hls {
         let Ok(Playlist::MasterPlaylist(master)) = m3u8_rs::parse_playlist_res(&bytes) else { return };
         master
             .variants

@@ -21,6 +21,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::graph::PackageKind;
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
 
@@ -74,17 +75,17 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
     let mut f = Findings::new(&m.root);
     let mut checked = 0;
     for src in &m.sources {
-        let probe = std::fs::read(m.work_dir(&src.id).join("probe.json"))
+        let probe = std::fs::read(crate::layout::probe(m, &src.id))
             .ok()
             .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok());
         let duration = probe.as_ref().map(|p| p.info.duration);
         let aspect = probe.as_ref().and_then(|p| p.info.video.as_ref()).map(|v| v.display_aspect());
-        let out = m.output_dir.join(&src.id);
         let packages = [
-            m.raw.outputs.hls.as_ref().map(|_| ("hls", out.join("hls").join("master.m3u8"))),
-            m.raw.outputs.dash.as_ref().map(|_| ("dash", out.join("dash").join("manifest.mpd"))),
+            m.raw.outputs.hls.as_ref().map(|_| PackageKind::Hls),
+            m.raw.outputs.dash.as_ref().map(|_| PackageKind::Dash),
         ];
-        for (package, path) in packages.into_iter().flatten() {
+        for package in packages.into_iter().flatten() {
+            let path = crate::layout::entry(m, &src.id, package);
             checked += 1;
             check_package(package, &path, duration, &mut f);
             if let Some(a) = aspect {
@@ -95,9 +96,12 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
     (checked, f.problems)
 }
 
-/// Checks one package: `package` is "hls" (a master playlist) or "dash" (an MPD).
-pub fn check_package(package: &str, path: &Path, source_duration: Option<f64>, f: &mut Findings) {
-    if package == "hls" { hls::check(path, source_duration, f) } else { dash::check(path, source_duration, f) }
+/// Checks one package, read from its master playlist or MPD at `path`.
+pub fn check_package(package: PackageKind, path: &Path, source_duration: Option<f64>, f: &mut Findings) {
+    match package {
+        PackageKind::Hls => hls::check(path, source_duration, f),
+        PackageKind::Dash => dash::check(path, source_duration, f),
+    }
 }
 
 /// Compares two renditions' segment boundary lists.

@@ -1,5 +1,5 @@
 //! Output checks: a step is recorded only after its outputs are what the step promises.
-//! Run by the scheduler on a job's temporary outputs, before they are placed; a failed check
+//! Run by the job ([`super::run_job`]) on its temporary outputs, before they are placed; a failed check
 //! fails the step with a message naming the file, the temporary output is discarded and the
 //! previously placed output stays. What each step kind must produce is listed in
 //! [`crate::key`] (beside the key table) and in the README ("Output checks").
@@ -8,17 +8,17 @@ mod decode;
 mod files;
 mod packages;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use petgraph::graph::NodeIndex;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 use super::job::{JobCtx, Placement};
-use crate::graph::{StepGraph, StepKind};
 use crate::media::probe::ProbeFile;
 
 /// What one step's output must be.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Promise {
     /// probe.json, metadata.json, verify reports: a non-empty JSON document.
     Json,
@@ -38,17 +38,16 @@ pub enum Promise {
 }
 
 /// The source's durations the outputs are compared with (seconds; 0 = unknown).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Durations {
     pub video: f64,
     pub audio: f64,
 }
 
-/// Everything needed to check one job's outputs.
-#[derive(Debug, Clone)]
+/// Everything needed to check one job's outputs (part of its [`JobSpec`](super::job::JobSpec);
+/// ffmpeg, to decode first and last frames, is the one of the machine that runs the job).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Checks {
-    /// ffmpeg, to decode first and last frames.
-    pub ffmpeg: PathBuf,
     pub durations: Durations,
     /// Allowed difference between an output's duration and the source's.
     pub tolerance: f64,
@@ -65,7 +64,7 @@ pub fn tolerance(gop_seconds: f64) -> f64 {
 pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     let sg = ctx.sg;
     let source = &sg.g[group[0]].source;
-    let probe = std::fs::read(ctx.m.work_dir(source).join("probe.json"))
+    let probe = std::fs::read(crate::layout::probe(ctx.m, source))
         .ok()
         .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok());
     let durations = probe.as_ref().map(source_durations).unwrap_or_default();
@@ -73,50 +72,9 @@ pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
     let has_audio = probe.as_ref().is_none_or(|p| p.info.audio.is_some());
     let expect = group
         .iter()
-        .map(|n| {
-            let p = match promise(sg, *n, has_audio) {
-                Promise::Thumbnails { .. } => {
-                    let t = ctx.m.raw.outputs.thumbnails.as_ref();
-                    let interval = t.and_then(|t| t.interval).unwrap_or(0.0);
-                    Promise::Thumbnails { at_least_one: durations.video >= interval }
-                }
-                p => p,
-            };
-            (sg.g[*n].id.clone(), p)
-        })
+        .map(|n| (sg.g[*n].id.clone(), crate::kinds::promise(ctx.m, sg, *n, has_audio, durations)))
         .collect();
-    Checks {
-        ffmpeg: ctx.tools.ffmpeg.path.clone(),
-        durations,
-        tolerance: tolerance(ctx.m.raw.encoding.gop_seconds),
-        expect,
-    }
-}
-
-fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {
-    let step = &sg.g[n];
-    // The encodes a package reads: one variant / representation each.
-    let inputs = || {
-        let encodes: Vec<&Value> =
-            sg.deps(n).into_iter().filter(|d| sg.g[*d].kind == StepKind::Encode).map(|d| &sg.g[d].params).collect();
-        let video = encodes.iter().filter(|p| p["type"] == "video").count();
-        (video, if has_audio { encodes.len() - video } else { 0 })
-    };
-    match step.kind {
-        StepKind::Probe | StepKind::Metadata | StepKind::Verify => Promise::Json,
-        StepKind::Encode => Promise::Encode { video: step.params["type"] != "audio" },
-        StepKind::PackageHls => {
-            let (variants, audio) = inputs();
-            Promise::Hls { variants, audio }
-        }
-        StepKind::PackageDash => {
-            let (video, audio) = inputs();
-            Promise::Dash { video, audio }
-        }
-        StepKind::Thumbnails => Promise::Thumbnails { at_least_one: true },
-        StepKind::AudioOnly => Promise::AudioOnly,
-        StepKind::Publish => Promise::Nothing,
-    }
+    Checks { durations, tolerance: tolerance(ctx.m.raw.encoding.gop_seconds), expect }
 }
 
 /// The source's video and audio durations from probe.json: the container duration, or a
@@ -136,8 +94,8 @@ fn source_durations(p: &ProbeFile) -> Durations {
 }
 
 /// Checks every placed output of a job against its promise (on the temporary copies).
-pub fn outputs(c: &Checks, placements: &[Placement]) -> Result<(), String> {
-    let mut dec = decode::Decoder::new(&c.ffmpeg);
+pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<(), String> {
+    let mut dec = decode::Decoder::new(ffmpeg);
     for (step, promise) in &c.expect {
         let Some(p) = placements.iter().find(|p| &p.step == step) else { continue };
         let site = Site { tmp: &p.tmp, dest: &p.dest };

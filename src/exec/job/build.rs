@@ -1,0 +1,198 @@
+//! Building a [`JobSpec`] from the step graph: one step, or several encode steps of the same
+//! source. Reads the manifest, the dependencies' recorded outputs and `probe.json`; writes
+//! and downloads nothing (a missing remote source is fetched by the job's runner).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use petgraph::graph::NodeIndex;
+
+use super::paths::portable;
+use super::{Action, Fetch, JobInput, JobOutput, JobSpec, ToolPin};
+use crate::exec::check;
+use crate::graph::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
+use crate::manifest::{Manifest, Source};
+use crate::media::probe::ProbeFile;
+use crate::plan::output_path;
+use crate::state::{OutputFile, StepRecord};
+use crate::tools::Toolset;
+
+pub struct JobCtx<'a> {
+    pub m: &'a Manifest,
+    pub sg: &'a StepGraph,
+    pub tools: &'a Toolset,
+    /// Source id → content digest (the digest a job's source input must have).
+    pub sources: &'a HashMap<String, String>,
+    /// `--prune`: publish steps delete what their package no longer has.
+    pub prune: bool,
+}
+
+/// The job's id: a digest of its step ids (names its temporaries on every machine).
+pub(crate) fn job_id(steps: &[String]) -> String {
+    blake3::hash(steps.join("\n").as_bytes()).to_hex()[..16].to_string()
+}
+
+/// The temporary sibling of `dest` a job writes (same folder, so the final rename is atomic).
+pub fn temp_for(dest: &Path, job: &str) -> PathBuf {
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dest.with_file_name(format!(".{name}.tmp-{job}"))
+}
+
+fn job_output(m: &Manifest, step: &Step, job: &str) -> Option<JobOutput> {
+    let dest = step.output.local()?;
+    let state_dir = m.state_dir();
+    let root = crate::confine::root_of(&[&m.output_dir, &state_dir], dest);
+    Some(JobOutput {
+        step: step.id.clone(),
+        tmp: portable(&m.root, &temp_for(dest, job)),
+        dest: portable(&m.root, dest),
+        dir: matches!(step.output, OutputLoc::Dir(_)),
+        root: root.map(|r| portable(&m.root, r)),
+    })
+}
+
+/// The source (when a step reads it) and every recorded output file of the steps' dependencies.
+fn job_inputs<'o>(
+    ctx: &JobCtx,
+    nodes: &[NodeIndex],
+    outputs_of: &impl Fn(NodeIndex) -> &'o [OutputFile],
+    src: &Source,
+) -> Vec<JobInput> {
+    let m = ctx.m;
+    let mut inputs = Vec::new();
+    if nodes.iter().any(|n| ctx.sg.g[*n].reads_source) {
+        inputs.push(JobInput {
+            path: portable(&m.root, &src.path),
+            digest: ctx.sources.get(&src.id).cloned().unwrap_or_default(),
+            fetch: src.remote.as_ref().map(|r| {
+                let mut backend = r.backend.clone();
+                backend.base = backend.base.map(|b| portable(&m.root, &b));
+                Fetch { backend, object: r.object.clone() }
+            }),
+        });
+    }
+    let mut deps: Vec<NodeIndex> = nodes.iter().flat_map(|n| ctx.sg.deps(*n)).collect();
+    deps.sort_by(|a, b| ctx.sg.g[*a].id.cmp(&ctx.sg.g[*b].id));
+    deps.dedup();
+    for d in deps {
+        let dep = &ctx.sg.g[d];
+        if dep.output.local().is_none() {
+            continue;
+        }
+        for o in outputs_of(d) {
+            let path = portable(&m.root, &output_path(&dep.output, &o.path));
+            inputs.push(JobInput { path, digest: o.digest.clone(), fetch: None });
+        }
+    }
+    inputs
+}
+
+/// The tools the action runs, and ffmpeg for the output checks' decodes.
+fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
+    let main = match action {
+        Action::Probe { .. } => Some(ToolUse::Ffprobe),
+        Action::Run { tool, .. } | Action::Hls { tool, .. } | Action::Dash { tool, .. } => Some(*tool),
+        Action::WriteFile { .. } | Action::Verify { .. } | Action::Publish(_) => None,
+    };
+    let mut uses = vec![ToolUse::Ffmpeg];
+    uses.extend(main.filter(|t| *t != ToolUse::Ffmpeg));
+    let t = &ctx.m.raw.tools;
+    uses.into_iter()
+        .filter_map(|u| {
+            let (tool, configured) = match u {
+                ToolUse::Ffmpeg => (Some(&ctx.tools.ffmpeg), &t.ffmpeg),
+                ToolUse::Ffprobe => (Some(&ctx.tools.ffprobe), &t.ffprobe),
+                ToolUse::Packager => (ctx.tools.packager.as_ref(), &t.packager),
+                ToolUse::Builtin => (None, &None),
+            };
+            Some(ToolPin { tool: u, configured: configured.clone(), digest: tool?.digest.clone() })
+        })
+        .collect()
+}
+
+fn load_probe(m: &Manifest, source: &str) -> Result<ProbeFile, String> {
+    let p = crate::layout::probe(m, source);
+    let bytes = std::fs::read(&p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", p.display()))
+}
+
+/// Builds the job for `nodes`: one step, or several encode steps of the same source.
+/// `outputs_of` gives the finished outputs of a dependency.
+pub fn build<'o>(
+    ctx: &JobCtx,
+    nodes: &[NodeIndex],
+    outputs_of: impl Fn(NodeIndex) -> &'o [OutputFile],
+    previous: Option<&StepRecord>,
+) -> Result<JobSpec, String> {
+    let m = ctx.m;
+    let first = &ctx.sg.g[nodes[0]];
+    if first.kind == StepKind::Publish {
+        return crate::kinds::publish::job(ctx, nodes[0], outputs_of, previous);
+    }
+    let src = m.source(&first.source).ok_or("unknown source")?;
+    let steps: Vec<String> = nodes.iter().map(|n| ctx.sg.g[*n].id.clone()).collect();
+    let id = job_id(&steps);
+    let outputs: Vec<JobOutput> = nodes.iter().filter_map(|n| job_output(m, &ctx.sg.g[*n], &id)).collect();
+    let b = Builder { ctx, nodes, src, outputs: &outputs };
+    let (action, label, duration) = if first.kind == StepKind::Probe {
+        (crate::kinds::probe::action(&b), first.id.clone(), 0.0)
+    } else {
+        let probe = load_probe(m, &src.id)?;
+        let (action, label) = crate::kinds::action(&b, &probe, &outputs_of)?;
+        (action, label, probe.info.duration)
+    };
+    Ok(JobSpec {
+        inputs: job_inputs(ctx, nodes, &outputs_of, src),
+        tools: tool_pins(ctx, &action),
+        checks: check::expectations(ctx, nodes),
+        id,
+        label,
+        steps,
+        duration,
+        action,
+        outputs,
+        remote_outputs: None,
+    })
+}
+
+/// What a step kind's job builder ([`crate::kinds`]) is given.
+pub(crate) struct Builder<'a> {
+    pub ctx: &'a JobCtx<'a>,
+    pub nodes: &'a [NodeIndex],
+    pub src: &'a Source,
+    pub outputs: &'a [JobOutput],
+}
+
+impl Builder<'_> {
+    pub fn first(&self) -> &Step {
+        &self.ctx.sg.g[self.nodes[0]]
+    }
+
+    /// A workspace path as the job names it.
+    pub fn port(&self, p: &Path) -> PathBuf {
+        portable(&self.ctx.m.root, p)
+    }
+
+    /// An encoded rendition's file (the encode step's output).
+    pub fn enc(&self, name: &str) -> PathBuf {
+        self.port(&crate::layout::encoded(self.ctx.m, &self.src.id, name))
+    }
+
+    /// The first step's temporary output.
+    pub fn tmp(&self) -> PathBuf {
+        self.outputs[0].tmp.clone()
+    }
+
+    /// "source has no {what} stream".
+    pub fn no(&self, what: &str) -> String {
+        format!("source `{}` ({}) has no {what} stream", self.src.id, self.src.path.display())
+    }
+}
+
+/// The rungs a package step packages (the ladder fitted to the source).
+pub(crate) fn built_rungs(step: &Step) -> &[String] {
+    match &step.subject {
+        crate::graph::Subject::Package { renditions, .. } => renditions,
+        _ => &[],
+    }
+}

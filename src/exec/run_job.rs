@@ -1,0 +1,196 @@
+//! Running one job, wherever it runs: the local executor and `vodbuild exec-job` both call
+//! [`run`]. It resolves the job's paths against the workspace root, fetches a missing remote
+//! source, runs the tool and the post-processing ([`super::local::perform`]), checks the
+//! outputs ([`super::check`]) and digests them in their temporaries. The coordinator then moves
+//! them into position and records them ([`place`]).
+
+use std::path::{Path, PathBuf};
+
+use super::cancel::Cancel;
+use super::job::{FileDigest, JobResult, JobSpec, JobStatus, Placement, StepFiles, ToolPin};
+use super::{check, place, runner};
+use crate::graph::ToolUse;
+use crate::hash::{FileStat, hash_file};
+use crate::state::OutputFile;
+use crate::storage::sync::SyncStats;
+use crate::tools::Toolset;
+
+/// The tools of the machine that runs a job.
+#[derive(Debug, Clone, Default)]
+pub struct ToolPaths {
+    pub ffmpeg: Option<PathBuf>,
+    pub ffprobe: Option<PathBuf>,
+    pub packager: Option<PathBuf>,
+}
+
+impl ToolPaths {
+    /// The coordinator's tools (the ones the job's pins were taken from).
+    pub fn of(t: &Toolset) -> ToolPaths {
+        ToolPaths {
+            ffmpeg: Some(t.ffmpeg.path.clone()),
+            ffprobe: Some(t.ffprobe.path.clone()),
+            packager: t.packager.as_ref().map(|p| p.path.clone()),
+        }
+    }
+
+    /// Finds each pinned tool on this machine; one whose fingerprint differs is refused (its
+    /// outputs would not be what the steps' keys say).
+    pub fn locate(pins: &[ToolPin], root: &Path) -> crate::Result<ToolPaths> {
+        let mut t = ToolPaths::default();
+        for pin in pins {
+            let name = tool_name(pin.tool);
+            let found = crate::tools::locate(name, pin.configured.as_deref(), root)?;
+            if found.digest != pin.digest {
+                let message = format!("{} is not the build the job was planned with", found.path.display());
+                return Err(crate::Error::Tool { tool: name.into(), message });
+            }
+            let slot = match pin.tool {
+                ToolUse::Ffmpeg => &mut t.ffmpeg,
+                ToolUse::Ffprobe => &mut t.ffprobe,
+                ToolUse::Packager => &mut t.packager,
+                ToolUse::Builtin => continue,
+            };
+            *slot = Some(found.path);
+        }
+        Ok(t)
+    }
+
+    pub fn get(&self, tool: ToolUse) -> Result<&Path, String> {
+        let p = match tool {
+            ToolUse::Ffmpeg => &self.ffmpeg,
+            ToolUse::Ffprobe => &self.ffprobe,
+            ToolUse::Packager => &self.packager,
+            ToolUse::Builtin => &None,
+        };
+        p.as_deref().ok_or_else(|| format!("{} was not found", tool_name(tool)))
+    }
+}
+
+fn tool_name(t: ToolUse) -> &'static str {
+    match t {
+        ToolUse::Ffmpeg => "ffmpeg",
+        ToolUse::Ffprobe => "ffprobe",
+        ToolUse::Packager => "packager",
+        ToolUse::Builtin => "vodbuild",
+    }
+}
+
+/// Where a job runs: the workspace root on this machine and its tools.
+#[derive(Debug, Clone)]
+pub struct JobEnv {
+    pub root: PathBuf,
+    pub tools: ToolPaths,
+    /// Hash every input and compare it with the spec's digest (a job run from a copy of the
+    /// workspace); the coordinator's own jobs skip it (it has just evaluated them).
+    pub verify_inputs: bool,
+}
+
+/// Runs `spec`: on success its outputs are checked and digested in their temporaries; on
+/// failure the temporaries are removed.
+pub fn run(spec: &JobSpec, env: &JobEnv, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult {
+    let placements = spec.placements(&env.root);
+    let outcome = attempt(spec, env, &placements, cancel, progress);
+    let interrupted = cancel.is_cancelled() || matches!(&outcome, Err(e) if e == runner::INTERRUPTED);
+    match outcome {
+        Ok((outputs, sync)) if !interrupted => {
+            JobResult { id: spec.id.clone(), status: JobStatus::Succeeded, error: None, outputs, sync }
+        }
+        other => {
+            // Named before the temporaries are discarded: that frees the space.
+            let (status, error) = match other {
+                _ if interrupted => (JobStatus::Interrupted, runner::INTERRUPTED.to_string()),
+                Err(e) => (JobStatus::Failed, check::name_disk_full(e, &placements)),
+                Ok(_) => unreachable!("handled above"),
+            };
+            placements.iter().for_each(place::discard);
+            JobResult {
+                id: spec.id.clone(),
+                status,
+                error: Some(error),
+                outputs: Vec::new(),
+                sync: SyncStats::default(),
+            }
+        }
+    }
+}
+
+fn attempt(
+    spec: &JobSpec,
+    env: &JobEnv,
+    placements: &[Placement],
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(f64),
+) -> Result<(Vec<StepFiles>, SyncStats), String> {
+    for p in placements {
+        place::confine(p)?;
+        place::remove_leftovers(&p.dest);
+        let dir = if p.dir { Some(p.tmp.as_path()) } else { p.tmp.parent() };
+        if let Some(d) = dir {
+            std::fs::create_dir_all(d).map_err(|e| format!("creating {}: {e}", d.display()))?;
+        }
+    }
+    prepare_inputs(spec, env)?;
+    let sync = super::local::perform(&spec.action, env, cancel, progress)?;
+    if cancel.is_cancelled() {
+        return Err(runner::INTERRUPTED.into());
+    }
+    if let Some(remote) = &spec.remote_outputs {
+        let files = remote.iter().map(|o| FileDigest { path: o.path.clone(), size: o.size, digest: o.digest.clone() });
+        return Ok((vec![StepFiles { step: spec.steps[0].clone(), files: files.collect() }], sync));
+    }
+    // Nothing is reported (so placed or recorded) that is not what the step promises.
+    check::outputs(&spec.checks, env.tools.get(ToolUse::Ffmpeg)?, placements)?;
+    let outputs = placements
+        .iter()
+        .map(|p| Ok(StepFiles { step: p.step.clone(), files: place::digest(p)? }))
+        .collect::<Result<_, String>>()?;
+    Ok((outputs, sync))
+}
+
+/// Fetches a missing remote source; with `verify_inputs`, every input must have its digest.
+fn prepare_inputs(spec: &JobSpec, env: &JobEnv) -> Result<(), String> {
+    for i in &spec.inputs {
+        let path = super::job::paths::resolve(&env.root, &i.path);
+        if let Some(f) = &i.fetch
+            && !path.exists()
+        {
+            let mut backend = f.backend.clone();
+            backend.base = backend.base.map(|b| super::job::paths::resolve(&env.root, &b));
+            crate::storage::sources::download(&backend, &f.object, &path)?;
+        }
+        if env.verify_inputs {
+            let stat = FileStat::of(&path).map_err(|e| format!("input {}: {e}", path.display()))?;
+            let digest = hash_file(&path, stat.size).map_err(|e| format!("input {}: {e}", path.display()))?;
+            if digest != i.digest {
+                return Err(format!("input {} is not the file the job was planned with", path.display()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves a succeeded job's outputs into position (on the coordinator) and returns each step's
+/// files with their digests and stats (for the stat cache); a failed job's error otherwise.
+pub fn place(spec: &JobSpec, root: &Path, result: JobResult) -> Result<(Vec<Vec<OutputFile>>, SyncStats), String> {
+    if result.status != JobStatus::Succeeded {
+        return Err(result.error.unwrap_or_else(|| runner::INTERRUPTED.into()));
+    }
+    if let Some(remote) = &spec.remote_outputs {
+        return Ok((vec![remote.clone()], result.sync));
+    }
+    let mut outputs = Vec::new();
+    for p in spec.placements(root) {
+        let files = result.outputs.iter().find(|s| s.step == p.step).map(|s| &s.files[..]).unwrap_or(&[]);
+        place::place(&p)?;
+        outputs.push(place::record(&p, files)?);
+    }
+    Ok((outputs, result.sync))
+}
+
+/// Writes `bytes` to `path` whole or not at all (a temporary beside it, then a rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("writing {}: {e}", path.display()))
+}

@@ -1,0 +1,82 @@
+//! `package_dash`: the encoded renditions remuxed into one MPD with CMAF segments (ffmpeg or
+//! Shaka Packager), then vodbuild sets each representation's `codecs` from its init segment
+//! and `bandwidth` to the measured peak ([`fix_mpd`]). Params: `outputs.dash` with the
+//! renditions built for this source. Inputs: each encoded rendition. Output: the `dash` folder.
+
+use std::path::{Path, PathBuf};
+
+use petgraph::graph::NodeIndex;
+use serde_json::{Value, json};
+
+use super::params_of;
+use crate::exec::check::Promise;
+use crate::exec::job::Action;
+use crate::exec::job::build::{Builder, built_rungs};
+use crate::exec::{ffmpeg, shaka};
+use crate::graph::{StepGraph, ToolUse};
+use crate::manifest::model::{DashOutput, Packager};
+use crate::media::probe::ProbeFile;
+use crate::media::{master, mp4, mpd};
+
+/// 2: MPD codecs from init segments, bandwidth = measured peak; 3: static MPD from Shaka.
+pub const RECIPE: u32 = 3;
+
+/// The output's settings, with the rungs built for this source (`built`, the fitted ladder).
+pub fn params(d: &DashOutput, built: &[String]) -> Value {
+    let mut p = params_of(d);
+    p["renditions"] = json!(built);
+    p
+}
+
+pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
+    let m = b.ctx.m;
+    let d = m.raw.outputs.dash.as_ref().ok_or("no dash output")?;
+    let vi = probe.info.video.as_ref().ok_or_else(|| b.no("video"))?;
+    let mut inputs: Vec<(PathBuf, ffmpeg::SetKey)> = built_rungs(b.first())
+        .iter()
+        .map(|r| {
+            let p = &m.raw.profiles.video[r];
+            (b.enc(r), ffmpeg::set_key(p.codec, ffmpeg::target_size(p, vi)))
+        })
+        .collect();
+    if let Some(a) = d.audio.as_ref().filter(|_| probe.info.audio.is_some()) {
+        inputs.push((b.enc(a), None));
+    }
+    let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
+    let dir = b.tmp();
+    let (tool, args) = match d.packager {
+        Packager::Ffmpeg => (ToolUse::Ffmpeg, ffmpeg::dash_args(&refs, d, &dir)),
+        Packager::Shaka => {
+            let refs: Vec<_> = refs.iter().map(|(p, c)| (*p, c.is_none())).collect();
+            (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
+        }
+    };
+    Ok(Action::Dash { tool, args, dir })
+}
+
+pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {
+    let (video, audio) = super::packaged(sg, n, has_audio);
+    Promise::Dash { video, audio }
+}
+
+/// Post-processing: measured values into the MPD in `dir`: `codecs` from each init segment,
+/// `bandwidth` = peak segment bitrate.
+pub fn fix_mpd(dir: &Path) -> Result<(), String> {
+    let path = dir.join(crate::layout::MPD);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let doc = mpd::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let total = doc.duration.unwrap_or(0.0);
+    let mut values = std::collections::HashMap::new();
+    for r in &doc.representations {
+        let mut v = Vec::new();
+        if let Some(init) = r.init_path() {
+            v.push(("codecs", mp4::track_facts(&dir.join(init))?.codec));
+        }
+        if let Some(master::Rates { peak, .. }) = mpd::measure(r, dir, total) {
+            v.push(("bandwidth", peak.to_string()));
+        }
+        values.insert(r.id().to_string(), v);
+    }
+    let fixed = mpd::rewrite(&text, &values)?;
+    std::fs::write(&path, fixed.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))
+}

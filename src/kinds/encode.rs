@@ -1,0 +1,60 @@
+//! `encode`: one rendition (a video or audio profile) of a source, `RENDITION.mp4` in the work
+//! folder. The stale video encodes of one source are one job (one ffmpeg, one decode); each
+//! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`.
+//! Inputs: the source, probe.json. Tool: ffmpeg ([`crate::exec::ffmpeg::encode_args`]).
+
+use serde_json::{Value, json};
+
+use super::params_of;
+use crate::exec::check::Promise;
+use crate::exec::ffmpeg;
+use crate::exec::job::Action;
+use crate::exec::job::build::Builder;
+use crate::graph::{Media, Step, Subject, ToolUse};
+use crate::manifest::Manifest;
+use crate::media::probe::ProbeFile;
+
+/// 2: displayed-picture filters (rotation, bwdif, NTSC frame-rate cap); AV1 maxrate/bufsize.
+/// 3: encoder threads fixed (x264/x265/libvpx 4, svt-av1 lp=1): the same bytes on any machine.
+pub const RECIPE: u32 = 3;
+
+pub fn video_params(m: &Manifest, name: &str) -> Value {
+    let mut p = params_of(&m.raw.profiles.video[name]);
+    p["gop_seconds"] = json!(m.raw.encoding.gop_seconds);
+    p["type"] = json!("video");
+    p
+}
+
+pub fn audio_params(m: &Manifest, name: &str) -> Value {
+    let mut p = params_of(&m.raw.profiles.audio[name]);
+    p["type"] = json!("audio");
+    p
+}
+
+pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String), String> {
+    let (m, info) = (b.ctx.m, &probe.info);
+    let (mut video, mut audio, mut names) = (Vec::new(), Vec::new(), Vec::new());
+    for (n, o) in b.nodes.iter().zip(b.outputs) {
+        let Subject::Rendition { name, media } = &b.ctx.sg.g[*n].subject else {
+            return Err(format!("{} is not an encode", b.ctx.sg.g[*n].id));
+        };
+        match media {
+            Media::Video => {
+                info.video.as_ref().ok_or_else(|| b.no("video"))?;
+                video.push((&m.raw.profiles.video[name], o.tmp.as_path()));
+            }
+            Media::Audio => {
+                info.audio.as_ref().ok_or_else(|| b.no("audio"))?;
+                audio.push((&m.raw.profiles.audio[name], o.tmp.as_path()));
+            }
+        }
+        names.push(name.as_str());
+    }
+    let source = b.port(&b.src.path);
+    let args = ffmpeg::encode_args(&source, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds);
+    Ok((Action::Run { tool: ToolUse::Ffmpeg, args }, format!("encode:{}:{}", b.src.id, names.join("+"))))
+}
+
+pub fn promise(step: &Step) -> Promise {
+    Promise::Encode { video: !matches!(step.subject, Subject::Rendition { media: Media::Audio, .. }) }
+}

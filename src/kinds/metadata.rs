@@ -1,0 +1,53 @@
+//! `metadata`: `metadata.json` describing the source (from probe.json) and every output file
+//! of its other deliverables (path, size, BLAKE3). Params: the format version. Inputs:
+//! probe.json and those files. Built in memory by vodbuild (no tool).
+
+use petgraph::graph::NodeIndex;
+use serde_json::{Value, json};
+
+use crate::exec::job::Action;
+use crate::exec::job::build::Builder;
+use crate::graph::StepKind;
+use crate::media::probe::ProbeFile;
+use crate::plan::output_path;
+use crate::state::OutputFile;
+
+/// 2: `source.has_audio`.
+pub const RECIPE: u32 = 2;
+
+pub fn params() -> Value {
+    json!({"format": 1})
+}
+
+pub(crate) fn action<'o>(
+    b: &Builder,
+    probe: &ProbeFile,
+    outputs_of: &impl Fn(NodeIndex) -> &'o [OutputFile],
+) -> Action {
+    let (sg, src) = (b.ctx.sg, b.src);
+    let base = crate::layout::out(b.ctx.m, &src.id);
+    let mut files = Vec::new();
+    for d in sg.deps(b.nodes[0]) {
+        let dep = &sg.g[d];
+        if dep.kind == StepKind::Probe {
+            continue;
+        }
+        for o in outputs_of(d) {
+            let full = output_path(&dep.output, &o.path);
+            let rel = full.strip_prefix(&base).unwrap_or(&full).to_string_lossy().into_owned();
+            files.push(json!({"path": rel, "size": o.size, "blake3": o.digest}));
+        }
+    }
+    let info = &probe.info;
+    let doc = json!({
+        "vodbuild": env!("CARGO_PKG_VERSION"),
+        "source": {
+            "id": src.id, "duration": info.duration, "video": info.video, "audio": info.audio,
+            "has_audio": info.audio.is_some(),
+        },
+        "ffprobe": probe.ffprobe,
+        "outputs": files,
+    });
+    let contents = serde_json::to_string_pretty(&doc).expect("json") + "\n";
+    Action::WriteFile { path: b.tmp(), contents }
+}

@@ -1,0 +1,128 @@
+//! One home per step kind. Each module defines its kind: its parameters (the canonical JSON
+//! that enters the key), its recipe version, what it reads and writes (see [`crate::layout`]),
+//! how its job is built, what post-processing the job does and what its outputs must be.
+//! This module registers them: every match below is exhaustive over
+//! [`StepKind`], so a new kind that is not wired in everywhere does not compile.
+//! The graph ([`crate::graph`]) adds the steps of each kind per source.
+
+pub mod audio_only;
+pub mod dash;
+pub mod encode;
+pub mod hls;
+pub mod metadata;
+pub mod probe;
+pub mod publish;
+pub mod thumbnails;
+pub mod verify;
+
+use petgraph::graph::NodeIndex;
+
+use crate::exec::check::{Durations, Promise};
+use crate::exec::job::Action;
+use crate::exec::job::build::Builder;
+use crate::graph::{Step, StepGraph, StepKind, Subject};
+use crate::manifest::Manifest;
+use crate::media::probe::ProbeFile;
+use crate::state::OutputFile;
+
+/// How vodbuild performs each kind: a kind's `RECIPE` is bumped when its commands or
+/// post-processing change, so exactly its steps re-run after an upgrade.
+pub fn recipe(kind: StepKind) -> u32 {
+    match kind {
+        StepKind::Probe => probe::RECIPE,
+        StepKind::Encode => encode::RECIPE,
+        StepKind::PackageHls => hls::RECIPE,
+        StepKind::PackageDash => dash::RECIPE,
+        StepKind::Thumbnails => thumbnails::RECIPE,
+        StepKind::AudioOnly => audio_only::RECIPE,
+        StepKind::Metadata => metadata::RECIPE,
+        StepKind::Publish => publish::RECIPE,
+        StepKind::Verify => verify::RECIPE,
+    }
+}
+
+/// The manifest setting a step's parameters come from (named in "params changed" reasons).
+pub fn setting(step: &Step) -> String {
+    match (step.kind, &step.subject) {
+        (StepKind::Encode, Subject::Rendition { name, .. }) => format!("profile {name}"),
+        (StepKind::PackageHls, _) => "outputs.hls".into(),
+        (StepKind::PackageDash, _) => "outputs.dash".into(),
+        (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
+        (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
+        (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
+            k.as_str().to_string()
+        }
+    }
+}
+
+/// Whether a kind's steps read the source file (its digest is then one of their inputs).
+pub fn reads_source(kind: StepKind) -> bool {
+    match kind {
+        StepKind::Probe | StepKind::Encode | StepKind::Thumbnails | StepKind::AudioOnly => true,
+        StepKind::PackageHls | StepKind::PackageDash | StepKind::Metadata | StepKind::Publish | StepKind::Verify => {
+            false
+        }
+    }
+}
+
+/// Whether a kind writes a folder (written whole, then swapped into place) or one file.
+pub fn writes_folder(kind: StepKind) -> bool {
+    match kind {
+        StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
+        StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
+    }
+}
+
+/// The action of a job of `b`'s steps (all of one kind), and its label. Probe and publish
+/// jobs are built without a probe report ([`probe::action`], [`publish::job`]).
+pub(crate) fn action<'o>(
+    b: &Builder,
+    probe: &ProbeFile,
+    outputs_of: &impl Fn(NodeIndex) -> &'o [OutputFile],
+) -> Result<(Action, String), String> {
+    let first = b.first();
+    let action = match first.kind {
+        StepKind::Probe | StepKind::Publish => unreachable!("built without a probe report"),
+        StepKind::Encode => return encode::action(b, probe),
+        StepKind::PackageHls => hls::action(b, probe)?,
+        StepKind::PackageDash => dash::action(b, probe)?,
+        StepKind::Thumbnails => thumbnails::action(b, probe)?,
+        StepKind::AudioOnly => audio_only::action(b, probe)?,
+        StepKind::Verify => verify::action(b, probe),
+        StepKind::Metadata => metadata::action(b, probe, outputs_of),
+    };
+    Ok((action, first.id.clone()))
+}
+
+/// What step `n`'s output must be (see [`crate::exec::check`]).
+pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, durations: Durations) -> Promise {
+    match sg.g[n].kind {
+        StepKind::Probe | StepKind::Metadata | StepKind::Verify => Promise::Json,
+        StepKind::Encode => encode::promise(&sg.g[n]),
+        StepKind::PackageHls => hls::promise(sg, n, has_audio),
+        StepKind::PackageDash => dash::promise(sg, n, has_audio),
+        StepKind::Thumbnails => thumbnails::promise(m, durations),
+        StepKind::AudioOnly => Promise::AudioOnly,
+        StepKind::Publish => Promise::Nothing,
+    }
+}
+
+/// The video and audio encodes a package step reads (one variant or representation each;
+/// no audio for a source without audio, see [`crate::skip`]).
+fn packaged(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> (usize, usize) {
+    let media: Vec<crate::graph::Media> = sg
+        .deps(n)
+        .into_iter()
+        .filter_map(|d| match &sg.g[d].subject {
+            crate::graph::Subject::Rendition { media, .. } => Some(*media),
+            _ => None,
+        })
+        .collect();
+    let video = media.iter().filter(|m| **m == crate::graph::Media::Video).count();
+    (video, if has_audio { media.len() - video } else { 0 })
+}
+
+/// A manifest value as canonical JSON (a step's parameters).
+pub(crate) fn params_of(v: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(v).expect("manifest values serialize")
+}

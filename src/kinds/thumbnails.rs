@@ -1,0 +1,26 @@
+//! `thumbnails`: still images from the source every `interval` seconds (or `count` of them),
+//! in the `thumbnails` folder. Params: `outputs.thumbnails`. Inputs: the source, probe.json.
+//! Tool: ffmpeg ([`crate::exec::ffmpeg::thumbnail_args`]).
+
+use crate::exec::check::{Durations, Promise};
+use crate::exec::ffmpeg;
+use crate::exec::job::Action;
+use crate::exec::job::build::Builder;
+use crate::graph::ToolUse;
+use crate::manifest::Manifest;
+use crate::media::probe::ProbeFile;
+
+pub const RECIPE: u32 = 1;
+
+pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
+    probe.info.video.as_ref().ok_or_else(|| b.no("video"))?;
+    let t = b.ctx.m.raw.outputs.thumbnails.as_ref().ok_or("no thumbnails output")?;
+    let args = ffmpeg::thumbnail_args(&b.port(&b.src.path), t, probe.info.duration, &b.tmp());
+    Ok(Action::Run { tool: ToolUse::Ffmpeg, args })
+}
+
+/// At least one image, unless the source is shorter than the interval.
+pub fn promise(m: &Manifest, durations: Durations) -> Promise {
+    let interval = m.raw.outputs.thumbnails.as_ref().and_then(|t| t.interval).unwrap_or(0.0);
+    Promise::Thumbnails { at_least_one: durations.video >= interval }
+}

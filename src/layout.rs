@@ -1,0 +1,76 @@
+//! Where every step's output goes: the one place for vodbuild's path conventions.
+//!
+//! ```text
+//! .vodbuild/MANIFEST/work/SOURCE/probe.json            probe
+//! .vodbuild/MANIFEST/work/SOURCE/RENDITION.mp4         encode
+//! .vodbuild/MANIFEST/work/SOURCE/verify_PACKAGE.json   verify
+//! OUTPUT_DIR/SOURCE/hls/master.m3u8 (+ RENDITION/…)    package_hls
+//! OUTPUT_DIR/SOURCE/dash/manifest.mpd (+ segments)     package_dash
+//! OUTPUT_DIR/SOURCE/thumbnails/, audio_only/           thumbnails, audio_only
+//! OUTPUT_DIR/SOURCE/metadata.json                      metadata
+//! ```
+
+use std::path::PathBuf;
+
+use crate::graph::PackageKind;
+use crate::manifest::Manifest;
+
+/// The probe's report, in the source's work folder.
+pub const PROBE: &str = "probe.json";
+/// The HLS package's master playlist.
+pub const MASTER: &str = "master.m3u8";
+/// The DASH package's manifest.
+pub const MPD: &str = "manifest.mpd";
+/// The source's metadata document.
+pub const METADATA: &str = "metadata.json";
+
+/// A source's intermediates: `.vodbuild/MANIFEST/work/SOURCE`.
+pub fn work(m: &Manifest, source: &str) -> PathBuf {
+    m.work_dir(source)
+}
+
+/// A source's deliverables: `OUTPUT_DIR/SOURCE`.
+pub fn out(m: &Manifest, source: &str) -> PathBuf {
+    m.output_dir.join(source)
+}
+
+pub fn probe(m: &Manifest, source: &str) -> PathBuf {
+    work(m, source).join(PROBE)
+}
+
+/// An encoded rendition (video or audio profile `name`).
+pub fn encoded(m: &Manifest, source: &str, name: &str) -> PathBuf {
+    work(m, source).join(format!("{name}.mp4"))
+}
+
+/// A package's folder (`hls`, `dash`).
+pub fn package(m: &Manifest, source: &str, kind: PackageKind) -> PathBuf {
+    out(m, source).join(kind.as_str())
+}
+
+/// The file a package is read from: its master playlist or MPD, inside the package folder.
+pub fn entry_file(kind: PackageKind) -> &'static str {
+    match kind {
+        PackageKind::Hls => MASTER,
+        PackageKind::Dash => MPD,
+    }
+}
+
+/// A package's master playlist or MPD.
+pub fn entry(m: &Manifest, source: &str, kind: PackageKind) -> PathBuf {
+    package(m, source, kind).join(entry_file(kind))
+}
+
+/// The verify step's report of a package.
+pub fn verify_report(m: &Manifest, source: &str, kind: PackageKind) -> PathBuf {
+    work(m, source).join(format!("verify_{}.json", kind.as_str()))
+}
+
+/// A deliverable folder of the source (`thumbnails`, `audio_only`).
+pub fn folder(m: &Manifest, source: &str, name: &str) -> PathBuf {
+    out(m, source).join(name)
+}
+
+pub fn metadata(m: &Manifest, source: &str) -> PathBuf {
+    out(m, source).join(METADATA)
+}
