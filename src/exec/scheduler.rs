@@ -200,6 +200,9 @@ impl<'g> Scheduler<'g> {
     }
 
     fn judge_one(&mut self, n: NodeIndex, judge: &mut dyn Judge, stale: &mut Vec<NodeIndex>) {
+        if !matches!(self.nodes[n.index()].phase, Phase::Ready) {
+            return;
+        }
         let failed = self.sg.deps(n).into_iter().find(|d| matches!(self.nodes[d.index()].phase, Phase::Failed));
         if let Some(d) = failed {
             let why = format!("upstream failed: {}", self.sg.g[d].id);
@@ -302,10 +305,9 @@ impl<'g> Scheduler<'g> {
                 Phase::Fresh(_) | Phase::Absent(_) => (false, !first && rebuilt),
                 _ => (false, false),
             };
-            if unblocked {
+            // Judged again once, however many of its inputs a fused job rebuilt.
+            if unblocked || rejudge {
                 self.make_ready(d);
-            } else if rejudge {
-                self.ready.push_back(d);
             }
             if first {
                 self.count_down(d);

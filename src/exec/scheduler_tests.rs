@@ -418,6 +418,28 @@ fn a_rebuilt_step_has_its_fresh_consumers_judged_again_early_cutoff() {
 }
 
 #[test]
+fn a_fresh_consumer_of_several_rebuilt_inputs_is_judged_and_run_once() {
+    // hls is fresh; a new consumer of the same (absent) video encodes makes them rebuild in
+    // one fused job with other bytes: hls must run once, not once per rebuilt input.
+    let mut sg = graph(&["a"]);
+    // (dash also reads metadata, so it is judged after hls was found fresh.)
+    let deps: Vec<NodeIndex> = ["encode:a:144p", "encode:a:90p", "metadata:a"].iter().map(|e| sg.by_id[*e]).collect();
+    sg.add(step("dash:a"), &deps);
+    let mut work = absent_intermediates(&sg, &["dash:a"]);
+    work.absent.remove("encode:a:aac"); // present: hls, once stale, can run at once
+    let mut ex = FakeExecutor::new(2);
+    for e in ["encode:a:144p", "encode:a:90p"] {
+        ex.built.insert(e.into(), "changed".into());
+    }
+    let report = build(&sg, &mut work, &mut ex, false, Cancel::new());
+    let hls_jobs = ex.started().iter().filter(|g| g.contains(&"hls:a".to_string())).count();
+    assert_eq!(hls_jobs, 1, "{:?}", ex.started());
+    assert_eq!(outcome(&report, "hls:a").0, Status::Executed);
+    assert_eq!(outcome(&report, "dash:a").0, Status::Executed);
+    assert_eq!(work.recorded.iter().filter(|r| *r == "hls:a").count(), 1);
+}
+
+#[test]
 fn a_step_that_does_not_apply_is_skipped_and_gives_its_consumers_no_input() {
     let sg = graph(&["a"]);
     let mut work = all_new(&sg);
