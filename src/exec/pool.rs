@@ -72,14 +72,16 @@ impl Executor for LocalPool<'_, '_> {
         self.in_flight += 1;
         self.scope.spawn(move |_| {
             let start = Instant::now();
-            let mut bar = progress.start(&job.spec.label, job.spec.duration);
-            // A panic in a job fails that job; it must not leave the builder waiting.
+            // A panic in a job (or its progress bar) fails that job; it must not leave the
+            // builder waiting for a `Finished` that never comes.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut bar = progress.start(&job.spec.label, job.spec.duration);
                 let result = actions.execute(env, &job.spec, &cancel, &mut |s| bar.update(s));
-                run_job::place(&job.spec, &env.root, result)
+                let result = run_job::place(&job.spec, &env.root, result);
+                bar.finish(result.is_ok());
+                result
             }))
             .unwrap_or_else(|_| Err("internal error (a panic) while running the step".into()));
-            bar.finish(result.is_ok());
             let outcome = match result {
                 Ok((outputs, sync)) => JobOutcome::Built { outputs, sync },
                 Err(_) if cancel.is_cancelled() => JobOutcome::Interrupted,
