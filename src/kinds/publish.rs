@@ -51,6 +51,10 @@ pub(crate) fn job<'o>(
     let root = &ctx.m.root;
     let outs = outputs_of(dep);
     let mut backend = ctx.m.backend(backend);
+    // Where the key says it publishes: the manifest's config with this environment's
+    // destination overrides (bucket, root, ...; never a secret), so a job run elsewhere
+    // uploads to the same place.
+    backend.config = backend.destination();
     backend.base = backend.base.map(|b| portable(root, &b));
     let job = PublishJob {
         backend,
