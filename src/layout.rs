@@ -12,8 +12,8 @@
 
 use std::path::PathBuf;
 
-use crate::graph::PackageKind;
 use crate::manifest::Manifest;
+use crate::step::PackageKind;
 
 /// The probe's report, in the source's work folder.
 pub const PROBE: &str = "probe.json";

@@ -24,6 +24,7 @@ pub mod record;
 pub mod signals;
 pub mod skip;
 pub mod state;
+pub mod step;
 pub mod storage;
 pub mod term;
 pub mod tools;

@@ -11,9 +11,9 @@ use crate::error::{Error, IoContext, Result};
 use crate::exec::place;
 use crate::graph::StepGraph;
 use crate::manifest::Manifest;
-use crate::plan::output_path;
 use crate::say;
 use crate::state::{State, lock::WorkspaceLock};
+use crate::step::output_path;
 
 pub fn clean(m: &Manifest, keep_outputs: bool) -> Result<()> {
     let lock = WorkspaceLock::acquire(&m.state_dir())?;

@@ -9,7 +9,7 @@ use petgraph::graph::NodeIndex;
 
 use super::cancel::Cancel;
 use super::executor::{Executor, Finished, Job, JobId, JobOutcome};
-use super::job::JobSpec;
+use super::job::spec::JobSpec;
 use super::progress::Progress;
 use super::report::RunReport;
 use super::scheduler::{Judge, Scheduler, StepOutcome};

@@ -9,12 +9,14 @@
 pub mod builder;
 pub mod cancel;
 pub mod check;
+pub mod env;
 pub mod executor;
 pub mod ffmpeg;
 pub mod filters;
 pub mod fusion;
 pub mod job;
 pub mod local;
+pub mod perform;
 pub mod pipes;
 pub mod place;
 pub mod pool;

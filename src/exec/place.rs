@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::job::{FileDigest, Placement};
+use super::job::spec::{FileDigest, Placement};
 use crate::hash::{FileStat, hash_file};
 use crate::state::OutputFile;
 

@@ -3,10 +3,10 @@
 //! Skipped for a source without audio ([`crate::skip`]).
 
 use crate::exec::ffmpeg;
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::ToolUse;
+use crate::exec::job::ctx::Builder;
+use crate::exec::job::spec::Action;
 use crate::media::probe::ProbeFile;
+use crate::step::ToolUse;
 
 pub const RECIPE: u32 = 1;
 

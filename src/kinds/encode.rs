@@ -6,13 +6,13 @@
 use serde_json::{Value, json};
 
 use super::params_of;
-use crate::exec::check::Promise;
+use crate::exec::check::promise::Promise;
 use crate::exec::ffmpeg;
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::{Media, Step, Subject, ToolUse};
+use crate::exec::job::ctx::Builder;
+use crate::exec::job::spec::Action;
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
+use crate::step::{Media, Step, Subject, ToolUse};
 
 /// 2: displayed-picture filters (rotation, bwdif, NTSC frame-rate cap); AV1 maxrate/bufsize.
 /// 3: encoder threads fixed (x264/x265/libvpx 4, svt-av1 lp=1): the same bytes on any machine.

@@ -5,12 +5,12 @@
 use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::StepKind;
+use crate::exec::job::ctx::Builder;
+use crate::exec::job::spec::Action;
 use crate::media::probe::ProbeFile;
-use crate::plan::output_path;
 use crate::state::OutputFile;
+use crate::step::StepKind;
+use crate::step::output_path;
 
 /// 2: `source.has_audio`.
 pub const RECIPE: u32 = 2;

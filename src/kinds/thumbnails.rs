@@ -2,13 +2,13 @@
 //! in the `thumbnails` folder. Params: `outputs.thumbnails`. Inputs: the source, probe.json.
 //! Tool: ffmpeg ([`crate::exec::ffmpeg::thumbnail_args`]).
 
-use crate::exec::check::{Durations, Promise};
+use crate::exec::check::promise::{Durations, Promise};
 use crate::exec::ffmpeg;
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::ToolUse;
+use crate::exec::job::ctx::Builder;
+use crate::exec::job::spec::Action;
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
+use crate::step::ToolUse;
 
 pub const RECIPE: u32 = 1;
 

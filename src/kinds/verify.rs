@@ -6,10 +6,10 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::{PackageKind, Subject};
+use crate::exec::job::ctx::Builder;
+use crate::exec::job::spec::Action;
 use crate::media::probe::ProbeFile;
+use crate::step::{PackageKind, Subject};
 
 pub const RECIPE: u32 = 1;
 
