@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod confine;
+pub mod dag;
 pub mod digests;
 pub mod error;
 pub mod exec;

@@ -10,7 +10,7 @@ use std::path::Path;
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
 
-use crate::graph::StepGraph;
+use crate::dag::StepGraph;
 use crate::hash::{FileStat, hash_file};
 use crate::key::{Input, builtin_tool_digest, step_key};
 use crate::manifest::Manifest;

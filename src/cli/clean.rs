@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::confine;
+use crate::dag::StepGraph;
 use crate::error::{Error, IoContext, Result};
 use crate::exec::place;
-use crate::graph::StepGraph;
 use crate::manifest::Manifest;
 use crate::say;
 use crate::state::{State, lock::WorkspaceLock};

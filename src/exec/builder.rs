@@ -13,7 +13,7 @@ use super::job::spec::JobSpec;
 use super::progress::Progress;
 use super::report::RunReport;
 use super::scheduler::{Judge, Scheduler, StepOutcome};
-use crate::graph::StepGraph;
+use crate::dag::StepGraph;
 use crate::plan::Evaluation;
 use crate::state::OutputFile;
 use crate::storage::sync::SyncStats;

@@ -17,10 +17,10 @@ pub mod verify;
 
 use petgraph::graph::NodeIndex;
 
+use crate::dag::StepGraph;
 use crate::exec::check::promise::{Durations, Promise};
 use crate::exec::job::ctx::Builder;
 use crate::exec::job::spec::Action;
-use crate::graph::StepGraph;
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
 use crate::state::OutputFile;

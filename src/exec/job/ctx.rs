@@ -9,7 +9,7 @@ use petgraph::graph::NodeIndex;
 
 use super::paths::portable;
 use super::spec::JobOutput;
-use crate::graph::StepGraph;
+use crate::dag::StepGraph;
 use crate::manifest::{Manifest, Source};
 use crate::step::{Step, Subject};
 use crate::tools::Toolset;
