@@ -153,12 +153,3 @@ pub struct Step {
     /// "absent", and is rebuilt only if a step that reads them has to run.
     pub intermediate: bool,
 }
-
-/// Where file `rel` of a step's output is (a local path, or a remote object name).
-pub fn output_path(loc: &OutputLoc, rel: &str) -> std::path::PathBuf {
-    match loc {
-        OutputLoc::File(p) => p.clone(),
-        OutputLoc::Dir(d) => d.join(rel),
-        OutputLoc::Remote { remote, .. } => crate::storage::join(remote, rel).into(),
-    }
-}

@@ -10,10 +10,10 @@ use crate::confine;
 use crate::dag::StepGraph;
 use crate::error::{Error, IoContext, Result};
 use crate::exec::place;
+use crate::layout::output_path;
 use crate::manifest::Manifest;
 use crate::say;
 use crate::state::{State, lock::WorkspaceLock};
-use crate::step::output_path;
 
 pub fn clean(m: &Manifest, keep_outputs: bool) -> Result<()> {
     let lock = WorkspaceLock::acquire(&m.state_dir())?;

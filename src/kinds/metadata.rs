@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::exec::job::ctx::Builder;
 use crate::exec::job::spec::Action;
+use crate::layout::output_path;
 use crate::media::probe::ProbeFile;
 use crate::state::OutputFile;
 use crate::step::StepKind;
-use crate::step::output_path;
 
 /// 2: `source.has_audio`.
 pub const RECIPE: u32 = 2;

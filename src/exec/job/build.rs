@@ -10,10 +10,11 @@ use super::ctx::{Builder, JobCtx, job_id};
 use super::paths::portable;
 use super::spec::{Action, Fetch, JobInput, JobOutput, JobSpec, ToolPin};
 use crate::exec::check;
+use crate::layout::output_path;
 use crate::manifest::{Manifest, Source};
 use crate::media::probe::ProbeFile;
 use crate::state::{OutputFile, StepRecord};
-use crate::step::{OutputLoc, Step, StepKind, ToolUse, output_path};
+use crate::step::{OutputLoc, Step, StepKind, ToolUse};
 
 /// The temporary sibling of `dest` a job writes (same folder, so the final rename is atomic).
 pub fn temp_for(dest: &Path, job: &str) -> PathBuf {
