@@ -27,7 +27,7 @@
 //!   configuration, so a rebuilt ffmpeg with other libraries makes its steps stale.
 //! - Input digests are BLAKE3 of file contents; names are relative (`source`,
 //!   `encode:720p/720p.mp4`), never absolute paths.
-//! - Encoder threads are part of the recipe, fixed per codec ([`crate::exec::ffmpeg::ENCODER_THREADS`],
+//! - Encoder threads are part of the recipe, fixed per codec ([`crate::argv::ffmpeg::ENCODER_THREADS`],
 //!   svt-av1 `lp=1`), so the same key always means the same bytes (see `tests/determinism.rs`).
 //! - Never in a key: absolute paths, the manifest's location, output_dir, source ids'
 //!   file-system location, hostnames, PATH, user, time, `-j`, thread counts. Two machines

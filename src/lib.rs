@@ -5,6 +5,7 @@
 //! [`plan`] (stale or fresh, with reasons; keys in [`key`]) → [`exec`] (rayon scheduler,
 //! child ffmpeg processes) → [`state`] (crash-safe records, stat cache, lock).
 
+pub mod argv;
 pub mod cli;
 pub mod confine;
 pub mod dag;
@@ -14,6 +15,7 @@ pub mod exec;
 pub mod exit_codes;
 pub mod graph;
 pub mod hash;
+pub mod job;
 pub mod key;
 pub mod kinds;
 pub mod ladder;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::job::spec::ToolPin;
+use crate::job::ToolPin;
 use crate::step::ToolUse;
 use crate::tools::Toolset;
 

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use super::cancel::Cancel;
 use super::env::JobEnv;
-use super::job::spec::{JobResult, JobSpec};
 use super::run_job;
+use crate::job::{JobResult, JobSpec};
 
 /// Runs a job ([`run_job::run`]: its tool, post-processing and output checks), leaving its
 /// outputs in their temporaries. Placement into final position and recording are done by the

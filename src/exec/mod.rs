@@ -11,8 +11,6 @@ pub mod cancel;
 pub mod check;
 pub mod env;
 pub mod executor;
-pub mod ffmpeg;
-pub mod filters;
 pub mod fusion;
 pub mod job;
 pub mod local;
@@ -27,7 +25,6 @@ pub mod report;
 pub mod run_job;
 pub mod runner;
 pub mod scheduler;
-pub mod shaka;
 pub mod sweep;
 pub mod work;
 

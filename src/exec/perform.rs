@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use super::cancel::Cancel;
 use super::env::JobEnv;
-use super::job::paths::{resolve, resolve_arg};
-use super::job::spec::Action;
 use super::runner;
+use crate::job::Action;
+use crate::job::paths::{resolve, resolve_arg};
 use crate::step::ToolUse;
 use crate::storage::sync::{self, SyncStats};
 

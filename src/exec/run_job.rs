@@ -9,9 +9,9 @@ use std::path::Path;
 pub use super::env::{JobEnv, ToolPaths};
 
 use super::cancel::Cancel;
-use super::job::spec::{FileDigest, JobResult, JobSpec, JobStatus, Placement, StepFiles};
 use super::{check, perform, place, runner};
 use crate::hash::{FileStat, hash_file};
+use crate::job::{FileDigest, JobResult, JobSpec, JobStatus, Placement, StepFiles};
 use crate::state::OutputFile;
 use crate::step::ToolUse;
 use crate::storage::sync::SyncStats;
@@ -81,12 +81,12 @@ fn attempt(
 /// Fetches a missing remote source; with `verify_inputs`, every input must have its digest.
 fn prepare_inputs(spec: &JobSpec, env: &JobEnv) -> Result<(), String> {
     for i in &spec.inputs {
-        let path = super::job::paths::resolve(&env.root, &i.path);
+        let path = crate::job::paths::resolve(&env.root, &i.path);
         if let Some(f) = &i.fetch
             && !path.exists()
         {
             let mut backend = f.backend.clone();
-            backend.base = backend.base.map(|b| super::job::paths::resolve(&env.root, &b));
+            backend.base = backend.base.map(|b| crate::job::paths::resolve(&env.root, &b));
             crate::storage::sources::download(&backend, &f.object, &path)?;
         }
         if env.verify_inputs {

@@ -2,9 +2,9 @@
 //! folder. Params: `outputs.audio_only`. Inputs: the source, probe.json. Tool: ffmpeg.
 //! Skipped for a source without audio ([`crate::skip`]).
 
-use crate::exec::ffmpeg;
-use crate::exec::job::ctx::Builder;
-use crate::exec::job::spec::Action;
+use crate::argv::ffmpeg;
+use crate::job::Action;
+use crate::job::ctx::Builder;
 use crate::media::probe::ProbeFile;
 use crate::step::ToolUse;
 

@@ -9,11 +9,11 @@ use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
 use super::params_of;
+use crate::argv::{ffmpeg, shaka};
 use crate::dag::StepGraph;
-use crate::exec::check::promise::Promise;
-use crate::exec::job::ctx::{Builder, built_rungs};
-use crate::exec::job::spec::Action;
-use crate::exec::{ffmpeg, shaka};
+use crate::job::Action;
+use crate::job::ctx::{Builder, built_rungs};
+use crate::job::promise::Promise;
 use crate::manifest::model::{HlsOutput, Packager};
 use crate::media::probe::ProbeFile;
 use crate::media::{master, mp4};

@@ -5,8 +5,8 @@
 use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
-use crate::exec::job::ctx::Builder;
-use crate::exec::job::spec::Action;
+use crate::job::Action;
+use crate::job::ctx::Builder;
 use crate::layout::output_path;
 use crate::media::probe::ProbeFile;
 use crate::state::OutputFile;

@@ -18,9 +18,9 @@ pub mod verify;
 use petgraph::graph::NodeIndex;
 
 use crate::dag::StepGraph;
-use crate::exec::check::promise::{Durations, Promise};
-use crate::exec::job::ctx::Builder;
-use crate::exec::job::spec::Action;
+use crate::job::Action;
+use crate::job::ctx::Builder;
+use crate::job::promise::{Durations, Promise};
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
 use crate::state::OutputFile;

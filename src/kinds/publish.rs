@@ -8,10 +8,10 @@ use std::path::Path;
 use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
-use crate::exec::check::promise::Checks;
-use crate::exec::job::ctx::{JobCtx, job_id};
-use crate::exec::job::paths::portable;
-use crate::exec::job::spec::{Action, JobInput, JobSpec};
+use crate::job::ctx::{JobCtx, job_id};
+use crate::job::paths::portable;
+use crate::job::promise::Checks;
+use crate::job::{Action, JobInput, JobSpec};
 use crate::state::{OutputFile, StepRecord};
 use crate::step::{OutputLoc, StepKind};
 use crate::storage::BackendConfig;

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::exec::job::ctx::Builder;
-use crate::exec::job::spec::Action;
+use crate::job::Action;
+use crate::job::ctx::Builder;
 use crate::media::probe::ProbeFile;
 use crate::step::{PackageKind, Subject};
 

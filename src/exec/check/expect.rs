@@ -3,8 +3,8 @@
 
 use petgraph::graph::NodeIndex;
 
-use super::promise::{Checks, Durations, tolerance};
-use crate::exec::job::ctx::JobCtx;
+use crate::job::ctx::JobCtx;
+use crate::job::promise::{Checks, Durations, tolerance};
 use crate::media::probe::ProbeFile;
 
 /// What the steps of a job (`group`) must produce.

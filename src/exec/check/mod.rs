@@ -8,13 +8,12 @@ mod decode;
 pub mod expect;
 mod files;
 mod packages;
-pub mod promise;
 
 use std::path::Path;
 
-pub use promise::{Checks, Durations, Promise, tolerance};
+pub use crate::job::promise::{Checks, Durations, Promise, tolerance};
 
-use super::job::spec::Placement;
+use crate::job::Placement;
 
 /// Checks every placed output of a job against its promise (on the temporary copies).
 pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<(), String> {

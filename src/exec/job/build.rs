@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use petgraph::graph::NodeIndex;
 
-use super::ctx::{Builder, JobCtx, job_id};
-use super::paths::portable;
-use super::spec::{Action, Fetch, JobInput, JobOutput, JobSpec, ToolPin};
 use crate::exec::check;
+use crate::job::ctx::{Builder, JobCtx, job_id};
+use crate::job::paths::portable;
+use crate::job::{Action, Fetch, JobInput, JobOutput, JobSpec, ToolPin};
 use crate::layout::output_path;
 use crate::manifest::{Manifest, Source};
 use crate::media::probe::ProbeFile;

@@ -1,18 +1,35 @@
-//! The job types: plain, serializable data (what a job reads, runs, writes and must check),
-//! built by [`super::build`] and the kinds ([`crate::kinds`]), run by [`crate::exec::run_job`].
-//! Imports no kind, graph building or check logic.
+//! Jobs: self-contained, serializable descriptions of the work for one step, or for several
+//! encodes of one source fused into one ffmpeg (one decode).
+//!
+//! A [`JobSpec`] depends on nothing of the coordinator: every path in it (and in its tool
+//! arguments) is relative to the workspace root, written `{root}/…` ([`paths`]; only files
+//! outside the workspace stay absolute); it names its inputs with their digests, its outputs
+//! and their temporaries (`.NAME.tmp-ID`, ID a digest of the step ids, no pid), the tools it
+//! needs with their fingerprints, every argument that changes output bytes (no core count: see
+//! [`crate::argv::ffmpeg::ENCODER_THREADS`]) and the checks its outputs must pass. So it runs the
+//! same on this machine ([`crate::exec::local::LocalExecutor`]) or another one (`vodbuild exec-job
+//! SPEC.json --root DIR`), both through [`crate::exec::run_job::run`]. Building a job
+//! ([`crate::exec::job::build`]) reads the graph, records and `probe.json`; it downloads and
+//! writes nothing.
+//!
+//! Below the kinds: this module imports no kind, graph building, check logic or execution.
+//! [`paths`]: the job's portable paths; [`promise`]: what its outputs must be; [`ctx`]: what a
+//! kind's job builder is given.
+
+pub mod ctx;
+pub mod paths;
+pub mod promise;
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::paths;
-use crate::exec::check::promise::Checks;
 use crate::manifest::model::SourceChecks;
 use crate::state::OutputFile;
 use crate::step::{PackageKind, ToolUse};
 use crate::storage::BackendConfig;
 use crate::storage::sync::PublishJob;
+use promise::Checks;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobSpec {

@@ -1,6 +1,6 @@
 //! What a step's output must be ([`Promise`]) and what a job's outputs are checked against
 //! ([`Checks`]): plain data, given by the kinds ([`crate::kinds::promise`]), carried in the
-//! [`JobSpec`](crate::exec::job::spec::JobSpec). Imports no kind or check logic.
+//! [`JobSpec`](crate::job::JobSpec). Imports no kind or check logic.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,7 @@ pub struct Durations {
     pub audio: f64,
 }
 
-/// Everything needed to check one job's outputs (part of its [`JobSpec`](crate::exec::job::spec::JobSpec);
+/// Everything needed to check one job's outputs (part of its [`JobSpec`](crate::job::JobSpec);
 /// ffmpeg, to decode first and last frames, is the one of the machine that runs the job).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Checks {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use petgraph::graph::NodeIndex;
 
+use super::JobOutput;
 use super::paths::portable;
-use super::spec::JobOutput;
 use crate::dag::StepGraph;
 use crate::manifest::{Manifest, Source};
 use crate::step::{Step, Subject};
