@@ -4,6 +4,11 @@
 //! [`manifest`] (YAML → validated model) → [`graph`] (petgraph step DAG) →
 //! [`plan`] (stale or fresh, with reasons; keys in [`key`]) → [`exec`] (rayon scheduler,
 //! child ffmpeg processes) → [`state`] (crash-safe records, stat cache, lock).
+//!
+//! Layers, bottom up, no import cycle between modules: plain data ([`step`] types, the
+//! [`dag`], [`key`], [`layout`], the [`job`] types, [`argv`] tool arguments) → [`kinds`] (each
+//! kind's parameters, actions, promises) → [`graph`] building, [`plan`], [`exec`] (job
+//! building, checks, running) → [`cli`].
 
 pub mod argv;
 pub mod cli;

@@ -2,7 +2,7 @@
 //! [`run`]. It resolves the job's paths against the workspace root, fetches a missing remote
 //! source, runs the tool and the post-processing ([`super::perform`]), checks the
 //! outputs ([`super::check`]) and digests them in their temporaries. The coordinator then moves
-//! them into position and records them ([`place`]).
+//! them into position and records them ([`place()`]).
 
 use std::path::Path;
 

@@ -1,6 +1,6 @@
 //! The step DAG (petgraph): per source, probe → encode(rendition) → package_hls /
 //! package_dash; thumbnails, audio_only; metadata last. Edges point from a dependency to
-//! its dependent. Building it ([`build`]) asks each kind ([`crate::kinds`]) for its steps'
+//! its dependent. Building it (`build.rs`) asks each kind ([`crate::kinds`]) for its steps'
 //! parameters; the graph as data is [`crate::dag`], the step types are [`crate::step`].
 
 mod build;

@@ -1,5 +1,5 @@
 //! What a step kind's job builder ([`crate::kinds`]) is given: the coordinator's context
-//! ([`JobCtx`]) and the steps of one job ([`Builder`]). Below the kinds; [`super::build`]
+//! ([`JobCtx`]) and the steps of one job (`Builder`). Below the kinds; [`crate::exec::job::build()`]
 //! calls them.
 
 use std::collections::HashMap;

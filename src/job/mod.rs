@@ -9,7 +9,7 @@
 //! [`crate::argv::ffmpeg::ENCODER_THREADS`]) and the checks its outputs must pass. So it runs the
 //! same on this machine ([`crate::exec::local::LocalExecutor`]) or another one (`vodbuild exec-job
 //! SPEC.json --root DIR`), both through [`crate::exec::run_job::run`]. Building a job
-//! ([`crate::exec::job::build`]) reads the graph, records and `probe.json`; it downloads and
+//! ([`crate::exec::job::build()`]) reads the graph, records and `probe.json`; it downloads and
 //! writes nothing.
 //!
 //! Below the kinds: this module imports no kind, graph building, check logic or execution.
