@@ -19,15 +19,15 @@
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //!
-//! - RECIPE is vodbuild's version of how it performs that step kind ([`crate::kinds::recipe`],
-//!   each kind's `RECIPE`); it is
+//! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,
+//!   given to [`step_key`] by the plan); it is
 //!   bumped when a release changes the commands or post-processing of a kind, so exactly those
 //!   steps re-run after an upgrade.
 //! - TOOL_DIGEST is the BLAKE3 of the tool's full `-version` output: version *and* build
 //!   configuration, so a rebuilt ffmpeg with other libraries makes its steps stale.
 //! - Input digests are BLAKE3 of file contents; names are relative (`source`,
 //!   `encode:720p/720p.mp4`), never absolute paths.
-//! - Encoder threads are part of the recipe, fixed per codec ([`crate::exec::ffmpeg::ENCODER_THREADS`],
+//! - Encoder threads are part of the recipe, fixed per codec ([`crate::argv::ffmpeg::ENCODER_THREADS`],
 //!   svt-av1 `lp=1`), so the same key always means the same bytes (see `tests/determinism.rs`).
 //! - Never in a key: absolute paths, the manifest's location, output_dir, source ids'
 //!   file-system location, hostnames, PATH, user, time, `-j`, thread counts. Two machines
@@ -61,7 +61,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::graph::StepKind;
+use crate::step::StepKind;
 
 pub const KEY_VERSION: &str = "vodbuild-step-key/1";
 
@@ -72,9 +72,9 @@ pub struct Input {
     pub digest: String,
 }
 
-pub fn step_key(kind: StepKind, params: &Value, tool_digest: &str, inputs: &[Input]) -> String {
+pub fn step_key(kind: StepKind, recipe: u32, params: &Value, tool_digest: &str, inputs: &[Input]) -> String {
     let ins: Vec<Value> = inputs.iter().map(|i| json!([i.name, i.digest])).collect();
-    let canonical = json!([KEY_VERSION, kind.as_str(), crate::kinds::recipe(kind), params, tool_digest, ins]);
+    let canonical = json!([KEY_VERSION, kind.as_str(), recipe, params, tool_digest, ins]);
     let bytes = serde_json::to_vec(&canonical).expect("json");
     blake3::hash(&bytes).to_hex().to_string()
 }
@@ -91,13 +91,13 @@ mod tests {
     #[test]
     fn key_depends_on_every_part() {
         let i = vec![Input { name: "source".into(), digest: "aa".into() }];
-        let base = step_key(StepKind::Encode, &json!({"b": 1, "a": 2}), "t", &i);
-        assert_eq!(base, step_key(StepKind::Encode, &json!({"a": 2, "b": 1}), "t", &i), "key order is canonical");
-        assert_ne!(base, step_key(StepKind::Probe, &json!({"b": 1, "a": 2}), "t", &i));
-        assert_ne!(base, step_key(StepKind::Encode, &json!({"b": 2, "a": 2}), "t", &i));
-        assert_ne!(base, step_key(StepKind::Encode, &json!({"b": 1, "a": 2}), "u", &i));
+        let base = step_key(StepKind::Encode, 1, &json!({"b": 1, "a": 2}), "t", &i);
+        assert_eq!(base, step_key(StepKind::Encode, 1, &json!({"a": 2, "b": 1}), "t", &i), "key order is canonical");
+        assert_ne!(base, step_key(StepKind::Probe, 1, &json!({"b": 1, "a": 2}), "t", &i));
+        assert_ne!(base, step_key(StepKind::Encode, 1, &json!({"b": 2, "a": 2}), "t", &i));
+        assert_ne!(base, step_key(StepKind::Encode, 1, &json!({"b": 1, "a": 2}), "u", &i));
         let j = vec![Input { name: "source".into(), digest: "ab".into() }];
-        assert_ne!(base, step_key(StepKind::Encode, &json!({"b": 1, "a": 2}), "t", &j));
+        assert_ne!(base, step_key(StepKind::Encode, 1, &json!({"b": 1, "a": 2}), "t", &j));
     }
 
     /// Keys are what existing workspaces were recorded with: a change here rebuilds them all.
@@ -117,7 +117,7 @@ mod tests {
             (StepKind::Verify, "0cf041e05bc9d3e03cb83c94a331e9e38e322a5ad6935b9c97ef766185766ec1"),
         ];
         for (kind, pin) in pins {
-            assert_eq!(step_key(kind, &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());
+            assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());
         }
     }
 }

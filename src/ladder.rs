@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::exec::ffmpeg::target_size;
+use crate::argv::ffmpeg::target_size;
 use crate::manifest::{Manifest, Source};
 use crate::media::probe::ProbeInfo;
 

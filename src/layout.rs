@@ -12,8 +12,8 @@
 
 use std::path::PathBuf;
 
-use crate::graph::PackageKind;
 use crate::manifest::Manifest;
+use crate::step::{OutputLoc, PackageKind};
 
 /// The probe's report, in the source's work folder.
 pub const PROBE: &str = "probe.json";
@@ -73,4 +73,13 @@ pub fn folder(m: &Manifest, source: &str, name: &str) -> PathBuf {
 
 pub fn metadata(m: &Manifest, source: &str) -> PathBuf {
     out(m, source).join(METADATA)
+}
+
+/// Where file `rel` of a step's output is (a local path, or a remote object name).
+pub fn output_path(loc: &OutputLoc, rel: &str) -> std::path::PathBuf {
+    match loc {
+        OutputLoc::File(p) => p.clone(),
+        OutputLoc::Dir(d) => d.join(rel),
+        OutputLoc::Remote { remote, .. } => crate::storage::join(remote, rel).into(),
+    }
 }

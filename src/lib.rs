@@ -4,15 +4,23 @@
 //! [`manifest`] (YAML → validated model) → [`graph`] (petgraph step DAG) →
 //! [`plan`] (stale or fresh, with reasons; keys in [`key`]) → [`exec`] (rayon scheduler,
 //! child ffmpeg processes) → [`state`] (crash-safe records, stat cache, lock).
+//!
+//! Layers, bottom up, no import cycle between modules: plain data ([`step`] types, the
+//! [`dag`], [`key`], [`layout`], the [`job`] types, [`argv`] tool arguments) → [`kinds`] (each
+//! kind's parameters, actions, promises) → [`graph`] building, [`plan`], [`exec`] (job
+//! building, checks, running) → [`cli`].
 
+pub mod argv;
 pub mod cli;
 pub mod confine;
+pub mod dag;
 pub mod digests;
 pub mod error;
 pub mod exec;
 pub mod exit_codes;
 pub mod graph;
 pub mod hash;
+pub mod job;
 pub mod key;
 pub mod kinds;
 pub mod ladder;
@@ -24,6 +32,7 @@ pub mod record;
 pub mod signals;
 pub mod skip;
 pub mod state;
+pub mod step;
 pub mod storage;
 pub mod term;
 pub mod tools;

@@ -10,11 +10,13 @@ use std::path::Path;
 use petgraph::graph::NodeIndex;
 use serde_json::Value;
 
-use crate::graph::{OutputLoc, Step, StepGraph, ToolUse};
+use crate::dag::StepGraph;
 use crate::hash::{FileStat, hash_file};
 use crate::key::{Input, builtin_tool_digest, step_key};
+use crate::layout::output_path;
 use crate::manifest::Manifest;
 use crate::state::{OutputFile, State, ToolRef};
+use crate::step::{OutputLoc, Step, ToolUse};
 use crate::storage::{self, index::RemoteIndex};
 use crate::tools::Toolset;
 use std::sync::Mutex;
@@ -167,7 +169,9 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let key = pending.is_none().then(|| step_key(step.kind, &step.params, &tool.digest, &inputs));
+        let key = pending
+            .is_none()
+            .then(|| step_key(step.kind, crate::kinds::recipe(step.kind), &step.params, &tool.digest, &inputs));
         let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new(), absent: None, remote_seen: false };
         let Some(rec) = state.data.steps.get(&step.id) else {
             ev.stale = Some(Reason::New);
@@ -247,14 +251,6 @@ fn check_outputs(
         }
     }
     None
-}
-
-pub fn output_path(loc: &OutputLoc, rel: &str) -> std::path::PathBuf {
-    match loc {
-        OutputLoc::File(p) => p.clone(),
-        OutputLoc::Dir(d) => d.join(rel),
-        OutputLoc::Remote { remote, .. } => storage::join(remote, rel).into(),
-    }
 }
 
 /// Published outputs must still be in the backend with their recorded sizes.

@@ -6,9 +6,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::graph::StepKind;
 use crate::hash::FileStat;
 use crate::key::Input;
+use crate::step::StepKind;
 
 /// One file a step produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,9 +10,9 @@
 //! is done; `plan` only when the probe step is fresh (a source not probed yet shows its audio
 //! steps as stale, and `run` skips them).
 
-use crate::graph::{Media, Step, StepKind, Subject};
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
+use crate::step::{Media, Step, StepKind, Subject};
 
 /// Why an audio step does not run for a silent source.
 pub const NO_AUDIO: &str = "source has no audio";

@@ -7,11 +7,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::confine;
+use crate::dag::StepGraph;
 use crate::error::{Error, IoContext, Result};
 use crate::exec::place;
-use crate::graph::StepGraph;
+use crate::layout::output_path;
 use crate::manifest::Manifest;
-use crate::plan::output_path;
 use crate::say;
 use crate::state::{State, lock::WorkspaceLock};
 

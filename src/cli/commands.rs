@@ -256,7 +256,7 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
         .data
         .steps
         .iter()
-        .filter(|(id, r)| r.kind == crate::graph::StepKind::Publish && !sg.by_id.contains_key(*id))
+        .filter(|(id, r)| r.kind == crate::step::StepKind::Publish && !sg.by_id.contains_key(*id))
         .filter_map(|(id, r)| {
             let PublishParams { backend, remote } = serde_json::from_value(r.params.clone()).ok()?;
             let paths = r.outputs.iter().map(|o| crate::storage::join(&remote, &o.path)).collect();

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::error::{Error, IoContext, Result};
-use crate::exec::job::{JobSpec, JobStatus};
 use crate::exec::run_job::{self, JobEnv, ToolPaths};
+use crate::job::{JobSpec, JobStatus};
 
 #[derive(Args, Debug)]
 pub struct ExecJobArgs {

@@ -9,12 +9,13 @@ use std::collections::{HashMap, HashSet};
 
 use petgraph::graph::NodeIndex;
 
+use crate::dag::StepGraph;
 use crate::exec::{self, RunOptions, RunReport, Status, local::LocalExecutor, probe_source::stream_facts};
-use crate::graph::{StepGraph, StepKind};
 use crate::manifest::Manifest;
 use crate::media::probe::{ProbeFile, ProbeInfo};
 use crate::plan::Context;
 use crate::state::State;
+use crate::step::StepKind;
 use crate::tools::Toolset;
 
 /// Probe facts per source id.

@@ -9,11 +9,11 @@ use petgraph::graph::NodeIndex;
 
 use super::cancel::Cancel;
 use super::executor::{Executor, Finished, Job, JobId, JobOutcome};
-use super::job::JobSpec;
 use super::progress::Progress;
 use super::report::RunReport;
 use super::scheduler::{Judge, Scheduler, StepOutcome};
-use crate::graph::StepGraph;
+use crate::dag::StepGraph;
+use crate::job::JobSpec;
 use crate::plan::Evaluation;
 use crate::state::OutputFile;
 use crate::storage::sync::SyncStats;

@@ -4,7 +4,7 @@
 //! Cancellation is a [`super::cancel::Cancel`] handle the executor is given.
 //! [`super::pool::LocalPool`] runs jobs on this machine.
 
-use super::job::JobSpec;
+use crate::job::JobSpec;
 use crate::state::OutputFile;
 use crate::storage::sync::SyncStats;
 

@@ -5,7 +5,8 @@
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::{StepGraph, StepKind};
+use crate::dag::StepGraph;
+use crate::step::StepKind;
 
 /// The jobs for `stale` (in the order found): other steps, then fused video encodes (by
 /// source, in order of first appearance), then audio encodes.

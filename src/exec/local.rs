@@ -1,16 +1,12 @@
-//! The executor interface, the local executor, and what each [`Action`] does on the machine
-//! that runs the job: the tool, then the kind's post-processing (master playlist, MPD fix,
-//! measurements, the verify report; defined in [`crate::kinds`]).
+//! The executor interface and the local executor (what each action does is in
+//! [`super::perform`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::cancel::Cancel;
-use super::job::paths::{resolve, resolve_arg};
-use super::job::{Action, JobResult, JobSpec};
-use super::run_job::{self, JobEnv};
-use super::runner;
-use crate::graph::ToolUse;
-use crate::storage::sync::{self, SyncStats};
+use super::env::JobEnv;
+use super::run_job;
+use crate::job::{JobResult, JobSpec};
 
 /// Runs a job ([`run_job::run`]: its tool, post-processing and output checks), leaving its
 /// outputs in their temporaries. Placement into final position and recording are done by the
@@ -40,49 +36,4 @@ impl Executor for LocalExecutor {
         save(format!("{}.result.json", job.id), serde_json::to_vec_pretty(&result).expect("json"));
         result
     }
-}
-
-/// Performs a job's action, writing into the job's temporary outputs.
-pub fn perform(
-    action: &Action,
-    env: &JobEnv,
-    cancel: &Cancel,
-    progress: &mut dyn FnMut(f64),
-) -> Result<SyncStats, String> {
-    let root = env.root.as_path();
-    let r = |p: &Path| resolve(root, p);
-    let argv = |args: &[String]| -> Vec<String> { args.iter().map(|a| resolve_arg(root, a)).collect() };
-    match action {
-        Action::Publish(p) => {
-            let mut p = p.clone();
-            p.local = r(&p.local);
-            p.backend.base = p.backend.base.as_deref().map(r);
-            return sync::publish(&p);
-        }
-        Action::Probe { source, source_id, out, checks } => {
-            let ffprobe = env.tools.get(ToolUse::Ffprobe)?;
-            let parsed = super::probe_source::probe_source(cancel, ffprobe, &r(source), source_id, *checks)?;
-            write(&r(out), &serde_json::to_vec_pretty(&parsed).expect("json"))
-        }
-        Action::Run { tool, args } => runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress).map(drop),
-        Action::Hls { tool, args, dir, variants, audio, iframes } => {
-            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
-            let variants: Vec<(String, PathBuf)> = variants.iter().map(|(n, p)| (n.clone(), r(p))).collect();
-            let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
-            crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)
-        }
-        Action::Dash { tool, args, dir } => {
-            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
-            crate::kinds::dash::fix_mpd(&r(dir))
-        }
-        Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
-        Action::Verify { package, path, duration, out, aspect } => {
-            crate::kinds::verify::run(*package, &r(path), *duration, *aspect, root, &r(out))
-        }
-    }
-    .map(|()| SyncStats::default())
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("writing {}: {e}", path.display()))
 }

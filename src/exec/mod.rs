@@ -9,12 +9,12 @@
 pub mod builder;
 pub mod cancel;
 pub mod check;
+pub mod env;
 pub mod executor;
-pub mod ffmpeg;
-pub mod filters;
 pub mod fusion;
 pub mod job;
 pub mod local;
+pub mod perform;
 pub mod pipes;
 pub mod place;
 pub mod pool;
@@ -25,7 +25,6 @@ pub mod report;
 pub mod run_job;
 pub mod runner;
 pub mod scheduler;
-pub mod shaka;
 pub mod sweep;
 pub mod work;
 

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::job::{FileDigest, Placement};
 use crate::hash::{FileStat, hash_file};
+use crate::job::{FileDigest, Placement};
 use crate::state::OutputFile;
 
 /// Refuses a placement whose folder is reached through a symlink leading out of its root

@@ -6,9 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use petgraph::graph::NodeIndex;
 
-use crate::graph::StepKind;
 use crate::plan::{Context, Evaluation};
 use crate::state::{OutputFile, State, StepRecord};
+use crate::step::StepKind;
 
 /// Records step `n`, evaluated as `eval`, with the outputs it made.
 pub fn record(

@@ -1,89 +1,20 @@
 //! Running one job, wherever it runs: the local executor and `vodbuild exec-job` both call
 //! [`run`]. It resolves the job's paths against the workspace root, fetches a missing remote
-//! source, runs the tool and the post-processing ([`super::local::perform`]), checks the
+//! source, runs the tool and the post-processing ([`super::perform`]), checks the
 //! outputs ([`super::check`]) and digests them in their temporaries. The coordinator then moves
-//! them into position and records them ([`place`]).
+//! them into position and records them ([`place()`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub use super::env::{JobEnv, ToolPaths};
 
 use super::cancel::Cancel;
-use super::job::{FileDigest, JobResult, JobSpec, JobStatus, Placement, StepFiles, ToolPin};
-use super::{check, place, runner};
-use crate::graph::ToolUse;
+use super::{check, perform, place, runner};
 use crate::hash::{FileStat, hash_file};
+use crate::job::{FileDigest, JobResult, JobSpec, JobStatus, Placement, StepFiles};
 use crate::state::OutputFile;
+use crate::step::ToolUse;
 use crate::storage::sync::SyncStats;
-use crate::tools::Toolset;
-
-/// The tools of the machine that runs a job.
-#[derive(Debug, Clone, Default)]
-pub struct ToolPaths {
-    pub ffmpeg: Option<PathBuf>,
-    pub ffprobe: Option<PathBuf>,
-    pub packager: Option<PathBuf>,
-}
-
-impl ToolPaths {
-    /// The coordinator's tools (the ones the job's pins were taken from).
-    pub fn of(t: &Toolset) -> ToolPaths {
-        ToolPaths {
-            ffmpeg: Some(t.ffmpeg.path.clone()),
-            ffprobe: Some(t.ffprobe.path.clone()),
-            packager: t.packager.as_ref().map(|p| p.path.clone()),
-        }
-    }
-
-    /// Finds each pinned tool on this machine; one whose fingerprint differs is refused (its
-    /// outputs would not be what the steps' keys say).
-    pub fn locate(pins: &[ToolPin], root: &Path) -> crate::Result<ToolPaths> {
-        let mut t = ToolPaths::default();
-        for pin in pins {
-            let name = tool_name(pin.tool);
-            let found = crate::tools::locate(name, pin.configured.as_deref(), root)?;
-            if found.digest != pin.digest {
-                let message = format!("{} is not the build the job was planned with", found.path.display());
-                return Err(crate::Error::Tool { tool: name.into(), message });
-            }
-            let slot = match pin.tool {
-                ToolUse::Ffmpeg => &mut t.ffmpeg,
-                ToolUse::Ffprobe => &mut t.ffprobe,
-                ToolUse::Packager => &mut t.packager,
-                ToolUse::Builtin => continue,
-            };
-            *slot = Some(found.path);
-        }
-        Ok(t)
-    }
-
-    pub fn get(&self, tool: ToolUse) -> Result<&Path, String> {
-        let p = match tool {
-            ToolUse::Ffmpeg => &self.ffmpeg,
-            ToolUse::Ffprobe => &self.ffprobe,
-            ToolUse::Packager => &self.packager,
-            ToolUse::Builtin => &None,
-        };
-        p.as_deref().ok_or_else(|| format!("{} was not found", tool_name(tool)))
-    }
-}
-
-fn tool_name(t: ToolUse) -> &'static str {
-    match t {
-        ToolUse::Ffmpeg => "ffmpeg",
-        ToolUse::Ffprobe => "ffprobe",
-        ToolUse::Packager => "packager",
-        ToolUse::Builtin => "vodbuild",
-    }
-}
-
-/// Where a job runs: the workspace root on this machine and its tools.
-#[derive(Debug, Clone)]
-pub struct JobEnv {
-    pub root: PathBuf,
-    pub tools: ToolPaths,
-    /// Hash every input and compare it with the spec's digest (a job run from a copy of the
-    /// workspace); the coordinator's own jobs skip it (it has just evaluated them).
-    pub verify_inputs: bool,
-}
 
 /// Runs `spec`: on success its outputs are checked and digested in their temporaries; on
 /// failure the temporaries are removed.
@@ -130,7 +61,7 @@ fn attempt(
         }
     }
     prepare_inputs(spec, env)?;
-    let sync = super::local::perform(&spec.action, env, cancel, progress)?;
+    let sync = perform::perform(&spec.action, env, cancel, progress)?;
     if cancel.is_cancelled() {
         return Err(runner::INTERRUPTED.into());
     }
@@ -150,12 +81,12 @@ fn attempt(
 /// Fetches a missing remote source; with `verify_inputs`, every input must have its digest.
 fn prepare_inputs(spec: &JobSpec, env: &JobEnv) -> Result<(), String> {
     for i in &spec.inputs {
-        let path = super::job::paths::resolve(&env.root, &i.path);
+        let path = crate::job::paths::resolve(&env.root, &i.path);
         if let Some(f) = &i.fetch
             && !path.exists()
         {
             let mut backend = f.backend.clone();
-            backend.base = backend.base.map(|b| super::job::paths::resolve(&env.root, &b));
+            backend.base = backend.base.map(|b| crate::job::paths::resolve(&env.root, &b));
             crate::storage::sources::download(&backend, &f.object, &path)?;
         }
         if env.verify_inputs {

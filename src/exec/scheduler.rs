@@ -19,7 +19,7 @@ use petgraph::graph::NodeIndex;
 
 use super::fusion;
 use super::report::{RunReport, Status, StepReport};
-use crate::graph::StepGraph;
+use crate::dag::StepGraph;
 use crate::plan::{Evaluation, Reason, Upstream};
 use crate::state::OutputFile;
 

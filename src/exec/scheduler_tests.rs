@@ -13,10 +13,10 @@ use crate::exec::builder::{Builder, Work};
 use crate::exec::cancel::Cancel;
 use crate::exec::check::{Checks, Durations};
 use crate::exec::executor::{Executor, Finished, Job, JobOutcome};
-use crate::exec::job::{Action, JobSpec};
 use crate::exec::progress::{Mode, Progress};
-use crate::graph::{Media, OutputLoc, Step, StepKind, Subject, ToolUse};
 use crate::hash::FileStat;
+use crate::job::{Action, JobSpec};
+use crate::step::{Media, OutputLoc, Step, StepKind, Subject, ToolUse};
 
 // ------------------------------------------------------------------ graph
 

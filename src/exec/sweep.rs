@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::graph::StepGraph;
+use crate::dag::StepGraph;
 
 /// Removes stale temporaries beside the selected steps' local outputs; returns how many.
 pub fn remove_stale_temporaries(sg: &StepGraph, selected: &[bool]) -> usize {

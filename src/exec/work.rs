@@ -7,9 +7,10 @@
 use petgraph::graph::NodeIndex;
 
 use super::builder::Work;
-use super::job::{self, JobCtx, JobSpec};
+use super::job::{self, JobCtx};
 use super::recorder;
 use super::scheduler::{Judge, Verdict};
+use crate::job::JobSpec;
 use crate::plan::{Context, Evaluation, Reason, Upstream};
 use crate::state::{OutputFile, State};
 

@@ -15,6 +15,27 @@ use crate::manifest::model::{Outputs, Packager};
 use crate::storage;
 
 impl StepGraph {
+    pub(crate) fn add_verify(
+        &mut self,
+        m: &Manifest,
+        source: &str,
+        package: PackageKind,
+        deps: &[NodeIndex],
+    ) -> NodeIndex {
+        let step = Step {
+            id: format!("verify_{}:{source}", package.as_str()),
+            kind: StepKind::Verify,
+            source: source.to_string(),
+            subject: Subject::Verify(package),
+            params: kinds::verify::params(package),
+            tool: ToolUse::Builtin,
+            reads_source: false,
+            output: OutputLoc::File(layout::verify_report(m, source, package)),
+            intermediate: true,
+        };
+        self.add(step, deps)
+    }
+
     /// The graph with every rung for every source (before any probe is known).
     pub fn build(m: &Manifest) -> StepGraph {
         Self::build_fitted(m, &Fits::new())

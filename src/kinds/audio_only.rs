@@ -2,11 +2,11 @@
 //! folder. Params: `outputs.audio_only`. Inputs: the source, probe.json. Tool: ffmpeg.
 //! Skipped for a source without audio ([`crate::skip`]).
 
-use crate::exec::ffmpeg;
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::ToolUse;
+use crate::argv::ffmpeg;
+use crate::job::Action;
+use crate::job::ctx::Builder;
 use crate::media::probe::ProbeFile;
+use crate::step::ToolUse;
 
 pub const RECIPE: u32 = 1;
 

@@ -9,14 +9,15 @@ use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
 use super::params_of;
-use crate::exec::check::Promise;
-use crate::exec::job::Action;
-use crate::exec::job::build::{Builder, built_rungs};
-use crate::exec::{ffmpeg, shaka};
-use crate::graph::{StepGraph, ToolUse};
+use crate::argv::{ffmpeg, shaka};
+use crate::dag::StepGraph;
+use crate::job::Action;
+use crate::job::ctx::{Builder, built_rungs};
+use crate::job::promise::Promise;
 use crate::manifest::model::{DashOutput, Packager};
 use crate::media::probe::ProbeFile;
 use crate::media::{master, mp4, mpd};
+use crate::step::ToolUse;
 
 /// 2: MPD codecs from init segments, bandwidth = measured peak; 3: static MPD from Shaka.
 pub const RECIPE: u32 = 3;

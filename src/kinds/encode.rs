@@ -1,18 +1,18 @@
 //! `encode`: one rendition (a video or audio profile) of a source, `RENDITION.mp4` in the work
 //! folder. The stale video encodes of one source are one job (one ffmpeg, one decode); each
 //! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`.
-//! Inputs: the source, probe.json. Tool: ffmpeg ([`crate::exec::ffmpeg::encode_args`]).
+//! Inputs: the source, probe.json. Tool: ffmpeg ([`crate::argv::ffmpeg::encode_args`]).
 
 use serde_json::{Value, json};
 
 use super::params_of;
-use crate::exec::check::Promise;
-use crate::exec::ffmpeg;
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::{Media, Step, Subject, ToolUse};
+use crate::argv::ffmpeg;
+use crate::job::Action;
+use crate::job::ctx::Builder;
+use crate::job::promise::Promise;
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
+use crate::step::{Media, Step, Subject, ToolUse};
 
 /// 2: displayed-picture filters (rotation, bwdif, NTSC frame-rate cap); AV1 maxrate/bufsize.
 /// 3: encoder threads fixed (x264/x265/libvpx 4, svt-av1 lp=1): the same bytes on any machine.

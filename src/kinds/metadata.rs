@@ -5,12 +5,12 @@
 use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::StepKind;
+use crate::job::Action;
+use crate::job::ctx::Builder;
+use crate::layout::output_path;
 use crate::media::probe::ProbeFile;
-use crate::plan::output_path;
 use crate::state::OutputFile;
+use crate::step::StepKind;
 
 /// 2: `source.has_audio`.
 pub const RECIPE: u32 = 2;

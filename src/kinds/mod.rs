@@ -17,13 +17,14 @@ pub mod verify;
 
 use petgraph::graph::NodeIndex;
 
-use crate::exec::check::{Durations, Promise};
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::{Step, StepGraph, StepKind, Subject};
+use crate::dag::StepGraph;
+use crate::job::Action;
+use crate::job::ctx::Builder;
+use crate::job::promise::{Durations, Promise};
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
 use crate::state::OutputFile;
+use crate::step::{Step, StepKind, Subject};
 
 /// How vodbuild performs each kind: a kind's `RECIPE` is bumped when its commands or
 /// post-processing change, so exactly its steps re-run after an upgrade.
@@ -110,15 +111,15 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
 /// The video and audio encodes a package step reads (one variant or representation each;
 /// no audio for a source without audio, see [`crate::skip`]).
 fn packaged(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> (usize, usize) {
-    let media: Vec<crate::graph::Media> = sg
+    let media: Vec<crate::step::Media> = sg
         .deps(n)
         .into_iter()
         .filter_map(|d| match &sg.g[d].subject {
-            crate::graph::Subject::Rendition { media, .. } => Some(*media),
+            crate::step::Subject::Rendition { media, .. } => Some(*media),
             _ => None,
         })
         .collect();
-    let video = media.iter().filter(|m| **m == crate::graph::Media::Video).count();
+    let video = media.iter().filter(|m| **m == crate::step::Media::Video).count();
     (video, if has_audio { media.len() - video } else { 0 })
 }
 

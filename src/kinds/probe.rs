@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
+use crate::job::Action;
+use crate::job::ctx::Builder;
 use crate::manifest::Manifest;
 use crate::manifest::model::SourceChecks;
 

@@ -8,12 +8,12 @@ use std::path::Path;
 use petgraph::graph::NodeIndex;
 use serde_json::{Value, json};
 
-use crate::exec::check;
-use crate::exec::job::build::{JobCtx, job_id};
-use crate::exec::job::paths::portable;
-use crate::exec::job::{Action, JobInput, JobSpec};
-use crate::graph::{OutputLoc, StepKind};
+use crate::job::ctx::{JobCtx, job_id};
+use crate::job::paths::portable;
+use crate::job::promise::Checks;
+use crate::job::{Action, JobInput, JobSpec};
 use crate::state::{OutputFile, StepRecord};
+use crate::step::{OutputLoc, StepKind};
 use crate::storage::BackendConfig;
 use crate::storage::sync::PublishJob;
 
@@ -83,7 +83,7 @@ pub(crate) fn job<'o>(
         tools: Vec::new(),
         action: Action::Publish(job),
         outputs: Vec::new(),
-        checks: check::Checks::default(),
+        checks: Checks::default(),
         remote_outputs: Some(recorded),
     })
 }

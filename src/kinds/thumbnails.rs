@@ -1,14 +1,14 @@
 //! `thumbnails`: still images from the source every `interval` seconds (or `count` of them),
 //! in the `thumbnails` folder. Params: `outputs.thumbnails`. Inputs: the source, probe.json.
-//! Tool: ffmpeg ([`crate::exec::ffmpeg::thumbnail_args`]).
+//! Tool: ffmpeg ([`crate::argv::ffmpeg::thumbnail_args`]).
 
-use crate::exec::check::{Durations, Promise};
-use crate::exec::ffmpeg;
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::ToolUse;
+use crate::argv::ffmpeg;
+use crate::job::Action;
+use crate::job::ctx::Builder;
+use crate::job::promise::{Durations, Promise};
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
+use crate::step::ToolUse;
 
 pub const RECIPE: u32 = 1;
 

@@ -6,10 +6,10 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::exec::job::Action;
-use crate::exec::job::build::Builder;
-use crate::graph::{PackageKind, Subject};
+use crate::job::Action;
+use crate::job::ctx::Builder;
 use crate::media::probe::ProbeFile;
+use crate::step::{PackageKind, Subject};
 
 pub const RECIPE: u32 = 1;
 

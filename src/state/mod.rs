@@ -209,7 +209,7 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::StepKind;
+    use crate::step::StepKind;
     use serde_json::json;
 
     fn rec(key: &str) -> StepRecord {

@@ -9,8 +9,8 @@ use std::path::Path;
 use m3u8_rs::Playlist;
 
 use super::Findings;
-use crate::graph::PackageKind;
 use crate::media::mpd;
+use crate::step::PackageKind;
 
 /// A rendition's aspect may differ from the source's by this fraction (even rounding of
 /// small sizes: 202x360 for 9:16 is 0.25 % off).

@@ -21,9 +21,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::graph::PackageKind;
 use crate::manifest::Manifest;
 use crate::media::probe::ProbeFile;
+use crate::step::PackageKind;
 
 /// AVERAGE-BANDWIDTH may differ from the measured average by this fraction.
 pub const AVERAGE_TOLERANCE: f64 = 0.05;

@@ -5,93 +5,15 @@
 //! [`crate::key`] (beside the key table) and in the README ("Output checks").
 
 mod decode;
+pub mod expect;
 mod files;
 mod packages;
 
 use std::path::Path;
 
-use petgraph::graph::NodeIndex;
-use serde::{Deserialize, Serialize};
+pub use crate::job::promise::{Checks, Durations, Promise, tolerance};
 
-use super::job::{JobCtx, Placement};
-use crate::media::probe::ProbeFile;
-
-/// What one step's output must be.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Promise {
-    /// probe.json, metadata.json, verify reports: a non-empty JSON document.
-    Json,
-    /// One MP4 holding a video (or an audio) track with samples, lasting as long as the source.
-    Encode { video: bool },
-    /// master.m3u8 with `variants` video variants and `audio` audio renditions.
-    Hls { variants: usize, audio: usize },
-    /// manifest.mpd with `video` video and `audio` audio representations.
-    Dash { video: usize, audio: usize },
-    /// Images, none empty, the first and last decode; at least one unless the source is
-    /// shorter than the thumbnail interval.
-    Thumbnails { at_least_one: bool },
-    /// `audio.m4a` (an MP4 with an audio track) or `audio.mp3`.
-    AudioOnly,
-    /// Nothing local to check (publish).
-    Nothing,
-}
-
-/// The source's durations the outputs are compared with (seconds; 0 = unknown).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Durations {
-    pub video: f64,
-    pub audio: f64,
-}
-
-/// Everything needed to check one job's outputs (part of its [`JobSpec`](super::job::JobSpec);
-/// ffmpeg, to decode first and last frames, is the one of the machine that runs the job).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Checks {
-    pub durations: Durations,
-    /// Allowed difference between an output's duration and the source's.
-    pub tolerance: f64,
-    /// (step id, promise), matched to the job's placements by step id.
-    pub expect: Vec<(String, Promise)>,
-}
-
-/// The stated duration tolerance: max(0.5 s, one GOP).
-pub fn tolerance(gop_seconds: f64) -> f64 {
-    gop_seconds.max(0.5)
-}
-
-/// What the steps of a job (`group`) must produce.
-pub fn expectations(ctx: &JobCtx, group: &[NodeIndex]) -> Checks {
-    let sg = ctx.sg;
-    let source = &sg.g[group[0]].source;
-    let probe = std::fs::read(crate::layout::probe(ctx.m, source))
-        .ok()
-        .and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok());
-    let durations = probe.as_ref().map(source_durations).unwrap_or_default();
-    // A source without audio is packaged without its audio encodes (see `crate::skip`).
-    let has_audio = probe.as_ref().is_none_or(|p| p.info.audio.is_some());
-    let expect = group
-        .iter()
-        .map(|n| (sg.g[*n].id.clone(), crate::kinds::promise(ctx.m, sg, *n, has_audio, durations)))
-        .collect();
-    Checks { durations, tolerance: tolerance(ctx.m.raw.encoding.gop_seconds), expect }
-}
-
-/// The source's video and audio durations from probe.json: the container duration, or a
-/// stream's own duration when it is shorter.
-fn source_durations(p: &ProbeFile) -> Durations {
-    let total = p.info.duration;
-    let stream = |kind: &str| {
-        let streams = p.ffprobe["streams"].as_array();
-        let s = streams.and_then(|v| v.iter().find(|s| s["codec_type"] == kind));
-        let d = s.and_then(|s| s["duration"].as_str()).and_then(|d| d.parse::<f64>().ok());
-        match d {
-            Some(d) if d > 0.0 && (total <= 0.0 || d < total) => d,
-            _ => total,
-        }
-    };
-    Durations { video: stream("video"), audio: stream("audio") }
-}
+use crate::job::Placement;
 
 /// Checks every placed output of a job against its promise (on the temporary copies).
 pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<(), String> {

@@ -2,35 +2,19 @@
 //! source. Reads the manifest, the dependencies' recorded outputs and `probe.json`; writes
 //! and downloads nothing (a missing remote source is fetched by the job's runner).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use petgraph::graph::NodeIndex;
 
-use super::paths::portable;
-use super::{Action, Fetch, JobInput, JobOutput, JobSpec, ToolPin};
 use crate::exec::check;
-use crate::graph::{OutputLoc, Step, StepGraph, StepKind, ToolUse};
+use crate::job::ctx::{Builder, JobCtx, job_id};
+use crate::job::paths::portable;
+use crate::job::{Action, Fetch, JobInput, JobOutput, JobSpec, ToolPin};
+use crate::layout::output_path;
 use crate::manifest::{Manifest, Source};
 use crate::media::probe::ProbeFile;
-use crate::plan::output_path;
 use crate::state::{OutputFile, StepRecord};
-use crate::tools::Toolset;
-
-pub struct JobCtx<'a> {
-    pub m: &'a Manifest,
-    pub sg: &'a StepGraph,
-    pub tools: &'a Toolset,
-    /// Source id → content digest (the digest a job's source input must have).
-    pub sources: &'a HashMap<String, String>,
-    /// `--prune`: publish steps delete what their package no longer has.
-    pub prune: bool,
-}
-
-/// The job's id: a digest of its step ids (names its temporaries on every machine).
-pub(crate) fn job_id(steps: &[String]) -> String {
-    blake3::hash(steps.join("\n").as_bytes()).to_hex()[..16].to_string()
-}
+use crate::step::{OutputLoc, Step, StepKind, ToolUse};
 
 /// The temporary sibling of `dest` a job writes (same folder, so the final rename is atomic).
 pub fn temp_for(dest: &Path, job: &str) -> PathBuf {
@@ -144,7 +128,7 @@ pub fn build<'o>(
     Ok(JobSpec {
         inputs: job_inputs(ctx, nodes, &outputs_of, src),
         tools: tool_pins(ctx, &action),
-        checks: check::expectations(ctx, nodes),
+        checks: check::expect::expectations(ctx, nodes),
         id,
         label,
         steps,
@@ -153,46 +137,4 @@ pub fn build<'o>(
         outputs,
         remote_outputs: None,
     })
-}
-
-/// What a step kind's job builder ([`crate::kinds`]) is given.
-pub(crate) struct Builder<'a> {
-    pub ctx: &'a JobCtx<'a>,
-    pub nodes: &'a [NodeIndex],
-    pub src: &'a Source,
-    pub outputs: &'a [JobOutput],
-}
-
-impl Builder<'_> {
-    pub fn first(&self) -> &Step {
-        &self.ctx.sg.g[self.nodes[0]]
-    }
-
-    /// A workspace path as the job names it.
-    pub fn port(&self, p: &Path) -> PathBuf {
-        portable(&self.ctx.m.root, p)
-    }
-
-    /// An encoded rendition's file (the encode step's output).
-    pub fn enc(&self, name: &str) -> PathBuf {
-        self.port(&crate::layout::encoded(self.ctx.m, &self.src.id, name))
-    }
-
-    /// The first step's temporary output.
-    pub fn tmp(&self) -> PathBuf {
-        self.outputs[0].tmp.clone()
-    }
-
-    /// "source has no {what} stream".
-    pub fn no(&self, what: &str) -> String {
-        format!("source `{}` ({}) has no {what} stream", self.src.id, self.src.path.display())
-    }
-}
-
-/// The rungs a package step packages (the ladder fitted to the source).
-pub(crate) fn built_rungs(step: &Step) -> &[String] {
-    match &step.subject {
-        crate::graph::Subject::Package { renditions, .. } => renditions,
-        _ => &[],
-    }
 }

@@ -1,0 +1,58 @@
+//! What each [`Action`] does on the machine that runs the job: the tool, then the kind's
+//! post-processing (master playlist, MPD fix, measurements, the verify report; defined in
+//! [`crate::kinds`]). Called by [`super::run_job::run`].
+
+use std::path::{Path, PathBuf};
+
+use super::cancel::Cancel;
+use super::env::JobEnv;
+use super::runner;
+use crate::job::Action;
+use crate::job::paths::{resolve, resolve_arg};
+use crate::step::ToolUse;
+use crate::storage::sync::{self, SyncStats};
+
+/// Performs a job's action, writing into the job's temporary outputs.
+pub fn perform(
+    action: &Action,
+    env: &JobEnv,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(f64),
+) -> Result<SyncStats, String> {
+    let root = env.root.as_path();
+    let r = |p: &Path| resolve(root, p);
+    let argv = |args: &[String]| -> Vec<String> { args.iter().map(|a| resolve_arg(root, a)).collect() };
+    match action {
+        Action::Publish(p) => {
+            let mut p = p.clone();
+            p.local = r(&p.local);
+            p.backend.base = p.backend.base.as_deref().map(r);
+            return sync::publish(&p);
+        }
+        Action::Probe { source, source_id, out, checks } => {
+            let ffprobe = env.tools.get(ToolUse::Ffprobe)?;
+            let parsed = super::probe_source::probe_source(cancel, ffprobe, &r(source), source_id, *checks)?;
+            write(&r(out), &serde_json::to_vec_pretty(&parsed).expect("json"))
+        }
+        Action::Run { tool, args } => runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress).map(drop),
+        Action::Hls { tool, args, dir, variants, audio, iframes } => {
+            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
+            let variants: Vec<(String, PathBuf)> = variants.iter().map(|(n, p)| (n.clone(), r(p))).collect();
+            let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
+            crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)
+        }
+        Action::Dash { tool, args, dir } => {
+            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
+            crate::kinds::dash::fix_mpd(&r(dir))
+        }
+        Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
+        Action::Verify { package, path, duration, out, aspect } => {
+            crate::kinds::verify::run(*package, &r(path), *duration, *aspect, root, &r(out))
+        }
+    }
+    .map(|()| SyncStats::default())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("writing {}: {e}", path.display()))
+}
