@@ -1,4 +1,4 @@
-//! Self-contained jobs: the job specs a run builds (saved with `VODBUILD_JOB_DIR`) name
+//! Self-contained jobs: the job specs a run builds (saved with `run --keep-jobs DIR`) name
 //! nothing of the machine that built them, and `vodbuild exec-job SPEC --root DIR` runs each
 //! from a copy of the workspace moved to another path, giving exactly the files the run
 //! recorded; a job whose input or tool is not the one it was planned with is refused.
@@ -18,7 +18,7 @@ fn built() -> (Workspace, tempfile::TempDir, BTreeMap<String, PathBuf>) {
     ws.write_manifest(SMALL);
     let jobs = tempfile::tempdir().unwrap();
     let dir = jobs.path().to_str().unwrap();
-    ws.vodbuild_env(&["run", "pipeline.yaml", "--json"], &[("VODBUILD_JOB_DIR", dir)]).success();
+    ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-jobs", dir]).success();
     let mut specs = BTreeMap::new();
     for e in std::fs::read_dir(jobs.path()).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -121,4 +121,31 @@ fn a_job_whose_input_or_tool_changed_is_refused() {
     let (out, _) = exec_job(&other, &specs["thumbnails:media/a"], &root, &envs);
     let out = out.assert_code(exit_codes::TOOL_ERROR);
     assert!(out.stderr.contains("not the build the job was planned with"), "{}", out.describe());
+}
+
+#[test]
+fn a_spec_that_would_write_outside_the_workspace_is_refused_before_anything_runs() {
+    let (ws, jobs, specs) = built();
+    let spec: Value = serde_json::from_slice(&std::fs::read(&specs["metadata:media/a"]).unwrap()).unwrap();
+    let outside = jobs.path().join("outside");
+    let escapes = [
+        ("/outputs/0/tmp", Value::from("{root}/../escaped")),
+        ("/outputs/0/root", Value::from("/")),
+        ("/action/WriteFile/path", Value::from(outside.to_str().unwrap())),
+    ];
+    for (pointer, value) in escapes {
+        let mut bad = spec.clone();
+        *bad.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer} in {spec:#}")) = value;
+        let file = jobs.path().join("bad.json");
+        std::fs::write(&file, serde_json::to_vec(&bad).unwrap()).unwrap();
+        let (out, result) = exec_job(&ws, &file, ws.root(), &[]);
+        let out = out.assert_code(exit_codes::USAGE_ERROR);
+        assert!(
+            out.stderr.contains("inside {root}") || out.stderr.contains("temporaries"),
+            "{pointer}: {}",
+            out.describe()
+        );
+        assert_eq!(result, Value::Null, "{pointer}: no result is written for a refused spec");
+        assert!(!outside.exists() && !ws.root().parent().unwrap().join("escaped").exists(), "{pointer}");
+    }
 }

@@ -149,7 +149,15 @@ fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
         progress::Mode::Auto
     };
     let cancel = crate::signals::token();
-    RunOptions { jobs, keep_going: a.keep_going, force: a.force, prune: a.prune, progress: mode, cancel }
+    RunOptions {
+        jobs,
+        keep_going: a.keep_going,
+        force: a.force,
+        prune: a.prune,
+        progress: mode,
+        cancel,
+        keep_jobs: a.keep_jobs.clone(),
+    }
 }
 
 /// The run's outcome as a typed error: interrupted, or some steps failed.
@@ -236,7 +244,7 @@ fn run_fitted(
     let later = if stopped {
         exec::RunReport::default()
     } else {
-        exec::run(&ctx, &mut l.state, &l.selected, opts, &LocalExecutor)
+        exec::run(&ctx, &mut l.state, &l.selected, opts, &LocalExecutor::keeping(opts.keep_jobs.clone()))
     };
     let mut report = fitting::merge(probed, later);
     report.steps.extend(unattempted);

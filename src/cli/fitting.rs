@@ -101,8 +101,9 @@ pub fn probe_run(
         let mut only = vec![false; sg.g.node_count()];
         p.stale.iter().for_each(|n| only[n.index()] = true);
         // Not forced: `--force` re-runs them with everything else.
-        let popts = RunOptions { force: false, cancel: opts.cancel.clone(), ..*opts };
-        report = exec::run(&ctx, state, &only, &popts, &LocalExecutor);
+        let popts =
+            RunOptions { force: false, cancel: opts.cancel.clone(), keep_jobs: opts.keep_jobs.clone(), ..*opts };
+        report = exec::run(&ctx, state, &only, &popts, &LocalExecutor::keeping(opts.keep_jobs.clone()));
     }
     let failed: HashSet<String> =
         report.steps.iter().filter(|s| s.status != Status::Executed).map(|s| s.source.clone()).collect();

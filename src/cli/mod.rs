@@ -89,6 +89,10 @@ pub struct RunArgs {
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Also save each job's spec (`ID.json`) and result (`ID.result.json`) in DIR, for
+    /// `vodbuild exec-job` (hidden: for executors and tests).
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub keep_jobs: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -15,20 +15,29 @@ pub trait Executor: Sync {
     fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult;
 }
 
-/// Runs jobs as child processes of this vodbuild. With `VODBUILD_JOB_DIR` set, each job's
+/// Runs jobs as child processes of this vodbuild. With `run --keep-jobs DIR`, each job's
 /// spec (`ID.json`) and result (`ID.result.json`) are also written there, for `vodbuild exec-job`.
-pub struct LocalExecutor;
+#[derive(Default)]
+pub struct LocalExecutor {
+    keep: Option<PathBuf>,
+}
+
+impl LocalExecutor {
+    /// Saving each job's spec and result in `keep`, when given.
+    pub fn keeping(keep: Option<PathBuf>) -> Self {
+        LocalExecutor { keep }
+    }
+}
 
 impl Executor for LocalExecutor {
     fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult {
-        let keep = std::env::var_os("VODBUILD_JOB_DIR").filter(|d| !d.is_empty()).map(PathBuf::from);
         let save = |name: String, bytes: Vec<u8>| {
-            if let Some(dir) = &keep
+            if let Some(dir) = &self.keep
                 && let Err(e) = std::fs::create_dir_all(dir)
                     .map_err(|e| e.to_string())
                     .and_then(|()| run_job::write_atomic(&dir.join(name), &bytes))
             {
-                tracing::warn!("VODBUILD_JOB_DIR: {e}");
+                tracing::warn!("--keep-jobs: {e}");
             }
         };
         save(format!("{}.json", job.id), serde_json::to_vec_pretty(job).expect("json"));

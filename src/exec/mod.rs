@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub progress: progress::Mode,
     /// Cancelling it stops the run (Ctrl-C / SIGTERM cancel [`crate::signals::token`]).
     pub cancel: cancel::Cancel,
+    /// `run --keep-jobs DIR` (hidden): each job's spec and result are also saved there.
+    pub keep_jobs: Option<std::path::PathBuf>,
 }
 
 /// Runs the selected steps on this machine; `actions` runs one job's work.

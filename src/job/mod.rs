@@ -16,6 +16,7 @@
 //! [`paths`]: the job's portable paths; [`promise`]: what its outputs must be; [`ctx`]: what a
 //! kind's job builder is given.
 
+pub mod confine;
 pub mod ctx;
 pub mod paths;
 pub mod promise;
