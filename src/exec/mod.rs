@@ -61,7 +61,8 @@ pub fn run(
     opts: &RunOptions,
     actions: &dyn local::Executor,
 ) -> RunReport {
-    sweep::remove_stale_temporaries(ctx.sg, selected);
+    let state_dir = ctx.m.state_dir();
+    sweep::remove_stale_temporaries(ctx.sg, selected, &[&ctx.m.output_dir, &state_dir]);
     let progress = Progress::new(opts.progress);
     let threads = pool::threads(opts.jobs);
     let env =

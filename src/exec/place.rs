@@ -34,6 +34,10 @@ pub fn place(p: &Placement) -> Result<(), String> {
 
 /// Removes a failed job's temporary output.
 pub fn discard(p: &Placement) {
+    // Never through a path that leads out of the output root (a symlinked folder).
+    if confine(p).is_err() {
+        return;
+    }
     let _ = if p.dir { std::fs::remove_dir_all(&p.tmp) } else { std::fs::remove_file(&p.tmp) };
 }
 

@@ -10,13 +10,26 @@ use std::path::{Path, PathBuf};
 use crate::dag::StepGraph;
 
 /// Removes stale temporaries beside the selected steps' local outputs; returns how many.
-pub fn remove_stale_temporaries(sg: &StepGraph, selected: &[bool]) -> usize {
+/// Only in folders inside one of `roots` (the output folder, the workspace) and reached
+/// without a symlink that leads out of it ([`crate::confine`]).
+pub fn remove_stale_temporaries(sg: &StepGraph, selected: &[bool], roots: &[&Path]) -> usize {
     let folders: BTreeSet<PathBuf> =
         sg.g.node_indices()
             .filter(|n| selected.get(n.index()).copied().unwrap_or(false))
             .filter_map(|n| sg.g[n].output.local()?.parent().map(Path::to_path_buf))
             .collect();
-    folders.iter().map(|d| sweep(d)).sum()
+    let confined = |d: &&PathBuf| {
+        let inside = crate::confine::root_of(roots, d).map(|r| crate::confine::check_delete(r, &d.join(".tmp")));
+        match inside {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                tracing::warn!("not sweeping temporaries: {e}");
+                false
+            }
+            None => false,
+        }
+    };
+    folders.iter().filter(confined).map(|d| sweep(d)).sum()
 }
 
 fn sweep(dir: &Path) -> usize {
