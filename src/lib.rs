@@ -29,6 +29,7 @@ pub mod manifest;
 pub mod media;
 pub mod plan;
 pub mod record;
+pub mod shard;
 pub mod signals;
 pub mod skip;
 pub mod state;
