@@ -146,3 +146,56 @@ fn shard_is_checked_at_the_command_line() {
     let out = ws.vodbuild(&["run", "pipeline.yaml", "--shard", "1/3", "--prune"]).assert_code(USAGE_ERROR);
     assert!(out.stderr.contains("--prune"), "--shard with --prune: {}", out.stderr);
 }
+
+/// The CI example's manifest (examples/ci/) loads and plans a shard against a real S3
+/// server: only the bucket's endpoint comes from the environment, as in CI.
+#[test]
+fn ci_example_manifest_plans_a_shard() {
+    let s3 = S3Server::start_with_bucket("my-vod-bucket");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ws = Workspace::new();
+    std::fs::copy(repo.join("examples/ci/pipeline.yaml"), ws.path("pipeline.yaml")).unwrap();
+    ws.make_source("media/a.mp4", 1.0, "160x90");
+    ws.make_source("media/films/b.mp4", 1.0, "160x90");
+    let mut env = s3.env();
+    env.push(("VODBUILD_CDN_ENDPOINT", s3.endpoint()));
+    let sources = |extra: &[&str]| -> BTreeSet<String> {
+        let mut args = vec!["plan", "pipeline.yaml", "--json"];
+        args.extend_from_slice(extra);
+        let v = ws.vodbuild_env(&args, &env_refs(&env)).success().json();
+        planned(&v).iter().map(|id| source_of(&v, id).to_string()).collect()
+    };
+    assert_eq!(sources(&[]), BTreeSet::from(["media/a".to_string(), "media/films/b".to_string()]));
+    let mut union = BTreeSet::new();
+    for k in 1..=8 {
+        let part = sources(&["--shard", &format!("{k}/8")]);
+        assert!(part.is_disjoint(&union), "shard {k}/8 overlaps: {part:?}");
+        union.extend(part);
+    }
+    assert_eq!(union.len(), 2, "the 8 shards plan {union:?}");
+}
+
+/// The CI examples parse as YAML, run 8 shards (each with `--shard`), then `plan` and `verify`.
+#[test]
+fn ci_examples_run_eight_shards_then_plan_and_verify() {
+    use yaml_rust2::{Yaml, YamlLoader};
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let load = |name: &str| -> (Yaml, String) {
+        let text = std::fs::read_to_string(repo.join("examples/ci").join(name)).unwrap();
+        let doc = YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}")).remove(0);
+        (doc, text)
+    };
+    let (gh, gh_text) = load("github-actions.yml");
+    let matrix: Vec<i64> =
+        gh["jobs"]["shard"]["strategy"]["matrix"]["shard"].as_vec().unwrap().iter().filter_map(Yaml::as_i64).collect();
+    assert_eq!(matrix, (1..=8).collect::<Vec<_>>(), "the GitHub matrix");
+    assert!(gh_text.contains("--shard ${{ matrix.shard }}/8"), "the GitHub shard job passes no --shard");
+    let (gl, gl_text) = load("gitlab-ci.yml");
+    assert_eq!(gl["shard"]["parallel"].as_i64(), Some(8), "the GitLab parallel jobs");
+    assert!(gl_text.contains("--shard \"$CI_NODE_INDEX/$CI_NODE_TOTAL\""), "the GitLab shard job passes no --shard");
+    for text in [&gh_text, &gl_text] {
+        for step in ["plan \"$MANIFEST\" --json | jq -e '.summary.stale == 0'", "verify \"$MANIFEST\""] {
+            assert!(text.contains(step), "a CI example lacks `{step}`");
+        }
+    }
+}
