@@ -139,7 +139,11 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     drop(building);
     let report = report?;
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
-    let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
+    let pruned = if a.prune && clean_run && a.only.is_none() && a.shard.is_none() {
+        prune_dropped(&l.m, &l.sg, &mut l.state)?
+    } else {
+        0
+    };
     l.state.save()?;
     let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     if let Some(p) = &a.report {
