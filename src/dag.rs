@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use crate::shard::Shard;
 use crate::step::Step;
 
 pub struct StepGraph {
@@ -67,5 +68,24 @@ impl StepGraph {
             }
         }
         Ok(keep)
+    }
+
+    /// [`select`](Self::select), then only the steps of `shard`'s sources (and what they
+    /// depend on). A shard may hold no source: then nothing is selected.
+    pub fn select_in(&self, selector: Option<&str>, shard: Option<Shard>) -> Result<Vec<bool>, String> {
+        let keep = self.select(selector)?;
+        let Some(shard) = shard else {
+            return Ok(keep);
+        };
+        let mut out = vec![false; keep.len()];
+        let mut stack: Vec<NodeIndex> =
+            self.g.node_indices().filter(|n| keep[n.index()] && shard.contains(&self.g[*n].source)).collect();
+        while let Some(n) = stack.pop() {
+            if !out[n.index()] {
+                out[n.index()] = true;
+                stack.extend(self.g.neighbors_directed(n, Direction::Incoming));
+            }
+        }
+        Ok(out)
     }
 }

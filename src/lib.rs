@@ -6,7 +6,8 @@
 //! child ffmpeg processes) → [`state`] (crash-safe records, stat cache, lock).
 //!
 //! Layers, bottom up, no import cycle between modules: plain data ([`step`] types, the
-//! [`dag`], [`key`], [`layout`], the [`job`] types, [`argv`] tool arguments) → [`kinds`] (each
+//! [`dag`], [`key`], [`layout`], the [`job`] types, [`argv`] tool arguments,
+//! [`shard`] the `--shard` split of sources) → [`kinds`] (each
 //! kind's parameters, actions, promises) → [`graph`] building, [`plan`], [`exec`] (job
 //! building, checks, running) → [`cli`].
 
@@ -29,6 +30,7 @@ pub mod manifest;
 pub mod media;
 pub mod plan;
 pub mod record;
+pub mod shard;
 pub mod signals;
 pub mod skip;
 pub mod state;

@@ -27,6 +27,7 @@ mod packagers;
 mod params;
 mod servers_selftest;
 mod settings;
+mod shard;
 mod source_geometry;
 mod storage;
 mod storage_azure;

@@ -17,6 +17,7 @@ use crate::graph::{StepGraph, render};
 use crate::ladder::Fits;
 use crate::manifest::Manifest;
 use crate::plan::{self, Context};
+use crate::shard::Shard;
 use crate::state::{State, lock::WorkspaceLock};
 use crate::storage::remote_state::RemoteState;
 use crate::storage::sync::PublishParams;
@@ -46,11 +47,22 @@ struct Loaded {
     fits: Fits,
 }
 
-fn load(file: &Path, only: Option<&str>) -> Result<Loaded> {
-    load_manifest(Manifest::load(file)?, only)
+/// The steps a command works on: `--only` and `--shard` (both apply).
+#[derive(Clone, Copy)]
+struct Sel<'a> {
+    only: Option<&'a str>,
+    shard: Option<Shard>,
 }
 
-fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
+impl Sel<'_> {
+    const ALL: Sel<'static> = Sel { only: None, shard: None };
+}
+
+fn load(file: &Path, sel: Sel) -> Result<Loaded> {
+    load_manifest(Manifest::load(file)?, sel)
+}
+
+fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
     let mut state = State::load(&m.state_dir())?;
     let before = state.data.tools.len();
     let tools = Toolset::discover(&m, &mut state.data.tools)?;
@@ -63,22 +75,22 @@ fn load_manifest(m: Manifest, only: Option<&str>) -> Result<Loaded> {
         state.mark_dirty();
     }
     let sg = StepGraph::build(&m);
-    let selected = sg.select(only).map_err(Error::Usage)?;
+    let selected = sg.select_in(sel.only, sel.shard).map_err(Error::Usage)?;
     Ok(Loaded { m, state, tools, sg, selected, fits: Fits::new() })
 }
 
 /// Rebuilds the graph with each probed source's ladder fitted, and selects again.
-fn refit(l: &mut Loaded, infos: &fitting::Infos, only: Option<&str>) -> Result<()> {
+fn refit(l: &mut Loaded, infos: &fitting::Infos, sel: Sel) -> Result<()> {
     l.fits = crate::ladder::fit_all(&l.m, &StepGraph::rungs_in_use(&l.m), infos);
     l.sg = StepGraph::build_fitted(&l.m, &l.fits);
-    l.selected = l.sg.select(only).map_err(Error::Usage)?;
+    l.selected = l.sg.select_in(sel.only, sel.shard).map_err(Error::Usage)?;
     Ok(())
 }
 
 /// For commands that run nothing: probes from the cache or run in memory, then the fitted graph.
-fn fit_dry(l: &mut Loaded, sources: &HashMap<String, String>, only: Option<&str>) -> Result<()> {
+fn fit_dry(l: &mut Loaded, sources: &HashMap<String, String>, sel: Sel) -> Result<()> {
     let infos = fitting::probe_dry(&l.m, &l.sg, &l.tools, sources, &l.state, &l.selected);
-    refit(l, &infos, only)
+    refit(l, &infos, sel)
 }
 
 /// The rungs fitting left out for the selected sources: (encode step id, source, reason).
@@ -119,7 +131,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
-    let mut l = load_manifest(m, a.only.as_deref())?;
+    let mut l = load_manifest(m, Sel { only: a.only.as_deref(), shard: a.shard })?;
     let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
     let opts = run_options(cli, a);
     let building = crate::signals::Building::start();
@@ -127,7 +139,11 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     drop(building);
     let report = report?;
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
-    let pruned = if a.prune && clean_run && a.only.is_none() { prune_dropped(&l.m, &l.sg, &mut l.state)? } else { 0 };
+    let pruned = if a.prune && clean_run && a.only.is_none() && a.shard.is_none() {
+        prune_dropped(&l.m, &l.sg, &mut l.state)?
+    } else {
+        0
+    };
     l.state.save()?;
     let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     if let Some(p) = &a.report {
@@ -232,7 +248,7 @@ fn run_fitted(
     opts: &RunOptions,
 ) -> Result<exec::RunReport> {
     let (infos, probed, failed) = fitting::probe_run(&l.m, &l.sg, &l.tools, &sources, &mut l.state, &l.selected, opts);
-    refit(l, &infos, a.only.as_deref())?;
+    refit(l, &infos, Sel { only: a.only.as_deref(), shard: a.shard })?;
     let stopped = probed.interrupted || (!a.keep_going && probed.count(Status::Failed) > 0);
     let unattempted = fitting::unattempted(&l.sg, &l.selected, &failed, stopped, probed.interrupted);
     for n in l.sg.g.node_indices() {
@@ -282,9 +298,10 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
 }
 
 fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
-    let mut l = load(&a.file, a.only.as_deref())?;
+    let sel = Sel { only: a.only.as_deref(), shard: a.shard };
+    let mut l = load(&a.file, sel)?;
     let sources = digests_dry(&l)?;
-    fit_dry(&mut l, &sources, a.only.as_deref())?;
+    fit_dry(&mut l, &sources, sel)?;
     let ctx = Context { prune: false, check_remote: a.check_remote, ..Context::new(&l.m, &l.sg, &l.tools, sources) };
     let result = plan::plan(&ctx, &l.state, &l.selected, a.force);
     let listed: Vec<_> = result.iter().filter_map(|(n, r)| r.as_ref().map(|r| (*n, r))).collect();
@@ -327,14 +344,14 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
 }
 
 fn graph_cmd(a: &super::GraphArgs) -> Result<()> {
-    let mut l = load(&a.file, None)?;
+    let mut l = load(&a.file, Sel::ALL)?;
     if let Some(src) = &a.source
         && l.m.source(src).is_none()
     {
         return Err(Error::Usage(format!("no source with id `{src}`")));
     }
     let sources = digests_dry(&l)?;
-    fit_dry(&mut l, &sources, None)?;
+    fit_dry(&mut l, &sources, Sel::ALL)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let mut stale = vec![false; l.sg.g.node_count()];
     for (n, r) in plan::plan(&ctx, &l.state, &l.selected, false) {
@@ -347,9 +364,9 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<()> {
 }
 
 fn status_cmd(a: &super::StatusArgs) -> Result<()> {
-    let mut l = load(&a.file, None)?;
+    let mut l = load(&a.file, Sel::ALL)?;
     let sources = digests_dry(&l)?;
-    fit_dry(&mut l, &sources, None)?;
+    fit_dry(&mut l, &sources, Sel::ALL)?;
     let ctx = Context::new(&l.m, &l.sg, &l.tools, sources);
     let result = plan::plan(&ctx, &l.state, &l.selected, false);
     let mut per: Vec<(String, usize, usize)> = l.m.sources.iter().map(|s| (s.id.clone(), 0, 0)).collect();

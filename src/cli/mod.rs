@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{self, Error};
 use crate::graph::render::GraphFormat;
+use crate::shard::Shard;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,6 +84,11 @@ pub struct RunArgs {
     /// Only these steps (a glob over step ids or source ids) and what they depend on.
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,
+    /// Only the sources of shard K of N, 1 <= K <= N <= 1000 (for CI matrices): a source's
+    /// shard is a stable hash of its id. With --only, both apply. Not with --prune (a shard
+    /// would delete what the other shards published).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse, conflicts_with = "prune")]
+    pub shard: Option<Shard>,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -103,6 +109,9 @@ pub struct PlanArgs {
     pub check_remote: bool,
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,
+    /// Only the sources of shard K of N (see `run --shard`).
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
     /// Plan as if every step were forced.
     #[arg(long)]
     pub force: bool,
