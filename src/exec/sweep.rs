@@ -18,27 +18,30 @@ pub fn remove_stale_temporaries(sg: &StepGraph, selected: &[bool], roots: &[&Pat
             .filter(|n| selected.get(n.index()).copied().unwrap_or(false))
             .filter_map(|n| sg.g[n].output.local()?.parent().map(Path::to_path_buf))
             .collect();
-    let confined = |d: &&PathBuf| {
-        let inside = crate::confine::root_of(roots, d).map(|r| crate::confine::check_delete(r, &d.join(".tmp")));
-        match inside {
-            Some(Ok(())) => true,
-            Some(Err(e)) => {
-                tracing::warn!("not sweeping temporaries: {e}");
-                false
-            }
-            None => false,
-        }
-    };
-    folders.iter().filter(confined).map(|d| sweep(d)).sum()
+    folders.iter().map(|d| sweep(d, roots)).sum()
 }
 
-fn sweep(dir: &Path) -> usize {
+/// Whether deleting in `dir` stays inside one of `roots` (checked only once a leftover is
+/// found, so a run with nothing to sweep costs one `read_dir` per folder and nothing more).
+fn confined(dir: &Path, roots: &[&Path]) -> bool {
+    match crate::confine::root_of(roots, dir).map(|r| crate::confine::check_delete(r, &dir.join(".tmp"))) {
+        Some(Ok(())) => true,
+        Some(Err(e)) => {
+            tracing::warn!("not sweeping temporaries: {e}");
+            false
+        }
+        None => false,
+    }
+}
+
+fn sweep(dir: &Path, roots: &[&Path]) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     let mut removed = 0;
+    let mut allowed = None;
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(owner) = name.to_str().and_then(leftover) else { continue };
-        if owner == Owner::Pid(std::process::id()) {
+        if owner == Owner::Pid(std::process::id()) || !*allowed.get_or_insert_with(|| confined(dir, roots)) {
             continue;
         }
         let path = e.path();

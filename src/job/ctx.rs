@@ -63,6 +63,13 @@ impl Builder<'_> {
     }
 }
 
+/// A package output's settings (`output`, canonical JSON) with the rungs built for this
+/// source in place of the listed ones: the params of `package_hls` and `package_dash`.
+pub fn with_built_rungs(mut output: serde_json::Value, built: &[String]) -> serde_json::Value {
+    output["renditions"] = serde_json::json!(built);
+    output
+}
+
 /// The rungs a package step packages (the ladder fitted to the source).
 pub(crate) fn built_rungs(step: &Step) -> &[String] {
     match &step.subject {

@@ -6,13 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use petgraph::graph::NodeIndex;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::params_of;
 use crate::argv::{ffmpeg, shaka};
 use crate::dag::StepGraph;
 use crate::job::Action;
-use crate::job::ctx::{Builder, built_rungs};
+use crate::job::ctx::{Builder, built_rungs, with_built_rungs};
 use crate::job::promise::Promise;
 use crate::manifest::model::{HlsOutput, Packager};
 use crate::media::probe::ProbeFile;
@@ -24,9 +24,7 @@ pub const RECIPE: u32 = 2;
 
 /// The output's settings, with the rungs built for this source (`built`, the fitted ladder).
 pub fn params(h: &HlsOutput, built: &[String]) -> Value {
-    let mut p = params_of(h);
-    p["renditions"] = json!(built);
-    p
+    with_built_rungs(params_of(h), built)
 }
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
