@@ -8,6 +8,8 @@
 //! OUTPUT_DIR/SOURCE/dash/manifest.mpd (+ segments)     package_dash
 //! OUTPUT_DIR/SOURCE/thumbnails/, audio_only/           thumbnails, audio_only
 //! OUTPUT_DIR/SOURCE/metadata.json                      metadata
+//! OUTPUT_DIR/SOURCE/STEP/                              command step with a .vtt output
+//! .vodbuild/MANIFEST/work/SOURCE/STEP/                 other command steps
 //! ```
 
 use std::path::PathBuf;
@@ -69,6 +71,11 @@ pub fn verify_report(m: &Manifest, source: &str, kind: PackageKind) -> PathBuf {
 /// A deliverable folder of the source (`thumbnails`, `audio_only`).
 pub fn folder(m: &Manifest, source: &str, name: &str) -> PathBuf {
     out(m, source).join(name)
+}
+
+/// A command step's folder: a deliverable beside the packages, or an intermediate.
+pub fn command(m: &Manifest, source: &str, step: &str, deliverable: bool) -> PathBuf {
+    if deliverable { out(m, source).join(step) } else { work(m, source).join(step) }
 }
 
 pub fn metadata(m: &Manifest, source: &str) -> PathBuf {

@@ -13,6 +13,7 @@
 
 pub mod argv;
 pub mod cli;
+pub mod command_tool;
 pub mod confine;
 pub mod dag;
 pub mod digests;

@@ -129,6 +129,10 @@ impl<'a> Context<'a> {
                 version: env!("CARGO_PKG_VERSION").into(),
                 digest: builtin_tool_digest(),
             },
+            ToolUse::Command => match self.tools.commands.get(crate::kinds::command::name(step)) {
+                Some(t) => tool_ref(t),
+                None => ToolRef { name: "command".into(), version: "missing".into(), digest: String::new() },
+            },
         }
     }
 

@@ -23,6 +23,7 @@ pub fn needs_audio(step: &Step) -> bool {
         StepKind::Encode => matches!(step.subject, Subject::Rendition { media: Media::Audio, .. }),
         StepKind::AudioOnly => true,
         StepKind::Publish => step.subject == Subject::Published(StepKind::AudioOnly),
+        StepKind::Command => matches!(step.subject, Subject::Command { audio: true, .. }),
         StepKind::Probe
         | StepKind::PackageHls
         | StepKind::PackageDash

@@ -21,6 +21,8 @@ pub enum StepKind {
     Publish,
     /// Check a package (the `verify` command, as a step).
     Verify,
+    /// A tool the manifest declares in `steps:` (see [`crate::kinds::command`]).
+    Command,
 }
 
 impl StepKind {
@@ -35,6 +37,7 @@ impl StepKind {
             StepKind::Metadata => "metadata",
             StepKind::Publish => "publish",
             StepKind::Verify => "verify",
+            StepKind::Command => "command",
         }
     }
 }
@@ -86,6 +89,9 @@ pub enum Subject {
     Verify(PackageKind),
     /// publish: the deliverable of a step of this kind (`hls`, `thumbnails`, ...).
     Published(StepKind),
+    /// command: the step named `name` in `steps:`; `audio` when it reads the source's audio
+    /// (`audio_only` or an audio encode, directly or through another command step).
+    Command { name: String, audio: bool },
 }
 
 impl Subject {
@@ -95,6 +101,7 @@ impl Subject {
             Subject::Source | Subject::Package { .. } => None,
             Subject::Rendition { name, .. } => Some(name),
             Subject::Verify(p) => Some(p.as_str()),
+            Subject::Command { name, .. } => Some(name),
             Subject::Published(k) => Some(k.as_str().trim_start_matches("package_")),
         }
     }
@@ -110,6 +117,8 @@ pub enum ToolUse {
     Packager,
     /// Done inside vodbuild; the vodbuild version enters the key instead.
     Builtin,
+    /// A command step's program (its fingerprint is the step's, see [`crate::tools::Toolset`]).
+    Command,
 }
 
 /// Where a step writes: one file or one folder (written whole, then renamed into place).

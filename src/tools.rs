@@ -38,6 +38,8 @@ pub struct Toolset {
     pub ffprobe: Tool,
     /// Shaka Packager, when an output uses it.
     pub packager: Option<Tool>,
+    /// Each command step's program, by step name ([`crate::command_tool`]).
+    pub commands: BTreeMap<String, Tool>,
 }
 
 impl Toolset {
@@ -66,6 +68,7 @@ impl Toolset {
             ffmpeg: fingerprint("ffmpeg", &ffmpeg, cache)?,
             ffprobe: fingerprint("ffprobe", &ffprobe, cache)?,
             packager,
+            commands: crate::command_tool::discover(m, cache)?,
         })
     }
 }

@@ -40,7 +40,8 @@ impl ToolPaths {
                 ToolUse::Ffmpeg => &mut t.ffmpeg,
                 ToolUse::Ffprobe => &mut t.ffprobe,
                 ToolUse::Packager => &mut t.packager,
-                ToolUse::Builtin => continue,
+                // A command step's program is located and checked by its action.
+                ToolUse::Builtin | ToolUse::Command => continue,
             };
             *slot = Some(found.path);
         }
@@ -52,7 +53,7 @@ impl ToolPaths {
             ToolUse::Ffmpeg => &self.ffmpeg,
             ToolUse::Ffprobe => &self.ffprobe,
             ToolUse::Packager => &self.packager,
-            ToolUse::Builtin => &None,
+            ToolUse::Builtin | ToolUse::Command => &None,
         };
         p.as_deref().ok_or_else(|| format!("{} was not found", tool_name(tool)))
     }
@@ -64,6 +65,7 @@ fn tool_name(t: ToolUse) -> &'static str {
         ToolUse::Ffprobe => "ffprobe",
         ToolUse::Packager => "packager",
         ToolUse::Builtin => "vodbuild",
+        ToolUse::Command => "command",
     }
 }
 

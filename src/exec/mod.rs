@@ -9,6 +9,7 @@
 pub mod builder;
 pub mod cancel;
 pub mod check;
+pub mod command;
 pub mod env;
 pub mod executor;
 pub mod fusion;

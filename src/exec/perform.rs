@@ -46,6 +46,7 @@ pub fn perform(
             crate::kinds::dash::fix_mpd(&r(dir))
         }
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
+        Action::Command(c) => super::command::run(c, env, cancel),
         Action::Verify { package, path, duration, out, aspect } => {
             crate::kinds::verify::run(*package, &r(path), *duration, *aspect, root, &r(out))
         }

@@ -21,10 +21,27 @@ pub fn interrupted() -> bool {
 pub const INTERRUPTED: &str = "interrupted";
 
 /// Runs `program args...`; `on_progress` gets ffmpeg's `out_time` in seconds.
-pub fn run(
+pub fn run(cancel: &Cancel, program: &Path, args: &[String], on_progress: impl FnMut(f64)) -> Result<Vec<u8>, String> {
+    run_with(cancel, program, args, &Setup::default(), on_progress)
+}
+
+/// Where and how a child runs beyond its arguments (a command step's tool).
+#[derive(Debug, Default)]
+pub struct Setup<'a> {
+    /// Working directory (default: vodbuild's).
+    pub dir: Option<&'a Path>,
+    /// Variables set for the child.
+    pub env: Vec<(&'a str, &'a Path)>,
+    /// Send stdout where stderr goes (only its bounded tail is kept).
+    pub stdout_to_stderr: bool,
+}
+
+/// [`run`] with a [`Setup`].
+pub fn run_with(
     cancel: &Cancel,
     program: &Path,
     args: &[String],
+    setup: &Setup,
     mut on_progress: impl FnMut(f64),
 ) -> Result<Vec<u8>, String> {
     let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -34,11 +51,20 @@ pub fn run(
     tracing::info!("{}", crate::term::shell_line(program, args));
     let mut cmd = Command::new(program);
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls (setpgid, prctl) run between fork and exec.
+    if let Some(d) = setup.dir {
+        cmd.current_dir(d);
+    }
+    cmd.envs(setup.env.iter().copied());
+    let merge = setup.stdout_to_stderr;
+    // SAFETY: only async-signal-safe calls (setpgid, prctl, dup2) run between fork and exec
+    // (after the standard streams are set up).
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setpgid(0, 0);
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if merge {
+                libc::dup2(2, 1);
+            }
             Ok(())
         });
     }

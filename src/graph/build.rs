@@ -188,6 +188,9 @@ impl SourceSteps<'_> {
             let step = self.step(kind, name, Subject::Source, params, ToolUse::Ffmpeg, layout::folder(m, s, name));
             made.push((sg.add(step, &[probe]), None));
         }
+        let audio_only = made.iter().map(|(n, _)| *n).find(|n| sg.g[*n].kind == StepKind::AudioOnly);
+        let up = super::command::Upstream { probe, encodes: &encodes, audio_only };
+        made.extend(super::command::add(sg, m, s, &up).into_iter().map(|n| (n, None)));
         if o.metadata {
             let deps: Vec<NodeIndex> = std::iter::once(probe).chain(made.iter().map(|(n, _)| *n)).collect();
             let params = kinds::metadata::params();

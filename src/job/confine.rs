@@ -36,6 +36,11 @@ pub fn check(spec: &JobSpec) -> Result<(), String> {
             return Err(format!("the action writes {}, which is none of the job's temporaries", written.display()));
         }
     }
+    if let Action::Command(c) = &spec.action
+        && let Some(o) = c.outputs.iter().find(|o| o.is_empty() || o.starts_with('.') || o.contains('/'))
+    {
+        return Err(format!("command output `{o}` is not a plain file name"));
+    }
     for i in spec.inputs.iter().filter(|i| i.fetch.is_some()) {
         inside("fetched source", &i.path)?;
     }
@@ -48,6 +53,7 @@ fn action_outputs(action: &Action) -> Vec<&Path> {
         Action::Probe { out, .. } | Action::Verify { out, .. } => vec![out.as_path()],
         Action::Hls { dir, .. } | Action::Dash { dir, .. } => vec![dir.as_path()],
         Action::WriteFile { path, .. } => vec![path.as_path()],
+        Action::Command(c) => vec![c.dir.as_path()],
         Action::Run { .. } | Action::Publish(_) => Vec::new(),
     }
 }

@@ -159,6 +159,8 @@ pub enum Action {
     },
     /// Upload a package to a backend (see [`crate::storage::sync`]).
     Publish(PublishJob),
+    /// A command step's tool ([`crate::kinds::command`]).
+    Command(CommandRun),
     /// Check a package; the step fails with one line per problem.
     Verify {
         package: PackageKind,
@@ -169,6 +171,21 @@ pub enum Action {
         #[serde(default)]
         aspect: Option<f64>,
     },
+}
+
+/// A command step's run: its program, run in `dir` (the step's temporary output folder),
+/// keeping only `outputs` there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommandRun {
+    /// A name on PATH, or a path (`{root}/…` inside the workspace).
+    pub program: String,
+    pub version_args: Option<Vec<String>>,
+    /// The fingerprint the step's key was computed with (checked by `exec-job`).
+    pub digest: String,
+    /// The expanded template (workspace paths written `{root}/…`).
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    pub outputs: Vec<String>,
 }
 
 /// How a job ended.

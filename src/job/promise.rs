@@ -23,6 +23,8 @@ pub enum Promise {
     AudioOnly,
     /// Nothing local to check (publish).
     Nothing,
+    /// A command step's folder: exactly these files, none empty; `.vtt` ones start with `WEBVTT`.
+    Command { files: Vec<String> },
 }
 
 /// The source's durations the outputs are compared with (seconds; 0 = unknown).

@@ -6,6 +6,7 @@
 //! The graph ([`crate::graph`]) adds the steps of each kind per source.
 
 pub mod audio_only;
+pub mod command;
 pub mod dash;
 pub mod encode;
 pub mod hls;
@@ -39,6 +40,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Metadata => metadata::RECIPE,
         StepKind::Publish => publish::RECIPE,
         StepKind::Verify => verify::RECIPE,
+        StepKind::Command => command::RECIPE,
     }
 }
 
@@ -50,6 +52,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::PackageDash, _) => "outputs.dash".into(),
         (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
         (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
+        (StepKind::Command, _) => format!("steps.{}", command::name(step)),
         (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
             k.as_str().to_string()
         }
@@ -60,9 +63,13 @@ pub fn setting(step: &Step) -> String {
 pub fn reads_source(kind: StepKind) -> bool {
     match kind {
         StepKind::Probe | StepKind::Encode | StepKind::Thumbnails | StepKind::AudioOnly => true,
-        StepKind::PackageHls | StepKind::PackageDash | StepKind::Metadata | StepKind::Publish | StepKind::Verify => {
-            false
-        }
+        StepKind::PackageHls
+        | StepKind::PackageDash
+        | StepKind::Metadata
+        | StepKind::Publish
+        | StepKind::Verify
+        // Per step: when its template names `{source}` (see graph::command).
+        | StepKind::Command => false,
     }
 }
 
@@ -70,6 +77,7 @@ pub fn reads_source(kind: StepKind) -> bool {
 pub fn writes_folder(kind: StepKind) -> bool {
     match kind {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
+        StepKind::Command => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
     }
 }
@@ -91,6 +99,7 @@ pub(crate) fn action<'o>(
         StepKind::AudioOnly => audio_only::action(b, probe)?,
         StepKind::Verify => verify::action(b, probe),
         StepKind::Metadata => metadata::action(b, probe, outputs_of),
+        StepKind::Command => command::action(b)?,
     };
     Ok((action, first.id.clone()))
 }
@@ -105,6 +114,7 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
         StepKind::Thumbnails => thumbnails::promise(m, durations),
         StepKind::AudioOnly => Promise::AudioOnly,
         StepKind::Publish => Promise::Nothing,
+        StepKind::Command => command::promise(m, &sg.g[n]),
     }
 }
 

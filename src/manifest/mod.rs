@@ -10,6 +10,8 @@ pub mod model;
 pub mod read;
 pub mod snippet;
 pub mod sources;
+pub mod steps;
+pub mod template;
 pub mod tree;
 pub mod validate;
 pub mod walk;

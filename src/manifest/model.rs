@@ -33,6 +33,9 @@ pub struct RawManifest {
     /// How the probe treats a damaged source (one whose media is shorter than it declares).
     #[serde(default)]
     pub source_checks: SourceChecks,
+    /// Command steps: tools the manifest declares (see [`super::steps`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub steps: BTreeMap<String, super::steps::CommandStep>,
 }
 
 /// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built

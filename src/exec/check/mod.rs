@@ -4,6 +4,7 @@
 //! previously placed output stays. What each step kind must produce is listed in
 //! [`crate::key`] (beside the key table) and in the README ("Output checks").
 
+mod command;
 mod decode;
 pub mod expect;
 mod files;
@@ -35,6 +36,7 @@ pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<()
             Promise::Thumbnails { at_least_one } => files::thumbnails(&site, &mut dec, *at_least_one)?,
             Promise::AudioOnly => files::audio_only(&site, &mut dec, c.durations.audio, c.tolerance)?,
             Promise::Nothing => {}
+            Promise::Command { files } => command::files(&site, files)?,
         }
     }
     // The first and last frames of everything, in one ffmpeg when all is well.

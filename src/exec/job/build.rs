@@ -76,7 +76,8 @@ fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
     let main = match action {
         Action::Probe { .. } => Some(ToolUse::Ffprobe),
         Action::Run { tool, .. } | Action::Hls { tool, .. } | Action::Dash { tool, .. } => Some(*tool),
-        Action::WriteFile { .. } | Action::Verify { .. } | Action::Publish(_) => None,
+        // A command step's program is pinned by its action (crate::job::CommandRun::digest).
+        Action::WriteFile { .. } | Action::Verify { .. } | Action::Publish(_) | Action::Command(_) => None,
     };
     let mut uses = vec![ToolUse::Ffmpeg];
     uses.extend(main.filter(|t| *t != ToolUse::Ffmpeg));
@@ -87,7 +88,7 @@ fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
                 ToolUse::Ffmpeg => (Some(&ctx.tools.ffmpeg), &t.ffmpeg),
                 ToolUse::Ffprobe => (Some(&ctx.tools.ffprobe), &t.ffprobe),
                 ToolUse::Packager => (ctx.tools.packager.as_ref(), &t.packager),
-                ToolUse::Builtin => (None, &None),
+                ToolUse::Builtin | ToolUse::Command => (None, &None),
             };
             Some(ToolPin { tool: u, configured: configured.clone(), digest: tool?.digest.clone() })
         })
