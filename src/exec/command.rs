@@ -1,7 +1,8 @@
 //! Running a command step's tool ([`crate::job::CommandRun`]) on the machine that runs the
 //! job: its program located (and, for a job built elsewhere, its fingerprint checked), run
 //! with the step's temporary output folder as working directory and `TMPDIR` inside it
-//! (removed afterwards), stdout and stderr kept as one bounded tail for the error message.
+//! (removed afterwards), allowed to write only there and to `/dev/null` ([`super::landlock`],
+//! where the kernel has Landlock), stdout and stderr kept as one bounded tail for errors.
 //! Afterwards only the declared outputs stay in the folder; anything else the tool left there
 //! is removed, and a declared output that is not a plain file (a symlink, a folder) fails the
 //! step. The output check ([`super::check`]) then wants each declared file present and non-empty.
@@ -10,6 +11,7 @@ use std::path::Path;
 
 use super::cancel::Cancel;
 use super::env::JobEnv;
+use super::landlock::Ruleset;
 use super::runner::{self, Setup};
 use crate::job::CommandRun;
 use crate::job::paths::{resolve, resolve_arg};
@@ -30,7 +32,13 @@ pub fn run(c: &CommandRun, env: &JobEnv, cancel: &Cancel) -> Result<(), String> 
     let tmp = dir.join(TMP);
     std::fs::create_dir_all(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
     let args: Vec<String> = c.args.iter().map(|a| resolve_arg(root, a)).collect();
-    let setup = Setup { dir: Some(&dir), env: vec![("TMPDIR", tmp.as_path())], stdout_to_stderr: true };
+    let ruleset = Ruleset::new(&[&dir], &[Path::new("/dev/null")])?;
+    let setup = Setup {
+        dir: Some(&dir),
+        env: vec![("TMPDIR", tmp.as_path())],
+        stdout_to_stderr: true,
+        landlock: ruleset.as_ref().map(Ruleset::fd),
+    };
     let ran = runner::run_with(cancel, &program, &args, &setup, |_| {});
     let kept = keep_declared(&dir, &c.outputs);
     ran?;

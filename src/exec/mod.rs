@@ -14,6 +14,7 @@ pub mod env;
 pub mod executor;
 pub mod fusion;
 pub mod job;
+pub mod landlock;
 pub mod local;
 pub mod perform;
 pub mod pipes;

@@ -34,6 +34,8 @@ pub struct Setup<'a> {
     pub env: Vec<(&'a str, &'a Path)>,
     /// Send stdout where stderr goes (only its bounded tail is kept).
     pub stdout_to_stderr: bool,
+    /// A Landlock ruleset the child applies to itself before exec ([`super::landlock`]).
+    pub landlock: Option<std::os::fd::RawFd>,
 }
 
 /// [`run`] with a [`Setup`].
@@ -55,9 +57,9 @@ pub fn run_with(
         cmd.current_dir(d);
     }
     cmd.envs(setup.env.iter().copied());
-    let merge = setup.stdout_to_stderr;
-    // SAFETY: only async-signal-safe calls (setpgid, prctl, dup2) run between fork and exec
-    // (after the standard streams are set up).
+    let (merge, landlock) = (setup.stdout_to_stderr, setup.landlock);
+    // SAFETY: only async-signal-safe calls (setpgid, prctl, dup2, landlock) run between fork
+    // and exec (after the standard streams are set up).
     unsafe {
         cmd.pre_exec(move || {
             libc::setpgid(0, 0);
@@ -65,7 +67,10 @@ pub fn run_with(
             if merge {
                 libc::dup2(2, 1);
             }
-            Ok(())
+            match landlock {
+                Some(fd) => super::landlock::restrict_self(fd),
+                None => Ok(()),
+            }
         });
     }
     let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", program.display()))?;
