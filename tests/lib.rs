@@ -11,6 +11,7 @@ mod audio_jobs;
 mod awkward;
 mod browser;
 mod cli;
+mod command_steps;
 mod crash;
 mod destinations;
 mod determinism;

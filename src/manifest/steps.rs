@@ -136,8 +136,17 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     }
     if let Some(name) = m.steps.keys().find(|n| !order(m).contains(&n.as_str())) {
         let cycle = cycle_from(m, name);
+        // Located at the argument of the first step that reads the next one.
+        let reads_next = |a: &String| {
+            let refs = template::parse(a).unwrap_or_default().into_iter().filter_map(|p| match p {
+                Piece::Input(n) => input_ref(m, &n),
+                _ => None,
+            });
+            refs.into_iter().any(|r| matches!(r, InputRef::Step { name, .. } if Some(&name) == cycle.get(1)))
+        };
+        let i = m.steps[cycle[0]].args.iter().position(reads_next).unwrap_or_default();
         return Err(ctx.err(
-            &p!["steps", name],
+            &p!["steps", cycle[0], "args", i],
             format!("command steps read each other in a cycle: {}", cycle.join(" -> ")),
             Some("a step may read only steps that do not read it back".into()),
         ));
