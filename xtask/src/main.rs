@@ -9,6 +9,7 @@ mod fuzz;
 mod local;
 mod services;
 mod soak;
+mod transcribe;
 mod wait;
 
 use std::env;
@@ -24,8 +25,11 @@ commands:
                Shaka Packager (pip, pinned, into the venv target/venv),
                the browser test's npm packages (npm ci in tests/browser),
                the storage tests' servers: s3s-fs (cargo install, pinned, into
-               target/tools), openssh and nginx with WebDAV (apt)
+               target/tools), openssh and nginx with WebDAV (apt), pocketsphinx,
+               pocketsphinx-en-us and espeak-ng (apt)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
+  transcribe   install pocketsphinx and espeak-ng (apt), make a spoken clip, build vodbuild,
+               run examples/transcribe/pipeline.yaml (speech -> WebVTT captions)
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
   fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
   bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(),
         Some("quickstart") => quickstart(),
+        Some("transcribe") => transcribe::example(),
         Some("test") => test(),
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
@@ -143,6 +148,7 @@ fn setup() -> Result {
     ensure_chromium()?;
     ensure_browser_npm()?;
     services::ensure_storage_servers()?;
+    transcribe::ensure_speech_tools()?;
     banner("setup: all tools present");
     Ok(())
 }
