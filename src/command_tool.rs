@@ -34,11 +34,7 @@ pub fn locate(program: &str, root: &Path) -> std::result::Result<PathBuf, String
     let program = crate::job::paths::resolve(root, Path::new(program));
     if program.components().count() > 1 || program.is_absolute() {
         let p = root.join(&program);
-        return if is_executable(&p) {
-            Ok(p)
-        } else {
-            Err(format!("{} is not an executable file", p.display()))
-        };
+        return if is_executable(&p) { Ok(p) } else { Err(format!("{} is not an executable file", p.display())) };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)

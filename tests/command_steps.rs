@@ -101,7 +101,10 @@ fn assert_captions(ws: &Workspace, duration: f64) -> Vec<(f64, f64, String)> {
     assert!(!found.is_empty(), "no cue recognised");
     let mut last = 0.0;
     for (start, end, text) in &found {
-        assert!(*start >= last && start < end && *end <= duration + 0.001, "cue {start}..{end} {text:?} of {duration} s");
+        assert!(
+            *start >= last && start < end && *end <= duration + 0.001,
+            "cue {start}..{end} {text:?} of {duration} s"
+        );
         last = *end;
     }
     found
@@ -254,7 +257,10 @@ fn a_command_job_runs_from_its_spec_in_a_moved_workspace() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| std::fs::read_to_string(p).unwrap().contains("\"command:talk:tool\"") && !p.to_string_lossy().ends_with(".result.json"))
+        .find(|p| {
+            std::fs::read_to_string(p).unwrap().contains("\"command:talk:tool\"")
+                && !p.to_string_lossy().ends_with(".result.json")
+        })
         .expect("the command step's spec");
     let text = std::fs::read_to_string(&spec).unwrap();
     assert!(!text.contains(ws.root().to_str().unwrap()), "the spec names the workspace's path:\n{text}");
@@ -263,7 +269,8 @@ fn a_command_job_runs_from_its_spec_in_a_moved_workspace() {
     let root = other.path("moved");
     std::fs::rename(ws.root(), &root).unwrap();
     let result = other.path("result.json");
-    let args = ["exec-job", spec.to_str().unwrap(), "--root", root.to_str().unwrap(), "--result", result.to_str().unwrap()];
+    let args =
+        ["exec-job", spec.to_str().unwrap(), "--root", root.to_str().unwrap(), "--result", result.to_str().unwrap()];
     other.vodbuild(&args).success();
     let doc: Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
     assert_eq!(doc["status"], "succeeded", "{doc:#}");
@@ -281,4 +288,25 @@ fn a_command_job_runs_from_its_spec_in_a_moved_workspace() {
     write_executable(&root.join("tool.sh"), "#!/bin/sh\necho other > \"$2\"\n");
     let out = other.vodbuild(&args).assert_code(BUILD_FAILED);
     assert!(out.stderr.contains("not the build the job was planned with"), "{}", out.describe());
+}
+
+#[test]
+fn a_step_reading_audio_is_skipped_for_a_source_without_audio() {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path("media")).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=25"])
+        .args(["-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        .arg(ws.path("media/talk.mp4"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+    write_executable(&ws.path("tool.sh"), "#!/bin/sh\necho x > \"$1\"\n");
+    let steps = "steps:\n  heard:\n    program: ./tool.sh\n    args: [\"{output:a.txt}\", \"{input:audio_only}\"]\n    outputs: [a.txt]\n  seen:\n    program: ./tool.sh\n    args: [\"{output:v.txt}\", \"{input:90p}\"]\n    outputs: [v.txt]\n";
+    ws.write_manifest(&manifest(steps));
+    let run = ws.run_ok();
+    assert!(with_status(&run, "skipped").contains("command:talk:heard"), "{run:#}");
+    assert_eq!(reason(&run, "command:talk:heard"), "source has no audio");
+    assert!(executed(&run).contains("command:talk:seen"), "{run:#}");
+    assert_eq!(executed(&ws.run_ok()), set(&[]));
 }
