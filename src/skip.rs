@@ -36,10 +36,17 @@ pub fn needs_audio(step: &Step) -> bool {
 /// Why `step` does not apply to its source, by the source's probe. None when it applies,
 /// or when the probe cannot be read (the step then runs, and fails if it must).
 pub fn reason(m: &Manifest, step: &Step) -> Option<&'static str> {
-    if !needs_audio(step) {
+    if !needs_audio(step) && !publishes_audio_command(m, step) {
         return None;
     }
     (has_audio(m, &step.source) == Some(false)).then_some(NO_AUDIO)
+}
+
+/// Whether `step` publishes a command step that reads audio (`publish_command:SOURCE:NAME`;
+/// ids and step names hold no `:`).
+fn publishes_audio_command(m: &Manifest, step: &Step) -> bool {
+    step.subject == Subject::Published(StepKind::Command)
+        && step.id.rsplit(':').next().is_some_and(|name| crate::manifest::steps::reads_audio(&m.raw, name))
 }
 
 /// Whether the source has an audio stream, by its `probe.json` (None when unreadable).

@@ -310,3 +310,34 @@ fn a_step_reading_audio_is_skipped_for_a_source_without_audio() {
     assert!(executed(&run).contains("command:talk:seen"), "{run:#}");
     assert_eq!(executed(&ws.run_ok()), set(&[]));
 }
+
+#[test]
+fn a_webvtt_output_is_a_sidecar_listed_in_metadata_and_published() {
+    let ws = Workspace::new();
+    ws.make_source("media/talk.mp4", 1.0, "160x90");
+    write_executable(&ws.path("tool.sh"), "#!/bin/sh\nprintf 'WEBVTT\\n\\n00:00.000 --> 00:00.500\\nhi\\n' > \"$1\"\n");
+    let yaml = Manifest::new()
+        .output_dir("out")
+        .source("media/talk.mp4", "talk")
+        .video("90p", &h264("90", "100k", "ultrafast"))
+        .hls(&[("renditions", "[90p]"), ("segment_seconds", "2")])
+        .metadata()
+        .section(
+            "steps:\n  subs:\n    program: ./tool.sh\n    args: [\"{output:subs.vtt}\"]\n    outputs: [subs.vtt]\n",
+        )
+        .section("storage:\n  disk: {service: fs, root: published}\npublish: {to: disk}\n")
+        .yaml();
+    ws.write_manifest(&yaml);
+    let run = ws.run_ok();
+    assert!(executed(&run).contains("publish_command:talk:subs"), "{run:#}");
+    assert_eq!(ws.files_under("out/talk/subs"), vec!["out/talk/subs/subs.vtt"]);
+    assert_eq!(ws.read("published/talk/subs/subs.vtt"), ws.read("out/talk/subs/subs.vtt"));
+    let meta: Value = serde_json::from_str(&ws.read("out/talk/metadata.json")).unwrap();
+    let listed = meta["outputs"].as_array().unwrap().iter().any(|o| o["path"] == "subs/subs.vtt");
+    assert!(listed, "{meta:#}");
+    // A tool whose .vtt is not WebVTT fails its check.
+    write_executable(&ws.path("tool.sh"), "#!/bin/sh\necho 'not captions' > \"$1\"\n");
+    let out = ws.vodbuild(&["run", "pipeline.yaml", "--json"]).assert_code(BUILD_FAILED);
+    let error = step(&out.json(), "command:talk:subs")["error"].as_str().unwrap().to_string();
+    assert!(error.contains("subs.vtt") && error.contains("WEBVTT"), "{error}");
+}

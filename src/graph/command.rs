@@ -57,7 +57,7 @@ pub(crate) fn add(sg: &mut StepGraph, m: &Manifest, source: &str, up: &Upstream)
             id: format!("command:{source}:{name}"),
             kind: StepKind::Command,
             source: source.to_string(),
-            subject: Subject::Command { name: name.to_string(), audio: command::reads_audio(&m.raw, name) },
+            subject: Subject::Command { name: name.to_string(), audio: steps::reads_audio(&m.raw, name) },
             params: command::params(spec),
             tool: ToolUse::Command,
             reads_source,

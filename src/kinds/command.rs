@@ -18,9 +18,9 @@ use crate::job::Action;
 use crate::job::ctx::Builder;
 use crate::job::paths::portable;
 use crate::job::promise::Promise;
+use crate::manifest::Manifest;
 use crate::manifest::steps::{self, CommandStep, InputRef};
 use crate::manifest::template::Piece;
-use crate::manifest::{Manifest, RawManifest};
 use crate::step::{Step, Subject};
 
 pub const RECIPE: u32 = 1;
@@ -54,21 +54,6 @@ pub fn name(step: &Step) -> &str {
 /// The step's output folder for `source`.
 pub fn folder(m: &Manifest, source: &str, name: &str) -> std::path::PathBuf {
     crate::layout::command(m, source, name, delivers(&m.raw.steps[name]))
-}
-
-/// Whether the step reads the source's audio (`audio_only`, an audio encode, or a command
-/// step that does).
-pub fn reads_audio(m: &RawManifest, name: &str) -> bool {
-    let spec = &m.steps[name];
-    let direct = steps::pieces(spec).into_iter().flatten().any(|p| match p {
-        Piece::Input(n) => match steps::input_ref(m, &n) {
-            Some(InputRef::AudioOnly) => true,
-            Some(InputRef::Encode(p)) => m.profiles.audio.contains_key(p),
-            _ => false,
-        },
-        _ => false,
-    });
-    direct || steps::step_inputs(m, spec).into_iter().any(|d| reads_audio(m, d))
 }
 
 pub(crate) fn action(b: &Builder) -> Result<Action, String> {

@@ -110,6 +110,21 @@ pub fn step_inputs<'a>(m: &'a RawManifest, step: &'a CommandStep) -> Vec<&'a str
     names
 }
 
+/// Whether step `name` reads the source's audio (`audio_only`, an audio encode, or a command
+/// step that does): it is skipped for a source without audio (see [`crate::skip`]).
+pub fn reads_audio(m: &RawManifest, name: &str) -> bool {
+    let Some(spec) = m.steps.get(name) else { return false };
+    let direct = pieces(spec).into_iter().flatten().any(|p| match p {
+        Piece::Input(n) => match input_ref(m, &n) {
+            Some(InputRef::AudioOnly) => true,
+            Some(InputRef::Encode(p)) => m.profiles.audio.contains_key(p),
+            _ => false,
+        },
+        _ => false,
+    });
+    direct || step_inputs(m, spec).into_iter().any(|d| reads_audio(m, d))
+}
+
 /// The command steps, each after the steps it reads (validated acyclic).
 pub fn order(m: &RawManifest) -> Vec<&str> {
     let mut done: Vec<&str> = Vec::new();
