@@ -21,7 +21,7 @@ const VERSION_OUTPUT_MAX: u64 = 1 << 20;
 pub fn discover(m: &Manifest, cache: &mut ToolCache) -> Result<BTreeMap<String, Tool>> {
     let mut tools = BTreeMap::new();
     for (name, s) in &m.raw.steps {
-        let tool_err = |message: String| Error::Tool { tool: format!("{} (steps.{name})", s.program), message };
+        let tool_err = |message| Error::CommandTool { step: name.clone(), program: s.program.clone(), message };
         let path = locate(&s.program, &m.root).map_err(tool_err)?;
         let tool = fingerprint(&path, s.version_args.as_deref(), cache).map_err(tool_err)?;
         tools.insert(name.clone(), tool);

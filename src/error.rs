@@ -122,6 +122,13 @@ pub enum Error {
     ))]
     Tool { tool: String, message: String },
 
+    /// A command step's program (`steps.NAME.program`) is missing or its version command fails.
+    #[error("program `{program}` of command step `{step}` is not usable: {message}")]
+    #[diagnostic(help(
+        "install it, or fix `steps.{step}.program` (a name on PATH, or a path relative to the manifest's folder) or its `version_args`"
+    ))]
+    CommandTool { step: String, program: String, message: String },
+
     #[error("source `{source_id}` ({path}): {message}")]
     Media { source_id: String, path: PathBuf, message: String },
 
@@ -187,7 +194,7 @@ impl Error {
         match self {
             Error::Manifest(_) | Error::ManifestPlain(..) => exit_codes::MANIFEST_ERROR,
             Error::Locked { .. } => exit_codes::LOCKED,
-            Error::Tool { .. } => exit_codes::TOOL_ERROR,
+            Error::Tool { .. } | Error::CommandTool { .. } => exit_codes::TOOL_ERROR,
             Error::Interrupted => exit_codes::INTERRUPTED,
             Error::VerifyFailed { .. } => exit_codes::VERIFY_FAILED,
             Error::Usage(_) => exit_codes::USAGE_ERROR,

@@ -9,7 +9,7 @@ use common::*;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
-use vodbuild::exit_codes::{BUILD_FAILED, MANIFEST_ERROR};
+use vodbuild::exit_codes::{BUILD_FAILED, MANIFEST_ERROR, TOOL_ERROR};
 
 /// The transcribe example's two steps: 16 kHz WAV from `audio_only`, then captions.
 fn transcribe_steps(words_per_cue: u32) -> String {
@@ -183,6 +183,12 @@ fn template_errors_name_the_file_line_and_field() {
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
     assert!(out.stderr.contains("steps.a.outputs[0]") && out.stderr.contains("invalid output `../x.txt`"));
     assert!(!ws.path("out").exists() && !ws.path(".vodbuild/pipeline.yaml/state.json").exists());
+    // A program that is not there, or whose version command fails, is a tool error.
+    for (program, version) in [("./missing.sh", ""), ("cat", "    version_args: [--no-such-flag]\n")] {
+        ws.write_manifest(&manifest(&format!("steps:\n  a:\n    program: {program}\n{version}    outputs: [a.txt]\n")));
+        let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(TOOL_ERROR);
+        assert!(out.stderr.contains("of command step `a` is not usable"), "{}", out.describe());
+    }
 }
 
 /// A workspace with a 1 s source, `tool.sh` (its text given) and a step running it.
