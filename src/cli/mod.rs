@@ -255,6 +255,7 @@ mod tests {
             manifest_path.expect_err("a missing manifest"),
             Error::io("reading", std::io::Error::other("x")),
             Error::Tool { tool: "ffmpeg".into(), message: "m".into() },
+            Error::CommandTool { step: "s".into(), program: "p".into(), message: "m".into() },
             Error::Media { source_id: "a".into(), path: "a.mp4".into(), message: "m".into() },
             Error::Step { step: "s".into(), message: "m".into() },
             Error::Storage { message: "m".into() },
@@ -273,6 +274,7 @@ mod tests {
                 | Error::ManifestPlain(..)
                 | Error::Io { .. }
                 | Error::Tool { .. }
+                | Error::CommandTool { .. }
                 | Error::Media { .. }
                 | Error::Step { .. }
                 | Error::Storage { .. }
