@@ -7,7 +7,8 @@
 //!
 //! Layers, bottom up, no import cycle between modules: plain data ([`step`] types, the
 //! [`dag`], [`key`], [`layout`], the [`job`] types, [`argv`] tool arguments,
-//! [`shard`] the `--shard` split of sources) → [`kinds`] (each
+//! [`shard`] the `--shard` split of sources, [`command_tool`] a command step's program) →
+//! [`kinds`] (each
 //! kind's parameters, actions, promises) → [`graph`] building, [`plan`], [`exec`] (job
 //! building, checks, running) → [`cli`].
 
