@@ -113,16 +113,26 @@ pub fn step_inputs<'a>(m: &'a RawManifest, step: &'a CommandStep) -> Vec<&'a str
 /// Whether step `name` reads the source's audio (`audio_only`, an audio encode, or a command
 /// step that does): it is skipped for a source without audio (see [`crate::skip`]).
 pub fn reads_audio(m: &RawManifest, name: &str) -> bool {
-    let Some(spec) = m.steps.get(name) else { return false };
-    let direct = pieces(spec).into_iter().flatten().any(|p| match p {
-        Piece::Input(n) => match input_ref(m, &n) {
-            Some(InputRef::AudioOnly) => true,
-            Some(InputRef::Encode(p)) => m.profiles.audio.contains_key(p),
+    // In order, each step once (a recursion would revisit shared inputs exponentially).
+    let mut audio: Vec<&str> = Vec::new();
+    for n in order(m) {
+        let spec = &m.steps[n];
+        let direct = pieces(spec).into_iter().flatten().any(|p| match p {
+            Piece::Input(i) => match input_ref(m, &i) {
+                Some(InputRef::AudioOnly) => true,
+                Some(InputRef::Encode(p)) => m.profiles.audio.contains_key(p),
+                _ => false,
+            },
             _ => false,
-        },
-        _ => false,
-    });
-    direct || step_inputs(m, spec).into_iter().any(|d| reads_audio(m, d))
+        });
+        if direct || step_inputs(m, spec).iter().any(|d| audio.contains(d)) {
+            audio.push(n);
+        }
+        if n == name {
+            break;
+        }
+    }
+    audio.contains(&name)
 }
 
 /// The command steps, each after the steps it reads (validated acyclic).
@@ -260,4 +270,43 @@ fn plain_name(s: &str, dot: bool) -> bool {
         && s.len() <= 64
         && !s.starts_with('.')
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || (dot && c == '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(steps: &str) -> RawManifest {
+        let text = format!(
+            "version: 1\nsources: [{{path: a.mp4}}]\nprofiles:\n  audio: {{aac: {{codec: aac}}}}\n  video: {{v: {{codec: h264, height: 90, bitrate: 100k}}}}\noutputs: {{hls: {{renditions: [v], audio: aac}}}}\nsteps:\n{steps}"
+        );
+        super::super::yaml::from_str("m.yaml", &text, &|_| None).expect("a manifest")
+    }
+
+    #[test]
+    fn order_follows_inputs_and_audio_is_transitive() {
+        let m = raw(
+            "  c: {program: x, args: [\"{input:b}\", \"{input:a/2.txt}\"], outputs: [c.txt]}\n  b: {program: x, args: [\"{input:aac}\"], outputs: [b.txt]}\n  a: {program: x, args: [\"{input:v}\"], outputs: [1.txt, 2.txt]}\n  d: {program: x, args: [\"{input:a/1.txt}\"], outputs: [d.txt]}\n",
+        );
+        let order = order(&m);
+        let at = |n: &str| order.iter().position(|o| *o == n).unwrap();
+        assert!(at("a") < at("c") && at("b") < at("c") && at("a") < at("d"), "{order:?}");
+        assert_eq!(step_inputs(&m, &m.steps["c"]), vec!["b", "a"]);
+        assert!(reads_audio(&m, "b") && reads_audio(&m, "c"));
+        assert!(!reads_audio(&m, "a") && !reads_audio(&m, "d"));
+        assert_eq!(input_ref(&m, "a"), None, "a has two outputs: a/FILE is needed");
+        assert_eq!(input_ref(&m, "a/2.txt"), Some(InputRef::Step { name: "a", file: "2.txt" }));
+    }
+
+    #[test]
+    fn many_steps_reading_each_other_stay_cheap() {
+        let mut steps = String::new();
+        for i in 0..64 {
+            let reads: Vec<String> = (0..i).map(|j| format!("\"{{input:s{j}}}\"")).collect();
+            steps += &format!("  s{i}: {{program: x, args: [{}], outputs: [o.txt]}}\n", reads.join(", "));
+        }
+        let m = raw(&steps);
+        assert_eq!(order(&m).len(), 64);
+        assert!(!reads_audio(&m, "s63"));
+    }
 }
