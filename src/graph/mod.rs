@@ -4,6 +4,7 @@
 //! parameters; the graph as data is [`crate::dag`], the step types are [`crate::step`].
 
 mod build;
+mod notify;
 pub mod render;
 
 pub use crate::dag::StepGraph;
