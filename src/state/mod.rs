@@ -7,6 +7,7 @@
 //! The records themselves are defined in [`crate::record`] (re-exported here); a remote copy
 //! (remote state) is written through [`RecordSink`], so state knows no storage backend.
 
+pub mod failed;
 pub mod lock;
 
 use std::collections::BTreeMap;
