@@ -21,6 +21,7 @@ mod hostile;
 mod incremental;
 mod manifest_corpus;
 mod manifest_errors;
+mod notify;
 mod output_checks;
 mod outputs;
 mod packagers;
