@@ -26,6 +26,7 @@ mod output_checks;
 mod outputs;
 mod packagers;
 mod params;
+mod retries;
 mod servers_selftest;
 mod settings;
 mod shard;
