@@ -145,7 +145,8 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
         0
     };
     l.state.save()?;
-    super::failed::record(&l.m.state_dir(), &report).map_err(|message| Error::State { path: l.m.state_dir(), message })?;
+    super::failed::record(&l.m.state_dir(), &report)
+        .map_err(|message| Error::State { path: l.m.state_dir(), message })?;
     let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
@@ -367,7 +368,8 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<()> {
 fn status_cmd(a: &super::StatusArgs) -> Result<()> {
     if a.failed {
         let m = Manifest::load(&a.file)?;
-        return super::failed::show(&m.state_dir(), a.json).map_err(|message| Error::State { path: m.state_dir(), message });
+        return super::failed::show(&m.state_dir(), a.json)
+            .map_err(|message| Error::State { path: m.state_dir(), message });
     }
     let mut l = load(&a.file, Sel::ALL)?;
     let sources = digests_dry(&l)?;

@@ -28,7 +28,12 @@ pub fn record(state_dir: &Path, report: &RunReport) -> Result<(), String> {
 
 /// `--only` and `--shard` as [`StepGraph::select_in`], with `--only failed` selecting the
 /// failed list's steps that the graph still has (none when the last run had no failure).
-pub fn select_in(sg: &StepGraph, state_dir: &Path, only: Option<&str>, shard: Option<Shard>) -> Result<Vec<bool>, String> {
+pub fn select_in(
+    sg: &StepGraph,
+    state_dir: &Path,
+    only: Option<&str>,
+    shard: Option<Shard>,
+) -> Result<Vec<bool>, String> {
     if only != Some(FAILED) {
         return sg.select_in(only, shard);
     }
@@ -67,7 +72,11 @@ pub fn show(state_dir: &Path, json: bool) -> Result<(), String> {
         let _ = writeln!(out, "... and {} more", list.more);
     }
     let n = list.steps.len() + list.more;
-    let _ = writeln!(out, "{n} failed step{} in the last run; `vodbuild run FILE --only failed` re-runs them", plural(n as u32));
+    let _ = writeln!(
+        out,
+        "{n} failed step{} in the last run; `vodbuild run FILE --only failed` re-runs them",
+        plural(n as u32)
+    );
     term::out(&out);
     Ok(())
 }

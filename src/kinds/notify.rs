@@ -165,7 +165,8 @@ pub fn render(template: &str, doc: &Value) -> String {
     while let Some(i) = rest.find('{') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let end = rest.find('}').filter(|e| rest[1..*e].chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == ':'));
+        let end =
+            rest.find('}').filter(|e| rest[1..*e].chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == ':'));
         match end.and_then(|e| placeholder(&rest[1..e], doc).map(|v| (e, v))) {
             Some((e, v)) => {
                 out.push_str(&v.to_string());

@@ -89,7 +89,8 @@ pub fn save(state_dir: &Path, list: &FailedList) -> Result<(), String> {
     }
     let p = path(state_dir);
     if list.is_empty() {
-        return std::fs::remove_file(&p).or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
+        return std::fs::remove_file(&p)
+            .or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) })
             .map_err(|e| format!("removing {}: {e}", p.display()));
     }
     std::fs::create_dir_all(state_dir).map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
