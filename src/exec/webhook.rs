@@ -97,6 +97,32 @@ async fn send(job: &NotifyJob, headers: Vec<(String, String)>) -> Result<(u16, S
 
 #[cfg(test)]
 mod tests {
+    use crate::job::notify::NotifyJob;
+
+    #[test]
+    fn a_missing_secret_variable_fails_naming_the_variable_only() {
+        let job = NotifyJob {
+            target: "cms".into(),
+            url: "http://127.0.0.1:9/".into(),
+            method: "POST".into(),
+            headers: vec![("X-Team".into(), "video".into())],
+            secret_headers: vec![("Authorization".into(), "VODBUILD_TEST_UNSET_TOKEN_7Q".into())],
+            signing_secret_env: None,
+            body: "{}".into(),
+            idempotency_key: "k".into(),
+            timeout_seconds: 1.0,
+            out: "/nonexistent".into(),
+        };
+        let e = super::headers(&job).unwrap_err();
+        assert!(e.contains("VODBUILD_TEST_UNSET_TOKEN_7Q") && e.contains("not set"), "{e}");
+        assert!(!crate::exec::retry::is_transient(&e), "a missing secret is not worth retrying");
+        let mut plain = job.clone();
+        plain.secret_headers.clear();
+        let h = super::headers(&plain).unwrap();
+        assert!(h.contains(&("Idempotency-Key".into(), "k".into())));
+        assert!(h.iter().any(|(k, v)| k == "Content-Type" && v == "application/json"));
+    }
+
     #[test]
     fn signature_is_the_rfc4231_hmac_sha256() {
         // RFC 4231 test case 2.

@@ -146,9 +146,38 @@ fn check_target(t: &NotifyTarget) -> std::result::Result<(), (&'static str, Stri
             return Err(("headers", format!("`{name}` looks secret: name its variable in `secret_headers`")));
         }
     }
-    let mut envs = t.secret_headers.values().chain(t.signing_secret_env.iter());
-    if let Some(bad) = envs.find(|v| v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
-        return Err(("secret_headers", format!("`{bad}` is not an environment variable name")));
+    // The value is not echoed: it may be a secret written where its variable's name belongs.
+    let name = |v: &String| !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !t.secret_headers.values().all(name) {
+        return Err(("secret_headers", "values name environment variables (letters, digits, `_`)".into()));
+    }
+    if !t.signing_secret_env.iter().all(name) {
+        return Err(("signing_secret_env", "names an environment variable (letters, digits, `_`)".into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(url: &str) -> NotifyTarget {
+        serde_json::from_value(serde_json::json!({"name": "cms", "url": url})).unwrap()
+    }
+
+    #[test]
+    fn urls_and_headers_keep_secrets_out_of_the_manifest() {
+        assert!(check_target(&target("https://cms.example.com/hook")).is_ok());
+        assert_eq!(check_target(&target("ftp://x/")).unwrap_err().0, "url");
+        assert_eq!(check_target(&target("https://user:pw@cms.example.com/")).unwrap_err().0, "url");
+        let mut t = target("http://127.0.0.1:1/");
+        t.headers.insert("Authorization".into(), "Bearer x".into());
+        assert_eq!(check_target(&t).unwrap_err().0, "headers");
+        let mut t = target("http://127.0.0.1:1/");
+        t.secret_headers.insert("Authorization".into(), "NOT A NAME".into());
+        assert_eq!(check_target(&t).unwrap_err().0, "secret_headers");
+        t.secret_headers.insert("Authorization".into(), "CMS_TOKEN".into());
+        t.timeout_seconds = 0.0;
+        assert_eq!(check_target(&t).unwrap_err().0, "timeout_seconds");
+    }
 }
