@@ -4,7 +4,8 @@
 //! job), the [`builder`] loop with its [`work`] (freshness, jobs, records), the [`recorder`] (each finished step into the state before
 //! its dependents start), and the [`executor`] interface (start / wait for any / cancel all)
 //! with its local implementation on a bounded rayon pool ([`pool`]). Cancellation is a
-//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did.
+//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did. [`retry`]: transient
+//! failures run again after a backoff (the builder's loop); [`webhook`] sends notify requests.
 
 pub mod builder;
 pub mod cancel;

@@ -7,7 +7,7 @@
 //! folder (an intermediate: a lost receipt never sends again). Sent by vodbuild itself
 //! ([`crate::exec::webhook`]), on the coordinator.
 //!
-//! The body is the announcement document ([`announcement`]) or the target's template, whose
+//! The body is the announcement document (`announcement`) or the target's template, whose
 //! placeholders are replaced by JSON values ([`render`]).
 
 use petgraph::graph::NodeIndex;
