@@ -4,7 +4,8 @@
 //!
 //! Transient means the failure says nothing about the inputs: the tool was killed by a
 //! signal, an I/O or network error (EIO, a reset or refused connection, a timeout), an
-//! object store error opendal marks temporary, or an HTTP 5xx / timeout of a webhook
+//! object store error opendal marks temporary (or persistent: still temporary after its own
+//! retries), or an HTTP 5xx / timeout of a webhook
 //! ([`TRANSIENT`] in its message). Everything else (a tool's exit code, a failed output
 //! check, an HTTP 4xx) fails at once. Ctrl-C is never retried.
 //!
@@ -95,7 +96,9 @@ pub fn is_transient(error: &str) -> bool {
     const MARKS: &[&str] = &[
         TRANSIENT,
         "exited with a signal",
-        "(temporary)",
+        // opendal: temporary, or still failing after its own retries.
+        "(temporary) at ",
+        "(persistent) at ",
         "os error 5)",
         "os error 104)",
         "os error 110)",
@@ -169,7 +172,8 @@ mod tests {
     fn only_transient_failures_are_retried() {
         assert!(is_transient("ffmpeg exited with a signal:\n"));
         assert!(is_transient("notify cms: HTTP 503 Service Unavailable (transient)"));
-        assert!(is_transient("Unexpected (temporary) at write"));
+        assert!(is_transient("backend `cdn` (s3): Unexpected (Unexpected (persistent) at write, context: x)"));
+        assert!(!is_transient("backend `cdn` (s3): PermissionDenied (PermissionDenied (permanent) at write)"));
         assert!(is_transient("reading x: Input/output error (os error 5)"));
         assert!(!is_transient("ffmpeg exited with 1:\nInvalid argument"));
         assert!(!is_transient("notify cms: HTTP 400 Bad Request"));

@@ -51,7 +51,12 @@ pub(crate) fn action<'o>(
     if body.len() > MAX_BODY {
         return Err(format!("notify {}: the body is over {MAX_BODY} bytes", t.name));
     }
-    let idempotency = blake3::hash(format!("vodbuild-notify/1\n{}\n{}", step.id, doc["digest"]).as_bytes());
+    // What the step key is made of (the step, its params, the digests it announces, the
+    // probe): the same for every attempt, new when anything announced or configured changes.
+    let probe_digest = b.ctx.sg.deps(b.nodes[0]).into_iter().find(|d| b.ctx.sg.g[*d].kind == StepKind::Probe);
+    let probe_digest = probe_digest.and_then(|p| outputs_of(p).first()).map(|o| o.digest.as_str()).unwrap_or("");
+    let ingredients = format!("vodbuild-notify/1\n{}\n{}\n{}\n{probe_digest}", step.id, step.params, doc["digest"]);
+    let idempotency = blake3::hash(ingredients.as_bytes());
     Ok(Action::Notify(NotifyJob {
         target: t.name.clone(),
         url: t.url.clone(),
