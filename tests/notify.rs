@@ -230,3 +230,33 @@ fn a_4xx_fails_at_once_is_listed_as_failed_and_only_failed_sends_it_again() {
     ws.run_ok();
     assert_eq!(hook.requests().len(), 2, "delivered: nothing more to send");
 }
+
+#[test]
+fn timeouts_and_refused_connections_are_retried_then_listed_with_their_attempts() {
+    // A server that accepts and never answers (each connection held open), and a closed port.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || silent.incoming().flatten().for_each(|s| keep.lock().unwrap().push(s)));
+    let closed_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 1.0, "160x90");
+    let notify = format!(
+        "retries: {{notify: 1, backoff: 0.1}}\nnotify:\n  \
+         - {{name: slow, url: \"http://127.0.0.1:{silent_port}/\", timeout_seconds: 1}}\n  \
+         - {{name: gone, url: \"http://127.0.0.1:{closed_port}/\"}}\n"
+    );
+    ws.write_manifest(&manifest(&notify));
+    let run = ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-going"]).assert_code(BUILD_FAILED).json();
+    for id in ["notify_slow:a", "notify_gone:a"] {
+        let s = step(&run, id);
+        assert_eq!((s["status"].as_str(), s["attempts"].as_u64()), (Some("failed"), Some(2)), "{run:#}");
+        assert!(s["error"].as_str().unwrap().contains("(transient)"), "{s}");
+    }
+    assert_eq!(held.lock().unwrap().len(), 2, "the silent server was tried twice");
+    let list = ws.vodbuild(&["status", "pipeline.yaml", "--failed", "--json"]).success().json();
+    let attempts: Vec<u64> =
+        list["steps"].as_array().unwrap().iter().map(|s| s["attempts"].as_u64().unwrap()).collect();
+    assert_eq!(attempts, [2, 2], "{list:#}");
+}
