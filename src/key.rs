@@ -18,6 +18,7 @@
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
+//! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL, timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,
 //!   given to [`step_key`] by the plan); it is
@@ -55,6 +56,7 @@
 //! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
 //! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
+//! | `notify`       | its receipt: a non-empty, complete JSON document (written on a 2xx answer)  |
 //!
 //! A recorded output of 0 bytes is stale (`output invalid`), never fresh.
 
@@ -115,6 +117,7 @@ mod tests {
             (StepKind::Metadata, "487ea0add2b717177a955441cd84acc1fa8f98721f348c17f45e8fa10096b638"),
             (StepKind::Publish, "1ff13a79a127dd7357c3b510c6abe952d9285c7ce60bdc67169a5a793484e107"),
             (StepKind::Verify, "0cf041e05bc9d3e03cb83c94a331e9e38e322a5ad6935b9c97ef766185766ec1"),
+            (StepKind::Notify, "cd471cb50a0fc6b13eee118f435e47d0a90092d795e44d976701defa3501fe80"),
         ];
         for (kind, pin) in pins {
             assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());

@@ -21,6 +21,8 @@ pub enum StepKind {
     Publish,
     /// Check a package (the `verify` command, as a step).
     Verify,
+    /// Call a webhook when a source's packages are built (and published).
+    Notify,
 }
 
 impl StepKind {
@@ -35,6 +37,7 @@ impl StepKind {
             StepKind::Metadata => "metadata",
             StepKind::Publish => "publish",
             StepKind::Verify => "verify",
+            StepKind::Notify => "notify",
         }
     }
 }
@@ -86,6 +89,8 @@ pub enum Subject {
     Verify(PackageKind),
     /// publish: the deliverable of a step of this kind (`hls`, `thumbnails`, ...).
     Published(StepKind),
+    /// notify: one `notify:` target (its name).
+    Notify(String),
 }
 
 impl Subject {
@@ -96,6 +101,7 @@ impl Subject {
             Subject::Rendition { name, .. } => Some(name),
             Subject::Verify(p) => Some(p.as_str()),
             Subject::Published(k) => Some(k.as_str().trim_start_matches("package_")),
+            Subject::Notify(name) => Some(name),
         }
     }
 }

@@ -75,7 +75,7 @@ fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
         state.mark_dirty();
     }
     let sg = StepGraph::build(&m);
-    let selected = sg.select_in(sel.only, sel.shard).map_err(Error::Usage)?;
+    let selected = super::failed::select_in(&sg, &m.state_dir(), sel.only, sel.shard).map_err(Error::Usage)?;
     Ok(Loaded { m, state, tools, sg, selected, fits: Fits::new() })
 }
 
@@ -83,7 +83,7 @@ fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
 fn refit(l: &mut Loaded, infos: &fitting::Infos, sel: Sel) -> Result<()> {
     l.fits = crate::ladder::fit_all(&l.m, &StepGraph::rungs_in_use(&l.m), infos);
     l.sg = StepGraph::build_fitted(&l.m, &l.fits);
-    l.selected = l.sg.select_in(sel.only, sel.shard).map_err(Error::Usage)?;
+    l.selected = super::failed::select_in(&l.sg, &l.m.state_dir(), sel.only, sel.shard).map_err(Error::Usage)?;
     Ok(())
 }
 
@@ -145,6 +145,8 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
         0
     };
     l.state.save()?;
+    super::failed::record(&l.m.state_dir(), &report)
+        .map_err(|message| Error::State { path: l.m.state_dir(), message })?;
     let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
@@ -364,6 +366,11 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<()> {
 }
 
 fn status_cmd(a: &super::StatusArgs) -> Result<()> {
+    if a.failed {
+        let m = Manifest::load(&a.file)?;
+        return super::failed::show(&m.state_dir(), a.json)
+            .map_err(|message| Error::State { path: m.state_dir(), message });
+    }
     let mut l = load(&a.file, Sel::ALL)?;
     let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, Sel::ALL)?;

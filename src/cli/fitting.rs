@@ -142,6 +142,7 @@ pub fn unattempted(
             reason: Some(reason.into()),
             duration_ms: 0,
             error: None,
+            attempts: 0,
         });
     }
     out

@@ -5,6 +5,7 @@
 mod clean;
 mod commands;
 mod exec_job;
+mod failed;
 mod fitting;
 
 use std::path::PathBuf;
@@ -81,7 +82,8 @@ pub struct RunArgs {
     /// published or saw before (otherwise only records from remote state are checked).
     #[arg(long)]
     pub check_remote: bool,
-    /// Only these steps (a glob over step ids or source ids) and what they depend on.
+    /// Only these steps (a glob over step ids or source ids) and what they depend on;
+    /// `failed`: the steps the last run failed (see `status --failed`).
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,
     /// Only the sources of shard K of N, 1 <= K <= N <= 1000 (for CI matrices): a source's
@@ -134,6 +136,9 @@ pub struct StatusArgs {
     pub file: PathBuf,
     #[arg(long)]
     pub json: bool,
+    /// The last run's failed steps, with their attempts and the end of their error.
+    #[arg(long)]
+    pub failed: bool,
 }
 
 #[derive(Args, Debug)]

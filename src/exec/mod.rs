@@ -4,7 +4,8 @@
 //! job), the [`builder`] loop with its [`work`] (freshness, jobs, records), the [`recorder`] (each finished step into the state before
 //! its dependents start), and the [`executor`] interface (start / wait for any / cancel all)
 //! with its local implementation on a bounded rayon pool ([`pool`]). Cancellation is a
-//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did.
+//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did. [`retry`]: transient
+//! failures run again after a backoff (the builder's loop); [`webhook`] sends notify requests.
 
 pub mod builder;
 pub mod cancel;
@@ -22,10 +23,12 @@ pub mod probe_source;
 pub mod progress;
 pub mod recorder;
 pub mod report;
+pub mod retry;
 pub mod run_job;
 pub mod runner;
 pub mod scheduler;
 pub mod sweep;
+pub mod webhook;
 pub mod work;
 
 pub use report::{RunReport, Status, StepReport};
@@ -72,6 +75,8 @@ pub fn run(
         let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
         let mut work = StateWork { ctx, state, force: opts.force, jctx };
         let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
-        Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone()).build(&mut executor)
+        Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone())
+            .with_retries(retry::RetryPolicy::of(ctx.m.raw.retries.as_ref()))
+            .build(&mut executor)
     })
 }

@@ -45,6 +45,7 @@ pub fn perform(
             runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
             crate::kinds::dash::fix_mpd(&r(dir))
         }
+        Action::Notify(n) => super::webhook::deliver(n, &r(&n.out)),
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
         Action::Verify { package, path, duration, out, aspect } => {
             crate::kinds::verify::run(*package, &r(path), *duration, *aspect, root, &r(out))

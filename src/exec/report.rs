@@ -24,6 +24,13 @@ pub struct StepReport {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How many times it ran in this run (shown when retried: more than once).
+    #[serde(skip_serializing_if = "not_retried")]
+    pub attempts: u32,
+}
+
+fn not_retried(attempts: &u32) -> bool {
+    *attempts <= 1
 }
 
 #[derive(Debug, Default, Serialize)]

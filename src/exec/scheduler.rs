@@ -340,6 +340,7 @@ impl<'g> Scheduler<'g> {
             reason,
             duration_ms: ms,
             error,
+            attempts: 0,
         }
     }
 }

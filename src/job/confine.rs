@@ -48,6 +48,7 @@ fn action_outputs(action: &Action) -> Vec<&Path> {
         Action::Probe { out, .. } | Action::Verify { out, .. } => vec![out.as_path()],
         Action::Hls { dir, .. } | Action::Dash { dir, .. } => vec![dir.as_path()],
         Action::WriteFile { path, .. } => vec![path.as_path()],
+        Action::Notify(n) => vec![n.out.as_path()],
         Action::Run { .. } | Action::Publish(_) => Vec::new(),
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod confine;
 pub mod ctx;
+pub mod notify;
 pub mod paths;
 pub mod promise;
 
@@ -159,6 +160,8 @@ pub enum Action {
     },
     /// Upload a package to a backend (see [`crate::storage::sync`]).
     Publish(PublishJob),
+    /// Call a webhook (see [`crate::exec::webhook`]); writes its receipt.
+    Notify(notify::NotifyJob),
     /// Check a package; the step fails with one line per problem.
     Verify {
         package: PackageKind,

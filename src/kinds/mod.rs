@@ -10,6 +10,7 @@ pub mod dash;
 pub mod encode;
 pub mod hls;
 pub mod metadata;
+pub mod notify;
 pub mod probe;
 pub mod publish;
 pub mod thumbnails;
@@ -39,6 +40,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Metadata => metadata::RECIPE,
         StepKind::Publish => publish::RECIPE,
         StepKind::Verify => verify::RECIPE,
+        StepKind::Notify => notify::RECIPE,
     }
 }
 
@@ -50,6 +52,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::PackageDash, _) => "outputs.dash".into(),
         (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
         (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
+        (StepKind::Notify, s) => format!("notify {}", s.name().unwrap_or_default()),
         (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
             k.as_str().to_string()
         }
@@ -63,6 +66,7 @@ pub fn reads_source(kind: StepKind) -> bool {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Metadata | StepKind::Publish | StepKind::Verify => {
             false
         }
+        StepKind::Notify => false,
     }
 }
 
@@ -71,6 +75,7 @@ pub fn writes_folder(kind: StepKind) -> bool {
     match kind {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
+        StepKind::Notify => false,
     }
 }
 
@@ -91,6 +96,7 @@ pub(crate) fn action<'o>(
         StepKind::AudioOnly => audio_only::action(b, probe)?,
         StepKind::Verify => verify::action(b, probe),
         StepKind::Metadata => metadata::action(b, probe, outputs_of),
+        StepKind::Notify => notify::action(b, probe, outputs_of)?,
     };
     Ok((action, first.id.clone()))
 }
@@ -105,6 +111,7 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
         StepKind::Thumbnails => thumbnails::promise(m, durations),
         StepKind::AudioOnly => Promise::AudioOnly,
         StepKind::Publish => Promise::Nothing,
+        StepKind::Notify => Promise::Json,
     }
 }
 

@@ -7,6 +7,7 @@ pub mod de;
 pub mod env;
 pub mod locations;
 pub mod model;
+pub mod notify;
 pub mod read;
 pub mod snippet;
 pub mod sources;

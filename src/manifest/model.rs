@@ -33,7 +33,15 @@ pub struct RawManifest {
     /// How the probe treats a damaged source (one whose media is shorter than it declares).
     #[serde(default)]
     pub source_checks: SourceChecks,
+    /// Webhooks (or CMS calls) when a source's packages are built and published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyTarget>,
+    /// Retries per step kind after a transient failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
 }
+
+pub use super::notify::{HttpMethod, NotifyTarget, Retries};
 
 /// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built
 /// from what can be read, with a warning.

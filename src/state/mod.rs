@@ -4,9 +4,12 @@
 //! instant loses at most the step that was being recorded — and a step is recorded only
 //! after its outputs were renamed into place. Files here are never opened through a symlink.
 //!
+//! The last run's failed steps are kept beside the state ([`failed`]).
+//!
 //! The records themselves are defined in [`crate::record`] (re-exported here); a remote copy
 //! (remote state) is written through [`RecordSink`], so state knows no storage backend.
 
+pub mod failed;
 pub mod lock;
 
 use std::collections::BTreeMap;

@@ -76,7 +76,7 @@ fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
     let main = match action {
         Action::Probe { .. } => Some(ToolUse::Ffprobe),
         Action::Run { tool, .. } | Action::Hls { tool, .. } | Action::Dash { tool, .. } => Some(*tool),
-        Action::WriteFile { .. } | Action::Verify { .. } | Action::Publish(_) => None,
+        Action::WriteFile { .. } | Action::Verify { .. } | Action::Publish(_) | Action::Notify(_) => None,
     };
     let mut uses = vec![ToolUse::Ffmpeg];
     uses.extend(main.filter(|t| *t != ToolUse::Ffmpeg));
