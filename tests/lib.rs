@@ -19,6 +19,7 @@ mod exec_job;
 mod hints;
 mod hostile;
 mod incremental;
+mod lifecycle;
 mod manifest_corpus;
 mod manifest_errors;
 mod output_checks;

@@ -33,6 +33,26 @@ pub struct RawManifest {
     /// How the probe treats a damaged source (one whose media is shorter than it declares).
     #[serde(default)]
     pub source_checks: SourceChecks,
+    /// What happens to a source once every output of it is published and verified.
+    pub after_publish: Option<AfterPublish>,
+}
+
+/// `after_publish:`: the source lifecycle (see [`crate::lifecycle`]).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterPublish {
+    #[serde(default)]
+    pub source: SourceAction,
+}
+
+/// `keep` (default): sources stay. `delete`: a source file is deleted once all its outputs
+/// are published and its packages verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceAction {
+    #[default]
+    Keep,
+    Delete,
 }
 
 /// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built

@@ -39,6 +39,7 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         check_audio_profile(name, a, &mut names, ctx)?;
     }
     check_outputs(m, ctx)?;
+    super::after_publish::check(m, ctx)?;
     super::checks::check(m, ctx)
 }
 
