@@ -26,6 +26,7 @@ mod output_checks;
 mod outputs;
 mod packagers;
 mod params;
+mod serve;
 mod servers_selftest;
 mod settings;
 mod shard;
@@ -35,6 +36,7 @@ mod storage_azure;
 mod tamper;
 mod threads;
 mod verify;
+mod watch;
 
 /// With `autotests = false`, a `tests/NAME.rs` without its `mod NAME;` line above would
 /// silently never run: this test names it.

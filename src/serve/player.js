@@ -8,7 +8,7 @@
   const $ = (id) => document.getElementById(id);
   const cfg = JSON.parse($('config').textContent);
   const video = $('video');
-  const state = { player: cfg.player, errors: [], renditions: [] };
+  const state = { player: cfg.player, errors: [], warnings: [], renditions: [] };
   window.vodbuildPreview = state;
   const say = (text) => { $('status').textContent = text; };
   const option = (select, value, label) => {
@@ -46,7 +46,8 @@
     const hls = new Hls({ enableWorker: true });
     state.instance = hls;
     hls.on(Hls.Events.ERROR, (_, d) => {
-      state.errors.push(`hls.js: ${d.type} ${d.details}${d.fatal ? ' (fatal)' : ''}`);
+      // Non-fatal ones (a stall while a switch refills the buffer) are recovered by hls.js.
+      (d.fatal ? state.errors : state.warnings).push(`hls.js: ${d.type} ${d.details}`);
       if (d.fatal) say(`error: ${d.details}`);
     });
     hls.on(Hls.Events.MANIFEST_PARSED, () => {
@@ -78,7 +79,10 @@
     if (!shaka.Player.isBrowserSupported()) return say('shaka-player: this browser is not supported');
     const player = new shaka.Player();
     state.instance = player;
-    player.addEventListener('error', (e) => state.errors.push(`shaka-player: ${e.detail && e.detail.code}`));
+    player.addEventListener('error', (e) => {
+      const fatal = e.detail && e.detail.severity === 2; // shaka.util.Error.Severity.CRITICAL
+      (fatal ? state.errors : state.warnings).push(`shaka-player: ${e.detail && e.detail.code}`);
+    });
     await player.attach(video);
     try {
       await player.load(cfg.url);
@@ -100,13 +104,15 @@
       player.configure({ abr: { enabled: i < 0 } });
       if (i >= 0) player.selectVariantTrack(unique[i], true);
     });
-    const langs = player.getAudioLanguagesAndRoles();
-    menus(langs.map((l) => ({ name: `${l.language}${l.role ? ` (${l.role})` : ''}` })), 'audio',
-      (i) => player.selectAudioLanguage(langs[i].language, langs[i].role), false);
+    // shaka-player 5: getAudioTracks / selectAudioTrack, setTextVisibility.
+    const audio = typeof player.getAudioTracks === 'function' ? player.getAudioTracks() : [];
+    menus(audio.map((t) => ({ name: [t.language, t.label, t.channelsCount && `${t.channelsCount} ch`].filter(Boolean).join(' ') })),
+      'audio', (i) => player.selectAudioTrack(audio[i]), false);
     const texts = player.getTextTracks();
-    menus(texts, 'subtitles', (i) => {
+    const showText = (on) => { if (typeof player.setTextVisibility === 'function') player.setTextVisibility(on); };
+    menus(texts.map((t) => ({ name: [t.language, t.label].filter(Boolean).join(' ') || t.kind })), 'subtitles', (i) => {
       if (i >= 0) player.selectTextTrack(texts[i]);
-      player.setTextTrackVisibility(i >= 0);
+      showText(i >= 0);
     }, true);
     video.play().catch((e) => state.errors.push(`play(): ${e}`));
   }
