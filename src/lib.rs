@@ -10,6 +10,8 @@
 //! [`shard`] the `--shard` split of sources) → [`kinds`] (each
 //! kind's parameters, actions, promises) → [`graph`] building, [`plan`], [`exec`] (job
 //! building, checks, running) → [`cli`].
+//! After a run, [`lifecycle`] deletes sources that are published and verified
+//! (`after_publish`); [`serve`] is the preview server (`vodbuild serve`).
 
 pub mod argv;
 pub mod cli;

@@ -106,7 +106,8 @@ fn fingerprint(file: &Path) -> Picture {
         let md = std::fs::metadata(p).ok();
         (p.to_path_buf(), md.as_ref().map_or(0, |m| m.len()), md.and_then(|m| m.modified().ok()))
     };
-    let files = std::iter::once(file.to_path_buf()).chain(m.sources.iter().filter(|s| s.remote.is_none()).map(|s| s.path.clone()));
+    let files = std::iter::once(file.to_path_buf())
+        .chain(m.sources.iter().filter(|s| s.remote.is_none()).map(|s| s.path.clone()));
     Picture::Sources(files.map(|p| stat(&p)).collect())
 }
 
@@ -197,9 +198,8 @@ fn existing(base: PathBuf) -> (PathBuf, bool) {
 /// Blocks until an event outside the output folder and the workspace arrives; re-checks
 /// every minute anyway (a change the watcher could not see: a folder created later).
 fn wait_for_change(rx: &Receiver<notify::Result<notify::Event>>, file: &Path) {
-    let ignored: Vec<PathBuf> = Manifest::load(file)
-        .map(|m| vec![m.output_dir.clone(), m.root.join(".vodbuild")])
-        .unwrap_or_default();
+    let ignored: Vec<PathBuf> =
+        Manifest::load(file).map(|m| vec![m.output_dir.clone(), m.root.join(".vodbuild")]).unwrap_or_default();
     loop {
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(Ok(ev)) if ev.paths.is_empty() || ev.paths.iter().any(|p| !ignored.iter().any(|d| p.starts_with(d))) => {

@@ -92,10 +92,7 @@ mod tests {
         std::fs::write(root.join("out/c.mp4"), b"c").unwrap();
         std::os::unix::fs::symlink(&outside, root.join("media/linked")).unwrap();
         std::os::unix::fs::symlink(outside.join("precious.mp4"), root.join("media/link.mp4")).unwrap();
-        let m = manifest(
-            &root,
-            "  - glob: \"media/**/*.mp4\"\n    follow_symlinks: true\n  - glob: \"out/*.mp4\"",
-        );
+        let m = manifest(&root, "  - glob: \"media/**/*.mp4\"\n    follow_symlinks: true\n  - glob: \"out/*.mp4\"");
         let ids: Vec<&str> = m.sources.iter().map(|s| s.id.as_str()).collect();
         assert_eq!(ids, ["media/a", "media/b", "media/link", "media/linked/precious", "out/c"]);
         let state = state_for(&m);

@@ -19,8 +19,8 @@
 mod confine;
 pub mod report;
 
-use std::collections::{HashMap, HashSet};
 use glob::{MatchOptions, Pattern};
+use std::collections::{HashMap, HashSet};
 
 use crate::dag::StepGraph;
 use crate::error::Result;
@@ -49,7 +49,9 @@ pub fn check_absent(m: &Manifest, state: &State) -> Result<()> {
 /// A `path:` as the state records it (relative to the manifest folder where possible).
 fn path_rel(m: &Manifest, path: &str) -> String {
     let abs = m.root.join(path);
-    abs.strip_prefix(&m.root).map(|r| r.to_string_lossy().into_owned()).unwrap_or_else(|_| abs.to_string_lossy().into_owned())
+    abs.strip_prefix(&m.root)
+        .map(|r| r.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| abs.to_string_lossy().into_owned())
 }
 
 /// The removed sources this manifest still names (a `path:` or a glob matching the path),
@@ -86,7 +88,13 @@ pub fn protected_steps(m: &Manifest, state: &State) -> HashSet<String> {
 /// After a run: deletes the sources that are published and verified (see the module docs),
 /// notes them in the state, and forgets removed entries whose file is a source again.
 /// Returns the ids deleted.
-pub fn after_run(m: &Manifest, sg: &StepGraph, selected: &[bool], report: &RunReport, state: &mut State) -> Vec<String> {
+pub fn after_run(
+    m: &Manifest,
+    sg: &StepGraph,
+    selected: &[bool],
+    report: &RunReport,
+    state: &mut State,
+) -> Vec<String> {
     forget_returned(m, state);
     if !deletes_sources(&m.raw) || report.interrupted {
         return Vec::new();
@@ -99,7 +107,10 @@ pub fn after_run(m: &Manifest, sg: &StepGraph, selected: &[bool], report: &RunRe
         match confine::delete(m, src, state) {
             Ok(digest) => {
                 let removed_unix = now_unix();
-                state.data.removed.insert(src.rel.clone(), RemovedSource { id: src.id.clone(), digest, publish, removed_unix });
+                state
+                    .data
+                    .removed
+                    .insert(src.rel.clone(), RemovedSource { id: src.id.clone(), digest, publish, removed_unix });
                 state.mark_dirty();
                 tracing::info!(source = %src.id, path = %src.rel, "source deleted: published and verified");
                 deleted.push(src.id.clone());

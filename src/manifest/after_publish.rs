@@ -19,7 +19,11 @@ pub fn check(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     let at = p!["after_publish", "source"];
     if m.publish.is_none() {
         let hint = "add `publish: {to: BACKEND}`, or use `source: keep`";
-        return Err(ctx.err(&at, "`source: delete` needs `publish:` (a source is deleted once published)", Some(hint.into())));
+        return Err(ctx.err(
+            &at,
+            "`source: delete` needs `publish:` (a source is deleted once published)",
+            Some(hint.into()),
+        ));
     }
     let o = &m.outputs;
     let unverified = [("hls", o.hls.as_ref().map(|h| h.verify)), ("dash", o.dash.as_ref().map(|d| d.verify))];

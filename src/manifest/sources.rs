@@ -23,7 +23,12 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
 /// [`expand`], except that under `after_publish: {source: delete}` a `path:` source whose
 /// file is gone is left out and its `sources:` index noted in `absent` (the caller checks
 /// the state: a source deleted after publishing is not an error, see [`crate::lifecycle`]).
-pub fn expand_noting_absent(m: &RawManifest, root: &Path, ctx: &ErrCtx, absent: &mut Vec<usize>) -> Result<Vec<Source>> {
+pub fn expand_noting_absent(
+    m: &RawManifest,
+    root: &Path,
+    ctx: &ErrCtx,
+    absent: &mut Vec<usize>,
+) -> Result<Vec<Source>> {
     let deletes = super::after_publish::deletes_sources(m);
     let mut out: Vec<Source> = Vec::new();
     let mut seen: Seen = BTreeMap::new();
@@ -92,7 +97,13 @@ pub fn missing_path_error(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) 
 }
 
 /// A `path:` source: the file must exist; its id is given or derived from the path.
-pub(crate) fn path_entry(i: usize, id: Option<&str>, path: &str, root: &Path, ctx: &ErrCtx) -> Result<(String, PathBuf)> {
+pub(crate) fn path_entry(
+    i: usize,
+    id: Option<&str>,
+    path: &str,
+    root: &Path,
+    ctx: &ErrCtx,
+) -> Result<(String, PathBuf)> {
     let abs = root.join(path);
     if !abs.is_file() {
         return Err(ctx.err(

@@ -50,16 +50,20 @@ pub struct Rendition {
     pub bytes: u64,
 }
 
+/// An entry file's mtime and size, and the problems found in its package then.
+type Verified = (SystemTime, u64, Vec<Problem>);
+
 /// Verify results by entry file, valid while its mtime and size are unchanged.
 #[derive(Default)]
-pub struct VerifyCache(Mutex<HashMap<PathBuf, (SystemTime, u64, Vec<Problem>)>>);
+pub struct VerifyCache(Mutex<HashMap<PathBuf, Verified>>);
 
 /// The title `id` as its output folder shows it now.
 pub fn title(m: &Manifest, id: &str, removed: bool, cache: &VerifyCache) -> Title {
     let probe = std::fs::read(layout::probe(m, id)).ok().and_then(|b| serde_json::from_slice::<ProbeFile>(&b).ok());
     let duration = probe.as_ref().map(|p| p.info.duration);
     let mut packages = Vec::new();
-    let kinds = [m.raw.outputs.hls.as_ref().map(|_| PackageKind::Hls), m.raw.outputs.dash.as_ref().map(|_| PackageKind::Dash)];
+    let kinds =
+        [m.raw.outputs.hls.as_ref().map(|_| PackageKind::Hls), m.raw.outputs.dash.as_ref().map(|_| PackageKind::Dash)];
     for kind in kinds.into_iter().flatten() {
         let entry = layout::entry(m, id, kind);
         if !entry.is_file() {

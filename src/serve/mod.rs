@@ -76,8 +76,8 @@ pub fn serve(file: &Path, opts: Options) -> Result<()> {
     }
     std::fs::create_dir_all(&m.output_dir).ctx(|| format!("creating {}", m.output_dir.display()))?;
     let out_dir = m.output_dir.canonicalize().ctx(|| format!("resolving {}", m.output_dir.display()))?;
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
-        .ctx(|| format!("listening on 127.0.0.1:{}", opts.port))?;
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).ctx(|| format!("listening on 127.0.0.1:{}", opts.port))?;
     let addr = listener.local_addr().ctx(|| "reading the bound address".into())?;
     let site = Arc::new(Site { file: file.to_path_buf(), out_dir, players: opts.players, cache: Default::default() });
     let (tx, rx) = sync_channel::<TcpStream>(QUEUE);

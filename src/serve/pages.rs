@@ -43,7 +43,8 @@ fn title_section(out: &mut String, t: &Title) {
     if !t.thumbnails.is_empty() {
         out.push_str("<div class=\"strip\">");
         for (url, time) in t.thumbnails.iter().take(12) {
-            let _ = write!(out, "<img src=\"{}\" alt=\"{time:.1} s\" title=\"{time:.1} s\" loading=\"lazy\">", esc(url));
+            let _ =
+                write!(out, "<img src=\"{}\" alt=\"{time:.1} s\" title=\"{time:.1} s\" loading=\"lazy\">", esc(url));
         }
         out.push_str("</div>");
     }
@@ -55,13 +56,7 @@ fn package_row(out: &mut String, id: &str, p: &Package) {
     for r in &p.renditions {
         let size = if r.bytes > 0 { format!(" · {}", bytes(r.bytes)) } else { String::new() };
         let res = r.resolution.as_deref().unwrap_or("audio");
-        let _ = write!(
-            out,
-            "<li>{} · {} · {}{size}</li>",
-            esc(res),
-            kbps(r.bandwidth),
-            esc(&r.codecs)
-        );
+        let _ = write!(out, "<li>{} · {} · {}{size}</li>", esc(res), kbps(r.bandwidth), esc(&r.codecs));
     }
     let _ = write!(out, "</ul></td><td>{}</td>", bytes(p.bytes));
     if p.problems.is_empty() {

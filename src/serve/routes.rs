@@ -25,7 +25,9 @@ pub fn route(site: &Site, req: &Request) -> Response {
             Err(e) => Response::text(500, &e),
         },
         "/titles.json" => match site.titles() {
-            Ok((_, titles)) => Response::bytes(200, "application/json", serde_json::to_vec_pretty(&titles).expect("json")),
+            Ok((_, titles)) => {
+                Response::bytes(200, "application/json", serde_json::to_vec_pretty(&titles).expect("json"))
+            }
             Err(e) => Response::text(500, &e),
         },
         "/play" => play(site, &req.query),
@@ -87,7 +89,16 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("secret.yaml"), root.join("a/link.yaml")).unwrap();
         let root = root.canonicalize().unwrap();
         assert!(resolve(&root, "a/hls/master.m3u8").is_some());
-        for bad in ["../secret.yaml", "a/../../secret.yaml", "a/link.yaml", "a/hls/.x.tmp-1", "a//hls/master.m3u8", "a\\..\\x", "a/hls", ""] {
+        for bad in [
+            "../secret.yaml",
+            "a/../../secret.yaml",
+            "a/link.yaml",
+            "a/hls/.x.tmp-1",
+            "a//hls/master.m3u8",
+            "a\\..\\x",
+            "a/hls",
+            "",
+        ] {
             assert_eq!(resolve(&root, bad), None, "{bad}");
         }
     }
