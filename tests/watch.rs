@@ -40,24 +40,24 @@ fn a_file_copied_slowly_into_the_drop_folder_is_built_once_complete() {
     ws.make_source("media/a.mp4", 2.0, "160x90");
     let upload = std::fs::read(ws.make_source("staging/b.mp4", 2.0, "160x90")).unwrap();
     ws.write_manifest(&Manifest::small().yaml());
-    let mut child = ws.spawn(&["watch", "pipeline.yaml", "--settle", "1", "--report", "builds.jsonl", "-q"]);
+    let mut child = ws.spawn(&["watch", "pipeline.yaml", "--settle", "2", "--report", "builds.jsonl", "-q"]);
 
     let first = wait_for(&ws, "the first build", |b| !b.is_empty());
     assert_eq!(first.len(), 1);
     assert!(steps_of(&first[0], "media/a", "executed") > 0, "{:#}", first[0]);
 
-    // The upload: 8 chunks, 150 ms apart (well inside --settle 1).
+    // The upload: 8 chunks, 100 ms apart (well inside --settle 2).
     let mut f = std::fs::File::create(ws.path("media/b.mp4")).unwrap();
     for chunk in upload.chunks(upload.len().div_ceil(8)) {
         f.write_all(chunk).unwrap();
         f.flush().unwrap();
-        std::thread::sleep(Duration::from_millis(150));
+        std::thread::sleep(Duration::from_millis(100));
     }
     drop(f);
 
     let all = wait_for(&ws, "a build of media/b", |b| b.iter().any(|r| steps_of(r, "media/b", "executed") > 0));
     // Give a spurious extra build (of its own outputs, or of the upload twice) time to show.
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(5));
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let status = common::wait::exit_or_kill(&mut child, Duration::from_secs(15), Duration::from_millis(20));
     assert_eq!(status.and_then(|s| s.code()), Some(INTERRUPTED), "watch did not end with 130 on SIGINT");
