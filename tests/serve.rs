@@ -144,12 +144,23 @@ fn vendored_players_are_the_tested_versions() {
     let readme = std::fs::read_to_string(repo.join("vendor/players/README.md")).unwrap();
     for (name, file) in [("hls.js", "dist/hls.min.js"), ("shaka-player", "dist/shaka-player.compiled.js")] {
         let version = package["dependencies"][name].as_str().unwrap();
-        assert!(readme.contains(&format!("{name} {version}")), "vendor/players/README.md does not name {name} {version}");
+        assert!(
+            readme.contains(&format!("{name} {version}")),
+            "vendor/players/README.md does not name {name} {version}"
+        );
         let installed = browser_dir().join("node_modules").join(name).join(file);
         let vendored = repo.join("vendor/players").join(Path::new(file).file_name().unwrap());
         match std::fs::read(&installed) {
-            Ok(bytes) => assert!(bytes == std::fs::read(&vendored).unwrap(), "{} differs from {}", vendored.display(), installed.display()),
-            Err(_) => eprintln!("skipped comparing {name}'s bytes: {} is not installed (cargo xtask setup)", installed.display()),
+            Ok(bytes) => assert!(
+                bytes == std::fs::read(&vendored).unwrap(),
+                "{} differs from {}",
+                vendored.display(),
+                installed.display()
+            ),
+            Err(_) => eprintln!(
+                "skipped comparing {name}'s bytes: {} is not installed (cargo xtask setup)",
+                installed.display()
+            ),
         }
     }
 }
