@@ -19,6 +19,7 @@ mod exec_job;
 mod hints;
 mod hostile;
 mod incremental;
+mod lifecycle;
 mod manifest_corpus;
 mod manifest_errors;
 mod notify;
@@ -27,6 +28,7 @@ mod outputs;
 mod packagers;
 mod params;
 mod retries;
+mod serve;
 mod servers_selftest;
 mod settings;
 mod shard;
@@ -36,6 +38,7 @@ mod storage_azure;
 mod tamper;
 mod threads;
 mod verify;
+mod watch;
 
 /// With `autotests = false`, a `tests/NAME.rs` without its `mod NAME;` line above would
 /// silently never run: this test names it.

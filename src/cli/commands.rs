@@ -32,6 +32,8 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         Command::Status(a) => status_cmd(a),
         Command::Clean(a) => clean_cmd(a),
         Command::Verify(a) => verify_cmd(a),
+        Command::Watch(a) => super::watch::watch(cli, a),
+        Command::Serve(a) => serve_cmd(a),
         Command::ExecJob(a) => super::exec_job::exec_job(a),
     }
 }
@@ -64,6 +66,7 @@ fn load(file: &Path, sel: Sel) -> Result<Loaded> {
 
 fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
     let mut state = State::load(&m.state_dir())?;
+    crate::lifecycle::check_absent(&m, &state)?;
     let before = state.data.tools.len();
     let tools = Toolset::discover(&m, &mut state.data.tools)?;
     if let Some(spec) = &m.raw.state {
@@ -127,7 +130,7 @@ fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
     Ok(d)
 }
 
-fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
+pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
@@ -138,6 +141,12 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let report = run_fitted(&mut l, sources, a, &opts);
     drop(building);
     let report = report?;
+    let removed = crate::lifecycle::after_run(&l.m, &l.sg, &l.selected, &report, &mut l.state);
+    if !cli.quiet && !a.json {
+        for id in &removed {
+            say!("deleted the source of {id}: published and verified (after_publish)");
+        }
+    }
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() && a.shard.is_none() {
         prune_dropped(&l.m, &l.sg, &mut l.state)?
@@ -278,11 +287,13 @@ fn say_failures(report: &exec::RunReport) {
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
 /// or source) are deleted, and their records forgotten.
 fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64> {
+    let kept = crate::lifecycle::protected_steps(m, state);
     let dropped: Vec<(String, String, Vec<String>)> = state
         .data
         .steps
         .iter()
         .filter(|(id, r)| r.kind == crate::step::StepKind::Publish && !sg.by_id.contains_key(*id))
+        .filter(|(id, _)| !kept.contains(*id))
         .filter_map(|(id, r)| {
             let PublishParams { backend, remote } = serde_json::from_value(r.params.clone()).ok()?;
             let paths = r.outputs.iter().map(|o| crate::storage::join(&remote, &o.path)).collect();
@@ -325,7 +336,8 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
             rungs.iter().map(|(id, src, why)| json!({"id": id, "kind": "encode", "source": src, "reason": why})),
         );
         let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped_rows.len()});
-        let doc = json!({"steps": rows(&stale), "skipped": skipped_rows, "summary": summary});
+        let mut doc = json!({"steps": rows(&stale), "skipped": skipped_rows, "summary": summary});
+        crate::lifecycle::report::plan_json(&l.m, &l.state, &mut doc);
         term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
         let ids = listed.iter().map(|(n, _)| l.sg.g[*n].id.len()).chain(rungs.iter().map(|s| s.0.len()));
@@ -337,6 +349,7 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
         for (id, _, why) in &rungs {
             let _ = writeln!(out, "{id:width$}  {why}");
         }
+        crate::lifecycle::report::plan_lines(&l.m, &l.state, width, &mut out);
         let n_skipped = skipped.len() + rungs.len();
         let more = if n_skipped == 0 { String::new() } else { format!(", {n_skipped} skipped") };
         let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
@@ -392,7 +405,8 @@ fn status_cmd(a: &super::StatusArgs) -> Result<()> {
     if a.json {
         let rows: Vec<_> =
             per.iter().map(|(id, s, f)| json!({"id": id, "stale": s, "fresh": f, "up_to_date": *s == 0})).collect();
-        let doc = json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}});
+        let mut doc = json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}});
+        crate::lifecycle::report::status_json(&l.m, &l.state, &mut doc);
         term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
         let mut out = String::new();
@@ -400,10 +414,15 @@ fn status_cmd(a: &super::StatusArgs) -> Result<()> {
             let word = if *s == 0 { "up to date" } else { "stale" };
             let _ = writeln!(out, "{id}: {word} ({f} fresh, {s} stale)");
         }
+        crate::lifecycle::report::status_lines(&l.m, &l.state, &mut out);
         let _ = writeln!(out, "{} sources, {stale} stale steps, {fresh} fresh", per.len());
         term::out(&out);
     }
     Ok(())
+}
+
+fn serve_cmd(a: &super::ServeArgs) -> Result<()> {
+    crate::serve::serve(&a.file, crate::serve::Options { port: a.port, players: a.players.clone() })
 }
 
 fn clean_cmd(a: &super::CleanArgs) -> Result<()> {

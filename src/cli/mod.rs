@@ -7,6 +7,7 @@ mod commands;
 mod exec_job;
 mod failed;
 mod fitting;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,10 @@ pub enum Command {
     Clean(CleanArgs),
     /// Check every package: segments exist, CODECS/RESOLUTION/BANDWIDTH are exact, boundaries align.
     Verify(VerifyArgs),
+    /// Rebuild whenever the manifest or a source folder changes (drop folders); Ctrl-C ends it.
+    Watch(watch::WatchArgs),
+    /// Preview server on 127.0.0.1: the titles, their renditions and verify results, and players.
+    Serve(ServeArgs),
     /// Run one job built elsewhere (a JobSpec) against the workspace at --root.
     #[command(hide = true)]
     ExecJob(exec_job::ExecJobArgs),
@@ -147,6 +152,18 @@ pub struct VerifyArgs {
     /// Print the problems as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    pub file: PathBuf,
+    /// Port on 127.0.0.1 (0: any free port; the URL is printed on stdout).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Serve hls.min.js and shaka-player.compiled.js from DIR instead of the builds embedded
+    /// in vodbuild.
+    #[arg(long, value_name = "DIR")]
+    pub players: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

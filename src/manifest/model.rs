@@ -39,6 +39,26 @@ pub struct RawManifest {
     /// Retries per step kind after a transient failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<Retries>,
+    /// What happens to a source once every output of it is published and verified.
+    pub after_publish: Option<AfterPublish>,
+}
+
+/// `after_publish:`: the source lifecycle (see [`crate::lifecycle`]).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterPublish {
+    #[serde(default)]
+    pub source: SourceAction,
+}
+
+/// `keep` (default): sources stay. `delete`: a source file is deleted once all its outputs
+/// are published and its packages verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceAction {
+    #[default]
+    Keep,
+    Delete,
 }
 
 pub use super::notify::{HttpMethod, NotifyTarget, Retries};

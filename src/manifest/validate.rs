@@ -40,6 +40,7 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     }
     check_outputs(m, ctx)?;
     super::notify::check(m, ctx)?;
+    super::after_publish::check(m, ctx)?;
     super::checks::check(m, ctx)
 }
 
