@@ -33,6 +33,10 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         Command::Clean(a) => clean_cmd(a),
         Command::Verify(a) => verify_cmd(a),
         Command::ExecJob(a) => super::exec_job::exec_job(a),
+        Command::Init(a) => super::init::init(a),
+        Command::Completions(a) => super::shell::completions(a),
+        Command::Schema => super::shell::schema(),
+        Command::Man => super::shell::man(),
     }
 }
 
@@ -149,6 +153,7 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
+    super::ci_reports::write(a, &doc, &l.state)?;
     tell_run(cli, a, &l, &report, &doc, start);
     run_outcome(&report)
 }

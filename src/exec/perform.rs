@@ -17,7 +17,7 @@ pub fn perform(
     action: &Action,
     env: &JobEnv,
     cancel: &Cancel,
-    progress: &mut dyn FnMut(f64),
+    progress: &mut dyn FnMut(super::pipes::Tick),
 ) -> Result<SyncStats, String> {
     let root = env.root.as_path();
     let r = |p: &Path| resolve(root, p);

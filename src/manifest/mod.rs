@@ -8,6 +8,7 @@ pub mod env;
 pub mod locations;
 pub mod model;
 pub mod read;
+pub mod schema;
 pub mod snippet;
 pub mod sources;
 pub mod tree;

@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawManifest {
     pub version: u32,
@@ -37,7 +38,7 @@ pub struct RawManifest {
 
 /// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built
 /// from what can be read, with a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceChecks {
     #[default]
@@ -46,7 +47,7 @@ pub enum SourceChecks {
 }
 
 /// One backend: an opendal service and its (non-secret) configuration.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct BackendSpec {
     pub service: String,
     /// Every other key, passed to the service's configuration.
@@ -65,7 +66,7 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishSpec {
     /// A backend name from `storage:`.
@@ -84,7 +85,7 @@ fn default_concurrency() -> usize {
     8
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateSpec {
     pub backend: String,
@@ -100,7 +101,7 @@ fn default_output_dir() -> String {
     "out".into()
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tools {
     pub ffmpeg: Option<String>,
@@ -109,7 +110,7 @@ pub struct Tools {
     pub packager: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Encoding {
     /// Closed-GOP length in seconds; every segment duration must be a multiple of it.
@@ -127,7 +128,7 @@ fn default_gop() -> f64 {
     2.0
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     pub path: Option<String>,
@@ -147,7 +148,7 @@ pub struct SourceSpec {
     pub exclude: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profiles {
     #[serde(default)]
@@ -156,7 +157,7 @@ pub struct Profiles {
     pub audio: BTreeMap<String, AudioProfile>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VideoCodec {
     H264,
@@ -165,7 +166,7 @@ pub enum VideoCodec {
     Vp9,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoProfile {
     pub codec: VideoCodec,
@@ -176,9 +177,11 @@ pub struct VideoProfile {
     pub maxrate: Option<Bitrate>,
     pub bufsize: Option<Bitrate>,
     #[serde(default, deserialize_with = "opt_string_like")]
+    #[schemars(with = "Option<super::schema::StringLike>")]
     pub preset: Option<String>,
     pub profile: Option<String>,
     #[serde(default, deserialize_with = "opt_string_like")]
+    #[schemars(with = "Option<super::schema::StringLike>")]
     pub level: Option<String>,
     #[serde(default)]
     pub frame_rate: FrameRate,
@@ -188,14 +191,14 @@ pub struct VideoProfile {
     pub upscale: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioCodec {
     Aac,
     Opus,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudioProfile {
     pub codec: AudioCodec,
@@ -217,7 +220,7 @@ fn default_sample_rate() -> u32 {
     48_000
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Outputs {
     pub hls: Option<HlsOutput>,
@@ -228,7 +231,7 @@ pub struct Outputs {
     pub metadata: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SegmentType {
     #[default]
@@ -236,7 +239,7 @@ pub enum SegmentType {
     Ts,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HlsOutput {
     pub renditions: Vec<String>,
@@ -252,7 +255,7 @@ pub struct HlsOutput {
     pub verify: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashOutput {
     pub renditions: Vec<String>,
@@ -267,7 +270,7 @@ pub struct DashOutput {
 }
 
 /// Which program remuxes encoded renditions into a package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Packager {
     /// ffmpeg's hls/dash muxers.
@@ -281,7 +284,7 @@ fn default_segment() -> f64 {
     4.0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
     #[default]
@@ -289,7 +292,7 @@ pub enum ImageFormat {
     Webp,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThumbnailsOutput {
     pub interval: Option<f64>,
@@ -304,7 +307,7 @@ fn default_thumb_width() -> u32 {
     320
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioOnlyFormat {
     #[default]
@@ -312,7 +315,7 @@ pub enum AudioOnlyFormat {
     Mp3,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudioOnlyOutput {
     #[serde(default)]
