@@ -20,7 +20,8 @@ fn without_a_terminal_each_job_gets_plain_start_finish_and_periodic_lines() {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 3.0, "320x240");
     ws.write_manifest(SMALL);
-    let out = ws.vodbuild_env(&["run", "pipeline.yaml", "-j", "1"], &[("VODBUILD_PROGRESS_INTERVAL", "0.05")]).success();
+    let out =
+        ws.vodbuild_env(&["run", "pipeline.yaml", "-j", "1"], &[("VODBUILD_PROGRESS_INTERVAL", "0.05")]).success();
     let lines: Vec<&str> = out.stderr.lines().collect();
     let started: Vec<&str> = lines.iter().filter_map(|l| l.strip_suffix(" started")).collect();
     assert!(started.len() >= 5, "a line per job start\n{}", out.stderr);

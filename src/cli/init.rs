@@ -144,12 +144,17 @@ fn manifest_text(dir: &Path, found: &Found) -> String {
     let _ = writeln!(t, "# Editors: `vodbuild schema > vodbuild.schema.json` and a first line");
     let _ = writeln!(t, "# `# yaml-language-server: $schema=vodbuild.schema.json` give completion and checks.");
     let _ = writeln!(t, "version: 1\noutput_dir: out                 # packages go to out/ID/...\n");
-    let _ = writeln!(t, "encoding:\n  gop_seconds: 2                # closed GOPs; segment lengths are multiples of it\n");
+    let _ =
+        writeln!(t, "encoding:\n  gop_seconds: 2                # closed GOPs; segment lengths are multiples of it\n");
     let _ = writeln!(t, "sources:                        # each file's id is its path without the extension");
     for g in globs(dir, &found.files) {
         let _ = writeln!(t, "  - glob: \"{g}\"");
     }
-    let _ = writeln!(t, "\nprofiles:\n  video:                        # the ABR ladder, sized to the tallest source ({}p)", found.tallest);
+    let _ = writeln!(
+        t,
+        "\nprofiles:\n  video:                        # the ABR ladder, sized to the tallest source ({}p)",
+        found.tallest
+    );
     for (h, rate) in &rungs {
         let _ = writeln!(t, "    {h}p: {{codec: h264, height: {h}, bitrate: {rate}, preset: veryfast}}");
     }

@@ -133,7 +133,10 @@ mod tests {
             ladder_skipped: vec![],
         };
         let xml = render(&doc);
-        assert!(xml.contains(r#"<testcase name="encode:a&amp;b:720p" classname="encode/a&amp;b" time="1.500">"#), "{xml}");
+        assert!(
+            xml.contains(r#"<testcase name="encode:a&amp;b:720p" classname="encode/a&amp;b" time="1.500">"#),
+            "{xml}"
+        );
         assert!(xml.contains(r#"<failure message="ffmpeg &lt;exit 1&gt;" type="step failed">"#), "{xml}");
         assert!(!xml.contains('\u{1b}'), "control characters are replaced: {xml}");
         assert!(xml.contains(r#"tests="2" failures="1""#), "{xml}");

@@ -17,8 +17,12 @@ pub struct Extra {
     pub finished_unix: u64,
 }
 
-const STATUSES: [(Status, &str); 4] =
-    [(Status::Executed, "executed"), (Status::Fresh, "fresh"), (Status::Failed, "failed"), (Status::Skipped, "skipped")];
+const STATUSES: [(Status, &str); 4] = [
+    (Status::Executed, "executed"),
+    (Status::Fresh, "fresh"),
+    (Status::Failed, "failed"),
+    (Status::Skipped, "skipped"),
+];
 
 /// The textfile of a run.
 pub fn render(doc: &RunDocument, extra: Extra) -> String {
@@ -56,8 +60,16 @@ pub fn render(doc: &RunDocument, extra: Extra) -> String {
         ("vodbuild_source_hashed_bytes", "Source bytes the last run hashed.", st.source_bytes_hashed.to_string()),
         ("vodbuild_run_duration_seconds", "Wall time of the last run.", secs(doc.duration_ms)),
         ("vodbuild_run_interrupted", "1 when the last run was interrupted.", u8::from(doc.interrupted).to_string()),
-        ("vodbuild_run_success", "1 when the last run had no failed step.", u8::from(doc.counts.failed == 0).to_string()),
-        ("vodbuild_last_run_timestamp_seconds", "When the last run ended (Unix time).", extra.finished_unix.to_string()),
+        (
+            "vodbuild_run_success",
+            "1 when the last run had no failed step.",
+            u8::from(doc.counts.failed == 0).to_string(),
+        ),
+        (
+            "vodbuild_last_run_timestamp_seconds",
+            "When the last run ended (Unix time).",
+            extra.finished_unix.to_string(),
+        ),
     ];
     for (name, help, value) in plain {
         header(&mut out, name, help);

@@ -144,7 +144,8 @@ mod tests {
         let mut child =
             Command::new("sh").args(["-c", script]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut seen = Vec::new();
-        let (out, err) = drain(child.stdout.take().unwrap(), child.stderr.take().unwrap(), "sh", &mut |s| seen.push(s.seconds));
+        let (out, err) =
+            drain(child.stdout.take().unwrap(), child.stderr.take().unwrap(), "sh", &mut |s| seen.push(s.seconds));
         child.wait().unwrap();
         assert_eq!(String::from_utf8_lossy(&out), "a\nb");
         assert_eq!(seen, vec![1.5]);

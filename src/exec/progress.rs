@@ -145,7 +145,8 @@ impl Progress {
             b.first_start.get_or_insert_with(Instant::now);
             b.started_media += duration.max(0.0);
             b.started_steps += steps;
-            let running = Running { label: label.clone(), duration, steps, start: Instant::now(), tick: Tick::default() };
+            let running =
+                Running { label: label.clone(), duration, steps, start: Instant::now(), tick: Tick::default() };
             b.running.insert(n, running);
         }
         let bar = match &self.view {

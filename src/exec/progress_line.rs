@@ -75,13 +75,27 @@ fn with_bar(left: &str, frac: f64, right: &str, width: usize) -> String {
 /// `m:ss`, or `h:mm:ss` from an hour on.
 pub fn clock(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{}:{:02}", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
 }
 
 /// Columns `text` takes at most: ASCII one, anything else two; control characters none
 /// (they are dropped by [`fit`]).
 pub fn columns(text: &str) -> usize {
-    text.chars().map(|c| if c.is_control() { 0 } else if c.is_ascii() { 1 } else { 2 }).sum()
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                0
+            } else if c.is_ascii() {
+                1
+            } else {
+                2
+            }
+        })
+        .sum()
 }
 
 /// `text` cut to `width` columns (an ellipsis marks the cut); control characters dropped.
@@ -111,12 +125,7 @@ mod tests {
     use super::*;
 
     fn figures() -> JobFigures {
-        JobFigures {
-            fraction: Some(0.4),
-            fps: Some(123.4),
-            speed: Some(2.34),
-            elapsed: Duration::from_secs(75),
-        }
+        JobFigures { fraction: Some(0.4), fps: Some(123.4), speed: Some(2.34), elapsed: Duration::from_secs(75) }
     }
 
     #[test]
@@ -128,7 +137,10 @@ mod tests {
             }
         }
         let line = job(long, &figures(), 79);
-        assert!(line.contains(" 40%") && line.contains("123fps") && line.contains("2.3x") && line.contains("1:15"), "{line}");
+        assert!(
+            line.contains(" 40%") && line.contains("123fps") && line.contains("2.3x") && line.contains("1:15"),
+            "{line}"
+        );
         assert!(line.contains("[==") && line.starts_with("encode:shows/"), "{line}");
     }
 

@@ -114,8 +114,15 @@ impl<'g> Scheduler<'g> {
                     report: None,
                 })
                 .collect();
-        let mut s =
-            Scheduler { sg, nodes, ready: VecDeque::new(), queue: VecDeque::new(), keep_going, stopped: false, settled: 0 };
+        let mut s = Scheduler {
+            sg,
+            nodes,
+            ready: VecDeque::new(),
+            queue: VecDeque::new(),
+            keep_going,
+            stopped: false,
+            settled: 0,
+        };
         for n in sg.topo() {
             if s.selected(n) && s.nodes[n.index()].remaining == 0 {
                 s.make_ready(n);

@@ -21,9 +21,8 @@ const IMPORTS: &str = "import jsonschema, yaml";
 /// jsonschema and PyYAML in the project venv (made by the Shaka Packager set-up before it).
 pub fn ensure_jsonschema() -> Result {
     let python = repo_root().join("target/venv/bin/python");
-    let importable = |p: &std::path::Path| {
-        Command::new(p).args(["-c", IMPORTS]).stdin(Stdio::null()).stderr(Stdio::null()).status()
-    };
+    let importable =
+        |p: &std::path::Path| Command::new(p).args(["-c", IMPORTS]).stdin(Stdio::null()).stderr(Stdio::null()).status();
     if !importable(&python).is_ok_and(|s| s.success()) {
         run(
             "setup: pip install -r xtask/requirements.txt into target/venv (jsonschema, PyYAML)",
@@ -54,7 +53,9 @@ pub fn man() -> Result {
     }
     let dir = repo_root().join("target/man");
     let page = dir.join("vodbuild.1");
-    std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&page, &out.stdout)).map_err(|e| fail(step, e.to_string()))?;
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&page, &out.stdout))
+        .map_err(|e| fail(step, e.to_string()))?;
     super::banner(&format!("man: wrote {} (read it with `man -l {}`)", page.display(), page.display()));
     Ok(())
 }
