@@ -35,6 +35,8 @@ const RUNGS_MAX: usize = 4;
 #[derive(Debug, Default)]
 struct Found {
     files: Vec<PathBuf>,
+    /// How many of them ffprobe could read.
+    probed: usize,
     tallest: u32,
     has_audio: bool,
 }
@@ -56,9 +58,10 @@ pub fn init(a: &InitArgs) -> Result<()> {
         .ctx(|| format!("creating {}", target.display()))?;
     f.write_all(text.as_bytes()).ctx(|| format!("writing {}", target.display()))?;
     say!(
-        "wrote {}: {} media files, ladder up to {}p; next: `vodbuild plan {}`",
+        "wrote {}: {} media files ({} probed), ladder up to {}p; next: `vodbuild plan {}`",
         target.display(),
         found.files.len(),
+        found.probed,
         ladder(found.tallest).first().map(|r| r.0).unwrap_or(0),
         target.display()
     );
@@ -81,6 +84,7 @@ fn probe_all(dir: &Path) -> Result<Found> {
     for p in media.iter().take(PROBE_MAX) {
         match probe(&ffprobe.path, p) {
             Ok(info) => {
+                found.probed += 1;
                 if let Some(v) = &info.video {
                     found.tallest = found.tallest.max(v.displayed_size().1);
                 }
