@@ -2,7 +2,8 @@
 //! starts and finishes, and a periodic line per running job (`VODBUILD_PROGRESS_INTERVAL`
 //! shortens the 30 s period). On a terminal (a pty of 80 columns made here): an overall bar
 //! and job bars whose frames never exceed the width, and none left behind on the screen
-//! once the run is over (replayed through a small terminal model below).
+//! once the run is over, log lines intact above them (replayed through a small terminal
+//! model below).
 
 use crate::common;
 
@@ -58,6 +59,8 @@ fn run_on_a_pty(ws: &Workspace, args: &[&str], cols: u16) -> (i32, Vec<u8>) {
         .env("PATH", common::tools::path_with_project_tools())
         .env("TERM", "xterm")
         .env("NO_COLOR", "1")
+        // Log lines while the bars are drawn: one per executed step.
+        .env("VODBUILD_LOG", "vodbuild::exec::builder=info")
         .env_remove("VODBUILD_FFMPEG")
         .env_remove("VODBUILD_FFPROBE")
         .stdin(Stdio::null())
@@ -222,8 +225,9 @@ fn on_an_80_column_terminal_bars_fit_and_leave_no_stale_frame() {
     assert!(plain.contains("] encode:media/"), "job bars were drawn\n{text:?}");
     let mut screen = Screen::new(80);
     screen.feed(&text);
-    // The closing summary is a message (it names the output folder, of any length): it may wrap.
-    let bars_overflowing: Vec<&String> = screen.overflows.iter().filter(|l| !l.contains(" executed, ")).collect();
+    // The closing summary (it names the output folder) and log lines are messages: they may wrap.
+    let bars_overflowing: Vec<&String> =
+        screen.overflows.iter().filter(|l| !l.contains(" executed, ") && !l.contains("INFO")).collect();
     assert!(bars_overflowing.is_empty(), "lines wider than 80 columns: {bars_overflowing:#?}\n{text:?}");
     let shown = screen.lines();
     let all = shown.join("\n");
@@ -235,4 +239,8 @@ fn on_an_80_column_terminal_bars_fit_and_leave_no_stale_frame() {
     let done = shown.iter().filter(|l| l.starts_with('[') && l.contains(" done in ")).count();
     assert!(done >= 5 && done == plain.matches(" done in ").count(), "{all}");
     assert!(shown.iter().any(|l| l.contains(" executed, 0 fresh, 0 failed")), "{all}");
+    // Log lines written while bars were drawn landed above them, none overwritten.
+    let logged = plain.matches("INFO executed step=").count();
+    assert!(logged >= 5, "{text:?}");
+    assert_eq!(shown.iter().filter(|l| l.contains("INFO executed step=")).count(), logged, "{all}");
 }
