@@ -35,6 +35,10 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         Command::Watch(a) => super::watch::watch(cli, a),
         Command::Serve(a) => serve_cmd(a),
         Command::ExecJob(a) => super::exec_job::exec_job(a),
+        Command::Init(a) => super::init::init(a),
+        Command::Completions(a) => super::shell::completions(a),
+        Command::Schema => super::shell::schema(),
+        Command::Man => super::shell::man(),
     }
 }
 
@@ -160,6 +164,7 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
+    super::ci_reports::write(a, &doc, &l.state)?;
     tell_run(cli, a, &l, &report, &doc, start);
     run_outcome(&report)
 }

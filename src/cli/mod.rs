@@ -2,11 +2,14 @@
 //! themselves are in [`commands`]; each returns `Ok(())` or an [`Error`], whose exit code
 //! [`crate::error::exit_code`] chooses.
 
+mod ci_reports;
 mod clean;
 mod commands;
 mod exec_job;
 mod failed;
 mod fitting;
+mod init;
+mod shell;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -61,6 +64,15 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// Preview server on 127.0.0.1: the titles, their renditions and verify results, and players.
     Serve(ServeArgs),
+    /// Write a commented starter manifest for a folder of media (never overwrites a file).
+    Init(init::InitArgs),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    Completions(shell::CompletionsArgs),
+    /// Print the manifest's JSON Schema (for editors: yaml-language-server) on stdout.
+    Schema,
+    /// Print the man page (roff) on stdout; `cargo xtask man` writes target/man/vodbuild.1.
+    #[command(hide = true)]
+    Man,
     /// Run one job built elsewhere (a JobSpec) against the workspace at --root.
     #[command(hide = true)]
     ExecJob(exec_job::ExecJobArgs),
@@ -102,6 +114,12 @@ pub struct RunArgs {
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Also write a JUnit XML report (one testcase per step) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Prometheus textfile (steps by kind and status, durations, bytes) here.
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
     /// Also save each job's spec (`ID.json`) and result (`ID.result.json`) in DIR, for
     /// `vodbuild exec-job` (hidden: for executors and tests).
     #[arg(long, value_name = "DIR", hide = true)]
@@ -244,7 +262,7 @@ fn init_logging(cli: &Cli) {
     let filter = EnvFilter::try_from_env("VODBUILD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::term::LogWriter)
         .with_ansi(crate::term::color_stderr())
         // Its own complaint about a broken stderr would be an `eprint!`, which panics.
         .log_internal_errors(false);

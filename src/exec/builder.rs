@@ -82,6 +82,7 @@ impl<'r, W: Work> Builder<'r, W> {
     pub fn build(mut self, executor: &mut dyn Executor) -> RunReport {
         loop {
             self.dispatch(executor);
+            self.progress.settled(self.sched.settled());
             match executor.wait_any() {
                 Some(f) => self.job_finished(f),
                 None if self.wait_for_retry() => {}

@@ -4,8 +4,9 @@
 //! job), the [`builder`] loop with its [`work`] (freshness, jobs, records), the [`recorder`] (each finished step into the state before
 //! its dependents start), and the [`executor`] interface (start / wait for any / cancel all)
 //! with its local implementation on a bounded rayon pool ([`pool`]). Cancellation is a
-//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did. [`retry`]: transient
-//! failures run again after a backoff (the builder's loop); [`webhook`] sends notify requests.
+//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did; [`junit`], [`metrics`]
+//! and [`step_summary`] render it for CI. [`retry`]: transient failures run again after a
+//! backoff (the builder's loop); [`webhook`] sends notify requests.
 
 pub mod builder;
 pub mod cancel;
@@ -14,19 +15,23 @@ pub mod env;
 pub mod executor;
 pub mod fusion;
 pub mod job;
+pub mod junit;
 pub mod local;
+pub mod metrics;
 pub mod perform;
 pub mod pipes;
 pub mod place;
 pub mod pool;
 pub mod probe_source;
 pub mod progress;
+pub mod progress_line;
 pub mod recorder;
 pub mod report;
 pub mod retry;
 pub mod run_job;
 pub mod runner;
 pub mod scheduler;
+pub mod step_summary;
 pub mod sweep;
 pub mod webhook;
 pub mod work;
@@ -67,6 +72,7 @@ pub fn run(
     let state_dir = ctx.m.state_dir();
     sweep::remove_stale_temporaries(ctx.sg, selected, &[&ctx.m.output_dir, &state_dir]);
     let progress = Progress::new(opts.progress);
+    progress.set_total(selected.iter().filter(|s| **s).count());
     let threads = pool::threads(opts.jobs);
     let env =
         run_job::JobEnv { root: ctx.m.root.clone(), tools: run_job::ToolPaths::of(ctx.tools), verify_inputs: false };

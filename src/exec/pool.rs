@@ -75,7 +75,7 @@ impl Executor for LocalPool<'_, '_> {
             // A panic in a job (or its progress bar) fails that job; it must not leave the
             // builder waiting for a `Finished` that never comes.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut bar = progress.start(&job.spec.label, job.spec.duration);
+                let mut bar = progress.start(&job.spec.label, job.spec.duration, job.spec.steps.len());
                 let result = actions.execute(env, &job.spec, &cancel, &mut |s| bar.update(s));
                 let result = run_job::place(&job.spec, &env.root, result);
                 bar.finish(result.is_ok());

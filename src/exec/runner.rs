@@ -20,12 +20,12 @@ pub fn interrupted() -> bool {
 /// The error of a tool run stopped by cancellation (the executor reports it as interrupted).
 pub const INTERRUPTED: &str = "interrupted";
 
-/// Runs `program args...`; `on_progress` gets ffmpeg's `out_time` in seconds.
+/// Runs `program args...`; `on_progress` gets ffmpeg's `out_time` in seconds, fps and speed.
 pub fn run(
     cancel: &Cancel,
     program: &Path,
     args: &[String],
-    mut on_progress: impl FnMut(f64),
+    mut on_progress: impl FnMut(super::pipes::Tick),
 ) -> Result<Vec<u8>, String> {
     let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if cancel.is_cancelled() {

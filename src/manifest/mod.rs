@@ -10,6 +10,7 @@ pub mod locations;
 pub mod model;
 pub mod notify;
 pub mod read;
+pub mod schema;
 pub mod snippet;
 pub mod sources;
 pub mod tree;

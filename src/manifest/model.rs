@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawManifest {
     pub version: u32,
@@ -44,7 +45,7 @@ pub struct RawManifest {
 }
 
 /// `after_publish:`: the source lifecycle (see [`crate::lifecycle`]).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AfterPublish {
     #[serde(default)]
@@ -53,7 +54,7 @@ pub struct AfterPublish {
 
 /// `keep` (default): sources stay. `delete`: a source file is deleted once all its outputs
 /// are published and its packages verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceAction {
     #[default]
@@ -65,7 +66,7 @@ pub use super::notify::{HttpMethod, NotifyTarget, Retries};
 
 /// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built
 /// from what can be read, with a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceChecks {
     #[default]
@@ -74,7 +75,7 @@ pub enum SourceChecks {
 }
 
 /// One backend: an opendal service and its (non-secret) configuration.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct BackendSpec {
     pub service: String,
     /// Every other key, passed to the service's configuration.
@@ -93,7 +94,7 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishSpec {
     /// A backend name from `storage:`.
@@ -112,7 +113,7 @@ fn default_concurrency() -> usize {
     8
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateSpec {
     pub backend: String,
@@ -128,7 +129,7 @@ fn default_output_dir() -> String {
     "out".into()
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tools {
     pub ffmpeg: Option<String>,
@@ -137,7 +138,7 @@ pub struct Tools {
     pub packager: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Encoding {
     /// Closed-GOP length in seconds; every segment duration must be a multiple of it.
@@ -155,7 +156,7 @@ fn default_gop() -> f64 {
     2.0
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     pub path: Option<String>,
@@ -175,7 +176,7 @@ pub struct SourceSpec {
     pub exclude: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profiles {
     #[serde(default)]
@@ -184,7 +185,7 @@ pub struct Profiles {
     pub audio: BTreeMap<String, AudioProfile>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VideoCodec {
     H264,
@@ -193,7 +194,7 @@ pub enum VideoCodec {
     Vp9,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoProfile {
     pub codec: VideoCodec,
@@ -204,9 +205,11 @@ pub struct VideoProfile {
     pub maxrate: Option<Bitrate>,
     pub bufsize: Option<Bitrate>,
     #[serde(default, deserialize_with = "opt_string_like")]
+    #[schemars(with = "Option<super::schema::StringLike>")]
     pub preset: Option<String>,
     pub profile: Option<String>,
     #[serde(default, deserialize_with = "opt_string_like")]
+    #[schemars(with = "Option<super::schema::StringLike>")]
     pub level: Option<String>,
     #[serde(default)]
     pub frame_rate: FrameRate,
@@ -216,14 +219,14 @@ pub struct VideoProfile {
     pub upscale: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioCodec {
     Aac,
     Opus,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudioProfile {
     pub codec: AudioCodec,
@@ -245,7 +248,7 @@ fn default_sample_rate() -> u32 {
     48_000
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Outputs {
     pub hls: Option<HlsOutput>,
@@ -256,7 +259,7 @@ pub struct Outputs {
     pub metadata: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SegmentType {
     #[default]
@@ -264,7 +267,7 @@ pub enum SegmentType {
     Ts,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HlsOutput {
     pub renditions: Vec<String>,
@@ -280,7 +283,7 @@ pub struct HlsOutput {
     pub verify: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashOutput {
     pub renditions: Vec<String>,
@@ -295,7 +298,7 @@ pub struct DashOutput {
 }
 
 /// Which program remuxes encoded renditions into a package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Packager {
     /// ffmpeg's hls/dash muxers.
@@ -309,7 +312,7 @@ fn default_segment() -> f64 {
     4.0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
     #[default]
@@ -317,7 +320,7 @@ pub enum ImageFormat {
     Webp,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThumbnailsOutput {
     pub interval: Option<f64>,
@@ -332,7 +335,7 @@ fn default_thumb_width() -> u32 {
     320
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioOnlyFormat {
     #[default]
@@ -340,7 +343,7 @@ pub enum AudioOnlyFormat {
     Mp3,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudioOnlyOutput {
     #[serde(default)]

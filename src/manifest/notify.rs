@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ErrCtx;
@@ -15,7 +16,7 @@ use crate::p;
 use crate::step::StepKind;
 
 /// One webhook target.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyTarget {
     /// Names its steps (`notify_NAME:SOURCE`) and its receipts.
@@ -47,7 +48,7 @@ fn default_timeout() -> f64 {
     10.0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     #[default]
@@ -68,7 +69,7 @@ impl HttpMethod {
 
 /// Retries per step kind after a transient failure; unset kinds keep their default (0, or
 /// 3 for `publish` and `notify`).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retries {
     pub probe: Option<u32>,

@@ -5,6 +5,7 @@
 
 mod apt;
 mod bench;
+mod cli_tools;
 mod fuzz;
 mod local;
 mod services;
@@ -24,11 +25,13 @@ commands:
                Shaka Packager (pip, pinned, into the venv target/venv),
                the browser test's npm packages (npm ci in tests/browser),
                the storage tests' servers: s3s-fs (cargo install, pinned, into
-               target/tools), openssh and nginx with WebDAV (apt)
+               target/tools), openssh and nginx with WebDAV (apt),
+               promtool (apt prometheus), jsonschema + PyYAML (pip, venv)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
   fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
   bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
+  man          write the man page to target/man/vodbuild.1 (read it with man -l)
   soak         kill -9 soak: SIGKILLs vodbuild and the S3 server at random moments; see README
 ";
 
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("man") => cli_tools::man(),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -143,6 +147,8 @@ fn setup() -> Result {
     ensure_chromium()?;
     ensure_browser_npm()?;
     services::ensure_storage_servers()?;
+    cli_tools::ensure_promtool()?;
+    cli_tools::ensure_jsonschema()?;
     banner("setup: all tools present");
     Ok(())
 }
