@@ -28,6 +28,7 @@ mod params;
 mod servers_selftest;
 mod settings;
 mod shard;
+mod slurm_cluster;
 mod source_geometry;
 mod storage;
 mod storage_azure;

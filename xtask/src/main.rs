@@ -5,9 +5,11 @@
 
 mod apt;
 mod bench;
+mod cluster;
 mod fuzz;
 mod local;
 mod services;
+mod slurm_setup;
 mod soak;
 mod wait;
 
@@ -24,7 +26,8 @@ commands:
                Shaka Packager (pip, pinned, into the venv target/venv),
                the browser test's npm packages (npm ci in tests/browser),
                the storage tests' servers: s3s-fs (cargo install, pinned, into
-               target/tools), openssh and nginx with WebDAV (apt)
+               target/tools), openssh and nginx with WebDAV (apt),
+               slurm-wlm and munge for the Slurm tests (apt)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
   fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
@@ -143,6 +146,7 @@ fn setup() -> Result {
     ensure_chromium()?;
     ensure_browser_npm()?;
     services::ensure_storage_servers()?;
+    slurm_setup::ensure_slurm()?;
     banner("setup: all tools present");
     Ok(())
 }
