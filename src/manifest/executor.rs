@@ -134,16 +134,20 @@ fn check_resources(kind: &str, r: &Resources, ctx: &ErrCtx) -> Result<()> {
 
 /// `mem: 512` and `mem: "512"` agree.
 fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Text {
-        S(String),
-        N(u64),
+    struct Text;
+    impl serde::de::Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a size or a time such as 4G or 1:00:00")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<String, E> {
+            Ok(v.to_string())
+        }
     }
-    Ok(Some(match Text::deserialize(d)? {
-        Text::S(s) => s,
-        Text::N(n) => n.to_string(),
-    }))
+    d.deserialize_any(Text).map(Some)
 }
 
 fn plain_name(s: &str) -> bool {
@@ -180,6 +184,47 @@ pub fn valid_time(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dag::StepGraph;
+    use crate::manifest::Manifest;
+
+    const BASE: &str = "version: 1\nsources:\n  - path: a.mp4\n    id: a\nprofiles:\n  video:\n    \
+                        v: {codec: h264, height: 90, bitrate: 100k}\noutputs:\n  hls: {renditions: [v], segment_seconds: 2}\n";
+
+    fn load(extra: &str) -> crate::error::Result<Manifest> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.mp4"), b"x").unwrap();
+        Manifest::from_text("p.yaml", &format!("{BASE}{extra}"), dir.path(), |_| None)
+    }
+
+    #[test]
+    fn the_executor_never_enters_a_step() {
+        let slurm = "executor:\n  kind: slurm\n  partition: p\n  max_jobs: 8\n  extra_args: [--constraint=x]\n  \
+                     resources:\n    encode: {cpus: 2, mem: 2G, time: \"1:00:00\"}\n";
+        let (a, b) = (load("").unwrap(), load(slurm).unwrap());
+        assert_eq!(b.raw.executor.as_ref().map(|e| e.kind), Some(ExecutorKind::Slurm));
+        let steps = |m: &Manifest| -> Vec<(String, serde_json::Value)> {
+            let sg = StepGraph::build(m);
+            sg.g.node_indices().map(|n| (sg.g[n].id.clone(), sg.g[n].params.clone())).collect()
+        };
+        assert_eq!(steps(&a), steps(&b));
+    }
+
+    #[test]
+    fn bad_settings_are_located() {
+        for (extra, field) in [
+            ("executor: {kind: slurmm}\n", "executor.kind"),
+            ("executor: {max_job: 3}\n", "executor.max_job"),
+            ("executor: {max_jobs: 0}\n", "executor.max_jobs"),
+            ("executor: {partition: \"a b\"}\n", "executor.partition"),
+            ("executor: {extra_args: [x]}\n", "executor.extra_args[0]"),
+            ("executor: {resources: {publish: {cpus: 1}}}\n", "executor.resources.publish"),
+            ("executor: {resources: {encode: {mem: 4GB}}}\n", "executor.resources.encode.mem"),
+            ("executor: {resources: {encode: {time: [1]}}}\n", "executor.resources.encode.time"),
+        ] {
+            let e = load(extra).expect_err(extra).to_string();
+            assert!(e.contains(field), "{extra}: {e}");
+        }
+    }
 
     #[test]
     fn slurm_sizes_and_times() {

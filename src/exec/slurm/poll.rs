@@ -21,6 +21,9 @@ use crate::exec::executor::{Finished, Job, JobId, JobOutcome};
 use crate::exec::run_job;
 use crate::job::{JobResult, JobSpec, JobStatus};
 
+/// `squeue` failures in a row after which the jobs without a result fail.
+pub const MAX_STATUS_FAILURES: u32 = 10;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
     /// How long a job may be gone from the queue (or ended) without its result file.
@@ -82,6 +85,8 @@ pub struct Tracker<'s> {
     status_every: Duration,
     next_status: Instant,
     last_view: HashMap<String, String>,
+    /// `squeue` failures in a row.
+    status_failures: u32,
 }
 
 impl<'s> Tracker<'s> {
@@ -96,6 +101,7 @@ impl<'s> Tracker<'s> {
             status_every: timing.status_min,
             next_status: now + timing.status_min,
             last_view: HashMap::new(),
+            status_failures: 0,
         }
     }
 
@@ -215,12 +221,9 @@ impl<'s> Tracker<'s> {
         let out = self.s.runner.run("squeue", &status::squeue_args(&self.s.run_id));
         let view = match out.check("squeue") {
             Ok(text) => status::parse_squeue(&text),
-            Err(e) => {
-                tracing::warn!("{e}");
-                self.backoff(now, false);
-                return Vec::new();
-            }
+            Err(e) => return self.status_failed(e, now),
         };
+        self.status_failures = 0;
         let before = self.in_flight();
         let mut done = Vec::new();
         let mut i = 0;
@@ -233,6 +236,23 @@ impl<'s> Tracker<'s> {
         }
         let changed = self.seen(&view) || !done.is_empty() || before != self.in_flight();
         self.backoff(now, changed);
+        done
+    }
+
+    /// A failed `squeue`: waits (backing off); after [`MAX_STATUS_FAILURES`] in a row, every
+    /// job still without a result fails with its error.
+    fn status_failed(&mut self, e: String, now: Instant) -> Vec<Finished> {
+        tracing::warn!("{e}");
+        self.status_failures += 1;
+        self.backoff(now, false);
+        if self.status_failures < MAX_STATUS_FAILURES {
+            return Vec::new();
+        }
+        let why = format!("Slurm cannot be asked about the job: {e}");
+        let mut done = Vec::new();
+        while !self.tracked.is_empty() {
+            done.push(self.finish(0, JobOutcome::Failed(why.clone())));
+        }
         done
     }
 

@@ -16,6 +16,8 @@ use crate::manifest::executor::{ExecutorSpec, Resources};
 
 #[derive(Default)]
 struct Cluster {
+    /// `squeue` fails (slurmctld unreachable).
+    squeue_down: bool,
     calls: Vec<(String, Vec<String>)>,
     next_id: u32,
     /// What `squeue` prints.
@@ -39,7 +41,12 @@ impl Runner for Fake {
             "scontrol" => format!("MaxArraySize = {}\n", c.max_array),
             _ => String::new(),
         };
-        Output { ok: true, stdout, stderr: String::new() }
+        let ok = !(program == "squeue" && c.squeue_down);
+        Output {
+            ok,
+            stdout,
+            stderr: if ok { String::new() } else { "slurm_load_jobs error: Unable to contact slurm controller".into() },
+        }
     }
 }
 
@@ -353,4 +360,20 @@ fn ready_jobs_wait_for_siblings_while_the_run_has_jobs_on_slurm() {
     let sbatch = st.fake.calls("sbatch");
     assert_eq!(sbatch.len(), 2);
     assert!(sbatch[1].contains(&"--array=0-1".to_string()), "{:?}", sbatch[1]);
+}
+
+#[test]
+fn an_unreachable_controller_fails_the_jobs_after_bounded_tries() {
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, NOW);
+    t.add(job(0, "v"));
+    t.submit(Instant::now());
+    st.fake.0.lock().unwrap().squeue_down = true;
+    let mut done = Vec::new();
+    for _ in 0..super::poll::MAX_STATUS_FAILURES {
+        assert!(done.is_empty());
+        done.extend(t.poll(Instant::now() + Duration::from_secs(1)));
+    }
+    let JobOutcome::Failed(e) = &done[0].outcome else { panic!("{:?}", done[0].outcome) };
+    assert!(e.contains("Unable to contact slurm controller"), "{e}");
 }
