@@ -33,6 +33,7 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         Command::Clean(a) => clean_cmd(a),
         Command::Verify(a) => verify_cmd(a),
         Command::ExecJob(a) => super::exec_job::exec_job(a),
+        Command::SlurmTask(a) => super::slurm_task::slurm_task(a),
     }
 }
 
@@ -133,10 +134,12 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, Sel { only: a.only.as_deref(), shard: a.shard })?;
     let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
-    let opts = run_options(cli, a);
+    let mut opts = run_options(cli, a);
+    opts.slurm = super::executor::session(&l.m, a.executor)?;
     let building = crate::signals::Building::start();
     let report = run_fitted(&mut l, sources, a, &opts);
     drop(building);
+    opts.slurm.iter().for_each(|s| s.finish());
     let report = report?;
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() && a.shard.is_none() {
@@ -145,7 +148,8 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
         0
     };
     l.state.save()?;
-    let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
+    let mut doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
+    doc.executor = opts.slurm.as_ref().map(|s| s.report()).unwrap_or_default();
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
@@ -173,6 +177,7 @@ fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
         progress: mode,
         cancel,
         keep_jobs: a.keep_jobs.clone(),
+        slurm: None,
     }
 }
 
@@ -237,6 +242,7 @@ fn run_document<'a>(
         },
         steps: &report.steps,
         ladder_skipped: rungs.into_iter().map(|(id, source, reason)| LadderSkip { id, source, reason }).collect(),
+        executor: Default::default(),
     }
 }
 

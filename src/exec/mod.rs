@@ -3,7 +3,8 @@
 //! and `--keep-going`), the [`fusion`] policy (the stale video encodes of a source are one
 //! job), the [`builder`] loop with its [`work`] (freshness, jobs, records), the [`recorder`] (each finished step into the state before
 //! its dependents start), and the [`executor`] interface (start / wait for any / cancel all)
-//! with its local implementation on a bounded rayon pool ([`pool`]). Cancellation is a
+//! with its local implementation on a bounded rayon pool ([`pool`]) and the [`slurm`] one
+//! (compute jobs on a Slurm cluster). Cancellation is a
 //! [`cancel::Cancel`] handle passed in. [`report`] types what a run did.
 
 pub mod builder;
@@ -25,6 +26,7 @@ pub mod report;
 pub mod run_job;
 pub mod runner;
 pub mod scheduler;
+pub mod slurm;
 pub mod sweep;
 pub mod work;
 
@@ -37,6 +39,7 @@ use job::JobCtx;
 use pool::LocalPool;
 use progress::Progress;
 use scheduler::Scheduler;
+use slurm::{SlurmExecutor, Timing};
 use work::StateWork;
 
 pub struct RunOptions {
@@ -51,6 +54,8 @@ pub struct RunOptions {
     pub cancel: cancel::Cancel,
     /// `run --keep-jobs DIR` (hidden): each job's spec and result are also saved there.
     pub keep_jobs: Option<std::path::PathBuf>,
+    /// The Slurm session when compute jobs go to Slurm (`executor: slurm`).
+    pub slurm: Option<std::sync::Arc<slurm::Session>>,
 }
 
 /// Runs the selected steps on this machine; `actions` runs one job's work.
@@ -72,6 +77,10 @@ pub fn run(
         let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
         let mut work = StateWork { ctx, state, force: opts.force, jctx };
         let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
-        Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone()).build(&mut executor)
+        let builder = Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone());
+        match &opts.slurm {
+            Some(s) => builder.build(&mut SlurmExecutor::new(s, Timing::default(), executor, opts.cancel.clone())),
+            None => builder.build(&mut executor),
+        }
     })
 }

@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod de;
 pub mod env;
+pub mod executor;
 pub mod locations;
 pub mod model;
 pub mod read;

@@ -33,6 +33,9 @@ pub struct RawManifest {
     /// How the probe treats a damaged source (one whose media is shorter than it declares).
     #[serde(default)]
     pub source_checks: SourceChecks,
+    /// Where the compute jobs run (local or Slurm); never part of a step key.
+    #[serde(default, skip_serializing)]
+    pub executor: Option<super::executor::ExecutorSpec>,
 }
 
 /// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built

@@ -39,6 +39,9 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         check_audio_profile(name, a, &mut names, ctx)?;
     }
     check_outputs(m, ctx)?;
+    if let Some(e) = &m.executor {
+        super::executor::check(e, ctx)?;
+    }
     super::checks::check(m, ctx)
 }
 
