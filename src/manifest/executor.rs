@@ -75,7 +75,11 @@ pub fn check(spec: &ExecutorSpec, ctx: &ErrCtx) -> Result<()> {
         if let Some(v) = value
             && !plain_name(v)
         {
-            return Err(ctx.err(&at(field), format!("`{v}` is not a Slurm name (letters, digits, `_`, `-`, `.`, `,`)"), None));
+            return Err(ctx.err(
+                &at(field),
+                format!("`{v}` is not a Slurm name (letters, digits, `_`, `-`, `.`, `,`)"),
+                None,
+            ));
         }
     }
     if spec.extra_args.len() > MAX_EXTRA_ARGS {
@@ -101,7 +105,11 @@ pub fn check(spec: &ExecutorSpec, ctx: &ErrCtx) -> Result<()> {
 fn check_resources(kind: &str, r: &Resources, ctx: &ErrCtx) -> Result<()> {
     if !SLURM_KINDS.contains(&kind) {
         let help = Some(format!("the kinds whose jobs run on Slurm: {}", SLURM_KINDS.join(", ")));
-        return Err(ctx.err(&p!["executor", "resources", kind], format!("`{kind}` is not a step kind run on Slurm"), help));
+        return Err(ctx.err(
+            &p!["executor", "resources", kind],
+            format!("`{kind}` is not a step kind run on Slurm"),
+            help,
+        ));
     }
     let at = |f: &str| -> Vec<Seg> { p!["executor", "resources", kind, f].to_vec() };
     if let Some(c) = r.cpus

@@ -24,7 +24,8 @@ pub fn spec_for(spec: &JobSpec, attempt: u32) -> JobSpec {
         return spec.clone();
     }
     let ours = blake3::hash(format!("{}\nattempt {attempt}", spec.id).as_bytes()).to_hex()[..16].to_string();
-    let text = serde_json::to_string(spec).expect("json").replace(&format!(".tmp-{}", spec.id), &format!(".tmp-{ours}"));
+    let text =
+        serde_json::to_string(spec).expect("json").replace(&format!(".tmp-{}", spec.id), &format!(".tmp-{ours}"));
     serde_json::from_str(&text).expect("a spec with renamed temporaries")
 }
 

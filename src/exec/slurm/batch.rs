@@ -63,7 +63,11 @@ mod tests {
     #[test]
     fn a_batch_file_names_its_interpreter_and_its_tasks() {
         let dir = tempfile::tempdir().unwrap();
-        let b = Batch { root: "/w".into(), run_dir: "/w/.vodbuild/m/slurm/r".into(), tasks: vec!["jobs/a/a1".into(), "jobs/b/a2".into()] };
+        let b = Batch {
+            root: "/w".into(),
+            run_dir: "/w/.vodbuild/m/slurm/r".into(),
+            tasks: vec!["jobs/a/a1".into(), "jobs/b/a2".into()],
+        };
         let path = dir.path().join("batch-1");
         b.write(&path, Path::new("/usr/bin/vodbuild")).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

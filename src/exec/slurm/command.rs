@@ -24,11 +24,7 @@ pub struct Output {
 impl Output {
     /// The output, or an error naming the command and its stderr.
     pub fn check(self, program: &str) -> Result<String, String> {
-        if self.ok {
-            Ok(self.stdout)
-        } else {
-            Err(format!("{program} failed: {}", self.stderr.trim()))
-        }
+        if self.ok { Ok(self.stdout) } else { Err(format!("{program} failed: {}", self.stderr.trim())) }
     }
 }
 

@@ -62,7 +62,7 @@ impl<'s, 'p, 'a> SlurmExecutor<'s, 'p, 'a> {
     /// One turn of the wait loop: submit, wait a tick (for a local job or the clock), poll.
     fn turn(&mut self) -> Option<Finished> {
         if !self.cancelled {
-            let failed = self.tracker.submit();
+            let failed = self.tracker.submit(Instant::now());
             self.done.extend(failed);
         }
         if self.local.in_flight() > 0 {

@@ -27,11 +27,19 @@ pub struct Timing {
     pub grace: Duration,
     pub status_min: Duration,
     pub status_max: Duration,
+    /// While jobs of the run are on Slurm, a ready job waits this long for siblings to share
+    /// its `sbatch` (an idle run submits at once).
+    pub coalesce: Duration,
 }
 
 impl Default for Timing {
     fn default() -> Self {
-        Timing { grace: Duration::from_secs(10), status_min: Duration::from_secs(1), status_max: Duration::from_secs(8) }
+        Timing {
+            grace: Duration::from_secs(10),
+            status_min: Duration::from_secs(1),
+            status_max: Duration::from_secs(8),
+            coalesce: Duration::from_secs(1),
+        }
     }
 }
 
@@ -44,6 +52,8 @@ struct Ready {
     /// Logs of earlier attempts (removed if the job succeeds).
     logs: Vec<PathBuf>,
     started: Instant,
+    /// When it became ready (again).
+    queued: Instant,
 }
 
 /// A submitted attempt.
@@ -95,13 +105,17 @@ impl<'s> Tracker<'s> {
     }
 
     pub fn add(&mut self, job: Job) {
-        let r = Ready { job: job.id, spec: job.spec, attempt: 1, exclude: Vec::new(), logs: Vec::new(), started: Instant::now() };
-        self.ready.push(r);
+        let now = Instant::now();
+        let (exclude, logs) = (Vec::new(), Vec::new());
+        self.ready.push(Ready { job: job.id, spec: job.spec, attempt: 1, exclude, logs, started: now, queued: now });
     }
 
-    /// Submits what can go now; a job whose submission failed is finished as failed.
-    pub fn submit(&mut self) -> Vec<Finished> {
-        if self.ready.is_empty() {
+    /// Submits what can go now (see [`Timing::coalesce`]); a job whose submission failed is
+    /// finished as failed.
+    pub fn submit(&mut self, now: Instant) -> Vec<Finished> {
+        let oldest = self.ready.iter().map(|r| r.queued).min();
+        let due = oldest.is_some_and(|t| self.tracked.is_empty() || now.duration_since(t) >= self.timing.coalesce);
+        if !due {
             return Vec::new();
         }
         let asks: Vec<Ask> = self.ready.iter().map(|r| self.ask(r)).collect();
@@ -151,7 +165,17 @@ impl<'s> Tracker<'s> {
         for (i, (ready, spec)) in jobs.into_iter().zip(specs).enumerate() {
             let task = submit::task_id(&id, i, arrays);
             let (dir, log) = (self.s.dir.join(&rels[i]), self.s.dir.join("logs").join(format!("{task}.log")));
-            let t = Tracked { ready, spec, array: id.clone(), task, dir, log, gone: None, failed: None, node: String::new() };
+            let t = Tracked {
+                ready,
+                spec,
+                array: id.clone(),
+                task,
+                dir,
+                log,
+                gone: None,
+                failed: None,
+                node: String::new(),
+            };
             self.tracked.push(t);
         }
         Ok(())
@@ -221,7 +245,8 @@ impl<'s> Tracker<'s> {
     }
 
     fn backoff(&mut self, now: Instant, changed: bool) {
-        self.status_every = if changed { self.timing.status_min } else { (self.status_every * 2).min(self.timing.status_max) };
+        self.status_every =
+            if changed { self.timing.status_min } else { (self.status_every * 2).min(self.timing.status_max) };
         self.next_status = now + self.status_every;
     }
 
@@ -270,6 +295,7 @@ impl<'s> Tracker<'s> {
         let mut r = t.ready;
         r.attempt += 1;
         r.logs.push(t.log);
+        r.queued = Instant::now();
         self.s.count(|c| c.retries += 1);
         self.ready.push(r);
     }
@@ -333,12 +359,7 @@ fn place(s: &Session, spec: &JobSpec, r: JobResult) -> JobOutcome {
 /// `error`, then where the job ran and the tail of its log.
 fn with_log(t: &Tracked, error: &str) -> String {
     let on = if t.node.is_empty() { String::new() } else { format!(" on {}", t.node) };
-    format!(
-        "{error}\nSlurm job {}{on}, log {} (last lines):\n{}",
-        t.task,
-        t.log.display(),
-        attempt::log_tail(&t.log)
-    )
+    format!("{error}\nSlurm job {}{on}, log {} (last lines):\n{}", t.task, t.log.display(), attempt::log_tail(&t.log))
 }
 
 fn finished(r: &Ready, outcome: JobOutcome) -> Finished {

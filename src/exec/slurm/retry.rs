@@ -33,7 +33,13 @@ mod tests {
     use super::*;
 
     fn task(state: &str, node: &str) -> Task {
-        Task { id: "5_1".into(), state_name: state.into(), state: State::of(state), node: node.into(), reason: String::new() }
+        Task {
+            id: "5_1".into(),
+            state_name: state.into(),
+            state: State::of(state),
+            node: node.into(),
+            reason: String::new(),
+        }
     }
 
     #[test]

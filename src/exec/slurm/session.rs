@@ -122,7 +122,8 @@ fn run_id(root: &Path) -> String {
 /// The binary must be usable as a `#!` interpreter: an absolute path without whitespace.
 fn check_exe(exe: &Path) -> Result<(), String> {
     let text = exe.to_string_lossy();
-    if !exe.is_absolute() || text.len() > MAX_SHEBANG_PATH || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if !exe.is_absolute() || text.len() > MAX_SHEBANG_PATH || text.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(format!(
             "the vodbuild binary at {text} cannot start Slurm jobs: its path must be absolute, without \
              spaces, and at most {MAX_SHEBANG_PATH} bytes (install it at a plain path such as /usr/local/bin/vodbuild)"

@@ -133,7 +133,8 @@ mod tests {
 
     #[test]
     fn max_array_size_from_the_config() {
-        let config = "Configuration data as of 2026-11-28T00:40:00\nMaxArraySize            = 7\nMinJobAge  = 300 sec\n";
+        let config =
+            "Configuration data as of 2026-11-28T00:40:00\nMaxArraySize            = 7\nMinJobAge  = 300 sec\n";
         assert_eq!(max_array_size(config), 7);
         assert_eq!(max_array_size("MinJobAge = 300 sec\n"), 1001);
     }
