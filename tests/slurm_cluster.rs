@@ -4,21 +4,13 @@
 
 use crate::common;
 
-use common::cluster::{Cluster, Opts, exclusive};
+use crate::slurm_support::bed;
+use common::cluster::{Cluster, Opts};
 use common::wait;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-/// The cluster, or None after printing why the test is skipped.
-pub fn cluster_or_skip(dir: &Path, nodes: usize, opts: &Opts) -> Option<Cluster> {
-    if let Err(why) = Cluster::available() {
-        println!("SKIP: Slurm test cluster unavailable: {why}");
-        return None;
-    }
-    Some(Cluster::start(dir, nodes, opts).unwrap_or_else(|e| panic!("start the Slurm cluster: {e}")))
-}
 
 /// Runs a wrapper (so it is logged) in `cwd`; its stdout.
 fn client(c: &Cluster, tool: &str, args: &[&str], cwd: &Path) -> String {
@@ -41,14 +33,14 @@ fn job_field(c: &Cluster, id: &str, field: &str) -> Option<String> {
 
 #[test]
 fn an_array_spreads_over_nodes_and_a_killed_node_fails_or_requeues_its_job() {
-    let _serial = exclusive();
+    let Some(mut bed) = bed(3, &Opts::default()) else { return };
+    let c = &mut bed.cluster;
     let tmp = tempfile::Builder::new().prefix("vodbuild-slurm-").tempdir().unwrap();
-    let Some(mut c) = cluster_or_skip(&tmp.path().join("cluster"), 3, &Opts::default()) else { return };
     let jobs = tmp.path().join("jobs");
     std::fs::create_dir_all(&jobs).unwrap();
     let script = jobs.join("task.sh");
     std::fs::write(&script, "#!/bin/sh\necho \"$SLURMD_NODENAME\" > \"out.$SLURM_ARRAY_TASK_ID\"\nsleep 2\n").unwrap();
-    let id = client(&c, "sbatch", &["--parsable", "--array=0-5", "-o", "/dev/null", "task.sh"], &jobs);
+    let id = client(c, "sbatch", &["--parsable", "--array=0-5", "-o", "/dev/null", "task.sh"], &jobs);
     assert!(id.trim().parse::<u64>().is_ok(), "sbatch --parsable gave {id:?}");
     let all_done = wait::until(Duration::from_secs(90), Duration::from_millis(200), || {
         (0..6).all(|i| std::fs::read_to_string(jobs.join(format!("out.{i}"))).is_ok_and(|s| !s.trim().is_empty()))
@@ -62,16 +54,16 @@ fn an_array_spreads_over_nodes_and_a_killed_node_fails_or_requeues_its_job() {
     assert!(c.calls()[0].starts_with("sbatch --parsable --array=0-5"), "calls: {:?}", c.calls());
 
     std::fs::write(&script, "#!/bin/sh\nsleep 300\n").unwrap();
-    let id = client(&c, "sbatch", &["--parsable", "--requeue", "-o", "/dev/null", "task.sh"], &jobs);
+    let id = client(c, "sbatch", &["--parsable", "--requeue", "-o", "/dev/null", "task.sh"], &jobs);
     let id = id.trim().to_string();
     let host = wait::poll(Duration::from_secs(60), Duration::from_millis(200), || {
-        (job_field(&c, &id, "JobState")? == "RUNNING").then(|| job_field(&c, &id, "BatchHost")).flatten()
+        (job_field(c, &id, "JobState")? == "RUNNING").then(|| job_field(c, &id, "BatchHost")).flatten()
     })
     .expect("the sleep job runs");
     c.kill_node(&host).unwrap();
     let seen = wait::poll(Duration::from_secs(120), Duration::from_millis(500), || {
-        let state = job_field(&c, &id, "JobState")?;
-        let restarts: u32 = job_field(&c, &id, "Restarts")?.parse().ok()?;
+        let state = job_field(c, &id, "JobState")?;
+        let restarts: u32 = job_field(c, &id, "Restarts")?.parse().ok()?;
         (state == "NODE_FAIL" || restarts >= 1).then_some((state, restarts))
     });
     assert!(seen.is_some(), "job {id} on killed {host}: {:?}", c.query("scontrol", &["show", "job", "-o", &id]));

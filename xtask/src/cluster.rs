@@ -338,6 +338,18 @@ impl Cluster {
         Ok(())
     }
 
+    /// The command lines (arguments joined by spaces) of every process of node `name`.
+    pub fn processes(&self, name: &str) -> Vec<String> {
+        let Some(m) = self.members.iter().find(|m| m.name == name) else { return Vec::new() };
+        sys::netns_pids(&m.ns)
+            .iter()
+            .filter_map(|pid| fs::read(format!("/proc/{pid}/cmdline")).ok())
+            .map(|raw: Vec<u8>| {
+                String::from_utf8_lossy(&raw).split('\0').collect::<Vec<_>>().join(" ").trim().to_string()
+            })
+            .collect()
+    }
+
     /// The last `n` lines of a file in the cluster folder (for failure messages).
     pub fn log_tail(&self, file: &str, n: usize) -> String {
         let text = fs::read_to_string(self.dir.join(file)).unwrap_or_default();

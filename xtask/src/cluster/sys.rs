@@ -116,11 +116,15 @@ pub fn clean_slot(slot: u32) {
     let _ = fs::remove_dir_all(Path::new(RUN_DIR).join(format!("slot-{slot}")));
 }
 
+/// The pids of every process in network namespace `ns`.
+pub fn netns_pids(ns: &str) -> Vec<String> {
+    stdout_of("ip", &["netns", "pids", ns]).split_whitespace().map(str::to_string).collect()
+}
+
 /// SIGKILLs every process of a network namespace until none is left (bounded).
 pub fn kill_netns(ns: &str) {
     for _ in 0..100 {
-        let pids: Vec<String> =
-            stdout_of("ip", &["netns", "pids", ns]).split_whitespace().map(str::to_string).collect();
+        let pids = netns_pids(ns);
         if pids.is_empty() {
             return;
         }
