@@ -51,12 +51,15 @@ pub struct SlurmExecutor<'s, 'p, 'a> {
     cancelled: bool,
     done: VecDeque<Finished>,
     tick: Duration,
+    /// Ctrl-C waits for this executor's `scancel` before the process ends.
+    _hold: crate::signals::Hold,
 }
 
 impl<'s, 'p, 'a> SlurmExecutor<'s, 'p, 'a> {
     pub fn new(session: &'s Session, timing: Timing, local: LocalPool<'p, 'a>, cancel: Cancel) -> Self {
         let tracker = poll::Tracker::new(session, timing);
-        SlurmExecutor { tracker, local, cancel, cancelled: false, done: VecDeque::new(), tick: TICK_MIN }
+        let _hold = crate::signals::Hold::new();
+        SlurmExecutor { tracker, local, cancel, cancelled: false, done: VecDeque::new(), tick: TICK_MIN, _hold }
     }
 
     /// One turn of the wait loop: submit, wait a tick (for a local job or the clock), poll.
