@@ -39,6 +39,7 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         Command::Completions(a) => super::shell::completions(a),
         Command::Schema => super::shell::schema(),
         Command::Man => super::shell::man(),
+        Command::SlurmTask(a) => super::slurm_task::slurm_task(a),
     }
 }
 
@@ -140,10 +141,12 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, Sel { only: a.only.as_deref(), shard: a.shard })?;
     let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
-    let opts = run_options(cli, a);
+    let mut opts = run_options(cli, a);
+    opts.slurm = super::executor::session(&l.m, a.executor)?;
     let building = crate::signals::Building::start();
     let report = run_fitted(&mut l, sources, a, &opts);
     drop(building);
+    opts.slurm.iter().for_each(|s| s.finish());
     let report = report?;
     let removed = crate::lifecycle::after_run(&l.m, &l.sg, &l.selected, &report, &mut l.state);
     if !cli.quiet && !a.json {
@@ -160,7 +163,8 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     l.state.save()?;
     super::failed::record(&l.m.state_dir(), &report)
         .map_err(|message| Error::State { path: l.m.state_dir(), message })?;
-    let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
+    let mut doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
+    doc.executor = opts.slurm.as_ref().map(|s| s.report()).unwrap_or_default();
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
@@ -189,6 +193,7 @@ fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
         progress: mode,
         cancel,
         keep_jobs: a.keep_jobs.clone(),
+        slurm: None,
     }
 }
 
@@ -253,6 +258,7 @@ fn run_document<'a>(
         },
         steps: &report.steps,
         ladder_skipped: rungs.into_iter().map(|(id, source, reason)| LadderSkip { id, source, reason }).collect(),
+        executor: Default::default(),
     }
 }
 

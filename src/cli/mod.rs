@@ -6,10 +6,12 @@ mod ci_reports;
 mod clean;
 mod commands;
 mod exec_job;
+mod executor;
 mod failed;
 mod fitting;
 mod init;
 mod shell;
+mod slurm_task;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -76,6 +78,9 @@ pub enum Command {
     /// Run one job built elsewhere (a JobSpec) against the workspace at --root.
     #[command(hide = true)]
     ExecJob(exec_job::ExecJobArgs),
+    /// Run one task of a Slurm batch file (the interpreter its `#!` line names).
+    #[command(hide = true)]
+    SlurmTask(slurm_task::SlurmTaskArgs),
 }
 
 #[derive(Args, Debug)]
@@ -124,6 +129,10 @@ pub struct RunArgs {
     /// `vodbuild exec-job` (hidden: for executors and tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub keep_jobs: Option<PathBuf>,
+    /// Where compute jobs run: this machine, or a Slurm cluster (sbatch on PATH); overrides
+    /// the manifest's `executor: {kind: ...}`.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub executor: Option<crate::manifest::executor::ExecutorKind>,
 }
 
 #[derive(Args, Debug)]

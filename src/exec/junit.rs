@@ -132,6 +132,7 @@ mod tests {
             },
             steps: &steps,
             ladder_skipped: vec![],
+            executor: Default::default(),
         };
         let xml = render(&doc);
         assert!(

@@ -3,10 +3,11 @@
 //! and `--keep-going`), the [`fusion`] policy (the stale video encodes of a source are one
 //! job), the [`builder`] loop with its [`work`] (freshness, jobs, records), the [`recorder`] (each finished step into the state before
 //! its dependents start), and the [`executor`] interface (start / wait for any / cancel all)
-//! with its local implementation on a bounded rayon pool ([`pool`]). Cancellation is a
-//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did; [`junit`], [`metrics`]
-//! and [`step_summary`] render it for CI. [`retry`]: transient failures run again after a
-//! backoff (the builder's loop); [`webhook`] sends notify requests.
+//! with its local implementation on a bounded rayon pool ([`pool`]) and the [`slurm`] one
+//! (compute jobs on a Slurm cluster). Cancellation is a [`cancel::Cancel`] handle passed in.
+//! [`report`] types what a run did; [`junit`], [`metrics`] and [`step_summary`] render it for
+//! CI. [`retry`]: transient failures run again after a backoff (the builder's loop);
+//! [`webhook`] sends notify requests.
 
 pub mod builder;
 pub mod cancel;
@@ -31,6 +32,7 @@ pub mod retry;
 pub mod run_job;
 pub mod runner;
 pub mod scheduler;
+pub mod slurm;
 pub mod step_summary;
 pub mod sweep;
 pub mod webhook;
@@ -45,6 +47,7 @@ use job::JobCtx;
 use pool::LocalPool;
 use progress::Progress;
 use scheduler::Scheduler;
+use slurm::{SlurmExecutor, Timing};
 use work::StateWork;
 
 pub struct RunOptions {
@@ -59,6 +62,8 @@ pub struct RunOptions {
     pub cancel: cancel::Cancel,
     /// `run --keep-jobs DIR` (hidden): each job's spec and result are also saved there.
     pub keep_jobs: Option<std::path::PathBuf>,
+    /// The Slurm session when compute jobs go to Slurm (`executor: slurm`).
+    pub slurm: Option<std::sync::Arc<slurm::Session>>,
 }
 
 /// Runs the selected steps on this machine; `actions` runs one job's work.
@@ -81,8 +86,11 @@ pub fn run(
         let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
         let mut work = StateWork { ctx, state, force: opts.force, jctx };
         let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
-        Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone())
-            .with_retries(retry::RetryPolicy::of(ctx.m.raw.retries.as_ref()))
-            .build(&mut executor)
+        let builder = Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone())
+            .with_retries(retry::RetryPolicy::of(ctx.m.raw.retries.as_ref()));
+        match &opts.slurm {
+            Some(s) => builder.build(&mut SlurmExecutor::new(s, Timing::default(), executor, opts.cancel.clone())),
+            None => builder.build(&mut executor),
+        }
     })
 }

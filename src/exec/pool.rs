@@ -104,3 +104,20 @@ impl Executor for LocalPool<'_, '_> {
         self.cancel.cancel();
     }
 }
+
+impl LocalPool<'_, '_> {
+    /// Jobs started and not yet returned by a wait.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Like [`Executor::wait_any`], giving up after `timeout` (for an executor that also polls).
+    pub fn wait_timeout(&mut self, timeout: std::time::Duration) -> Option<Finished> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        let f = self.rx.recv_timeout(timeout).ok()?;
+        self.in_flight -= 1;
+        Some(f)
+    }
+}

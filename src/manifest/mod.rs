@@ -6,6 +6,7 @@ pub mod after_publish;
 pub mod checks;
 pub mod de;
 pub mod env;
+pub mod executor;
 pub mod locations;
 pub mod model;
 pub mod notify;

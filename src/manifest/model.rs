@@ -42,6 +42,9 @@ pub struct RawManifest {
     pub retries: Option<Retries>,
     /// What happens to a source once every output of it is published and verified.
     pub after_publish: Option<AfterPublish>,
+    /// Where the compute jobs run (local or Slurm); never part of a step key.
+    #[serde(default, skip_serializing)]
+    pub executor: Option<super::executor::ExecutorSpec>,
 }
 
 /// `after_publish:`: the source lifecycle (see [`crate::lifecycle`]).

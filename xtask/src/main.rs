@@ -6,9 +6,11 @@
 mod apt;
 mod bench;
 mod cli_tools;
+mod cluster;
 mod fuzz;
 mod local;
 mod services;
+mod slurm_setup;
 mod soak;
 mod wait;
 
@@ -26,7 +28,8 @@ commands:
                the browser test's npm packages (npm ci in tests/browser),
                the storage tests' servers: s3s-fs (cargo install, pinned, into
                target/tools), openssh and nginx with WebDAV (apt),
-               promtool (apt prometheus), jsonschema + PyYAML (pip, venv)
+               promtool (apt prometheus), jsonschema + PyYAML (pip, venv),
+               slurm-wlm and munge for the Slurm tests (apt)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
   fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
@@ -149,6 +152,7 @@ fn setup() -> Result {
     services::ensure_storage_servers()?;
     cli_tools::ensure_promtool()?;
     cli_tools::ensure_jsonschema()?;
+    slurm_setup::ensure_slurm()?;
     banner("setup: all tools present");
     Ok(())
 }
