@@ -39,13 +39,14 @@ pub fn p6(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<(), String> {
     let n = if cfg.quick { TITLES_QUICK } else { TITLES };
     let dir = cfg.work.join("p6");
     let (local, slurm) = (dir.join("local"), dir.join("slurm"));
+    // tiny_titles keeps its base clip here; with `--only P6` nothing else has made the folder.
+    std::fs::create_dir_all(cfg.work.join("media")).map_err(|e| format!("{}: {e}", cfg.work.display()))?;
     for ws in [&local, &slurm] {
         media::tiny_titles(tools, &cfg.work.join("media"), &ws.join("media"), n)?;
         media::write(&ws.join("pipeline.yaml"), &media::catalog_manifest(tools))?;
     }
-    // One CPU per node: the cluster offers 3 job slots on this machine's cores, about what the
-    // local executor runs at once.
-    let opts = Opts { cpus_per_node: Some(1), ..Opts::default() };
+    // Each node offers this machine's CPUs (what `slurmd -C` reports in its namespace).
+    let opts = Opts::default();
     let _ = std::fs::remove_dir_all(dir.join("cluster"));
     let cluster = Cluster::start(&dir.join("cluster"), NODES, &opts)?;
     say(&format!("P6: {NODES}-node cluster up; {n} titles, local vs slurm"));
@@ -137,9 +138,10 @@ fn finish(rep: &mut Report, n: usize, steps: usize, l: &[Sample], s: &[Sample], 
     let (sbatch, status, jobs) = (med(|c| c.sbatch as f64), med(|c| c.status as f64), med(|c| c.jobs as f64));
     let ratio = pair_ratio(s, l);
     rep.row("P6", &format!("cold build, local executor, {n} titles"), l, &format!("{steps} steps"));
+    let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
     rep.row(
         "P6",
-        &format!("cold build, Slurm executor ({NODES} nodes × 1 CPU), {n} titles"),
+        &format!("cold build, Slurm executor ({NODES} nodes × {cpus} CPUs), {n} titles"),
         s,
         &format!("{sbatch:.0} sbatch, {status:.0} status calls, {jobs:.0} jobs"),
     );
