@@ -19,6 +19,7 @@
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output, or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
+//! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL, timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,
 //!   given to [`step_key`] by the plan); it is
@@ -57,6 +58,7 @@
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
 //! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
 //! | `command`      | exactly the declared files, none empty; `.vtt` files start with `WEBVTT`  |
+//! | `notify`       | its receipt: a non-empty, complete JSON document (written on a 2xx answer)  |
 //!
 //! A recorded output of 0 bytes is stale (`output invalid`), never fresh.
 
@@ -118,6 +120,7 @@ mod tests {
             (StepKind::Publish, "1ff13a79a127dd7357c3b510c6abe952d9285c7ce60bdc67169a5a793484e107"),
             (StepKind::Verify, "0cf041e05bc9d3e03cb83c94a331e9e38e322a5ad6935b9c97ef766185766ec1"),
             (StepKind::Command, "8df5b29c41f5e08de78810e9163c379e59e2219348b80d89b500ac6e2d26d559"),
+            (StepKind::Notify, "cd471cb50a0fc6b13eee118f435e47d0a90092d795e44d976701defa3501fe80"),
         ];
         for (kind, pin) in pins {
             assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());

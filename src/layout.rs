@@ -4,6 +4,7 @@
 //! .vodbuild/MANIFEST/work/SOURCE/probe.json            probe
 //! .vodbuild/MANIFEST/work/SOURCE/RENDITION.mp4         encode
 //! .vodbuild/MANIFEST/work/SOURCE/verify_PACKAGE.json   verify
+//! .vodbuild/MANIFEST/work/SOURCE/notify_TARGET.json    notify (the delivery's receipt)
 //! OUTPUT_DIR/SOURCE/hls/master.m3u8 (+ RENDITION/…)    package_hls
 //! OUTPUT_DIR/SOURCE/dash/manifest.mpd (+ segments)     package_dash
 //! OUTPUT_DIR/SOURCE/thumbnails/, audio_only/           thumbnails, audio_only
@@ -38,6 +39,11 @@ pub fn out(m: &Manifest, source: &str) -> PathBuf {
 
 pub fn probe(m: &Manifest, source: &str) -> PathBuf {
     work(m, source).join(PROBE)
+}
+
+/// The receipt of a `notify:` target's delivery for one source.
+pub fn notify_receipt(m: &Manifest, source: &str, target: &str) -> PathBuf {
+    work(m, source).join(format!("notify_{target}.json"))
 }
 
 /// An encoded rendition (video or audio profile `name`).

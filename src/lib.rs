@@ -11,6 +11,8 @@
 //! [`kinds`] (each
 //! kind's parameters, actions, promises) → [`graph`] building, [`plan`], [`exec`] (job
 //! building, checks, running) → [`cli`].
+//! After a run, [`lifecycle`] deletes sources that are published and verified
+//! (`after_publish`); [`serve`] is the preview server (`vodbuild serve`).
 
 pub mod argv;
 pub mod cli;
@@ -28,10 +30,12 @@ pub mod key;
 pub mod kinds;
 pub mod ladder;
 pub mod layout;
+pub mod lifecycle;
 pub mod manifest;
 pub mod media;
 pub mod plan;
 pub mod record;
+pub mod serve;
 pub mod shard;
 pub mod signals;
 pub mod skip;

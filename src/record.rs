@@ -52,6 +52,19 @@ pub struct SourceEntry {
     pub identity: Option<String>,
 }
 
+/// A source file vodbuild deleted after publishing it (`after_publish: {source: delete}`):
+/// kept in the state so the source is "removed after publish", not missing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedSource {
+    /// Its id when it was deleted.
+    pub id: String,
+    /// Its content digest (the one every step built from it was keyed by).
+    pub digest: String,
+    /// Its publish steps: `run --prune` leaves what they published in place.
+    pub publish: Vec<String>,
+    pub removed_unix: u64,
+}
+
 /// A second home for step records (remote state, shared by runners): loaded once when it is
 /// attached, then written after each record is journalled locally.
 pub trait RecordSink: Send + Sync {

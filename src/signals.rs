@@ -1,14 +1,15 @@
 //! Ctrl-C and SIGTERM end everything, in every phase. The first signal cancels the process's
 //! [`Cancel`] handle ([`token`], handed down by the commands): scheduling stops and every
 //! running child's process group gets SIGTERM; children still alive after
-//! [`GRACE`] get SIGKILL. Outside the build phase (loading, planning, hashing, cleaning)
+//! [`GRACE`] get SIGKILL (work holding a [`Hold`] — the Slurm executor's `scancel` — is
+//! waited for too, within the same bound). Outside the build phase (loading, planning, hashing, cleaning)
 //! vodbuild exits at once; during the build the scheduler gets [`SETTLE`] to record the
 //! steps that finished and save the state, and then vodbuild exits anyway. Exit code 130
 //! either way. Nothing partial is recorded: a step is journalled only after its outputs are
 //! in place, and a half-written journal line is ignored when loading.
 
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::exec::cancel::Cancel;
@@ -22,6 +23,8 @@ pub const SETTLE: Duration = Duration::from_secs(1);
 static TOKEN: LazyLock<Cancel> = LazyLock::new(Cancel::new);
 /// Set while the scheduler runs: it, not the handler, ends the process after a signal.
 static BUILDING: AtomicBool = AtomicBool::new(false);
+/// [`Hold`]s alive: work that must finish its own cancellation (a Slurm `scancel`) first.
+static HOLDS: AtomicUsize = AtomicUsize::new(0);
 
 /// Installs the SIGINT / SIGTERM handler (once, at start-up).
 pub fn install() {
@@ -54,6 +57,29 @@ impl Drop for Building {
     }
 }
 
+/// While alive, the handler waits (at most [`GRACE`]) before ending the process: an executor
+/// whose jobs are not children (Slurm's) cancels them first.
+pub struct Hold(());
+
+impl Hold {
+    pub fn new() -> Hold {
+        HOLDS.fetch_add(1, Ordering::SeqCst);
+        Hold(())
+    }
+}
+
+impl Default for Hold {
+    fn default() -> Self {
+        Hold::new()
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        HOLDS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 fn on_signal() {
     if TOKEN.cancel() {
         // A second signal while the first is being handled: kill the children now.
@@ -62,7 +88,7 @@ fn on_signal() {
     }
     if BUILDING.load(Ordering::SeqCst) {
         let deadline = Instant::now() + GRACE;
-        while Instant::now() < deadline && TOKEN.has_children() {
+        while Instant::now() < deadline && (TOKEN.has_children() || HOLDS.load(Ordering::SeqCst) > 0) {
             std::thread::sleep(Duration::from_millis(50));
         }
         TOKEN.kill();

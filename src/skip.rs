@@ -29,7 +29,8 @@ pub fn needs_audio(step: &Step) -> bool {
         | StepKind::PackageDash
         | StepKind::Thumbnails
         | StepKind::Metadata
-        | StepKind::Verify => false,
+        | StepKind::Verify
+        | StepKind::Notify => false,
     }
 }
 

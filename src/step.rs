@@ -23,6 +23,8 @@ pub enum StepKind {
     Verify,
     /// A tool the manifest declares in `steps:` (see [`crate::kinds::command`]).
     Command,
+    /// Call a webhook when a source's packages are built (and published).
+    Notify,
 }
 
 impl StepKind {
@@ -38,6 +40,7 @@ impl StepKind {
             StepKind::Publish => "publish",
             StepKind::Verify => "verify",
             StepKind::Command => "command",
+            StepKind::Notify => "notify",
         }
     }
 }
@@ -92,6 +95,8 @@ pub enum Subject {
     /// command: the step named `name` in `steps:`; `audio` when it reads the source's audio
     /// (`audio_only` or an audio encode, directly or through another command step).
     Command { name: String, audio: bool },
+    /// notify: one `notify:` target (its name).
+    Notify(String),
 }
 
 impl Subject {
@@ -103,6 +108,7 @@ impl Subject {
             Subject::Verify(p) => Some(p.as_str()),
             Subject::Command { name, .. } => Some(name),
             Subject::Published(k) => Some(k.as_str().trim_start_matches("package_")),
+            Subject::Notify(name) => Some(name),
         }
     }
 }

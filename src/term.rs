@@ -1,12 +1,48 @@
 //! Terminal habits: writing to stdout/stderr without panicking on a closed pipe, whether to
 //! colour stderr (`NO_COLOR`, `CLICOLOR_FORCE`, a terminal), and shell-quoting a command line
-//! so that `-v` prints something that can be pasted into a shell.
+//! so that `-v` prints something that can be pasted into a shell. While progress bars are
+//! drawn ([`set_bars`]), every stderr line (messages and log lines, see [`LogWriter`]) is
+//! written with the bars suspended, so it lands above them and no stale frame is left.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// The progress bars on stderr, while they are drawn.
+static BARS: Mutex<Option<indicatif::MultiProgress>> = Mutex::new(None);
+
+/// Progress bars start (`Some`) or end (`None`) on stderr.
+pub fn set_bars(bars: Option<indicatif::MultiProgress>) {
+    *BARS.lock().unwrap_or_else(|e| e.into_inner()) = bars;
+}
+
+/// Writes `bytes` to stderr, above the progress bars when they are drawn.
+fn write_stderr(bytes: &[u8]) {
+    let write = || {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(bytes);
+    };
+    match BARS.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        Some(bars) => bars.suspend(write),
+        None => write(),
+    }
+}
+
+/// The log's stderr writer (tracing's fmt layer writes each event in one call).
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        write_stderr(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// Writes `text` to stdout. A closed pipe (`vodbuild graph x.yaml | head -1`) is not an error
 /// worth a message: the reader has what it wanted, so the rest is dropped and the command
@@ -35,8 +71,7 @@ pub fn outln(text: &str) {
 
 /// One line to stderr; a closed or broken stderr is ignored (there is nowhere else to say it).
 pub fn err(line: &str) {
-    let mut e = std::io::stderr().lock();
-    let _ = e.write_all(line.as_bytes()).and_then(|()| e.write_all(b"\n"));
+    write_stderr(format!("{line}\n").as_bytes());
 }
 
 /// `eprintln!` without the panic on a broken stderr.

@@ -32,7 +32,14 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         Command::Status(a) => status_cmd(a),
         Command::Clean(a) => clean_cmd(a),
         Command::Verify(a) => verify_cmd(a),
+        Command::Watch(a) => super::watch::watch(cli, a),
+        Command::Serve(a) => serve_cmd(a),
         Command::ExecJob(a) => super::exec_job::exec_job(a),
+        Command::Init(a) => super::init::init(a),
+        Command::Completions(a) => super::shell::completions(a),
+        Command::Schema => super::shell::schema(),
+        Command::Man => super::shell::man(),
+        Command::SlurmTask(a) => super::slurm_task::slurm_task(a),
     }
 }
 
@@ -64,6 +71,7 @@ fn load(file: &Path, sel: Sel) -> Result<Loaded> {
 
 fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
     let mut state = State::load(&m.state_dir())?;
+    crate::lifecycle::check_absent(&m, &state)?;
     let before = state.data.tools.len();
     let tools = Toolset::discover(&m, &mut state.data.tools)?;
     if let Some(spec) = &m.raw.state {
@@ -75,7 +83,7 @@ fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
         state.mark_dirty();
     }
     let sg = StepGraph::build(&m);
-    let selected = sg.select_in(sel.only, sel.shard).map_err(Error::Usage)?;
+    let selected = super::failed::select_in(&sg, &m.state_dir(), sel.only, sel.shard).map_err(Error::Usage)?;
     Ok(Loaded { m, state, tools, sg, selected, fits: Fits::new() })
 }
 
@@ -83,7 +91,7 @@ fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
 fn refit(l: &mut Loaded, infos: &fitting::Infos, sel: Sel) -> Result<()> {
     l.fits = crate::ladder::fit_all(&l.m, &StepGraph::rungs_in_use(&l.m), infos);
     l.sg = StepGraph::build_fitted(&l.m, &l.fits);
-    l.selected = l.sg.select_in(sel.only, sel.shard).map_err(Error::Usage)?;
+    l.selected = super::failed::select_in(&l.sg, &l.m.state_dir(), sel.only, sel.shard).map_err(Error::Usage)?;
     Ok(())
 }
 
@@ -127,17 +135,25 @@ fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
     Ok(d)
 }
 
-fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
+pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
     let mut l = load_manifest(m, Sel { only: a.only.as_deref(), shard: a.shard })?;
     let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
-    let opts = run_options(cli, a);
+    let mut opts = run_options(cli, a);
+    opts.slurm = super::executor::session(&l.m, a.executor)?;
     let building = crate::signals::Building::start();
     let report = run_fitted(&mut l, sources, a, &opts);
     drop(building);
+    opts.slurm.iter().for_each(|s| s.finish());
     let report = report?;
+    let removed = crate::lifecycle::after_run(&l.m, &l.sg, &l.selected, &report, &mut l.state);
+    if !cli.quiet && !a.json {
+        for id in &removed {
+            say!("deleted the source of {id}: published and verified (after_publish)");
+        }
+    }
     let clean_run = report.steps.iter().all(|s| s.status != Status::Failed) && !report.interrupted;
     let pruned = if a.prune && clean_run && a.only.is_none() && a.shard.is_none() {
         prune_dropped(&l.m, &l.sg, &mut l.state)?
@@ -145,10 +161,14 @@ fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
         0
     };
     l.state.save()?;
-    let doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
+    super::failed::record(&l.m.state_dir(), &report)
+        .map_err(|message| Error::State { path: l.m.state_dir(), message })?;
+    let mut doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
+    doc.executor = opts.slurm.as_ref().map(|s| s.report()).unwrap_or_default();
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
+    super::ci_reports::write(a, &doc, &l.state)?;
     tell_run(cli, a, &l, &report, &doc, start);
     run_outcome(&report)
 }
@@ -173,6 +193,7 @@ fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
         progress: mode,
         cancel,
         keep_jobs: a.keep_jobs.clone(),
+        slurm: None,
     }
 }
 
@@ -237,6 +258,7 @@ fn run_document<'a>(
         },
         steps: &report.steps,
         ladder_skipped: rungs.into_iter().map(|(id, source, reason)| LadderSkip { id, source, reason }).collect(),
+        executor: Default::default(),
     }
 }
 
@@ -276,11 +298,13 @@ fn say_failures(report: &exec::RunReport) {
 /// `--prune`: objects published by steps that the manifest no longer has (a dropped output
 /// or source) are deleted, and their records forgotten.
 fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64> {
+    let kept = crate::lifecycle::protected_steps(m, state);
     let dropped: Vec<(String, String, Vec<String>)> = state
         .data
         .steps
         .iter()
         .filter(|(id, r)| r.kind == crate::step::StepKind::Publish && !sg.by_id.contains_key(*id))
+        .filter(|(id, _)| !kept.contains(*id))
         .filter_map(|(id, r)| {
             let PublishParams { backend, remote } = serde_json::from_value(r.params.clone()).ok()?;
             let paths = r.outputs.iter().map(|o| crate::storage::join(&remote, &o.path)).collect();
@@ -323,7 +347,8 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
             rungs.iter().map(|(id, src, why)| json!({"id": id, "kind": "encode", "source": src, "reason": why})),
         );
         let summary = json!({"stale": stale.len(), "fresh": fresh, "skipped": skipped_rows.len()});
-        let doc = json!({"steps": rows(&stale), "skipped": skipped_rows, "summary": summary});
+        let mut doc = json!({"steps": rows(&stale), "skipped": skipped_rows, "summary": summary});
+        crate::lifecycle::report::plan_json(&l.m, &l.state, &mut doc);
         term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
         let ids = listed.iter().map(|(n, _)| l.sg.g[*n].id.len()).chain(rungs.iter().map(|s| s.0.len()));
@@ -335,6 +360,7 @@ fn plan_cmd(a: &super::PlanArgs) -> Result<()> {
         for (id, _, why) in &rungs {
             let _ = writeln!(out, "{id:width$}  {why}");
         }
+        crate::lifecycle::report::plan_lines(&l.m, &l.state, width, &mut out);
         let n_skipped = skipped.len() + rungs.len();
         let more = if n_skipped == 0 { String::new() } else { format!(", {n_skipped} skipped") };
         let _ = writeln!(out, "{} stale, {fresh} fresh{more}", stale.len());
@@ -364,6 +390,11 @@ fn graph_cmd(a: &super::GraphArgs) -> Result<()> {
 }
 
 fn status_cmd(a: &super::StatusArgs) -> Result<()> {
+    if a.failed {
+        let m = Manifest::load(&a.file)?;
+        return super::failed::show(&m.state_dir(), a.json)
+            .map_err(|message| Error::State { path: m.state_dir(), message });
+    }
     let mut l = load(&a.file, Sel::ALL)?;
     let sources = digests_dry(&l)?;
     fit_dry(&mut l, &sources, Sel::ALL)?;
@@ -385,7 +416,8 @@ fn status_cmd(a: &super::StatusArgs) -> Result<()> {
     if a.json {
         let rows: Vec<_> =
             per.iter().map(|(id, s, f)| json!({"id": id, "stale": s, "fresh": f, "up_to_date": *s == 0})).collect();
-        let doc = json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}});
+        let mut doc = json!({"sources": rows, "summary": {"stale": stale, "fresh": fresh}});
+        crate::lifecycle::report::status_json(&l.m, &l.state, &mut doc);
         term::outln(&serde_json::to_string_pretty(&doc).expect("json"));
     } else {
         let mut out = String::new();
@@ -393,10 +425,15 @@ fn status_cmd(a: &super::StatusArgs) -> Result<()> {
             let word = if *s == 0 { "up to date" } else { "stale" };
             let _ = writeln!(out, "{id}: {word} ({f} fresh, {s} stale)");
         }
+        crate::lifecycle::report::status_lines(&l.m, &l.state, &mut out);
         let _ = writeln!(out, "{} sources, {stale} stale steps, {fresh} fresh", per.len());
         term::out(&out);
     }
     Ok(())
+}
+
+fn serve_cmd(a: &super::ServeArgs) -> Result<()> {
+    crate::serve::serve(&a.file, crate::serve::Options { port: a.port, players: a.players.clone() })
 }
 
 fn clean_cmd(a: &super::CleanArgs) -> Result<()> {

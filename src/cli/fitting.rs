@@ -101,8 +101,13 @@ pub fn probe_run(
         let mut only = vec![false; sg.g.node_count()];
         p.stale.iter().for_each(|n| only[n.index()] = true);
         // Not forced: `--force` re-runs them with everything else.
-        let popts =
-            RunOptions { force: false, cancel: opts.cancel.clone(), keep_jobs: opts.keep_jobs.clone(), ..*opts };
+        let popts = RunOptions {
+            force: false,
+            cancel: opts.cancel.clone(),
+            keep_jobs: opts.keep_jobs.clone(),
+            slurm: opts.slurm.clone(),
+            ..*opts
+        };
         report = exec::run(&ctx, state, &only, &popts, &LocalExecutor::keeping(opts.keep_jobs.clone()));
     }
     let failed: HashSet<String> =
@@ -142,6 +147,7 @@ pub fn unattempted(
             reason: Some(reason.into()),
             duration_ms: 0,
             error: None,
+            attempts: 0,
         });
     }
     out

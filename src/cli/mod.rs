@@ -2,10 +2,17 @@
 //! themselves are in [`commands`]; each returns `Ok(())` or an [`Error`], whose exit code
 //! [`crate::error::exit_code`] chooses.
 
+mod ci_reports;
 mod clean;
 mod commands;
 mod exec_job;
+mod executor;
+mod failed;
 mod fitting;
+mod init;
+mod shell;
+mod slurm_task;
+pub mod watch;
 
 use std::path::PathBuf;
 
@@ -55,9 +62,25 @@ pub enum Command {
     Clean(CleanArgs),
     /// Check every package: segments exist, CODECS/RESOLUTION/BANDWIDTH are exact, boundaries align.
     Verify(VerifyArgs),
+    /// Rebuild whenever the manifest or a source folder changes (drop folders); Ctrl-C ends it.
+    Watch(watch::WatchArgs),
+    /// Preview server on 127.0.0.1: the titles, their renditions and verify results, and players.
+    Serve(ServeArgs),
+    /// Write a commented starter manifest for a folder of media (never overwrites a file).
+    Init(init::InitArgs),
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    Completions(shell::CompletionsArgs),
+    /// Print the manifest's JSON Schema (for editors: yaml-language-server) on stdout.
+    Schema,
+    /// Print the man page (roff) on stdout; `cargo xtask man` writes target/man/vodbuild.1.
+    #[command(hide = true)]
+    Man,
     /// Run one job built elsewhere (a JobSpec) against the workspace at --root.
     #[command(hide = true)]
     ExecJob(exec_job::ExecJobArgs),
+    /// Run one task of a Slurm batch file (the interpreter its `#!` line names).
+    #[command(hide = true)]
+    SlurmTask(slurm_task::SlurmTaskArgs),
 }
 
 #[derive(Args, Debug)]
@@ -81,7 +104,8 @@ pub struct RunArgs {
     /// published or saw before (otherwise only records from remote state are checked).
     #[arg(long)]
     pub check_remote: bool,
-    /// Only these steps (a glob over step ids or source ids) and what they depend on.
+    /// Only these steps (a glob over step ids or source ids) and what they depend on;
+    /// `failed`: the steps the last run failed (see `status --failed`).
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,
     /// Only the sources of shard K of N, 1 <= K <= N <= 1000 (for CI matrices): a source's
@@ -95,10 +119,20 @@ pub struct RunArgs {
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Also write a JUnit XML report (one testcase per step) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Prometheus textfile (steps by kind and status, durations, bytes) here.
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
     /// Also save each job's spec (`ID.json`) and result (`ID.result.json`) in DIR, for
     /// `vodbuild exec-job` (hidden: for executors and tests).
     #[arg(long, value_name = "DIR", hide = true)]
     pub keep_jobs: Option<PathBuf>,
+    /// Where compute jobs run: this machine, or a Slurm cluster (sbatch on PATH); overrides
+    /// the manifest's `executor: {kind: ...}`.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub executor: Option<crate::manifest::executor::ExecutorKind>,
 }
 
 #[derive(Args, Debug)]
@@ -134,6 +168,9 @@ pub struct StatusArgs {
     pub file: PathBuf,
     #[arg(long)]
     pub json: bool,
+    /// The last run's failed steps, with their attempts and the end of their error.
+    #[arg(long)]
+    pub failed: bool,
 }
 
 #[derive(Args, Debug)]
@@ -142,6 +179,18 @@ pub struct VerifyArgs {
     /// Print the problems as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    pub file: PathBuf,
+    /// Port on 127.0.0.1 (0: any free port; the URL is printed on stdout).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Serve hls.min.js and shaka-player.compiled.js from DIR instead of the builds embedded
+    /// in vodbuild.
+    #[arg(long, value_name = "DIR")]
+    pub players: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -222,7 +271,7 @@ fn init_logging(cli: &Cli) {
     let filter = EnvFilter::try_from_env("VODBUILD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::term::LogWriter)
         .with_ansi(crate::term::color_stderr())
         // Its own complaint about a broken stderr would be an `eprint!`, which panics.
         .log_internal_errors(false);

@@ -1,7 +1,8 @@
 //! The builder (ninja's `Builder`): asks the [`Scheduler`] for jobs, has [`Work`] build
 //! them, starts them on an [`Executor`] while it has slots, and hands each finished step to
 //! [`Work::record`] and back to the scheduler. Cancellation (a [`Cancel`] handle) stops
-//! new jobs and cancels those in flight.
+//! new jobs and cancels those in flight. A transient failure is retried after a backoff
+//! when the step's kind allows it ([`super::retry`]); the scheduler only sees the last attempt.
 
 use std::collections::HashMap;
 
@@ -11,6 +12,7 @@ use super::cancel::Cancel;
 use super::executor::{Executor, Finished, Job, JobId, JobOutcome};
 use super::progress::Progress;
 use super::report::RunReport;
+use super::retry::{Pending, RetryPolicy};
 use super::scheduler::{Judge, Scheduler, StepOutcome};
 use crate::dag::StepGraph;
 use crate::job::JobSpec;
@@ -43,6 +45,8 @@ pub struct Builder<'r, W: Work> {
     sync: SyncStats,
     cancel: Cancel,
     cancelled: bool,
+    retry: RetryPolicy,
+    pending: Pending,
 }
 
 impl<'r, W: Work> Builder<'r, W> {
@@ -63,20 +67,33 @@ impl<'r, W: Work> Builder<'r, W> {
             sync: SyncStats::default(),
             cancel,
             cancelled: false,
+            retry: RetryPolicy::none(),
+            pending: Pending::default(),
         }
+    }
+
+    /// Retries transient failures as `policy` says (none by default).
+    pub fn with_retries(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     /// Runs until nothing more can start and nothing is in flight.
     pub fn build(mut self, executor: &mut dyn Executor) -> RunReport {
         loop {
             self.dispatch(executor);
+            self.progress.settled(self.sched.settled());
             match executor.wait_any() {
                 Some(f) => self.job_finished(f),
+                None if self.wait_for_retry() => {}
                 None => break,
             }
         }
         let mut report = self.sched.into_report(self.cancel.is_cancelled());
         report.sync = self.sync;
+        for s in &mut report.steps {
+            s.attempts = self.sg.by_id.get(&s.id).map_or(0, |n| self.pending.attempts(*n));
+        }
         report
     }
 
@@ -92,6 +109,12 @@ impl<'r, W: Work> Builder<'r, W> {
             if executor.can_run_more() == 0 {
                 break;
             }
+            if !self.cancelled
+                && let Some(group) = self.pending.take_due()
+            {
+                self.start(group, executor);
+                continue;
+            }
             let Some(group) = self.sched.next_job(&mut *self.work) else { break };
             self.start(group, executor);
         }
@@ -103,6 +126,7 @@ impl<'r, W: Work> Builder<'r, W> {
             Ok(spec) => {
                 let id = self.next_id;
                 self.next_id += 1;
+                self.pending.started(&group);
                 self.in_flight.insert(id, (spec.label.clone(), group));
                 executor.start(Job { id, spec });
             }
@@ -122,6 +146,7 @@ impl<'r, W: Work> Builder<'r, W> {
                     self.record(n, outs, f.duration_ms);
                 }
             }
+            JobOutcome::Failed(e) if self.retry_later(&label, &group, &e) => {}
             JobOutcome::Failed(e) => {
                 tracing::info!(job = %label, error = %e, "failed");
                 self.progress.println(&format!("error: {label} failed: {e}"));
@@ -132,6 +157,44 @@ impl<'r, W: Work> Builder<'r, W> {
                 group.into_iter().for_each(|n| self.sched.finished(n, StepOutcome::Interrupted));
             }
         }
+    }
+
+    /// Whether the failed job of `group` runs again after a backoff (then it waits in
+    /// [`Pending`]; its steps stay running for the scheduler).
+    fn retry_later(&mut self, label: &str, group: &[NodeIndex], error: &str) -> bool {
+        let attempts = group.iter().map(|n| self.pending.attempts(*n)).max().unwrap_or(0);
+        let kind = self.sg.g[group[0]].kind;
+        let Some(delay) = self.retry.next(kind, attempts, error).filter(|_| !self.cancel.is_cancelled()) else {
+            return false;
+        };
+        let first = error.lines().next().unwrap_or("");
+        tracing::info!(job = %label, error = %error, attempts, "transient failure, retrying");
+        self.progress.println(&format!(
+            "retrying {label} in {:.1}s (attempt {} of {}): {first}",
+            delay.as_secs_f64(),
+            attempts + 1,
+            self.retry.retries(kind) + 1
+        ));
+        self.pending.wait(group.to_vec(), delay);
+        true
+    }
+
+    /// Nothing is in flight: sleeps until the next retry is due (false when none waits).
+    /// On cancellation the waiting jobs end interrupted.
+    fn wait_for_retry(&mut self) -> bool {
+        while let Some(left) = self.pending.until_next() {
+            if self.cancel.is_cancelled() {
+                for group in self.pending.take_all() {
+                    group.into_iter().for_each(|n| self.sched.finished(n, StepOutcome::Interrupted));
+                }
+                return false;
+            }
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(std::time::Duration::from_millis(100)));
+        }
+        false
     }
 
     /// Records a step that ran; a state that cannot be written fails it and stops the run.

@@ -33,7 +33,13 @@ impl ToolPaths {
             let name = tool_name(pin.tool);
             let found = crate::tools::locate(name, pin.configured.as_deref(), root)?;
             if found.digest != pin.digest {
-                let message = format!("{} is not the build the job was planned with", found.path.display());
+                let message = format!(
+                    "{} is not the build the job was planned with: its fingerprint is {}, the job's (the \
+                     coordinator's {name}) is {}",
+                    found.path.display(),
+                    found.digest,
+                    pin.digest
+                );
                 return Err(crate::Error::Tool { tool: name.into(), message });
             }
             let slot = match pin.tool {

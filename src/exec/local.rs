@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::cancel::Cancel;
 use super::env::JobEnv;
+use super::pipes::Tick;
 use super::run_job;
 use crate::job::{JobResult, JobSpec};
 
@@ -12,7 +13,7 @@ use crate::job::{JobResult, JobSpec};
 /// outputs in their temporaries. Placement into final position and recording are done by the
 /// scheduler after success ([`run_job::place`]).
 pub trait Executor: Sync {
-    fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult;
+    fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(Tick)) -> JobResult;
 }
 
 /// Runs jobs as child processes of this vodbuild. With `run --keep-jobs DIR`, each job's
@@ -30,7 +31,7 @@ impl LocalExecutor {
 }
 
 impl Executor for LocalExecutor {
-    fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult {
+    fn execute(&self, env: &JobEnv, job: &JobSpec, cancel: &Cancel, progress: &mut dyn FnMut(Tick)) -> JobResult {
         let save = |name: String, bytes: Vec<u8>| {
             if let Some(dir) = &self.keep
                 && let Err(e) = std::fs::create_dir_all(dir)

@@ -3,9 +3,12 @@
 //! and `--keep-going`), the [`fusion`] policy (the stale video encodes of a source are one
 //! job), the [`builder`] loop with its [`work`] (freshness, jobs, records), the [`recorder`] (each finished step into the state before
 //! its dependents start), and the [`executor`] interface (start / wait for any / cancel all)
-//! with its local implementation on a bounded rayon pool ([`pool`]). Cancellation is a
-//! [`cancel::Cancel`] handle passed in. [`report`] types what a run did. A command step's
-//! tool runs through [`command`], confined by [`landlock`].
+//! with its local implementation on a bounded rayon pool ([`pool`]) and the [`slurm`] one
+//! (compute jobs on a Slurm cluster). Cancellation is a [`cancel::Cancel`] handle passed in.
+//! [`report`] types what a run did; [`junit`], [`metrics`] and [`step_summary`] render it for
+//! CI. [`retry`]: transient failures run again after a backoff (the builder's loop);
+//! [`webhook`] sends notify requests. A command step's tool runs through [`command`],
+//! confined by [`landlock`].
 
 pub mod builder;
 pub mod cancel;
@@ -15,20 +18,27 @@ pub mod env;
 pub mod executor;
 pub mod fusion;
 pub mod job;
+pub mod junit;
 pub mod landlock;
 pub mod local;
+pub mod metrics;
 pub mod perform;
 pub mod pipes;
 pub mod place;
 pub mod pool;
 pub mod probe_source;
 pub mod progress;
+pub mod progress_line;
 pub mod recorder;
 pub mod report;
+pub mod retry;
 pub mod run_job;
 pub mod runner;
 pub mod scheduler;
+pub mod slurm;
+pub mod step_summary;
 pub mod sweep;
+pub mod webhook;
 pub mod work;
 
 pub use report::{RunReport, Status, StepReport};
@@ -40,6 +50,7 @@ use job::JobCtx;
 use pool::LocalPool;
 use progress::Progress;
 use scheduler::Scheduler;
+use slurm::{SlurmExecutor, Timing};
 use work::StateWork;
 
 pub struct RunOptions {
@@ -54,6 +65,8 @@ pub struct RunOptions {
     pub cancel: cancel::Cancel,
     /// `run --keep-jobs DIR` (hidden): each job's spec and result are also saved there.
     pub keep_jobs: Option<std::path::PathBuf>,
+    /// The Slurm session when compute jobs go to Slurm (`executor: slurm`).
+    pub slurm: Option<std::sync::Arc<slurm::Session>>,
 }
 
 /// Runs the selected steps on this machine; `actions` runs one job's work.
@@ -67,6 +80,7 @@ pub fn run(
     let state_dir = ctx.m.state_dir();
     sweep::remove_stale_temporaries(ctx.sg, selected, &[&ctx.m.output_dir, &state_dir]);
     let progress = Progress::new(opts.progress);
+    progress.set_total(selected.iter().filter(|s| **s).count());
     let threads = pool::threads(opts.jobs);
     let env =
         run_job::JobEnv { root: ctx.m.root.clone(), tools: run_job::ToolPaths::of(ctx.tools), verify_inputs: false };
@@ -75,6 +89,11 @@ pub fn run(
         let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
         let mut work = StateWork { ctx, state, force: opts.force, jctx };
         let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
-        Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone()).build(&mut executor)
+        let builder = Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone())
+            .with_retries(retry::RetryPolicy::of(ctx.m.raw.retries.as_ref()));
+        match &opts.slurm {
+            Some(s) => builder.build(&mut SlurmExecutor::new(s, Timing::default(), executor, opts.cancel.clone())),
+            None => builder.build(&mut executor),
+        }
     })
 }

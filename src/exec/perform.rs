@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::cancel::Cancel;
 use super::env::JobEnv;
+use super::pipes::Tick;
 use super::runner;
 use crate::job::Action;
 use crate::job::paths::{resolve, resolve_arg};
@@ -17,7 +18,7 @@ pub fn perform(
     action: &Action,
     env: &JobEnv,
     cancel: &Cancel,
-    progress: &mut dyn FnMut(f64),
+    progress: &mut dyn FnMut(Tick),
 ) -> Result<SyncStats, String> {
     let root = env.root.as_path();
     let r = |p: &Path| resolve(root, p);
@@ -45,6 +46,7 @@ pub fn perform(
             runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
             crate::kinds::dash::fix_mpd(&r(dir))
         }
+        Action::Notify(n) => super::webhook::deliver(n, &r(&n.out)),
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
         Action::Command(c) => super::command::run(c, env, cancel),
         Action::Verify { package, path, duration, out, aspect } => {

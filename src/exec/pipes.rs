@@ -1,6 +1,7 @@
 //! A child's stdout and stderr read together on the calling thread (poll(2)): no thread per
 //! stream, so a running tool costs its job one thread. stdout lines `out_time_us=N` (ffmpeg
-//! `-progress`) become progress, the other lines are kept; of stderr only the last
+//! `-progress`) become progress (a [`Tick`], with the `fps=` and `speed=` seen before them), the
+//! other lines are kept; of stderr only the last
 //! [`STDERR_TAIL`] bytes are kept (a tool that writes without end costs no memory), and at
 //! `-vv` every stderr line is logged as it comes.
 
@@ -10,14 +11,22 @@ use std::process::{ChildStderr, ChildStdout};
 
 pub const STDERR_TAIL: usize = 4000;
 
+/// One `-progress` report: media seconds written, and ffmpeg's latest `fps` and `speed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Tick {
+    pub seconds: f64,
+    pub fps: Option<f64>,
+    pub speed: Option<f64>,
+}
+
 /// Reads both streams to their end; returns (stdout without progress lines, stderr tail).
 pub fn drain(
     mut stdout: ChildStdout,
     mut stderr: ChildStderr,
     tool: &str,
-    on_progress: &mut dyn FnMut(f64),
+    on_progress: &mut dyn FnMut(Tick),
 ) -> (Vec<u8>, Vec<u8>) {
-    let mut out = Lines { pending: Vec::new(), kept: Vec::new() };
+    let mut out = Lines { pending: Vec::new(), kept: Vec::new(), fps: None, speed: None };
     let mut tail = Tail { buf: Vec::new(), logged: 0, verbose: tracing::enabled!(tracing::Level::DEBUG) };
     let fds = [stdout.as_raw_fd(), stderr.as_raw_fd()];
     let mut open = [true, true];
@@ -52,10 +61,12 @@ pub fn drain(
 struct Lines {
     pending: Vec<u8>,
     kept: Vec<u8>,
+    fps: Option<f64>,
+    speed: Option<f64>,
 }
 
 impl Lines {
-    fn push(&mut self, bytes: &[u8], on_progress: &mut dyn FnMut(f64)) {
+    fn push(&mut self, bytes: &[u8], on_progress: &mut dyn FnMut(Tick)) {
         self.pending.extend_from_slice(bytes);
         while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.pending.drain(..=end).collect();
@@ -63,19 +74,25 @@ impl Lines {
         }
     }
 
-    fn finish(&mut self, on_progress: &mut dyn FnMut(f64)) {
+    fn finish(&mut self, on_progress: &mut dyn FnMut(Tick)) {
         if !self.pending.is_empty() {
             let line = std::mem::take(&mut self.pending);
             self.line(line, on_progress);
         }
     }
 
-    fn line(&mut self, line: Vec<u8>, on_progress: &mut dyn FnMut(f64)) {
+    fn line(&mut self, line: Vec<u8>, on_progress: &mut dyn FnMut(Tick)) {
         let text = String::from_utf8_lossy(&line);
-        match text.trim_end().strip_prefix("out_time_us=") {
+        let text = text.trim_end();
+        if let Some(fps) = text.strip_prefix("fps=") {
+            self.fps = fps.trim().parse().ok();
+        } else if let Some(speed) = text.strip_prefix("speed=") {
+            self.speed = speed.trim().trim_end_matches('x').parse().ok();
+        }
+        match text.strip_prefix("out_time_us=") {
             Some(us) => {
                 if let Ok(us) = us.parse::<i64>() {
-                    on_progress(us.max(0) as f64 / 1e6);
+                    on_progress(Tick { seconds: us.max(0) as f64 / 1e6, fps: self.fps, speed: self.speed });
                 }
             }
             None => self.kept.extend_from_slice(&line),
@@ -127,7 +144,8 @@ mod tests {
         let mut child =
             Command::new("sh").args(["-c", script]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let mut seen = Vec::new();
-        let (out, err) = drain(child.stdout.take().unwrap(), child.stderr.take().unwrap(), "sh", &mut |s| seen.push(s));
+        let (out, err) =
+            drain(child.stdout.take().unwrap(), child.stderr.take().unwrap(), "sh", &mut |s| seen.push(s.seconds));
         child.wait().unwrap();
         assert_eq!(String::from_utf8_lossy(&out), "a\nb");
         assert_eq!(seen, vec![1.5]);

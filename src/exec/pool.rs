@@ -75,7 +75,7 @@ impl Executor for LocalPool<'_, '_> {
             // A panic in a job (or its progress bar) fails that job; it must not leave the
             // builder waiting for a `Finished` that never comes.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut bar = progress.start(&job.spec.label, job.spec.duration);
+                let mut bar = progress.start(&job.spec.label, job.spec.duration, job.spec.steps.len());
                 let result = actions.execute(env, &job.spec, &cancel, &mut |s| bar.update(s));
                 let result = run_job::place(&job.spec, &env.root, result);
                 bar.finish(result.is_ok());
@@ -102,5 +102,22 @@ impl Executor for LocalPool<'_, '_> {
 
     fn cancel_all(&mut self) {
         self.cancel.cancel();
+    }
+}
+
+impl LocalPool<'_, '_> {
+    /// Jobs started and not yet returned by a wait.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
+    }
+
+    /// Like [`Executor::wait_any`], giving up after `timeout` (for an executor that also polls).
+    pub fn wait_timeout(&mut self, timeout: std::time::Duration) -> Option<Finished> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        let f = self.rx.recv_timeout(timeout).ok()?;
+        self.in_flight -= 1;
+        Some(f)
     }
 }

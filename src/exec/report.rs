@@ -24,6 +24,13 @@ pub struct StepReport {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How many times it ran in this run (shown when retried: more than once).
+    #[serde(skip_serializing_if = "not_retried")]
+    pub attempts: u32,
+}
+
+fn not_retried(attempts: &u32) -> bool {
+    *attempts <= 1
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -89,4 +96,26 @@ pub struct RunDocument<'a> {
     pub stats: RunStats,
     pub steps: &'a [StepReport],
     pub ladder_skipped: Vec<LadderSkip>,
+    /// Where the jobs ran.
+    pub executor: ExecutorReport,
+}
+
+/// The executor a run used and, for Slurm, what it asked of the scheduler.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExecutorReport {
+    /// `local` or `slurm`.
+    pub kind: &'static str,
+    /// Jobs (array tasks) submitted, retries included.
+    pub submitted_jobs: u64,
+    pub sbatch_calls: u64,
+    /// `squeue` calls.
+    pub status_calls: u64,
+    /// Attempts after a node or limit failure.
+    pub retries: u64,
+}
+
+impl Default for ExecutorReport {
+    fn default() -> Self {
+        ExecutorReport { kind: "local", submitted_jobs: 0, sbatch_calls: 0, status_calls: 0, retries: 0 }
+    }
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 pub use super::env::{JobEnv, ToolPaths};
 
 use super::cancel::Cancel;
+use super::pipes::Tick;
 use super::{check, perform, place, runner};
 use crate::hash::{FileStat, hash_file};
 use crate::job::{FileDigest, JobResult, JobSpec, JobStatus, Placement, StepFiles};
@@ -18,7 +19,7 @@ use crate::storage::sync::SyncStats;
 
 /// Runs `spec`: on success its outputs are checked and digested in their temporaries; on
 /// failure the temporaries are removed.
-pub fn run(spec: &JobSpec, env: &JobEnv, cancel: &Cancel, progress: &mut dyn FnMut(f64)) -> JobResult {
+pub fn run(spec: &JobSpec, env: &JobEnv, cancel: &Cancel, progress: &mut dyn FnMut(Tick)) -> JobResult {
     let placements = spec.placements(&env.root);
     let outcome = attempt(spec, env, &placements, cancel, progress);
     let interrupted = cancel.is_cancelled() || matches!(&outcome, Err(e) if e == runner::INTERRUPTED);
@@ -50,7 +51,7 @@ fn attempt(
     env: &JobEnv,
     placements: &[Placement],
     cancel: &Cancel,
-    progress: &mut dyn FnMut(f64),
+    progress: &mut dyn FnMut(Tick),
 ) -> Result<(Vec<StepFiles>, SyncStats), String> {
     for p in placements {
         place::confine(p)?;

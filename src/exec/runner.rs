@@ -20,8 +20,13 @@ pub fn interrupted() -> bool {
 /// The error of a tool run stopped by cancellation (the executor reports it as interrupted).
 pub const INTERRUPTED: &str = "interrupted";
 
-/// Runs `program args...`; `on_progress` gets ffmpeg's `out_time` in seconds.
-pub fn run(cancel: &Cancel, program: &Path, args: &[String], on_progress: impl FnMut(f64)) -> Result<Vec<u8>, String> {
+/// Runs `program args...`; `on_progress` gets ffmpeg's `out_time` in seconds, fps and speed.
+pub fn run(
+    cancel: &Cancel,
+    program: &Path,
+    args: &[String],
+    on_progress: impl FnMut(super::pipes::Tick),
+) -> Result<Vec<u8>, String> {
     run_with(cancel, program, args, &Setup::default(), on_progress)
 }
 
@@ -44,7 +49,7 @@ pub fn run_with(
     program: &Path,
     args: &[String],
     setup: &Setup,
-    mut on_progress: impl FnMut(f64),
+    mut on_progress: impl FnMut(super::pipes::Tick),
 ) -> Result<Vec<u8>, String> {
     let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if cancel.is_cancelled() {

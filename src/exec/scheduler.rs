@@ -97,6 +97,8 @@ pub struct Scheduler<'g> {
     queue: VecDeque<Vec<NodeIndex>>,
     keep_going: bool,
     stopped: bool,
+    /// Steps settled at least once (for progress).
+    settled: usize,
 }
 
 impl<'g> Scheduler<'g> {
@@ -112,7 +114,15 @@ impl<'g> Scheduler<'g> {
                     report: None,
                 })
                 .collect();
-        let mut s = Scheduler { sg, nodes, ready: VecDeque::new(), queue: VecDeque::new(), keep_going, stopped: false };
+        let mut s = Scheduler {
+            sg,
+            nodes,
+            ready: VecDeque::new(),
+            queue: VecDeque::new(),
+            keep_going,
+            stopped: false,
+            settled: 0,
+        };
         for n in sg.topo() {
             if s.selected(n) && s.nodes[n.index()].remaining == 0 {
                 s.make_ready(n);
@@ -135,6 +145,11 @@ impl<'g> Scheduler<'g> {
         let group = self.queue.pop_front()?;
         group.iter().for_each(|n| self.nodes[n.index()].phase = Phase::Running);
         Some(group)
+    }
+
+    /// Selected steps that have settled (their report is known).
+    pub fn settled(&self) -> usize {
+        self.settled
     }
 
     /// Jobs judged stale and not started yet.
@@ -295,6 +310,7 @@ impl<'g> Scheduler<'g> {
         node.phase = phase;
         node.report = Some(report);
         let first = !std::mem::replace(&mut node.released, true);
+        self.settled += usize::from(first);
         for d in self.sg.dependents(n) {
             let (unblocked, rejudge) = match &mut self.nodes[d.index()].phase {
                 Phase::Unselected => continue,
@@ -340,6 +356,7 @@ impl<'g> Scheduler<'g> {
             reason,
             duration_ms: ms,
             error,
+            attempts: 0,
         }
     }
 }

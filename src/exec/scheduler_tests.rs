@@ -176,6 +176,8 @@ struct FakeExecutor {
     events: Vec<Event>,
     /// Steps whose job fails.
     fails: HashSet<String>,
+    /// Steps whose job fails transiently (killed by a signal) this many more times.
+    transient: HashMap<String, u32>,
     /// The digest a step's new output has (default "old": the same bytes as recorded).
     built: HashMap<String, String>,
     /// Cancelled once this many jobs have started (a Ctrl-C mid-run).
@@ -190,6 +192,7 @@ impl FakeExecutor {
             running: VecDeque::new(),
             events: vec![],
             fails: HashSet::new(),
+            transient: HashMap::new(),
             built: HashMap::new(),
             cancel_after: None,
             cancelled: false,
@@ -222,6 +225,9 @@ impl Executor for FakeExecutor {
         self.events.push(Event::Finish(steps.clone()));
         let outcome = if self.cancelled {
             JobOutcome::Interrupted
+        } else if let Some(s) = steps.iter().find(|s| self.transient.get(*s).is_some_and(|n| *n > 0)) {
+            *self.transient.get_mut(s).expect("found") -= 1;
+            JobOutcome::Failed("ffmpeg exited with a signal:\nkilled".into())
         } else if let Some(s) = steps.iter().find(|s| self.fails.contains(*s)) {
             JobOutcome::Failed(format!("{s}: boom"))
         } else {
@@ -478,4 +484,73 @@ fn interruption_starts_no_new_job_and_reports_the_rest_interrupted() {
             if downstream.contains(&s.id) { why.starts_with("upstream failed: ") } else { why == "interrupted" };
         assert!(s.status == Status::Skipped && expected, "{}: {:?} {why}", s.id, s.status);
     }
+}
+
+// ------------------------------------------------------------------ retries
+
+fn build_retrying(sg: &StepGraph, ex: &mut FakeExecutor, retries: crate::manifest::model::Retries) -> RunReport {
+    let progress = Progress::new(Mode::Quiet);
+    let sched = Scheduler::new(sg, &vec![true; sg.g.node_count()], false);
+    let policy = crate::exec::retry::RetryPolicy::of(Some(&retries));
+    Builder::new(sched, sg, &mut all_new(sg), &progress, Cancel::new()).with_retries(policy).build(ex)
+}
+
+fn attempts(report: &RunReport, id: &str) -> u32 {
+    report.steps.iter().find(|s| s.id == id).map(|s| s.attempts).unwrap_or_default()
+}
+
+#[test]
+fn a_transient_failure_is_retried_until_it_succeeds() {
+    let sg = graph(&["a"]);
+    let mut ex = FakeExecutor::new(2);
+    ex.transient.insert("thumbnails:a".into(), 2);
+    let retries = crate::manifest::model::Retries { thumbnails: Some(3), ..Default::default() };
+    let report = build_retrying(&sg, &mut ex, retries);
+    assert_eq!(outcome(&report, "thumbnails:a").0, Status::Executed);
+    assert_eq!(attempts(&report, "thumbnails:a"), 3);
+    assert_eq!(ex.started().iter().filter(|g| g[0] == "thumbnails:a").count(), 3);
+    assert_eq!(outcome(&report, "metadata:a").0, Status::Executed, "its dependent waited for the retry");
+    assert_eq!(attempts(&report, "hls:a"), 1);
+}
+
+#[test]
+fn retries_are_bounded_then_the_step_fails() {
+    let sg = graph(&["a"]);
+    let mut ex = FakeExecutor::new(1);
+    ex.transient.insert("thumbnails:a".into(), 10);
+    let retries = crate::manifest::model::Retries { thumbnails: Some(2), ..Default::default() };
+    let report = build_retrying(&sg, &mut ex, retries);
+    let (status, _, error) = outcome(&report, "thumbnails:a");
+    assert_eq!((status, error.lines().next()), (Status::Failed, Some("ffmpeg exited with a signal:")));
+    assert_eq!(attempts(&report, "thumbnails:a"), 3, "one attempt and two retries");
+    assert_eq!(outcome(&report, "metadata:a").0, Status::Skipped);
+}
+
+#[test]
+fn only_transient_failures_of_kinds_with_retries_run_again() {
+    let sg = graph(&["a"]);
+    // Thumbnails may retry, but its failure is not transient.
+    let mut ex = FakeExecutor::new(1);
+    ex.fails.insert("thumbnails:a".into());
+    let retries = crate::manifest::model::Retries { thumbnails: Some(3), ..Default::default() };
+    let report = build_retrying(&sg, &mut ex, retries);
+    assert_eq!(outcome(&report, "thumbnails:a").0, Status::Failed);
+    assert_eq!(ex.started().iter().filter(|g| g[0] == "thumbnails:a").count(), 1);
+    // An encode killed by a signal keeps its default: no retry.
+    let mut ex = FakeExecutor::new(1);
+    ex.transient.insert("encode:a:aac".into(), 1);
+    let report = build_retrying(&sg, &mut ex, Default::default());
+    assert_eq!(outcome(&report, "encode:a:aac").0, Status::Failed);
+    assert_eq!(attempts(&report, "encode:a:aac"), 1);
+}
+
+#[test]
+fn a_retried_failure_does_not_stop_the_run() {
+    let sg = graph(&["a", "b"]);
+    let mut ex = FakeExecutor::new(1);
+    ex.transient.insert("probe:a".into(), 1);
+    let retries = crate::manifest::model::Retries { probe: Some(1), ..Default::default() };
+    let report = build_retrying(&sg, &mut ex, retries);
+    assert!(report.steps.iter().all(|s| s.status == Status::Executed), "{:?}", report.steps);
+    assert_eq!(attempts(&report, "probe:a"), 2);
 }

@@ -205,6 +205,8 @@ impl SourceSteps<'_> {
             made.push((sg.add(step, &deps), None));
         }
         self.add_publish(sg, &made);
+        let made: Vec<NodeIndex> = made.iter().map(|(n, _)| *n).chain(made.iter().filter_map(|(_, v)| *v)).collect();
+        super::notify::add(m, s, sg, probe, &made);
     }
 
     /// One encode step per rendition, after the probe.

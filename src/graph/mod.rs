@@ -1,11 +1,14 @@
 //! The step DAG (petgraph): per source, probe → encode(rendition) → package_hls /
 //! package_dash; thumbnails, audio_only; the manifest's command steps (`command.rs`) after
 //! what they read; metadata last. Edges point from a dependency to
+//! package_dash; thumbnails, audio_only; metadata last; then publish, and one notify step per
+//! `notify:` target (`notify.rs`). Edges point from a dependency to
 //! its dependent. Building it (`build.rs`) asks each kind ([`crate::kinds`]) for its steps'
 //! parameters; the graph as data is [`crate::dag`], the step types are [`crate::step`].
 
 mod build;
 mod command;
+mod notify;
 pub mod render;
 
 pub use crate::dag::StepGraph;

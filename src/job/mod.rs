@@ -18,6 +18,7 @@
 
 pub mod confine;
 pub mod ctx;
+pub mod notify;
 pub mod paths;
 pub mod promise;
 
@@ -161,6 +162,8 @@ pub enum Action {
     Publish(PublishJob),
     /// A command step's tool ([`crate::kinds::command`]).
     Command(CommandRun),
+    /// Call a webhook (see [`crate::exec::webhook`]); writes its receipt.
+    Notify(notify::NotifyJob),
     /// Check a package; the step fails with one line per problem.
     Verify {
         package: PackageKind,

@@ -11,6 +11,7 @@ pub mod dash;
 pub mod encode;
 pub mod hls;
 pub mod metadata;
+pub mod notify;
 pub mod probe;
 pub mod publish;
 pub mod thumbnails;
@@ -41,6 +42,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Publish => publish::RECIPE,
         StepKind::Verify => verify::RECIPE,
         StepKind::Command => command::RECIPE,
+        StepKind::Notify => notify::RECIPE,
     }
 }
 
@@ -53,6 +55,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
         (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
         (StepKind::Command, _) => format!("steps.{}", command::name(step)),
+        (StepKind::Notify, s) => format!("notify {}", s.name().unwrap_or_default()),
         (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
             k.as_str().to_string()
         }
@@ -68,6 +71,7 @@ pub fn reads_source(kind: StepKind) -> bool {
         | StepKind::Metadata
         | StepKind::Publish
         | StepKind::Verify
+        | StepKind::Notify
         // Per step: when its template names `{source}` (see graph::command).
         | StepKind::Command => false,
     }
@@ -79,6 +83,7 @@ pub fn writes_folder(kind: StepKind) -> bool {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
         StepKind::Command => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
+        StepKind::Notify => false,
     }
 }
 
@@ -100,6 +105,7 @@ pub(crate) fn action<'o>(
         StepKind::Verify => verify::action(b, probe),
         StepKind::Metadata => metadata::action(b, probe, outputs_of),
         StepKind::Command => command::action(b)?,
+        StepKind::Notify => notify::action(b, probe, outputs_of)?,
     };
     Ok((action, first.id.clone()))
 }
@@ -115,6 +121,7 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
         StepKind::AudioOnly => Promise::AudioOnly,
         StepKind::Publish => Promise::Nothing,
         StepKind::Command => command::promise(m, &sg.g[n]),
+        StepKind::Notify => Promise::Json,
     }
 }
 

@@ -2,12 +2,16 @@
 //! values ([`env`]) → deserialized ([`model`]) → validated ([`validate`]) →
 //! sources expanded ([`sources`]). Every error names the file, line, column and field.
 
+pub mod after_publish;
 pub mod checks;
 pub mod de;
 pub mod env;
+pub mod executor;
 pub mod locations;
 pub mod model;
+pub mod notify;
 pub mod read;
+pub mod schema;
 pub mod snippet;
 pub mod sources;
 pub mod steps;
@@ -67,6 +71,9 @@ pub struct Manifest {
     /// Absolute output root.
     pub output_dir: PathBuf,
     pub sources: Vec<Source>,
+    /// `sources:` entries (`path:`) whose file is gone, under `after_publish: {source:
+    /// delete}`: fine when the state says vodbuild deleted it ([`crate::lifecycle`]).
+    pub absent: Vec<usize>,
 }
 
 impl Manifest {
@@ -82,7 +89,8 @@ impl Manifest {
         let raw: RawManifest = yaml::from_str(file, text, &lookup)?;
         let ctx = ErrCtx { file, text };
         validate::validate(&raw, &ctx)?;
-        let sources = sources::expand(&raw, root, &ctx)?;
+        let mut absent = Vec::new();
+        let sources = sources::expand_noting_absent(&raw, root, &ctx, &mut absent)?;
         let output_dir = root.join(&raw.output_dir);
         Ok(Manifest {
             file: file.to_string(),
@@ -91,6 +99,7 @@ impl Manifest {
             raw,
             output_dir,
             sources,
+            absent,
         })
     }
 

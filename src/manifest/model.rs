@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawManifest {
     pub version: u32,
@@ -36,11 +37,42 @@ pub struct RawManifest {
     /// Command steps: tools the manifest declares (see [`super::steps`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub steps: BTreeMap<String, super::steps::CommandStep>,
+    /// Webhooks (or CMS calls) when a source's packages are built and published.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyTarget>,
+    /// Retries per step kind after a transient failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<Retries>,
+    /// What happens to a source once every output of it is published and verified.
+    pub after_publish: Option<AfterPublish>,
+    /// Where the compute jobs run (local or Slurm); never part of a step key.
+    #[serde(default, skip_serializing)]
+    pub executor: Option<super::executor::ExecutorSpec>,
 }
+
+/// `after_publish:`: the source lifecycle (see [`crate::lifecycle`]).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AfterPublish {
+    #[serde(default)]
+    pub source: SourceAction,
+}
+
+/// `keep` (default): sources stay. `delete`: a source file is deleted once all its outputs
+/// are published and its packages verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceAction {
+    #[default]
+    Keep,
+    Delete,
+}
+
+pub use super::notify::{HttpMethod, NotifyTarget, Retries};
 
 /// `strict` (default): a damaged or truncated source is an error. `lenient`: it is built
 /// from what can be read, with a warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceChecks {
     #[default]
@@ -49,7 +81,7 @@ pub enum SourceChecks {
 }
 
 /// One backend: an opendal service and its (non-secret) configuration.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 pub struct BackendSpec {
     pub service: String,
     /// Every other key, passed to the service's configuration.
@@ -68,7 +100,7 @@ impl<'de> Deserialize<'de> for Scalar {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishSpec {
     /// A backend name from `storage:`.
@@ -87,7 +119,7 @@ fn default_concurrency() -> usize {
     8
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateSpec {
     pub backend: String,
@@ -103,7 +135,7 @@ fn default_output_dir() -> String {
     "out".into()
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tools {
     pub ffmpeg: Option<String>,
@@ -112,7 +144,7 @@ pub struct Tools {
     pub packager: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Encoding {
     /// Closed-GOP length in seconds; every segment duration must be a multiple of it.
@@ -130,7 +162,7 @@ fn default_gop() -> f64 {
     2.0
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceSpec {
     pub path: Option<String>,
@@ -150,7 +182,7 @@ pub struct SourceSpec {
     pub exclude: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profiles {
     #[serde(default)]
@@ -159,7 +191,7 @@ pub struct Profiles {
     pub audio: BTreeMap<String, AudioProfile>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VideoCodec {
     H264,
@@ -168,7 +200,7 @@ pub enum VideoCodec {
     Vp9,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VideoProfile {
     pub codec: VideoCodec,
@@ -179,9 +211,11 @@ pub struct VideoProfile {
     pub maxrate: Option<Bitrate>,
     pub bufsize: Option<Bitrate>,
     #[serde(default, deserialize_with = "opt_string_like")]
+    #[schemars(with = "Option<super::schema::StringLike>")]
     pub preset: Option<String>,
     pub profile: Option<String>,
     #[serde(default, deserialize_with = "opt_string_like")]
+    #[schemars(with = "Option<super::schema::StringLike>")]
     pub level: Option<String>,
     #[serde(default)]
     pub frame_rate: FrameRate,
@@ -191,14 +225,14 @@ pub struct VideoProfile {
     pub upscale: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioCodec {
     Aac,
     Opus,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudioProfile {
     pub codec: AudioCodec,
@@ -220,7 +254,7 @@ fn default_sample_rate() -> u32 {
     48_000
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Outputs {
     pub hls: Option<HlsOutput>,
@@ -231,7 +265,7 @@ pub struct Outputs {
     pub metadata: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SegmentType {
     #[default]
@@ -239,7 +273,7 @@ pub enum SegmentType {
     Ts,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HlsOutput {
     pub renditions: Vec<String>,
@@ -255,7 +289,7 @@ pub struct HlsOutput {
     pub verify: bool,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashOutput {
     pub renditions: Vec<String>,
@@ -270,7 +304,7 @@ pub struct DashOutput {
 }
 
 /// Which program remuxes encoded renditions into a package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Packager {
     /// ffmpeg's hls/dash muxers.
@@ -284,7 +318,7 @@ fn default_segment() -> f64 {
     4.0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ImageFormat {
     #[default]
@@ -292,7 +326,7 @@ pub enum ImageFormat {
     Webp,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThumbnailsOutput {
     pub interval: Option<f64>,
@@ -307,7 +341,7 @@ fn default_thumb_width() -> u32 {
     320
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum AudioOnlyFormat {
     #[default]
@@ -315,7 +349,7 @@ pub enum AudioOnlyFormat {
     Mp3,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AudioOnlyOutput {
     #[serde(default)]

@@ -17,6 +17,19 @@ type Found = Vec<(String, PathBuf)>;
 type Seen = BTreeMap<String, (usize, PathBuf)>;
 
 pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>> {
+    expand_noting_absent(m, root, ctx, &mut Vec::new())
+}
+
+/// [`expand`], except that under `after_publish: {source: delete}` a `path:` source whose
+/// file is gone is left out and its `sources:` index noted in `absent` (the caller checks
+/// the state: a source deleted after publishing is not an error, see [`crate::lifecycle`]).
+pub fn expand_noting_absent(
+    m: &RawManifest,
+    root: &Path,
+    ctx: &ErrCtx,
+    absent: &mut Vec<usize>,
+) -> Result<Vec<Source>> {
+    let deletes = super::after_publish::deletes_sources(m);
     let mut out: Vec<Source> = Vec::new();
     let mut seen: Seen = BTreeMap::new();
     for (i, spec) in m.sources.iter().enumerate() {
@@ -30,7 +43,11 @@ pub fn expand(m: &RawManifest, root: &Path, ctx: &ErrCtx) -> Result<Vec<Source>>
             found.push((id, local));
         }
         if let Some(path) = &spec.path {
-            found.push(path_entry(i, spec.id.as_deref(), path, root, ctx)?);
+            if deletes && !root.join(path).is_file() {
+                absent.push(i);
+            } else {
+                found.push(path_entry(i, spec.id.as_deref(), path, root, ctx)?);
+            }
         }
         if let Some(pattern) = &spec.glob {
             found.extend(glob_entries(i, pattern, spec.follow_symlinks.unwrap_or(false), root, ctx)?);
@@ -70,8 +87,23 @@ fn remote_entry(i: usize, id: Option<&str>, object: &str, root: &Path, ctx: &Err
     Ok((id, local))
 }
 
+/// The error for `sources[i]` (a `path:` source) whose file does not exist.
+pub fn missing_path_error(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> crate::error::Error {
+    let path = m.sources[i].path.as_deref().unwrap_or_default();
+    match path_entry(i, None, path, root, ctx) {
+        Err(e) => e,
+        Ok(_) => ctx.err(&p!["sources", i, "path"], format!("source file `{path}` appeared while loading"), None),
+    }
+}
+
 /// A `path:` source: the file must exist; its id is given or derived from the path.
-fn path_entry(i: usize, id: Option<&str>, path: &str, root: &Path, ctx: &ErrCtx) -> Result<(String, PathBuf)> {
+pub(crate) fn path_entry(
+    i: usize,
+    id: Option<&str>,
+    path: &str,
+    root: &Path,
+    ctx: &ErrCtx,
+) -> Result<(String, PathBuf)> {
     let abs = root.join(path);
     if !abs.is_file() {
         return Err(ctx.err(

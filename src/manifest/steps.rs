@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ErrCtx;
@@ -26,7 +27,7 @@ use super::template::{self, Piece};
 use crate::error::Result;
 use crate::p;
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommandStep {
     /// A name on PATH, or a path relative to the manifest's folder.

@@ -40,6 +40,11 @@ pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     }
     check_outputs(m, ctx)?;
     super::steps::validate(m, ctx)?;
+    super::notify::check(m, ctx)?;
+    super::after_publish::check(m, ctx)?;
+    if let Some(e) = &m.executor {
+        super::executor::check(e, ctx)?;
+    }
     super::checks::check(m, ctx)
 }
 

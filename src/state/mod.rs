@@ -4,9 +4,12 @@
 //! instant loses at most the step that was being recorded — and a step is recorded only
 //! after its outputs were renamed into place. Files here are never opened through a symlink.
 //!
+//! The last run's failed steps are kept beside the state ([`failed`]).
+//!
 //! The records themselves are defined in [`crate::record`] (re-exported here); a remote copy
 //! (remote state) is written through [`RecordSink`], so state knows no storage backend.
 
+pub mod failed;
 pub mod lock;
 
 use std::collections::BTreeMap;
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, IoContext, Result};
 use crate::hash::FileStat;
-pub use crate::record::{OutputFile, RecordSink, SourceEntry, StepRecord, ToolRef};
+pub use crate::record::{OutputFile, RecordSink, RemovedSource, SourceEntry, StepRecord, ToolRef};
 use crate::tools::ToolCache;
 
 const FORMAT: u32 = 1;
@@ -35,6 +38,10 @@ pub struct Snapshot {
     /// remote state is checked against the backend before it is trusted.
     #[serde(default)]
     pub verified: BTreeMap<String, String>,
+    /// Sources deleted after publishing, by their path as `sources` records it
+    /// (see [`crate::lifecycle`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub removed: BTreeMap<String, RemovedSource>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -3,6 +3,8 @@
 #![allow(dead_code, unused_imports)]
 
 mod check;
+#[path = "../../xtask/src/cluster.rs"]
+pub mod cluster;
 pub mod manifest;
 pub mod media;
 pub mod mpd;

@@ -5,9 +5,12 @@
 
 mod apt;
 mod bench;
+mod cli_tools;
+mod cluster;
 mod fuzz;
 mod local;
 mod services;
+mod slurm_setup;
 mod soak;
 mod transcribe;
 mod wait;
@@ -25,7 +28,9 @@ commands:
                Shaka Packager (pip, pinned, into the venv target/venv),
                the browser test's npm packages (npm ci in tests/browser),
                the storage tests' servers: s3s-fs (cargo install, pinned, into
-               target/tools), openssh and nginx with WebDAV (apt), pocketsphinx,
+               target/tools), openssh and nginx with WebDAV (apt),
+               promtool (apt prometheus), jsonschema + PyYAML (pip, venv),
+               slurm-wlm and munge for the Slurm tests, pocketsphinx,
                pocketsphinx-en-us and espeak-ng (apt)
   quickstart   setup, build vodbuild, run examples/quickstart/pipeline.yaml
   transcribe   install pocketsphinx and espeak-ng (apt), make a spoken clip, build vodbuild,
@@ -33,6 +38,7 @@ commands:
   test         setup, cargo fmt --check, clippy -D warnings, cargo test --workspace
   fuzz         cargo-fuzz targets (manifest, hls, dash); --seconds N, --target T; see README
   bench        benchmarks (vodbuild vs Shaka Streamer, ffmpeg, ninja, b3sum); --quick; see README
+  man          write the man page to target/man/vodbuild.1 (read it with man -l)
   soak         kill -9 soak: SIGKILLs vodbuild and the S3 server at random moments; see README
 ";
 
@@ -64,6 +70,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("soak") => soak::run(&args[1..]),
+        Some("man") => cli_tools::man(),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -149,6 +156,9 @@ fn setup() -> Result {
     ensure_browser_npm()?;
     services::ensure_storage_servers()?;
     transcribe::ensure_speech_tools()?;
+    cli_tools::ensure_promtool()?;
+    cli_tools::ensure_jsonschema()?;
+    slurm_setup::ensure_slurm()?;
     banner("setup: all tools present");
     Ok(())
 }

@@ -77,7 +77,11 @@ fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
         Action::Probe { .. } => Some(ToolUse::Ffprobe),
         Action::Run { tool, .. } | Action::Hls { tool, .. } | Action::Dash { tool, .. } => Some(*tool),
         // A command step's program is pinned by its action (crate::job::CommandRun::digest).
-        Action::WriteFile { .. } | Action::Verify { .. } | Action::Publish(_) | Action::Command(_) => None,
+        Action::WriteFile { .. }
+        | Action::Verify { .. }
+        | Action::Publish(_)
+        | Action::Notify(_)
+        | Action::Command(_) => None,
     };
     let mut uses = vec![ToolUse::Ffmpeg];
     uses.extend(main.filter(|t| *t != ToolUse::Ffmpeg));

@@ -2,7 +2,8 @@
 //! vodbuild against Shaka Streamer, a hand-written ffmpeg command, ninja and b3sum, and
 //! writes `target/bench/report.json` plus the table (`target/bench/table.md`).
 //!
-//! Cases: P1 cold build, P2 no-op at scale, P3 one change, P4 publish no-op, P5 hashing.
+//! Cases: P1 cold build, P2 no-op at scale, P3 one change, P4 publish no-op, P5 hashing,
+//! P6 the Slurm executor on the test cluster vs the local executor (needs root).
 //! Every case does `warmup` untimed runs, then `reps` timed runs, and reports medians;
 //! ratios are medians of the per-repetition ratios (pair by pair).
 
@@ -12,6 +13,7 @@ mod hashing;
 pub(crate) mod install;
 pub(crate) mod measure;
 pub(crate) mod media;
+mod p6;
 mod proxy;
 pub(crate) mod publish;
 mod report;
@@ -69,7 +71,7 @@ impl Config {
             preset: "slow".into(),
             titles: if quick { vec![100, 300] } else { vec![100, 1000] },
             hash_mib: 2048,
-            only: vec!["P1".into(), "P2".into(), "P3".into(), "P4".into(), "P5".into()],
+            only: vec!["P1".into(), "P2".into(), "P3".into(), "P4".into(), "P5".into(), "P6".into()],
             work: out.join("work"),
             out,
         };
@@ -196,6 +198,13 @@ pub fn run(args: &[String]) -> Result {
             rep.failed("P5", &e);
         }
         rep.phase("P5", t.elapsed().as_secs_f64());
+    }
+    if cfg.wants("P6") {
+        let t = Instant::now();
+        if let Err(e) = p6::p6(&cfg, &tools, &mut rep) {
+            rep.failed("P6", &e);
+        }
+        rep.phase("P6", t.elapsed().as_secs_f64());
     }
     rep.phase("total", started.elapsed().as_secs_f64());
     let table = rep.finish().map_err(|e| fail("bench: write report", e))?;

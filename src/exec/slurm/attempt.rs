@@ -1,0 +1,87 @@
+//! One attempt of a job on Slurm: its folder (`jobs/JOB_ID/aN/`: `spec.json`, and
+//! `result.json` once the node wrote it), its spec with per-attempt temporaries (attempt N > 1
+//! writes `.NAME.tmp-ID'`, ID' a digest of the job id and N, so a retry never shares a
+//! temporary with an orphan of the failed attempt still running), the result read back, the
+//! outputs' digests checked on the coordinator before anything is placed, and a log's tail.
+
+use std::path::{Path, PathBuf};
+
+use super::batch::{RESULT, SPEC};
+use crate::exec::place;
+use crate::job::{JobResult, JobSpec};
+
+/// Most bytes of a job log quoted in a step's error.
+pub const LOG_TAIL: usize = 2000;
+
+/// `jobs/JOB_ID/aN`, relative to the run folder.
+pub fn rel_dir(spec_id: &str, attempt: u32) -> String {
+    format!("jobs/{spec_id}/a{attempt}")
+}
+
+/// The spec attempt `attempt` runs: the first one as built, later ones with their own temporaries.
+pub fn spec_for(spec: &JobSpec, attempt: u32) -> JobSpec {
+    if attempt <= 1 {
+        return spec.clone();
+    }
+    let ours = blake3::hash(format!("{}\nattempt {attempt}", spec.id).as_bytes()).to_hex()[..16].to_string();
+    let text =
+        serde_json::to_string(spec).expect("json").replace(&format!(".tmp-{}", spec.id), &format!(".tmp-{ours}"));
+    serde_json::from_str(&text).expect("a spec with renamed temporaries")
+}
+
+/// Writes the attempt's folder and spec.
+pub fn prepare(dir: &Path, spec: &JobSpec) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let bytes = serde_json::to_vec_pretty(spec).expect("json");
+    crate::exec::run_job::write_atomic(&dir.join(SPEC), &bytes)
+}
+
+/// The attempt's result, once the node wrote it (written atomically, so whole or absent).
+pub fn result(dir: &Path) -> Option<Result<JobResult, String>> {
+    let path = dir.join(RESULT);
+    let bytes = std::fs::read(&path).ok()?;
+    Some(serde_json::from_slice(&bytes).map_err(|e| format!("{}: not a job result: {e}", path.display())))
+}
+
+/// Every output file is what the result says (hashed again here, on the coordinator).
+pub fn verify(spec: &JobSpec, root: &Path, result: &JobResult) -> Result<(), String> {
+    if spec.remote_outputs.is_some() {
+        return Ok(());
+    }
+    for p in spec.placements(root) {
+        let reported = result.outputs.iter().find(|s| s.step == p.step).map(|s| &s.files[..]).unwrap_or(&[]);
+        let found = place::digest(&p)?;
+        if found != reported {
+            return Err(format!("{}: the outputs are not the files the job reported", p.tmp.display()));
+        }
+    }
+    Ok(())
+}
+
+/// The last [`LOG_TAIL`] bytes of a log (at a line start when it can).
+pub fn log_tail(path: &Path) -> String {
+    let Ok(bytes) = std::fs::read(path) else { return format!("(no log at {})", path.display()) };
+    let text = String::from_utf8_lossy(&bytes);
+    let text = text.trim_end();
+    let mut start = text.len().saturating_sub(LOG_TAIL);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    let tail = &text[start..];
+    let tail = if start > 0 { tail.split_once('\n').map(|(_, r)| r).unwrap_or(tail) } else { tail };
+    if tail.is_empty() { "(empty log)".into() } else { tail.to_string() }
+}
+
+/// Removes an attempt's folder and log (a job that succeeded).
+pub fn remove(dir: &Path, log: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_file(log);
+    if let Some(job) = dir.parent() {
+        let _ = std::fs::remove_dir(job);
+    }
+}
+
+/// The attempt folder in the run folder.
+pub fn dir(run_dir: &Path, spec_id: &str, attempt: u32) -> PathBuf {
+    run_dir.join(rel_dir(spec_id, attempt))
+}
