@@ -145,10 +145,18 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     opts.slurm = super::executor::session(&l.m, a.executor)?;
     let building = crate::signals::Building::start();
     let report = run_fitted(&mut l, sources, a, &opts);
+    // Still in the build phase, holding signals: a source's removal is saved before its file
+    // goes, and a signal lets the current one finish.
+    let removed = report.as_ref().map_or_else(
+        |_| Vec::new(),
+        |r| {
+            let _hold = crate::signals::Hold::new();
+            crate::lifecycle::after_run(&l.m, &l.sg, &l.selected, r, &mut l.state)
+        },
+    );
     drop(building);
     opts.slurm.iter().for_each(|s| s.finish());
     let report = report?;
-    let removed = crate::lifecycle::after_run(&l.m, &l.sg, &l.selected, &report, &mut l.state);
     if !cli.quiet && !a.json {
         for id in &removed {
             say!("deleted the source of {id}: published and verified (after_publish)");
