@@ -169,7 +169,7 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
         0
     };
     l.state.save()?;
-    super::failed::record(&l.m.state_dir(), &report)
+    super::failed::record(&l.m.state_dir(), &report, a.only.is_none() && a.shard.is_none())
         .map_err(|message| Error::State { path: l.m.state_dir(), message })?;
     let mut doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     doc.executor = opts.slurm.as_ref().map(|s| s.report()).unwrap_or_default();
