@@ -136,6 +136,11 @@ fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
 }
 
 pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
+    run_with_doc(cli, a, &mut None)
+}
+
+/// `run`, also handing back its `--json` document (for `watch`, which keeps it in memory).
+pub(super) fn run_with_doc(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_json::Value>) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
@@ -176,6 +181,7 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
+    *out = Some(serde_json::to_value(&doc).expect("json"));
     super::ci_reports::write(a, &doc, &l.state)?;
     tell_run(cli, a, &l, &report, &doc, start);
     run_outcome(&report)
