@@ -115,6 +115,8 @@ pub fn is_transient(error: &str) -> bool {
 struct Waiting {
     due: Instant,
     group: Vec<NodeIndex>,
+    /// The failure it waits to retry (its error if it never runs again).
+    error: String,
 }
 
 /// Jobs waiting to run again, and how many times each step has run.
@@ -141,8 +143,8 @@ impl Pending {
         self.attempts.get(&n).copied().unwrap_or(0)
     }
 
-    pub fn wait(&mut self, group: Vec<NodeIndex>, delay: Duration) {
-        self.waiting.push(Waiting { due: Instant::now() + delay, group });
+    pub fn wait(&mut self, group: Vec<NodeIndex>, delay: Duration, error: String) {
+        self.waiting.push(Waiting { due: Instant::now() + delay, group, error });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -156,9 +158,10 @@ impl Pending {
         Some(self.waiting.remove(i).group)
     }
 
-    /// Every waiting job (on cancellation).
-    pub fn take_all(&mut self) -> Vec<Vec<NodeIndex>> {
-        self.waiting.drain(..).map(|w| w.group).collect()
+    /// Every waiting job with the failure it waited to retry (on cancellation, or once the
+    /// run stopped after a failure).
+    pub fn take_all(&mut self) -> Vec<(Vec<NodeIndex>, String)> {
+        self.waiting.drain(..).map(|w| (w.group, w.error)).collect()
     }
 
     /// How long until the next job is due (zero when one is).
