@@ -166,7 +166,9 @@ fn append_line(path: &Path, value: &serde_json::Value) -> Result<()> {
         .append(true)
         .open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    writeln!(f, "{value}").map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    // One write of the whole line: a reader never sees half of it.
+    let line = format!("{value}\n");
+    f.write_all(line.as_bytes()).map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 /// Watches what the manifest names now (when it loads): its folder, glob bases, path folders.

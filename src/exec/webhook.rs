@@ -59,9 +59,19 @@ fn headers(job: &NotifyJob) -> Result<Vec<(String, String)>, String> {
     }
     h.push(("Idempotency-Key".into(), job.idempotency_key.clone()));
     if let Some(var) = &job.signing_secret_env {
-        h.push((SIGNATURE.into(), signature(env(var, "signing secret")?.as_bytes(), job.body.as_bytes())));
+        let key = signing_key(&job.target, var, env(var, "signing secret")?)?;
+        h.push((SIGNATURE.into(), signature(key.as_bytes(), job.body.as_bytes())));
     }
     Ok(h)
+}
+
+/// The signing secret read from `var`: an empty one signs nothing and is refused (naming
+/// the variable only).
+fn signing_key(target: &str, var: &str, key: String) -> Result<String, String> {
+    if key.is_empty() {
+        return Err(format!("notify {target}: environment variable {var} (signing secret) is empty"));
+    }
+    Ok(key)
 }
 
 /// `sha256=HEX` of the body's HMAC-SHA256 under `key`.
@@ -123,6 +133,9 @@ mod tests {
         let h = super::headers(&plain).unwrap();
         assert!(h.contains(&("Idempotency-Key".into(), "k".into())));
         assert!(h.iter().any(|(k, v)| k == "Content-Type" && v == "application/json"));
+        // An empty signing secret signs nothing: refused, naming the variable only.
+        let e = super::signing_key("cms", "VODBUILD_TEST_EMPTY_SIGNING_7Q", String::new()).unwrap_err();
+        assert!(e.contains("VODBUILD_TEST_EMPTY_SIGNING_7Q") && e.contains("empty"), "{e}");
     }
 
     #[test]
