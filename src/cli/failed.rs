@@ -1,5 +1,5 @@
 //! The failed list on the command line ([`crate::state::failed`]): kept after each `run`,
-//! shown by `status --failed`, and `--only failed` selects exactly its steps (with what they
+//! shown by `status --failed`, and `--only @failed` selects exactly its steps (with what they
 //! depend on, judged fresh or not as always).
 
 use std::collections::HashSet;
@@ -13,7 +13,7 @@ use crate::state::failed::{self, FailedList, FailedStep};
 use crate::term;
 
 /// The `--only` value that selects the last run's failed steps.
-pub const FAILED: &str = "failed";
+pub const FAILED: &str = "@failed";
 
 /// Keeps the run's failed steps as the failed list. A `full` run (no `--only`, no
 /// `--shard`) replaces the list; a partial one keeps the entries of steps it did not run to
@@ -47,7 +47,7 @@ pub fn record(state_dir: &Path, report: &RunReport, full: bool) -> Result<(), St
     failed::save(state_dir, &list)
 }
 
-/// `--only` and `--shard` as [`StepGraph::select_in`], with `--only failed` selecting the
+/// `--only` and `--shard` as [`StepGraph::select_in`], with `--only @failed` selecting the
 /// failed list's steps that the graph still has (none when the last run had no failure).
 pub fn select_in(
     sg: &StepGraph,
@@ -95,7 +95,7 @@ pub fn show(state_dir: &Path, json: bool) -> Result<(), String> {
     let n = list.steps.len() + list.more;
     let _ = writeln!(
         out,
-        "{n} failed step{} in the last run; `vodbuild run FILE --only failed` re-runs them",
+        "{n} failed step{} in the last run; `vodbuild run FILE --only @failed` re-runs them",
         plural(n as u32)
     );
     term::out(&out);
