@@ -131,7 +131,8 @@ mod tests {
     #[test]
     fn a_partial_run_keeps_the_failures_of_steps_it_did_not_run() {
         let dir = tempfile::tempdir().unwrap();
-        let full = RunReport { steps: vec![step("a", Status::Failed), step("b", Status::Failed)], ..Default::default() };
+        let full =
+            RunReport { steps: vec![step("a", Status::Failed), step("b", Status::Failed)], ..Default::default() };
         record(dir.path(), &full, true).unwrap();
         assert_eq!(ids(dir.path()), ["a", "b"]);
         // `--only a` succeeds: b's failure stays.
@@ -139,7 +140,8 @@ mod tests {
         record(dir.path(), &only_a, false).unwrap();
         assert_eq!(ids(dir.path()), ["b"]);
         // b fails again (its new error replaces the old), c is held back and new.
-        let again = RunReport { steps: vec![step("b", Status::Failed), step("c", Status::Skipped)], ..Default::default() };
+        let again =
+            RunReport { steps: vec![step("b", Status::Failed), step("c", Status::Skipped)], ..Default::default() };
         record(dir.path(), &again, false).unwrap();
         assert_eq!(ids(dir.path()), ["b"]);
         record(dir.path(), &RunReport { steps: vec![step("b", Status::Fresh)], ..Default::default() }, false).unwrap();

@@ -157,4 +157,3 @@ fn forget_returned(m: &Manifest, state: &mut State) {
         state.mark_dirty();
     }
 }
-

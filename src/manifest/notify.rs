@@ -141,7 +141,10 @@ fn check_target(t: &NotifyTarget) -> std::result::Result<(), (&'static str, Stri
     }
     if let Some(key) = secret_query_key(&t.url) {
         // The key only: its value is the secret.
-        return Err(("url", format!("the query parameter `{key}` looks secret: send it in a header named in `secret_headers`")));
+        return Err((
+            "url",
+            format!("the query parameter `{key}` looks secret: send it in a header named in `secret_headers`"),
+        ));
     }
     if !(1.0..=300.0).contains(&t.timeout_seconds) {
         return Err(("timeout_seconds", "timeout_seconds must be in 1..300".into()));
@@ -186,7 +189,9 @@ mod tests {
         assert!(check_target(&target("https://cms.example.com/hook")).is_ok());
         assert_eq!(check_target(&target("ftp://x/")).unwrap_err().0, "url");
         assert_eq!(check_target(&target("https://user:pw@cms.example.com/")).unwrap_err().0, "url");
-        for url in ["https://h/x?token=abc", "https://h/x?a=1&API_KEY=abc", "https://h/x?sig=1", "https://h/?Password=p"] {
+        for url in
+            ["https://h/x?token=abc", "https://h/x?a=1&API_KEY=abc", "https://h/x?sig=1", "https://h/?Password=p"]
+        {
             let (field, why) = check_target(&target(url)).unwrap_err();
             assert_eq!(field, "url", "{url}");
             assert!(why.contains("secret_headers") && !why.contains("abc"), "{why}");
