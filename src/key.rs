@@ -19,7 +19,7 @@
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output, or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
-//! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL, timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
+//! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL; not the timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,
 //!   given to [`step_key`] by the plan); it is

@@ -2,7 +2,7 @@
 //! `TcpListener` per server, answering from a script and logging every request): delivered
 //! once per changed package whatever the transient failures before, never on a no-op run,
 //! signed and carrying an idempotency key, secrets never kept; a 4xx fails at once with the
-//! response's first lines, is listed by `status --failed` and re-sent by `run --only failed`.
+//! response's first lines, is listed by `status --failed` and re-sent by `run --only @failed`.
 
 use crate::common;
 use common::{Manifest, Workspace, h264};
@@ -217,7 +217,7 @@ fn a_4xx_fails_at_once_is_listed_as_failed_and_only_failed_sends_it_again() {
     let text = ws.vodbuild(&["status", "pipeline.yaml", "--failed"]).success();
     assert!(text.stdout.contains("notify_cms:a") && text.stdout.contains("bad payload"), "{}", text.stdout);
 
-    let rerun = ws.vodbuild(&["run", "pipeline.yaml", "--only", "failed", "--json"]).success().json();
+    let rerun = ws.vodbuild(&["run", "pipeline.yaml", "--only", "@failed", "--json"]).success().json();
     assert_eq!(common::executed(&rerun), BTreeSet::from(["notify_cms:a".to_string()]), "{rerun:#}");
     let sent = &hook.requests()[1];
     assert_eq!((sent.method.as_str(), sent.header("x-team")), ("PUT", Some("video")));

@@ -2,7 +2,7 @@
 //! `tools: ffmpeg`) that kills itself with SIGKILL on its first encode, then runs the real
 //! ffmpeg. With `retries: {encode: 2}` the encode runs again and the run succeeds; with the
 //! default (no retry for encodes) it fails, `status --failed` lists it and
-//! `run --only failed` re-runs exactly it.
+//! `run --only @failed` re-runs exactly it.
 
 use crate::common;
 use common::{Manifest, Workspace, h264, which, write_executable};
@@ -67,7 +67,7 @@ fn without_retries_the_killed_encode_fails_and_only_failed_reruns_exactly_it() {
     assert_eq!(ids, ["encode:t:90p"], "{list:#}");
     assert_eq!(list["steps"][0]["attempts"], 1);
 
-    let rerun = ws.vodbuild(&["run", "pipeline.yaml", "--only", "failed", "--json"]).success().json();
+    let rerun = ws.vodbuild(&["run", "pipeline.yaml", "--only", "@failed", "--json"]).success().json();
     assert_eq!(common::executed(&rerun), BTreeSet::from(["encode:t:90p".to_string()]), "{rerun:#}");
     assert!(common::all_ids(&rerun).iter().all(|id| !id.starts_with("hls:")), "hls is not selected: {rerun:#}");
     let rest = ws.run_ok();

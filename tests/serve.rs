@@ -45,11 +45,20 @@ impl Server {
     /// Sends `target` as is (no normalisation) and returns (status, body).
     fn get_raw(&self, target: &str) -> (u16, String) {
         let mut s = TcpStream::connect(self.addr()).unwrap();
-        write!(s, "GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        write!(s, "GET {target} HTTP/1.1\r\nHost: {}\r\n\r\n", self.addr()).unwrap();
         let mut text = String::new();
         s.read_to_string(&mut text).unwrap();
         let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
         (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    }
+
+    /// Sends a GET of `/` with `Host: host`; the status.
+    fn status_for_host(&self, host: &str) -> u16 {
+        let mut s = TcpStream::connect(self.addr()).unwrap();
+        write!(s, "GET / HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
     }
 
     /// SIGINT, then the exit code.
@@ -163,4 +172,19 @@ fn vendored_players_are_the_tested_versions() {
             ),
         }
     }
+}
+
+#[test]
+fn a_request_for_another_host_name_is_refused() {
+    // DNS rebinding: a page of evil.example whose name now points at 127.0.0.1.
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 1.0, "320x180");
+    ws.write_manifest(&Manifest::small().yaml());
+    let server = Server::start(&ws, &[]);
+    let port = server.addr().rsplit(':').next().unwrap().to_string();
+    assert_eq!(server.status_for_host(&format!("evil.example:{port}")), 403);
+    assert_eq!(server.status_for_host("127.0.0.1:1"), 403);
+    assert_eq!(server.status_for_host(&format!("localhost:{port}")), 200);
+    assert_eq!(server.status_for_host(server.addr()), 200);
+    assert_eq!(server.stop(), INTERRUPTED);
 }

@@ -136,6 +136,11 @@ fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
 }
 
 pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
+    run_with_doc(cli, a, &mut None)
+}
+
+/// `run`, also handing back its `--json` document (for `watch`, which keeps it in memory).
+pub(super) fn run_with_doc(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_json::Value>) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
@@ -145,10 +150,18 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
     opts.slurm = super::executor::session(&l.m, a.executor)?;
     let building = crate::signals::Building::start();
     let report = run_fitted(&mut l, sources, a, &opts);
+    // Still in the build phase, holding signals: a source's removal is saved before its file
+    // goes, and a signal lets the current one finish.
+    let removed = report.as_ref().map_or_else(
+        |_| Vec::new(),
+        |r| {
+            let _hold = crate::signals::Hold::new();
+            crate::lifecycle::after_run(&l.m, &l.sg, &l.selected, r, &mut l.state)
+        },
+    );
     drop(building);
     opts.slurm.iter().for_each(|s| s.finish());
     let report = report?;
-    let removed = crate::lifecycle::after_run(&l.m, &l.sg, &l.selected, &report, &mut l.state);
     if !cli.quiet && !a.json {
         for id in &removed {
             say!("deleted the source of {id}: published and verified (after_publish)");
@@ -161,13 +174,14 @@ pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
         0
     };
     l.state.save()?;
-    super::failed::record(&l.m.state_dir(), &report)
+    super::failed::record(&l.m.state_dir(), &report, a.only.is_none() && a.shard.is_none())
         .map_err(|message| Error::State { path: l.m.state_dir(), message })?;
     let mut doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
     doc.executor = opts.slurm.as_ref().map(|s| s.report()).unwrap_or_default();
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
+    *out = Some(serde_json::to_value(&doc).expect("json"));
     super::ci_reports::write(a, &doc, &l.state)?;
     tell_run(cli, a, &l, &report, &doc, start);
     run_outcome(&report)

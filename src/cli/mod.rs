@@ -105,7 +105,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub check_remote: bool,
     /// Only these steps (a glob over step ids or source ids) and what they depend on;
-    /// `failed`: the steps the last run failed (see `status --failed`).
+    /// `@failed`: the steps the last run failed (see `status --failed`).
     #[arg(long, value_name = "SELECTOR")]
     pub only: Option<String>,
     /// Only the sources of shard K of N, 1 <= K <= N <= 1000 (for CI matrices): a source's

@@ -9,7 +9,9 @@
 //! copied (growing) is never built. A build runs only when that settled picture differs
 //! from the one the last build started from, so its own outputs never trigger another.
 //! Errors (a failed step, a broken manifest while editing it, a locked workspace) are shown
-//! and watching goes on. Ctrl-C ends it with exit code 130, whether a build is running (it
+//! and watching goes on; a failed build is tried again after a backoff (`--settle`, doubled
+//! each time, at most a minute) even when nothing changed. Each build's report stays in
+//! memory (appended to `--report` when given). Ctrl-C ends it with exit code 130, whether a build is running (it
 //! stops as `run` does: finished steps recorded) or not.
 
 use std::collections::BTreeSet;
@@ -65,22 +67,37 @@ pub fn watch(cli: &Cli, a: &WatchArgs) -> Result<()> {
     let mut watcher = notify::recommended_watcher(tx).map_err(|e| Error::Usage(format!("cannot watch files: {e}")))?;
     let mut watched = BTreeSet::new();
     let settle = Duration::from_secs_f64(a.settle);
-    let (mut last, mut builds) = (None, 0u64);
+    let (mut last, mut builds, mut retry) = (None, 0u64, None);
     loop {
         let now = settled(&a.file, settle, &rx);
         if last.as_ref() != Some(&now) {
-            match &now {
-                Picture::Broken(e) => crate::say!("vodbuild watch: {e}"),
+            let ok = match &now {
+                Picture::Broken(e) => {
+                    crate::say!("vodbuild watch: {e}");
+                    true
+                }
                 Picture::Sources(_) => {
                     builds += 1;
-                    build(cli, a, builds)?;
+                    build(cli, a, builds)?
                 }
+            };
+            // A failed build is tried again after a backoff, even with nothing changed.
+            retry = if ok { None } else { Some(backoff(retry, settle)) };
+            if ok {
+                last = Some(now);
             }
-            last = Some(now);
         }
         rewatch(&mut watcher, &mut watched, &a.file);
-        wait_for_change(&rx, &a.file);
+        wait_for_change(&rx, &a.file, retry);
     }
+}
+
+/// The longest wait before a failed build is tried again.
+const MAX_RETRY: Duration = Duration::from_secs(60);
+
+/// The wait before trying a failed build again: `settle`, then doubled, at most [`MAX_RETRY`].
+fn backoff(previous: Option<Duration>, settle: Duration) -> Duration {
+    previous.map_or(settle, |d| d.saturating_mul(2)).min(MAX_RETRY)
 }
 
 /// The picture once it stays the same over `settle` (events meanwhile are drained).
@@ -112,8 +129,8 @@ fn fingerprint(file: &Path) -> Picture {
 }
 
 /// One build: `vodbuild run FILE` in this process (its report appended to `--report`).
-fn build(cli: &Cli, a: &WatchArgs, n: u64) -> Result<()> {
-    let tmp = std::env::temp_dir().join(format!("vodbuild-watch-{}.json", std::process::id()));
+/// Whether it succeeded.
+fn build(cli: &Cli, a: &WatchArgs, n: u64) -> Result<bool> {
     let mut argv = vec!["vodbuild".into(), "run".into(), a.file.clone().into_os_string()];
     if let Some(j) = a.jobs {
         argv.extend(["-j".into(), j.to_string().into()]);
@@ -121,36 +138,37 @@ fn build(cli: &Cli, a: &WatchArgs, n: u64) -> Result<()> {
     if a.keep_going {
         argv.push("--keep-going".into());
     }
-    argv.extend(["--report".into(), tmp.clone().into_os_string()]);
     let parsed = Cli::try_parse_from(&argv).map_err(Error::CommandLine)?;
     let Command::Run(run) = &parsed.command else { unreachable!("parsed as `run`") };
     if !cli.quiet {
         crate::say!("vodbuild watch: build {n}");
     }
-    let outcome = super::commands::run(cli, run);
-    if let (Some(path), Ok(doc)) = (&a.report, std::fs::read(&tmp)) {
-        append_line(path, &doc)?;
+    // The document stays in memory: no file of a guessable name is written.
+    let mut doc = None;
+    let outcome = super::commands::run_with_doc(cli, run, &mut doc);
+    if let (Some(path), Some(doc)) = (&a.report, &doc) {
+        append_line(path, doc)?;
     }
-    let _ = std::fs::remove_file(&tmp);
     match outcome {
         Err(Error::Interrupted) => Err(Error::Interrupted),
         Err(e) => {
             super::report_error(e, cli.log_format == super::LogFormat::Json);
-            Ok(())
+            Ok(false)
         }
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(true),
     }
 }
 
 /// Appends the JSON document `doc` as one line.
-fn append_line(path: &Path, doc: &[u8]) -> Result<()> {
-    let value: serde_json::Value = serde_json::from_slice(doc).map_err(|e| Error::Usage(format!("report: {e}")))?;
+fn append_line(path: &Path, value: &serde_json::Value) -> Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-    writeln!(f, "{value}").map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    // One write of the whole line: a reader never sees half of it.
+    let line = format!("{value}\n");
+    f.write_all(line.as_bytes()).map_err(|e| Error::io(format!("writing {}", path.display()), e))
 }
 
 /// Watches what the manifest names now (when it loads): its folder, glob bases, path folders.
@@ -196,12 +214,14 @@ fn existing(base: PathBuf) -> (PathBuf, bool) {
 }
 
 /// Blocks until an event outside the output folder and the workspace arrives; re-checks
-/// every minute anyway (a change the watcher could not see: a folder created later).
-fn wait_for_change(rx: &Receiver<notify::Result<notify::Event>>, file: &Path) {
+/// every minute anyway (a change the watcher could not see: a folder created later), or
+/// after `retry` when the last build failed.
+fn wait_for_change(rx: &Receiver<notify::Result<notify::Event>>, file: &Path, retry: Option<Duration>) {
     let ignored: Vec<PathBuf> =
         Manifest::load(file).map(|m| vec![m.output_dir.clone(), m.root.join(".vodbuild")]).unwrap_or_default();
+    let deadline = std::time::Instant::now() + retry.unwrap_or(MAX_RETRY);
     loop {
-        match rx.recv_timeout(Duration::from_secs(60)) {
+        match rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
             Ok(Ok(ev)) if ev.paths.is_empty() || ev.paths.iter().any(|p| !ignored.iter().any(|d| p.starts_with(d))) => {
                 return;
             }
@@ -212,5 +232,24 @@ fn wait_for_change(rx: &Receiver<notify::Result<notify::Event>>, file: &Path) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_build_is_retried_after_a_doubling_bounded_backoff() {
+        let settle = Duration::from_secs(2);
+        let mut d = None;
+        let waits: Vec<u64> = (0..7)
+            .map(|_| {
+                d = Some(backoff(d, settle));
+                d.unwrap().as_secs()
+            })
+            .collect();
+        assert_eq!(waits, [2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(None, Duration::from_secs(3600)), MAX_RETRY);
     }
 }

@@ -106,6 +106,7 @@ impl<'r, W: Work> Builder<'r, W> {
                 self.sched.stop();
                 executor.cancel_all();
             }
+            self.end_waiting_after_stop();
             if executor.can_run_more() == 0 {
                 break;
             }
@@ -117,6 +118,17 @@ impl<'r, W: Work> Builder<'r, W> {
             }
             let Some(group) = self.sched.next_job(&mut *self.work) else { break };
             self.start(group, executor);
+        }
+    }
+
+    /// Once the run stopped after a failure (no `--keep-going`), a job waiting to retry does
+    /// not start again: its steps fail with the error it waited on.
+    fn end_waiting_after_stop(&mut self) {
+        if !self.sched.is_stopped() || self.cancel.is_cancelled() {
+            return;
+        }
+        for (group, error) in self.pending.take_all() {
+            group.into_iter().for_each(|n| self.sched.finished(n, StepOutcome::Failed(error.clone())));
         }
     }
 
@@ -164,7 +176,8 @@ impl<'r, W: Work> Builder<'r, W> {
     fn retry_later(&mut self, label: &str, group: &[NodeIndex], error: &str) -> bool {
         let attempts = group.iter().map(|n| self.pending.attempts(*n)).max().unwrap_or(0);
         let kind = self.sg.g[group[0]].kind;
-        let Some(delay) = self.retry.next(kind, attempts, error).filter(|_| !self.cancel.is_cancelled()) else {
+        let stopped = self.cancel.is_cancelled() || self.sched.is_stopped();
+        let Some(delay) = self.retry.next(kind, attempts, error).filter(|_| !stopped) else {
             return false;
         };
         let first = error.lines().next().unwrap_or("");
@@ -175,7 +188,7 @@ impl<'r, W: Work> Builder<'r, W> {
             attempts + 1,
             self.retry.retries(kind) + 1
         ));
-        self.pending.wait(group.to_vec(), delay);
+        self.pending.wait(group.to_vec(), delay, error.to_string());
         true
     }
 
@@ -184,7 +197,7 @@ impl<'r, W: Work> Builder<'r, W> {
     fn wait_for_retry(&mut self) -> bool {
         while let Some(left) = self.pending.until_next() {
             if self.cancel.is_cancelled() {
-                for group in self.pending.take_all() {
+                for (group, _) in self.pending.take_all() {
                     group.into_iter().for_each(|n| self.sched.finished(n, StepOutcome::Interrupted));
                 }
                 return false;

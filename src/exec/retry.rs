@@ -6,7 +6,8 @@
 //! signal, an I/O or network error (EIO, a reset or refused connection, a timeout), an
 //! object store error opendal marks temporary (or persistent: still temporary after its own
 //! retries), or an HTTP 5xx / timeout of a webhook
-//! ([`TRANSIENT`] in its message). Everything else (a tool's exit code, a failed output
+//! ([`TRANSIENT`] in its message). Only the message's first line is looked at: a response
+//! body or a tool's stderr follows it and never makes a failure transient. Everything else (a tool's exit code, a failed output
 //! check, an HTTP 4xx) fails at once. Ctrl-C is never retried.
 //!
 //! The [`super::builder::Builder`] owns the loop: a transient failure puts the job's steps
@@ -88,11 +89,14 @@ pub fn is_network(kind: StepKind) -> bool {
     matches!(kind, StepKind::Publish | StepKind::Notify)
 }
 
-/// Whether a job's error is worth another attempt (see the module docs).
+/// Whether a job's error is worth another attempt (see the module docs). Only its first
+/// line counts: what follows is a response body or a tool's stderr, which must not make a
+/// failure transient (a 400 whose body says "timeout" fails at once).
 pub fn is_transient(error: &str) -> bool {
     if error == super::runner::INTERRUPTED {
         return false;
     }
+    let error = error.lines().next().unwrap_or("");
     const MARKS: &[&str] = &[
         TRANSIENT,
         "exited with a signal",
@@ -111,6 +115,8 @@ pub fn is_transient(error: &str) -> bool {
 struct Waiting {
     due: Instant,
     group: Vec<NodeIndex>,
+    /// The failure it waits to retry (its error if it never runs again).
+    error: String,
 }
 
 /// Jobs waiting to run again, and how many times each step has run.
@@ -137,8 +143,8 @@ impl Pending {
         self.attempts.get(&n).copied().unwrap_or(0)
     }
 
-    pub fn wait(&mut self, group: Vec<NodeIndex>, delay: Duration) {
-        self.waiting.push(Waiting { due: Instant::now() + delay, group });
+    pub fn wait(&mut self, group: Vec<NodeIndex>, delay: Duration, error: String) {
+        self.waiting.push(Waiting { due: Instant::now() + delay, group, error });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -152,9 +158,10 @@ impl Pending {
         Some(self.waiting.remove(i).group)
     }
 
-    /// Every waiting job (on cancellation).
-    pub fn take_all(&mut self) -> Vec<Vec<NodeIndex>> {
-        self.waiting.drain(..).map(|w| w.group).collect()
+    /// Every waiting job with the failure it waited to retry (on cancellation, or once the
+    /// run stopped after a failure).
+    pub fn take_all(&mut self) -> Vec<(Vec<NodeIndex>, String)> {
+        self.waiting.drain(..).map(|w| (w.group, w.error)).collect()
     }
 
     /// How long until the next job is due (zero when one is).
@@ -178,6 +185,10 @@ mod tests {
         assert!(!is_transient("ffmpeg exited with 1:\nInvalid argument"));
         assert!(!is_transient("notify cms: HTTP 400 Bad Request"));
         assert!(!is_transient("interrupted"));
+        // A response body or a tool's stderr (after the first line) never makes it transient.
+        assert!(!is_transient("notify cms: HTTP 400 Bad Request:\nupstream timeout (transient)"));
+        assert!(!is_transient("ffmpeg exited with 1:\nwriting: Input/output error (os error 5)"));
+        assert!(!is_transient("notify cms: HTTP 404 Not Found:\nexited with a signal"));
     }
 
     #[test]

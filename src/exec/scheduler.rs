@@ -175,6 +175,11 @@ impl<'g> Scheduler<'g> {
         self.stopped = true;
     }
 
+    /// Whether no new job starts any more.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
     pub fn finished(&mut self, n: NodeIndex, outcome: StepOutcome) {
         match outcome {
             StepOutcome::Built { outputs, duration_ms } => {

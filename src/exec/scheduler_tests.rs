@@ -545,6 +545,24 @@ fn only_transient_failures_of_kinds_with_retries_run_again() {
 }
 
 #[test]
+fn a_waiting_retry_does_not_start_after_a_failure_stopped_the_run() {
+    let sg = graph(&["a", "b"]);
+    // Whichever probe finishes first fails transiently and waits; then the other fails for
+    // good: the run stops, and the waiting one must not start again.
+    for (first, second) in [("probe:a", "probe:b"), ("probe:b", "probe:a")] {
+        let mut ex = FakeExecutor::new(2);
+        ex.transient.insert(first.into(), 1);
+        ex.fails.insert(second.into());
+        let retries = crate::manifest::model::Retries { probe: Some(1), backoff: 0.2, ..Default::default() };
+        let report = build_retrying(&sg, &mut ex, retries);
+        assert_eq!(ex.started().iter().filter(|g| g[0] == first).count(), 1, "{:?}", ex.started());
+        let (status, _, error) = outcome(&report, first);
+        assert_eq!((status, error.lines().next()), (Status::Failed, Some("ffmpeg exited with a signal:")));
+        assert_eq!(outcome(&report, second).0, Status::Failed);
+    }
+}
+
+#[test]
 fn a_retried_failure_does_not_stop_the_run() {
     let sg = graph(&["a", "b"]);
     let mut ex = FakeExecutor::new(1);

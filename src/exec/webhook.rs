@@ -29,6 +29,8 @@ pub fn deliver(job: &NotifyJob, out: &Path) -> Result<(), String> {
     let headers = headers(job)?;
     let (status, reason, text) = crate::storage::block_on(send(job, headers)).map_err(|e| {
         let transient = e.is_timeout() || e.is_connect() || e.is_request();
+        // The URL may carry something secret: it never enters the message.
+        let e = e.without_url();
         let e = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
         format!("notify {name}: {e}{}", if transient { format!(" {TRANSIENT}") } else { String::new() })
     })?;
@@ -57,9 +59,19 @@ fn headers(job: &NotifyJob) -> Result<Vec<(String, String)>, String> {
     }
     h.push(("Idempotency-Key".into(), job.idempotency_key.clone()));
     if let Some(var) = &job.signing_secret_env {
-        h.push((SIGNATURE.into(), signature(env(var, "signing secret")?.as_bytes(), job.body.as_bytes())));
+        let key = signing_key(&job.target, var, env(var, "signing secret")?)?;
+        h.push((SIGNATURE.into(), signature(key.as_bytes(), job.body.as_bytes())));
     }
     Ok(h)
+}
+
+/// The signing secret read from `var`: an empty one signs nothing and is refused (naming
+/// the variable only).
+fn signing_key(target: &str, var: &str, key: String) -> Result<String, String> {
+    if key.is_empty() {
+        return Err(format!("notify {target}: environment variable {var} (signing secret) is empty"));
+    }
+    Ok(key)
 }
 
 /// `sha256=HEX` of the body's HMAC-SHA256 under `key`.
@@ -121,6 +133,29 @@ mod tests {
         let h = super::headers(&plain).unwrap();
         assert!(h.contains(&("Idempotency-Key".into(), "k".into())));
         assert!(h.iter().any(|(k, v)| k == "Content-Type" && v == "application/json"));
+        // An empty signing secret signs nothing: refused, naming the variable only.
+        let e = super::signing_key("cms", "VODBUILD_TEST_EMPTY_SIGNING_7Q", String::new()).unwrap_err();
+        assert!(e.contains("VODBUILD_TEST_EMPTY_SIGNING_7Q") && e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_request_does_not_quote_the_url() {
+        // Port 9 (discard) is closed here: the connection is refused.
+        let job = NotifyJob {
+            target: "cms".into(),
+            url: "http://127.0.0.1:9/hooks/SECRETPATH7Q".into(),
+            method: "POST".into(),
+            headers: vec![],
+            secret_headers: vec![],
+            signing_secret_env: None,
+            body: "{}".into(),
+            idempotency_key: "k".into(),
+            timeout_seconds: 1.0,
+            out: "/nonexistent".into(),
+        };
+        let e = super::deliver(&job, std::path::Path::new("/nonexistent")).unwrap_err();
+        assert!(e.starts_with("notify cms: "), "{e}");
+        assert!(!e.contains("SECRETPATH7Q") && !e.contains("127.0.0.1:9"), "{e}");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `notify`: announces a source's deliverables to one `notify:` target (a webhook or a CMS
 //! API) once they are built, and published when the manifest publishes. Params: the target's
 //! settings (URL, method, plain headers, the *names* of the variables holding secrets, body
-//! template, base URL, timeout). Inputs: the files of every deliverable it announces (the
+//! template, base URL; not the timeout). Inputs: the files of every deliverable it announces (the
 //! published copies when publishing) and probe.json, so a rerun with nothing changed sends
 //! nothing and a changed package sends once. Output: a receipt JSON in the source's work
 //! folder (an intermediate: a lost receipt never sends again). Sent by vodbuild itself
@@ -26,8 +26,14 @@ pub const RECIPE: u32 = 1;
 /// The most bytes a rendered body may have.
 pub const MAX_BODY: usize = 1 << 20;
 
+/// The target's settings, without `timeout_seconds`: how long to wait says nothing about what
+/// is announced, so changing it neither sends again nor changes the `Idempotency-Key`.
 pub fn params(t: &NotifyTarget) -> Value {
-    super::params_of(t)
+    let mut p = super::params_of(t);
+    if let Some(o) = p.as_object_mut() {
+        o.remove("timeout_seconds");
+    }
+    p
 }
 
 /// The target a notify step announces to.
@@ -203,6 +209,16 @@ fn placeholder(name: &str, doc: &Value) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_timeout_is_not_a_param() {
+        let t: NotifyTarget =
+            serde_json::from_value(json!({"name": "cms", "url": "https://h/x", "timeout_seconds": 5.0})).unwrap();
+        let mut longer = t.clone();
+        longer.timeout_seconds = 60.0;
+        assert_eq!(params(&t), params(&longer));
+        assert!(params(&t).get("timeout_seconds").is_none() && params(&t)["url"] == "https://h/x");
+    }
 
     #[test]
     fn placeholders_become_json_values_and_other_braces_stay() {

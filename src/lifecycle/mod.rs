@@ -11,7 +11,9 @@
 //! the workspace, unchanged since it was hashed.
 //!
 //! The state keeps a [`RemovedSource`] per deleted file (its id, digest and publish
-//! steps), so the source is not missing: a `path:` source whose file is gone loads
+//! steps), saved before the file is removed (and taken back if the removal fails; the
+//! command runs this inside the build phase with a signal [`crate::signals::Hold`], and
+//! stops between sources once a signal came), so the source is not missing: a `path:` source whose file is gone loads
 //! ([`check_absent`]), `plan` and `status` say "source removed after publish" and plan
 //! nothing for it ([`removed_in`]), and `run --prune` leaves its published objects
 //! ([`protected_steps`]). A file that comes back under the same path is a source again.
@@ -86,7 +88,7 @@ pub fn protected_steps(m: &Manifest, state: &State) -> HashSet<String> {
 }
 
 /// After a run: deletes the sources that are published and verified (see the module docs),
-/// notes them in the state, and forgets removed entries whose file is a source again.
+/// each noted in the state and the state saved before its file is removed, and forgets removed entries whose file is a source again.
 /// Returns the ids deleted.
 pub fn after_run(
     m: &Manifest,
@@ -103,15 +105,12 @@ pub fn after_run(
         report.steps.iter().map(|s| (s.id.as_str(), (s.status, s.reason.as_deref()))).collect();
     let mut deleted = Vec::new();
     for src in &m.sources {
+        if crate::signals::interrupted() {
+            break;
+        }
         let Some(publish) = done(sg, selected, &status, state, &src.id) else { continue };
-        match confine::delete(m, src, state) {
-            Ok(digest) => {
-                let removed_unix = now_unix();
-                state
-                    .data
-                    .removed
-                    .insert(src.rel.clone(), RemovedSource { id: src.id.clone(), digest, publish, removed_unix });
-                state.mark_dirty();
+        match confine::delete(m, src, state, publish) {
+            Ok(_) => {
                 tracing::info!(source = %src.id, path = %src.rel, "source deleted: published and verified");
                 deleted.push(src.id.clone());
             }
@@ -157,8 +156,4 @@ fn forget_returned(m: &Manifest, state: &mut State) {
         state.data.removed.remove(&rel);
         state.mark_dirty();
     }
-}
-
-fn now_unix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }

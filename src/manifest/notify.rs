@@ -139,6 +139,13 @@ fn check_target(t: &NotifyTarget) -> std::result::Result<(), (&'static str, Stri
     if !scheme_ok || crate::storage::secrets::has_userinfo(&t.url) {
         return Err(("url", "an http:// or https:// URL without a user or password".into()));
     }
+    if let Some(key) = secret_query_key(&t.url) {
+        // The key only: its value is the secret.
+        return Err((
+            "url",
+            format!("the query parameter `{key}` looks secret: send it in a header named in `secret_headers`"),
+        ));
+    }
     if !(1.0..=300.0).contains(&t.timeout_seconds) {
         return Err(("timeout_seconds", "timeout_seconds must be in 1..300".into()));
     }
@@ -158,6 +165,17 @@ fn check_target(t: &NotifyTarget) -> std::result::Result<(), (&'static str, Stri
     Ok(())
 }
 
+/// The first query parameter of `url` whose name looks secret (a token, key, signature...).
+fn secret_query_key(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    let secret = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        ["token", "key", "secret", "signature", "password", "sig"].iter().any(|p| k.contains(p))
+            || crate::storage::secrets::is_secret(&k)
+    };
+    url.query_pairs().map(|(k, _)| k.into_owned()).find(|k| secret(k))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +189,14 @@ mod tests {
         assert!(check_target(&target("https://cms.example.com/hook")).is_ok());
         assert_eq!(check_target(&target("ftp://x/")).unwrap_err().0, "url");
         assert_eq!(check_target(&target("https://user:pw@cms.example.com/")).unwrap_err().0, "url");
+        for url in
+            ["https://h/x?token=abc", "https://h/x?a=1&API_KEY=abc", "https://h/x?sig=1", "https://h/?Password=p"]
+        {
+            let (field, why) = check_target(&target(url)).unwrap_err();
+            assert_eq!(field, "url", "{url}");
+            assert!(why.contains("secret_headers") && !why.contains("abc"), "{why}");
+        }
+        assert!(check_target(&target("https://h/x?id=7&kind=video")).is_ok());
         let mut t = target("http://127.0.0.1:1/");
         t.headers.insert("Authorization".into(), "Bearer x".into());
         assert_eq!(check_target(&t).unwrap_err().0, "headers");

@@ -24,6 +24,8 @@ pub struct Request {
     /// The query string, still encoded.
     pub query: String,
     pub range: Option<String>,
+    /// The `Host` header (None when absent).
+    pub host: Option<String>,
 }
 
 pub enum Body {
@@ -60,7 +62,7 @@ pub fn read_request(stream: &TcpStream) -> Result<Request, u16> {
     let (Some(method), Some(target), Some(_version)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(400);
     };
-    let mut range = None;
+    let (mut range, mut host) = (None, None);
     for _ in 0..MAX_HEADERS {
         let mut h = String::new();
         if r.read_line(&mut h).map_err(|_| 400u16)? == 0 || !h.ends_with('\n') {
@@ -70,12 +72,14 @@ pub fn read_request(stream: &TcpStream) -> Result<Request, u16> {
         if h.is_empty() {
             let (path, query) = target.split_once('?').unwrap_or((target, ""));
             let path = percent_decode(path).filter(|p| !p.contains('\0'));
-            return Ok(Request { method: method.to_string(), path, query: query.to_string(), range });
+            return Ok(Request { method: method.to_string(), path, query: query.to_string(), range, host });
         }
-        if let Some((name, value)) = h.split_once(':')
-            && name.eq_ignore_ascii_case("range")
-        {
-            range = Some(value.trim().to_string());
+        if let Some((name, value)) = h.split_once(':') {
+            if name.eq_ignore_ascii_case("range") {
+                range = Some(value.trim().to_string());
+            } else if name.eq_ignore_ascii_case("host") {
+                host = Some(value.trim().to_string());
+            }
         }
     }
     Err(431)

@@ -46,6 +46,8 @@ pub struct Site {
     out_dir: PathBuf,
     players: Option<PathBuf>,
     cache: catalog::VerifyCache,
+    /// The port bound: a request's `Host` must name it (see [`routes::host_ok`]).
+    port: u16,
 }
 
 impl Site {
@@ -79,7 +81,13 @@ pub fn serve(file: &Path, opts: Options) -> Result<()> {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port)).ctx(|| format!("listening on 127.0.0.1:{}", opts.port))?;
     let addr = listener.local_addr().ctx(|| "reading the bound address".into())?;
-    let site = Arc::new(Site { file: file.to_path_buf(), out_dir, players: opts.players, cache: Default::default() });
+    let site = Arc::new(Site {
+        file: file.to_path_buf(),
+        out_dir,
+        players: opts.players,
+        cache: Default::default(),
+        port: addr.port(),
+    });
     let (tx, rx) = sync_channel::<TcpStream>(QUEUE);
     let rx = Arc::new(Mutex::new(rx));
     for _ in 0..WORKERS {

@@ -2,6 +2,9 @@
 //! hlsjs|shaka` a player page, `/titles.json` the catalog as JSON, `/assets/NAME` the
 //! players and the page script, `/out/PATH` a file under the output folder, nothing else.
 //!
+//! Every request must carry `Host: 127.0.0.1:PORT` (or `localhost:PORT`, `[::1]:PORT`),
+//! else 403: a DNS-rebinding page cannot read the server through its own name.
+//!
 //! `/out/` never serves outside the output folder: a path with a `.` or `..` segment, a
 //! hidden name (`.NAME.tmp-*` temporaries) or a backslash is refused, and the file, with
 //! every symlink resolved, must still be inside the (resolved) output folder.
@@ -15,6 +18,9 @@ use super::http::{Body, Request, Response, query_value};
 use super::pages;
 
 pub fn route(site: &Site, req: &Request) -> Response {
+    if !host_ok(req.host.as_deref(), site.port) {
+        return Response::text(403, "the Host header must be 127.0.0.1:PORT, localhost:PORT or [::1]:PORT");
+    }
     if req.method != "GET" && req.method != "HEAD" {
         return Response::text(405, "only GET and HEAD");
     }
@@ -61,6 +67,15 @@ fn play(site: &Site, query: &str) -> Response {
 }
 
 /// The file at `rel` (decoded, relative) under the canonical folder `root`, or None.
+/// Whether `host` names this server on the loopback (`127.0.0.1:PORT`, `localhost:PORT`,
+/// `[::1]:PORT`): a page of another site that rebinds its name to 127.0.0.1 (DNS
+/// rebinding) sends its own name and is refused.
+pub fn host_ok(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else { return false };
+    let Some((name, p)) = host.rsplit_once(':') else { return false };
+    p == port.to_string() && (name == "127.0.0.1" || name.eq_ignore_ascii_case("localhost") || name == "[::1]")
+}
+
 pub fn resolve(root: &Path, rel: &str) -> Option<PathBuf> {
     if rel.contains('\\') {
         return None;
@@ -77,6 +92,17 @@ pub fn resolve(root: &Path, rel: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_loopback_host_with_the_port_is_answered() {
+        for ok in ["127.0.0.1:8080", "localhost:8080", "LocalHost:8080", "[::1]:8080"] {
+            assert!(host_ok(Some(ok), 8080), "{ok}");
+        }
+        for bad in ["evil.example:8080", "127.0.0.1:8081", "127.0.0.1", "localhost", "x", "127.0.0.1.evil:8080"] {
+            assert!(!host_ok(Some(bad), 8080), "{bad}");
+        }
+        assert!(!host_ok(None, 8080));
+    }
 
     #[test]
     fn nothing_outside_the_root_resolves() {

@@ -1,9 +1,10 @@
 //! The failed list (a dead-letter list): the steps the last `run` could not build, with the
 //! tail of their error and how many attempts they had, in `failed.json` beside the state.
-//! `vodbuild status --failed` shows it and `vodbuild run --only failed` selects exactly its
+//! `vodbuild status --failed` shows it and `vodbuild run --only @failed` selects exactly its
 //! steps. Bounded: at most [`MAX_STEPS`] steps, [`MAX_ERROR`] bytes of error each. Written
 //! atomically, only when it changes (a no-op run after a clean one writes nothing); removed
-//! when a run has no failure. Never read through a symlink.
+//! when a full run has no failure (a partial run keeps the entries of steps it did not run
+//! to success: `cli::failed::record`). Never read through a symlink.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
