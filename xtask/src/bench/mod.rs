@@ -7,12 +7,15 @@
 //! ratios are medians of the per-repetition ratios (pair by pair).
 
 mod catalog;
+mod churn;
 mod encode;
+mod fixture;
 mod hashing;
 pub(crate) mod install;
 pub(crate) mod measure;
 pub(crate) mod media;
 mod proxy;
+mod rclone;
 pub(crate) mod publish;
 mod report;
 
@@ -33,6 +36,7 @@ usage: cargo xtask bench [--quick] [options]
   --preset NAME      x264 preset of the P1 ladder (default slow)
   --titles A,B       P2 catalog sizes (default 100,1000)
   --hash-mib N       P5 file size in MiB (default 2048)
+  --vodbuild PATH    time this vodbuild binary instead of building --release (profiling builds)
 ";
 
 /// What to run and how big.
@@ -49,6 +53,8 @@ pub struct Config {
     pub titles: Vec<usize>,
     pub hash_mib: u64,
     pub only: Vec<String>,
+    /// A vodbuild binary to time instead of `cargo build --release`'s.
+    pub vodbuild: Option<PathBuf>,
     /// Scratch space: media, workspaces, servers' data (target/bench/work).
     pub work: PathBuf,
     /// Where the report goes (target/bench).
@@ -70,6 +76,7 @@ impl Config {
             titles: if quick { vec![100, 300] } else { vec![100, 1000] },
             hash_mib: 2048,
             only: vec!["P1".into(), "P2".into(), "P3".into(), "P4".into(), "P5".into()],
+            vodbuild: None,
             work: out.join("work"),
             out,
         };
@@ -99,6 +106,7 @@ impl Config {
                         .collect::<std::result::Result<_, _>>()?;
                 }
                 "--hash-mib" => c.hash_mib = num(val()?)? as u64,
+                "--vodbuild" => c.vodbuild = Some(PathBuf::from(val()?)),
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option `{other}`")),
             }
