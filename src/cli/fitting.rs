@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use petgraph::graph::NodeIndex;
+use rayon::prelude::*;
 
 use crate::dag::StepGraph;
 use crate::exec::{self, RunOptions, RunReport, Status, local::LocalExecutor, probe_source::stream_facts};
@@ -70,13 +71,8 @@ pub fn probe_dry(
 ) -> Infos {
     let ctx = Context::new(m, sg, tools, sources.clone());
     let p = probe_steps(&ctx, state, selected);
-    let mut infos = Infos::new();
-    for n in p.fresh {
-        let id = &sg.g[n].source;
-        if let Some(i) = read_probe(m, id) {
-            infos.insert(id.clone(), i);
-        }
-    }
+    let mut infos: Infos =
+        p.fresh.par_iter().filter_map(|n| Some((sg.g[*n].source.clone(), read_probe(m, &sg.g[*n].source)?))).collect();
     read_headers(m, sg, tools, &p.absent, &mut infos);
     read_headers(m, sg, tools, &p.stale, &mut infos);
     infos
@@ -108,7 +104,8 @@ pub fn probe_run(
     let failed: HashSet<String> =
         report.steps.iter().filter(|s| s.status != Status::Executed).map(|s| s.source.clone()).collect();
     let ran_or_fresh = p.fresh.iter().chain(&p.stale).map(|n| &sg.g[*n].source).filter(|s| !failed.contains(*s));
-    let mut infos: Infos = ran_or_fresh.filter_map(|s| Some((s.clone(), read_probe(m, s)?))).collect();
+    let ran_or_fresh: Vec<&String> = ran_or_fresh.collect();
+    let mut infos: Infos = ran_or_fresh.par_iter().filter_map(|s| Some(((*s).clone(), read_probe(m, s)?))).collect();
     read_headers(m, sg, tools, &p.absent, &mut infos);
     (infos, report, failed)
 }
@@ -149,11 +146,15 @@ pub fn unattempted(
 
 /// The run's report: the probes as they ran first, then everything else.
 pub fn merge(first: RunReport, mut then: RunReport) -> RunReport {
+    // By id: a catalog's first build probes thousands of sources before its other steps.
+    let ran_first: HashMap<&str, &exec::StepReport> = first.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+    let then_ids: HashSet<&str> = then.steps.iter().map(|t| t.id.as_str()).collect();
     let mut steps: Vec<exec::StepReport> =
-        first.steps.iter().filter(|s| !then.steps.iter().any(|t| t.id == s.id)).cloned().collect();
+        first.steps.iter().filter(|s| !then_ids.contains(s.id.as_str())).cloned().collect();
+    drop(then_ids);
     for t in then.steps.drain(..) {
-        match first.steps.iter().find(|s| s.id == t.id) {
-            Some(s) if t.status == Status::Fresh => steps.push(s.clone()),
+        match ran_first.get(t.id.as_str()) {
+            Some(s) if t.status == Status::Fresh => steps.push((*s).clone()),
             _ => steps.push(t),
         }
     }

@@ -63,6 +63,7 @@ pub fn run(
 ) -> RunReport {
     let state_dir = ctx.m.state_dir();
     sweep::remove_stale_temporaries(ctx.sg, selected, &[&ctx.m.output_dir, &state_dir]);
+    ctx.check_outputs_ahead(state, selected);
     let progress = Progress::new(opts.progress);
     let threads = pool::threads(opts.jobs);
     let env =

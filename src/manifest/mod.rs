@@ -65,6 +65,8 @@ pub struct Manifest {
     /// Absolute output root.
     pub output_dir: PathBuf,
     pub sources: Vec<Source>,
+    /// Source id → its index in `sources` (as expanded; [`Manifest::source`] checks it).
+    by_id: std::collections::HashMap<String, usize>,
 }
 
 impl Manifest {
@@ -82,6 +84,7 @@ impl Manifest {
         validate::validate(&raw, &ctx)?;
         let sources = sources::expand(&raw, root, &ctx)?;
         let output_dir = root.join(&raw.output_dir);
+        let by_id = sources.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         Ok(Manifest {
             file: file.to_string(),
             root: root.to_path_buf(),
@@ -89,6 +92,7 @@ impl Manifest {
             raw,
             output_dir,
             sources,
+            by_id,
         })
     }
 
@@ -104,8 +108,13 @@ impl Manifest {
         self.state_dir().join("work").join(source_id)
     }
 
+    /// The source `id`: looked up by index (a catalog has thousands), or searched should
+    /// `sources` have been changed since it was expanded.
     pub fn source(&self, id: &str) -> Option<&Source> {
-        self.sources.iter().find(|s| s.id == id)
+        match self.by_id.get(id).and_then(|&i| self.sources.get(i)) {
+            Some(s) if s.id == id => Some(s),
+            _ => self.sources.iter().find(|s| s.id == id),
+        }
     }
 
     /// The backend named `name` in `storage:` (validated to exist where referenced).
