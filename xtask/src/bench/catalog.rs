@@ -39,7 +39,10 @@ pub fn p2(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<Vec<Catalog>,
         let cat = fixture::ensure(&cfg.out, &cfg.work, tools, n)?;
         let ws = cat.ws.clone();
         let edges = write_ninja(&ws, n)?;
-        if !ws.join(".ninja_log").is_file() {
+        if ws.join(".ninja_log").is_file() {
+            // The files' times may have been set since the log was written (fixture::ensure).
+            timed_ok("ninja -t restat", Command::new(&ninja).args(["-f", "build.ninja", "-t", "restat"]).current_dir(&ws))?;
+        } else {
             say(&format!("P2: ninja's first build of the {n}-title catalog (records its log)"));
             timed_ok("ninja (first build)", Command::new(&ninja).args(["-f", "build.ninja"]).current_dir(&ws))?;
         }
