@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::dag::StepGraph;
 use crate::exec::{self, RunOptions, RunReport, Status, local::LocalExecutor, probe_source::stream_facts};
 use crate::manifest::Manifest;
-use crate::media::probe::{ProbeFile, ProbeInfo};
+use crate::media::probe::ProbeInfo;
 use crate::plan::Context;
 use crate::state::State;
 use crate::step::StepKind;
@@ -54,9 +54,16 @@ fn read_headers(m: &Manifest, sg: &StepGraph, tools: &Toolset, nodes: &[NodeInde
     }
 }
 
+/// The normalized facts of a probe.json, ffprobe's own output skipped unparsed: the ladder
+/// needs only these (a catalog reads one probe.json per source on every run).
+#[derive(serde::Deserialize)]
+struct ProbeFacts {
+    info: ProbeInfo,
+}
+
 fn read_probe(m: &Manifest, source: &str) -> Option<ProbeInfo> {
     let bytes = std::fs::read(m.work_dir(source).join("probe.json")).ok()?;
-    serde_json::from_slice::<ProbeFile>(&bytes).ok().map(|p| p.info)
+    serde_json::from_slice::<ProbeFacts>(&bytes).ok().map(|p| p.info)
 }
 
 /// For a dry command: cached probe.json files, and the stream headers of absent or stale ones

@@ -181,3 +181,23 @@ impl yaml::IntoSeg for usize {
         Seg::Index(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_found_by_id_even_after_the_list_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "version: 1\nsources:\n  - path: a.mp4\n    id: a\n  - path: b.mp4\n    id: b\n\
+                    profiles:\n  video:\n    v: {codec: h264, height: 90, bitrate: 100k}\n\
+                    outputs:\n  hls: {renditions: [v], segment_seconds: 2}\n";
+        let mut m = Manifest::from_text("p.yaml", text, dir.path(), |_| None).unwrap();
+        assert_eq!(m.source("b").map(|s| s.id.as_str()), Some("b"));
+        assert!(m.source("c").is_none());
+        m.sources.swap(0, 1);
+        assert_eq!(m.source("a").map(|s| s.id.as_str()), Some("a"), "the index is checked, not trusted");
+        m.sources.remove(1);
+        assert!(m.source("a").is_none());
+    }
+}
