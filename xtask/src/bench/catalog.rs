@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use super::encode::vodbuild_run;
 use super::install::Tools;
 use super::measure::{Sample, median, median_sample, pair_ratio, timed_ok};
-use super::{churn, fixture, media};
 use super::report::Report;
 use super::{Config, say};
+use super::{churn, fixture, media};
 
 /// A catalog P2 built (P4 publishes each).
 pub struct Catalog {
@@ -41,7 +41,10 @@ pub fn p2(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<Vec<Catalog>,
         let edges = write_ninja(&ws, n)?;
         if ws.join(".ninja_log").is_file() {
             // The files' times may have been set since the log was written (fixture::ensure).
-            timed_ok("ninja -t restat", Command::new(&ninja).args(["-f", "build.ninja", "-t", "restat"]).current_dir(&ws))?;
+            timed_ok(
+                "ninja -t restat",
+                Command::new(&ninja).args(["-f", "build.ninja", "-t", "restat"]).current_dir(&ws),
+            )?;
         } else {
             say(&format!("P2: ninja's first build of the {n}-title catalog (records its log)"));
             timed_ok("ninja (first build)", Command::new(&ninja).args(["-f", "build.ninja"]).current_dir(&ws))?;

@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 
 use super::catalog::Catalog;
-use super::encode::vodbuild_run;
 use super::catalog::STEPS_PER_TITLE;
+use super::encode::vodbuild_run;
 use super::fixture::title;
 use super::install::Tools;
 use super::measure::{Sample, median, median_sample, timed_ok};
@@ -65,8 +65,11 @@ fn touched(cfg: &Config, tools: &Tools, cat: &Catalog, rep: &mut Report) -> Resu
     rep.row("P2", &format!("`vodbuild run`, 1% touched, {n} titles"), &samples, &what);
     let ratio = median(&samples.iter().map(|s| s.wall / cat.noop.wall).collect::<Vec<_>>());
     rep.note("P2", &format!("1% touched at {n} titles: {ratio:.2}× the no-op wall ({what})"));
-    rep.data("P2", json!({"touched": {"titles": n, "sources": picked.len(), "bytes_hashed": bytes,
-        "wall_s": median_sample(&samples).wall, "over_noop": ratio}}));
+    rep.data(
+        "P2",
+        json!({"touched": {"titles": n, "sources": picked.len(), "bytes_hashed": bytes,
+        "wall_s": median_sample(&samples).wall, "over_noop": ratio}}),
+    );
     Ok(())
 }
 
@@ -86,8 +89,11 @@ fn new_titles(cfg: &Config, tools: &Tools, cat: &Catalog, rep: &mut Report) -> R
     rep.row("P2", &format!("`vodbuild run`, {NEW_TITLES} new titles, {n} titles"), &samples, &what);
     let ratio = median(&samples.iter().map(|s| s.wall / cat.noop.wall).collect::<Vec<_>>());
     rep.note("P2", &format!("{NEW_TITLES} new titles at {n} titles: {ratio:.1}× the no-op wall ({what})"));
-    rep.data("P2", json!({"new_titles": {"titles": n, "new": NEW_TITLES, "steps_executed": steps,
-        "wall_s": median_sample(&samples).wall, "over_noop": ratio}}));
+    rep.data(
+        "P2",
+        json!({"new_titles": {"titles": n, "new": NEW_TITLES, "steps_executed": steps,
+        "wall_s": median_sample(&samples).wall, "over_noop": ratio}}),
+    );
     Ok(())
 }
 
@@ -113,7 +119,10 @@ fn new_title_rounds(cfg: &Config, tools: &Tools, cat: &Catalog) -> Result<(Vec<S
             .map(|a| a.iter().filter(|s| s["status"] == "executed").filter_map(|s| s["id"].as_str()).collect())
             .unwrap_or_default();
         let theirs = |id: &str| ids.iter().any(|t| id.contains(&format!("media/{t}")));
-        if executed.is_empty() || !executed.iter().all(|id| theirs(id)) || executed.len() != STEPS_PER_TITLE * NEW_TITLES {
+        if executed.is_empty()
+            || !executed.iter().all(|id| theirs(id))
+            || executed.len() != STEPS_PER_TITLE * NEW_TITLES
+        {
             return Err(format!("new-titles run executed {} steps: {executed:?}", executed.len()));
         }
         steps = executed.len();

@@ -180,7 +180,8 @@ fn files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// Whether step `id` (`kind:media/t00007` or `kind:media/t00007:rung`) belongs to `source`.
 fn owns(id: &str, source: &str) -> bool {
-    id.split_once(':').is_some_and(|(_, rest)| rest == source || rest.strip_prefix(source).is_some_and(|r| r.starts_with(':')))
+    id.split_once(':')
+        .is_some_and(|(_, rest)| rest == source || rest.strip_prefix(source).is_some_and(|r| r.starts_with(':')))
 }
 
 /// Copies a file, or a folder recursively (files only; no symlinks are followed or made).

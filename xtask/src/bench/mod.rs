@@ -2,7 +2,8 @@
 //! vodbuild against Shaka Streamer, a hand-written ffmpeg command, ninja and b3sum, and
 //! writes `target/bench/report.json` plus the table (`target/bench/table.md`).
 //!
-//! Cases: P1 cold build, P2 no-op at scale, P3 one change, P4 publish no-op, P5 hashing.
+//! Cases: P1 cold build, P2 no-op at scale (and near-no-op runs), P3 one change (and its
+//! floor), P4 publish (against rclone) and its no-op, P5 hashing.
 //! Every case does `warmup` untimed runs, then `reps` timed runs, and reports medians;
 //! ratios are medians of the per-repetition ratios (pair by pair).
 
@@ -15,8 +16,8 @@ pub(crate) mod install;
 pub(crate) mod measure;
 pub(crate) mod media;
 mod proxy;
-mod rclone;
 pub(crate) mod publish;
+mod rclone;
 mod report;
 
 use std::path::PathBuf;
@@ -28,13 +29,13 @@ const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [options]
 
   --quick            a shorter pass (see README, Performance)
-  --only LIST        cases to run, e.g. P1,P3 (P3 runs P1 first); default all
+  --only LIST        cases to run, e.g. P1,P3 (P3 runs P1 first, P4 runs P2 first); default all
   --reps N           timed repetitions per case (after the warm-up)
   --warmup N         untimed warm-up runs per case (--quick: 1, but 0 for P1 and P3)
   --p1-seconds S     P1 source length in seconds
   --p1-size WxH      P1 source size (default 1920x1080)
   --preset NAME      x264 preset of the P1 ladder (default slow)
-  --titles A,B       P2 catalog sizes (default 100,1000)
+  --titles A,B       P2 catalog sizes (default 100,1000; e.g. 100,1000,10000; at most 99999)
   --hash-mib N       P5 file size in MiB (default 2048)
   --vodbuild PATH    time this vodbuild binary instead of building --release (profiling builds)
 ";

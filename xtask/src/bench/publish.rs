@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use super::catalog::Catalog;
 use super::install::{Tools, ensure_s3s_fs};
 use super::measure::{Sample, median, median_sample, timed};
-use super::rclone::{Rclone, count_files};
 use super::proxy::Proxy;
+use super::rclone::Rclone;
 use super::report::Report;
 use super::{Config, media, say};
 
@@ -151,7 +151,14 @@ fn measure(cfg: &Config, tools: &Tools, s3s: &Path, cat: &Catalog, base: &str, r
 
 type M<T> = Result<T, String>;
 
-fn publish_and_rerun(cfg: &Config, tools: &Tools, s3s: &Path, cat: &Catalog, base: &str, rep: &mut Report) -> M<(f64, f64)> {
+fn publish_and_rerun(
+    cfg: &Config,
+    tools: &Tools,
+    s3s: &Path,
+    cat: &Catalog,
+    base: &str,
+    rep: &mut Report,
+) -> M<(f64, f64)> {
     let n = cat.n;
     let data = cfg.work.join(format!("p4/s3-n{n}"));
     if data.exists() {
@@ -192,21 +199,35 @@ fn stat(v: &Value, k: &str) -> u64 {
 }
 
 /// rclone's copy of the same files to another bucket (first copy and its no-op rerun).
-fn rclone_rows(cfg: &Config, bin: &Path, cat: &Catalog, at: (&Path, u16), vod: (u64, Sample), rep: &mut Report) -> M<()> {
+fn rclone_rows(
+    cfg: &Config,
+    bin: &Path,
+    cat: &Catalog,
+    at: (&Path, u16),
+    vod: (u64, Sample),
+    rep: &mut Report,
+) -> M<()> {
     let ((data, port), (objects, vod_first)) = (at, vod);
     let rc = Rclone::new(bin.to_path_buf(), &cfg.work)?;
     let n = cat.n;
     let first = rc.copy(&cat.ws.join("out"), data, "vodrc", port, CONCURRENCY)?;
-    let (ours, theirs) = (count_files(&data.join("vod")), count_files(&data.join("vodrc")));
-    if ours != theirs || objects == 0 {
-        return Err(format!("rclone stored {theirs} files, vodbuild {ours} ({objects} objects published)"));
+    let (ours, theirs) = (rc.count("vod", port)?, rc.count("vodrc", port)?);
+    if ours != theirs || ours != objects {
+        return Err(format!("the bucket rclone wrote holds {theirs} objects, vodbuild's {ours} ({objects} published)"));
     }
     let again = rc.copy(&cat.ws.join("out"), data, "vodrc", port, CONCURRENCY)?;
     say(&format!("P4: rclone copy {:.1} s, its no-op {:.2} s", first.wall, again.wall));
     let note = format!("same {objects} files, --transfers/--checkers {CONCURRENCY}");
     rep.row("P4", &format!("rclone copy, {n} titles"), &[first], &note);
     rep.row("P4", &format!("rclone copy no-op rerun, {n} titles"), &[again], "");
-    rep.target("P4", &format!("vodbuild first publish / rclone copy, {n} titles"), Some(vod_first.wall / first.wall), 1.0, true, "×");
+    rep.target(
+        "P4",
+        &format!("vodbuild first publish / rclone copy, {n} titles"),
+        Some(vod_first.wall / first.wall),
+        1.0,
+        true,
+        "×",
+    );
     rep.data("P4", json!({ format!("n{n}"): {"rclone_copy_s": first.wall, "rclone_noop_s": again.wall}}));
     Ok(())
 }

@@ -29,10 +29,24 @@ impl Rclone {
     /// and checkers; the bucket folder is created in the server's `data` first.
     pub fn copy(&self, dir: &Path, data: &Path, bucket: &str, port: u16, concurrency: u32) -> Result<Sample, String> {
         std::fs::create_dir_all(data.join(bucket)).map_err(|e| e.to_string())?;
-        let mut c = Command::new(&self.bin);
+        let mut c = self.command(port);
         let conc = concurrency.to_string();
         c.arg("copy").arg(dir).arg(format!("{REMOTE}:{bucket}"));
         c.args(["--transfers", &conc, "--checkers", &conc, "--s3-no-check-bucket", "-q"]);
+        Ok(timed_ok("rclone copy", &mut c)?.sample)
+    }
+
+    /// How many objects `bucket` holds, as rclone lists them.
+    pub fn count(&self, bucket: &str, port: u16) -> Result<u64, String> {
+        let mut c = self.command(port);
+        c.args(["size", "--json", &format!("{REMOTE}:{bucket}")]);
+        let o = timed_ok("rclone size", &mut c)?;
+        let v: serde_json::Value = serde_json::from_str(&o.stdout).map_err(|e| format!("rclone size --json: {e}"))?;
+        v["count"].as_u64().ok_or_else(|| format!("rclone size --json: no count in {}", o.stdout))
+    }
+
+    fn command(&self, port: u16) -> Command {
+        let mut c = Command::new(&self.bin);
         c.arg("--config").arg(&self.config);
         let var = |k: &str| format!("RCLONE_CONFIG_{REMOTE}_{k}");
         c.env(var("TYPE"), "s3").env(var("PROVIDER"), "Other").env(var("ACCESS_KEY_ID"), KEY);
@@ -41,18 +55,6 @@ impl Rclone {
         for proxy in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
             c.env_remove(proxy);
         }
-        Ok(timed_ok("rclone copy", &mut c)?.sample)
+        c
     }
-}
-
-/// Files under `dir`, recursively (what rclone and vodbuild both upload).
-pub fn count_files(dir: &Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
-    rd.flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => count_files(&e.path()),
-            Ok(t) if t.is_file() => 1,
-            _ => 0,
-        })
-        .sum()
 }
