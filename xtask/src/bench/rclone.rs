@@ -55,6 +55,8 @@ impl Rclone {
         for proxy in ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"] {
             c.env_remove(proxy);
         }
+        // The AWS SDK inside rclone fails on a CA bundle set for other programs (plain HTTP here).
+        c.env_remove("AWS_CA_BUNDLE");
         c
     }
 }
