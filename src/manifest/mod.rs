@@ -189,6 +189,9 @@ mod tests {
     #[test]
     fn sources_are_found_by_id_even_after_the_list_changed() {
         let dir = tempfile::tempdir().unwrap();
+        for f in ["a.mp4", "b.mp4"] {
+            std::fs::write(dir.path().join(f), b"not media: only its presence is checked").unwrap();
+        }
         let text = "version: 1\nsources:\n  - path: a.mp4\n    id: a\n  - path: b.mp4\n    id: b\n\
                     profiles:\n  video:\n    v: {codec: h264, height: 90, bitrate: 100k}\n\
                     outputs:\n  hls: {renditions: [v], segment_seconds: 2}\n";
