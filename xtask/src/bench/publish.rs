@@ -15,7 +15,7 @@ use super::catalog::Catalog;
 use super::install::{Tools, ensure_s3s_fs};
 use super::measure::{Sample, median, median_sample, timed};
 use super::proxy::Proxy;
-use super::rclone::Rclone;
+use super::rclone::{Rclone, count_files};
 use super::report::Report;
 use super::{Config, media, say};
 
@@ -211,7 +211,7 @@ fn rclone_rows(
     let rc = Rclone::new(bin.to_path_buf(), &cfg.work)?;
     let n = cat.n;
     let first = rc.copy(&cat.ws.join("out"), data, "vodrc", port, CONCURRENCY)?;
-    let (ours, theirs) = (rc.count("vod", port)?, rc.count("vodrc", port)?);
+    let (ours, theirs) = (count_files(&data.join("vod")), count_files(&data.join("vodrc")));
     if ours != theirs || ours != objects {
         return Err(format!("the bucket rclone wrote holds {theirs} objects, vodbuild's {ours} ({objects} published)"));
     }
