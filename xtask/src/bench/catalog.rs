@@ -73,14 +73,11 @@ pub fn p2(cfg: &Config, tools: &Tools, rep: &mut Report) -> Result<Vec<Catalog>,
     Ok(built)
 }
 
+/// Samples of `vodbuild run`, `vodbuild plan` and ninja.
+type Rounds = (Vec<Sample>, Vec<Sample>, Vec<Sample>);
+
 /// The timed no-op rounds: `vodbuild run`, `vodbuild plan`, ninja (samples after the warm-up).
-fn noop_rounds(
-    cfg: &Config,
-    tools: &Tools,
-    ninja: &Path,
-    ws: &Path,
-    n: usize,
-) -> Result<(Vec<Sample>, Vec<Sample>, Vec<Sample>), String> {
+fn noop_rounds(cfg: &Config, tools: &Tools, ninja: &Path, ws: &Path, n: usize) -> Result<Rounds, String> {
     let (mut run, mut plan, mut nin) = (Vec::new(), Vec::new(), Vec::new());
     for r in 0..cfg.warmup + cfg.reps {
         let (s_run, v) = vodbuild_run(tools, ws, None)?;
