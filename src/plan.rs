@@ -19,7 +19,9 @@ use crate::state::{OutputFile, State, ToolRef};
 use crate::step::{OutputLoc, Step, ToolUse};
 use crate::storage::{self, index::RemoteIndex};
 use crate::tools::Toolset;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+
+use rayon::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
@@ -108,12 +110,57 @@ pub struct Context<'a> {
     pub prune: bool,
     /// `--check-remote`: list the backend even for publish steps this workspace verified.
     pub check_remote: bool,
+    /// Output checks done ahead on all cores ([`Context::check_outputs_ahead`]), by node;
+    /// each is used once, by the step's first evaluation.
+    pub ahead: OnceLock<Vec<Mutex<Option<Checked>>>>,
 }
+
+/// What [`check_outputs`] found: the reason a step's local outputs are not as recorded,
+/// and the outputs whose stat changed but not their content.
+type Checked = (Option<Reason>, Vec<(String, FileStat)>);
 
 impl<'a> Context<'a> {
     /// A context with an empty remote index, no pruning and no forced remote checks.
     pub fn new(m: &'a Manifest, sg: &'a StepGraph, tools: &'a Toolset, sources: HashMap<String, String>) -> Self {
-        Context { m, sg, tools, sources, index: Mutex::default(), prune: false, check_remote: false }
+        Context {
+            m,
+            sg,
+            tools,
+            sources,
+            index: Mutex::default(),
+            prune: false,
+            check_remote: false,
+            ahead: OnceLock::new(),
+        }
+    }
+
+    /// Checks the recorded local outputs of every selected step in parallel (a stat each, a
+    /// hash when the stat cache misses), before the steps are evaluated one by one in
+    /// dependency order. A step's outputs are written only by its own job, which starts after
+    /// its evaluation, so the answer is the one that evaluation would find.
+    pub fn check_outputs_ahead(&self, state: &State, selected: &[bool]) {
+        let nodes: Vec<NodeIndex> = self.sg.g.node_indices().collect();
+        let checked = nodes
+            .par_iter()
+            .map(|&n| {
+                let step = &self.sg.g[n];
+                let rec = state.data.steps.get(&step.id).filter(|_| selected.get(n.index()) == Some(&true));
+                let found = match (&step.output, rec) {
+                    (OutputLoc::Remote { .. }, _) | (_, None) => None,
+                    (local, Some(rec)) => {
+                        let mut restat = Vec::new();
+                        Some((check_outputs(&self.m.root, local, &rec.outputs, &mut restat), restat))
+                    }
+                };
+                Mutex::new(found)
+            })
+            .collect();
+        let _ = self.ahead.set(checked);
+    }
+
+    /// The output check of `n` done ahead, if any (taken: a second evaluation checks again).
+    fn checked_ahead(&self, n: NodeIndex) -> Option<Checked> {
+        self.ahead.get()?.get(n.index())?.lock().ok()?.take()
     }
 
     pub fn tool_ref(&self, step: &Step) -> ToolRef {
@@ -173,11 +220,24 @@ impl<'a> Context<'a> {
                 }
             }
         }
-        let key = pending
-            .is_none()
-            .then(|| step_key(step.kind, crate::kinds::recipe(step.kind), &step.params, &tool.digest, &inputs));
+        let recipe = crate::kinds::recipe(step.kind);
+        let rec = state.data.steps.get(&step.id);
+        // A key is a function of kind, recipe, params, tool and inputs: when all of them are
+        // the record's, so is the key (no hashing on a no-op run).
+        let recorded = rec.filter(|r| {
+            r.kind == step.kind
+                && r.recipe == recipe
+                && r.tool.digest == tool.digest
+                && r.inputs == inputs
+                && r.params == step.params
+        });
+        let key = match (pending.is_none(), recorded) {
+            (false, _) => None,
+            (true, Some(r)) => Some(r.key.clone()),
+            (true, None) => Some(step_key(step.kind, recipe, &step.params, &tool.digest, &inputs)),
+        };
         let mut ev = Evaluation { stale: None, key, inputs, restat: Vec::new(), absent: None, remote_seen: false };
-        let Some(rec) = state.data.steps.get(&step.id) else {
+        let Some(rec) = rec else {
             ev.stale = Some(Reason::New);
             return ev;
         };
@@ -214,7 +274,13 @@ impl<'a> Context<'a> {
                     ev.remote_seen = r.is_none();
                     r
                 }
-                local => check_outputs(&self.m.root, local, &rec.outputs, &mut ev.restat),
+                local => match self.checked_ahead(n) {
+                    Some((reason, restat)) => {
+                        ev.restat = restat;
+                        reason
+                    }
+                    None => check_outputs(&self.m.root, local, &rec.outputs, &mut ev.restat),
+                },
             }
         };
         match reason {
@@ -324,6 +390,9 @@ fn describe_params_change(step: &Step, old: &Value, new: &Value) -> String {
 /// A stale step whose inputs are all fresh and that does not apply to its source
 /// ([`crate::skip`]) is [`Reason::Skipped`]: not stale, and it gives its consumers no inputs.
 pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec<(NodeIndex, Option<Reason>)> {
+    if !force {
+        ctx.check_outputs_ahead(state, selected);
+    }
     let mut stale = vec![false; ctx.sg.g.node_count()];
     let mut skipped = vec![false; ctx.sg.g.node_count()];
     let mut absent: Vec<Option<Reason>> = vec![None; ctx.sg.g.node_count()];

@@ -8,11 +8,12 @@
 use std::collections::{HashMap, HashSet};
 
 use petgraph::graph::NodeIndex;
+use rayon::prelude::*;
 
 use crate::dag::StepGraph;
 use crate::exec::{self, RunOptions, RunReport, Status, local::LocalExecutor, probe_source::stream_facts};
 use crate::manifest::Manifest;
-use crate::media::probe::{ProbeFile, ProbeInfo};
+use crate::media::probe::ProbeInfo;
 use crate::plan::Context;
 use crate::state::State;
 use crate::step::StepKind;
@@ -53,9 +54,16 @@ fn read_headers(m: &Manifest, sg: &StepGraph, tools: &Toolset, nodes: &[NodeInde
     }
 }
 
+/// The normalized facts of a probe.json, ffprobe's own output skipped unparsed: the ladder
+/// needs only these (a catalog reads one probe.json per source on every run).
+#[derive(serde::Deserialize)]
+struct ProbeFacts {
+    info: ProbeInfo,
+}
+
 fn read_probe(m: &Manifest, source: &str) -> Option<ProbeInfo> {
     let bytes = std::fs::read(m.work_dir(source).join("probe.json")).ok()?;
-    serde_json::from_slice::<ProbeFile>(&bytes).ok().map(|p| p.info)
+    serde_json::from_slice::<ProbeFacts>(&bytes).ok().map(|p| p.info)
 }
 
 /// For a dry command: cached probe.json files, and the stream headers of absent or stale ones
@@ -70,13 +78,8 @@ pub fn probe_dry(
 ) -> Infos {
     let ctx = Context::new(m, sg, tools, sources.clone());
     let p = probe_steps(&ctx, state, selected);
-    let mut infos = Infos::new();
-    for n in p.fresh {
-        let id = &sg.g[n].source;
-        if let Some(i) = read_probe(m, id) {
-            infos.insert(id.clone(), i);
-        }
-    }
+    let mut infos: Infos =
+        p.fresh.par_iter().filter_map(|n| Some((sg.g[*n].source.clone(), read_probe(m, &sg.g[*n].source)?))).collect();
     read_headers(m, sg, tools, &p.absent, &mut infos);
     read_headers(m, sg, tools, &p.stale, &mut infos);
     infos
@@ -113,7 +116,8 @@ pub fn probe_run(
     let failed: HashSet<String> =
         report.steps.iter().filter(|s| s.status != Status::Executed).map(|s| s.source.clone()).collect();
     let ran_or_fresh = p.fresh.iter().chain(&p.stale).map(|n| &sg.g[*n].source).filter(|s| !failed.contains(*s));
-    let mut infos: Infos = ran_or_fresh.filter_map(|s| Some((s.clone(), read_probe(m, s)?))).collect();
+    let ran_or_fresh: Vec<&String> = ran_or_fresh.collect();
+    let mut infos: Infos = ran_or_fresh.par_iter().filter_map(|s| Some(((*s).clone(), read_probe(m, s)?))).collect();
     read_headers(m, sg, tools, &p.absent, &mut infos);
     (infos, report, failed)
 }
@@ -155,11 +159,15 @@ pub fn unattempted(
 
 /// The run's report: the probes as they ran first, then everything else.
 pub fn merge(first: RunReport, mut then: RunReport) -> RunReport {
+    // By id: a catalog's first build probes thousands of sources before its other steps.
+    let ran_first: HashMap<&str, &exec::StepReport> = first.steps.iter().map(|s| (s.id.as_str(), s)).collect();
+    let then_ids: HashSet<&str> = then.steps.iter().map(|t| t.id.as_str()).collect();
     let mut steps: Vec<exec::StepReport> =
-        first.steps.iter().filter(|s| !then.steps.iter().any(|t| t.id == s.id)).cloned().collect();
+        first.steps.iter().filter(|s| !then_ids.contains(s.id.as_str())).cloned().collect();
+    drop(then_ids);
     for t in then.steps.drain(..) {
-        match first.steps.iter().find(|s| s.id == t.id) {
-            Some(s) if t.status == Status::Fresh => steps.push(s.clone()),
+        match ran_first.get(t.id.as_str()) {
+            Some(s) if t.status == Status::Fresh => steps.push((*s).clone()),
             _ => steps.push(t),
         }
     }

@@ -74,6 +74,8 @@ pub struct Manifest {
     /// `sources:` entries (`path:`) whose file is gone, under `after_publish: {source:
     /// delete}`: fine when the state says vodbuild deleted it ([`crate::lifecycle`]).
     pub absent: Vec<usize>,
+    /// Source id → its index in `sources` (as expanded; [`Manifest::source`] checks it).
+    by_id: std::collections::HashMap<String, usize>,
 }
 
 impl Manifest {
@@ -92,6 +94,7 @@ impl Manifest {
         let mut absent = Vec::new();
         let sources = sources::expand_noting_absent(&raw, root, &ctx, &mut absent)?;
         let output_dir = root.join(&raw.output_dir);
+        let by_id = sources.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         Ok(Manifest {
             file: file.to_string(),
             root: root.to_path_buf(),
@@ -100,6 +103,7 @@ impl Manifest {
             output_dir,
             sources,
             absent,
+            by_id,
         })
     }
 
@@ -115,8 +119,13 @@ impl Manifest {
         self.state_dir().join("work").join(source_id)
     }
 
+    /// The source `id`: looked up by index (a catalog has thousands), or searched should
+    /// `sources` have been changed since it was expanded.
     pub fn source(&self, id: &str) -> Option<&Source> {
-        self.sources.iter().find(|s| s.id == id)
+        match self.by_id.get(id).and_then(|&i| self.sources.get(i)) {
+            Some(s) if s.id == id => Some(s),
+            _ => self.sources.iter().find(|s| s.id == id),
+        }
     }
 
     /// The backend named `name` in `storage:` (validated to exist where referenced).
@@ -181,5 +190,28 @@ impl yaml::IntoSeg for &String {
 impl yaml::IntoSeg for usize {
     fn into_seg(self) -> Seg {
         Seg::Index(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_are_found_by_id_even_after_the_list_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.mp4", "b.mp4"] {
+            std::fs::write(dir.path().join(f), b"not media: only its presence is checked").unwrap();
+        }
+        let text = "version: 1\nsources:\n  - path: a.mp4\n    id: a\n  - path: b.mp4\n    id: b\n\
+                    profiles:\n  video:\n    v: {codec: h264, height: 90, bitrate: 100k}\n\
+                    outputs:\n  hls: {renditions: [v], segment_seconds: 2}\n";
+        let mut m = Manifest::from_text("p.yaml", text, dir.path(), |_| None).unwrap();
+        assert_eq!(m.source("b").map(|s| s.id.as_str()), Some("b"));
+        assert!(m.source("c").is_none());
+        m.sources.swap(0, 1);
+        assert_eq!(m.source("a").map(|s| s.id.as_str()), Some("a"), "the index is checked, not trusted");
+        m.sources.remove(1);
+        assert!(m.source("a").is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! Crash-safe state under `.vodbuild/<manifest file name>/`: a snapshot (`state.json`,
-//! replaced atomically) plus an append-only journal (`journal.jsonl`, one fsynced line per finished step). Loading
+//! replaced atomically; one JSON document with a step record per line, read on all cores,
+//! see [`snapshot`]) plus an append-only journal (`journal.jsonl`, one fsynced line per finished step). Loading
 //! replays the journal over the snapshot and ignores a torn last line, so a crash at any
 //! instant loses at most the step that was being recorded — and a step is recorded only
 //! after its outputs were renamed into place. Files here are never opened through a symlink.
@@ -11,6 +12,7 @@
 
 pub mod failed;
 pub mod lock;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -65,7 +67,7 @@ impl State {
     pub fn load(dir: &Path) -> Result<State> {
         let snap_path = dir.join("state.json");
         let mut data = match std::fs::read(&snap_path) {
-            Ok(bytes) => serde_json::from_slice::<Snapshot>(&bytes)
+            Ok(bytes) => snapshot::from_bytes(&bytes)
                 .map_err(|e| Error::State { path: snap_path.clone(), message: e.to_string() })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot { format: FORMAT, ..Default::default() },
             Err(e) => return Err(Error::io(format!("reading {}", snap_path.display()), e)),
@@ -187,7 +189,7 @@ impl State {
         std::fs::create_dir_all(&self.dir).ctx(|| format!("creating {}", self.dir.display()))?;
         let final_path = self.dir.join("state.json");
         let tmp = self.dir.join(format!("state.json.tmp-{}", std::process::id()));
-        let bytes = serde_json::to_vec(&self.data).expect("json");
+        let bytes = snapshot::to_bytes(&self.data);
         let write = || -> std::io::Result<()> {
             // Never through a symlink planted under the temporary's name.
             let _ = std::fs::remove_file(&tmp);

@@ -23,6 +23,8 @@ pub struct Tools {
     pub shaka: PathBuf,
     pub ninja: Option<PathBuf>,
     pub b3sum: Option<PathBuf>,
+    /// Debian's rclone (P4's reference).
+    pub rclone: Option<PathBuf>,
 }
 
 pub fn ensure(cfg: &Config) -> Result<Tools> {
@@ -30,9 +32,19 @@ pub fn ensure(cfg: &Config) -> Result<Tools> {
     let need_shaka = cfg.wants("P1");
     let (ffmpeg, ffprobe, shaka) = ensure_python(&python, need_shaka)?;
     let ninja = if cfg.wants("P2") { Some(ensure_ninja()?) } else { which("ninja") };
+    let rclone = if cfg.wants("P4") {
+        crate::apt::ensure_apt("rclone (bench P4)", &["rclone"], &["rclone"])?;
+        which("rclone")
+    } else {
+        which("rclone")
+    };
     let b3sum = if cfg.wants("P5") { Some(ensure_cargo_bin("b3sum", &["b3sum", "--locked"])?) } else { None };
-    let vodbuild = build_vodbuild("bench", true)?;
-    Ok(Tools { vodbuild, ffmpeg, ffprobe, python, shaka, ninja, b3sum })
+    let vodbuild = match &cfg.vodbuild {
+        Some(p) if p.is_file() => std::path::absolute(p).unwrap_or_else(|_| p.clone()),
+        Some(p) => return Err(fail("bench: --vodbuild", format!("{} is not a file", p.display()))),
+        None => build_vodbuild("bench", true)?,
+    };
+    Ok(Tools { vodbuild, ffmpeg, ffprobe, python, shaka, ninja, b3sum, rclone })
 }
 
 /// `cargo build [--release] -p vodbuild`; returns the binary's path. `who` names the caller.

@@ -124,7 +124,9 @@ pub fn ffmpeg_hls_args(source: &Path, out: &Path, size: (u32, u32), preset: &str
 /// `n` distinct tiny titles (2 s, 320x180, 15 fps, stereo AAC) in `dir`, named t00000.mp4 ...:
 /// one encode, then stream copies that differ by a metadata tag (so every file has its own digest).
 pub fn tiny_titles(tools: &Tools, base_dir: &Path, dir: &Path, n: usize) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    for d in [dir, base_dir] {
+        std::fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+    }
     let base = base_dir.join("tiny-base-2s.mp4");
     if !base.is_file() {
         let tmp = base_dir.join("tiny-base.tmp.mp4");

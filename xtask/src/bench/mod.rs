@@ -2,13 +2,16 @@
 //! vodbuild against Shaka Streamer, a hand-written ffmpeg command, ninja and b3sum, and
 //! writes `target/bench/report.json` plus the table (`target/bench/table.md`).
 //!
-//! Cases: P1 cold build, P2 no-op at scale, P3 one change, P4 publish no-op, P5 hashing,
-//! P6 the Slurm executor on the test cluster vs the local executor (needs root).
+//! Cases: P1 cold build, P2 no-op at scale (and near-no-op runs), P3 one change (and its
+//! floor), P4 publish (against rclone) and its no-op, P5 hashing, P6 the Slurm executor on the
+//! test cluster vs the local executor (needs root).
 //! Every case does `warmup` untimed runs, then `reps` timed runs, and reports medians;
 //! ratios are medians of the per-repetition ratios (pair by pair).
 
 mod catalog;
+mod churn;
 mod encode;
+mod fixture;
 mod hashing;
 pub(crate) mod install;
 pub(crate) mod measure;
@@ -16,6 +19,7 @@ pub(crate) mod media;
 mod p6;
 mod proxy;
 pub(crate) mod publish;
+mod rclone;
 mod report;
 
 use std::path::PathBuf;
@@ -27,14 +31,15 @@ const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [options]
 
   --quick            a shorter pass (see README, Performance)
-  --only LIST        cases to run, e.g. P1,P3 (P3 runs P1 first); default all
+  --only LIST        cases to run, e.g. P1,P3 (P3 runs P1 first, P4 runs P2 first); default all
   --reps N           timed repetitions per case (after the warm-up)
   --warmup N         untimed warm-up runs per case (--quick: 1, but 0 for P1 and P3)
   --p1-seconds S     P1 source length in seconds
   --p1-size WxH      P1 source size (default 1920x1080)
   --preset NAME      x264 preset of the P1 ladder (default slow)
-  --titles A,B       P2 catalog sizes (default 100,1000)
+  --titles A,B       P2 catalog sizes (default 100,1000; e.g. 100,1000,10000; at most 99999)
   --hash-mib N       P5 file size in MiB (default 2048)
+  --vodbuild PATH    time this vodbuild binary instead of building --release (profiling builds)
 ";
 
 /// What to run and how big.
@@ -51,6 +56,8 @@ pub struct Config {
     pub titles: Vec<usize>,
     pub hash_mib: u64,
     pub only: Vec<String>,
+    /// A vodbuild binary to time instead of `cargo build --release`'s.
+    pub vodbuild: Option<PathBuf>,
     /// Scratch space: media, workspaces, servers' data (target/bench/work).
     pub work: PathBuf,
     /// Where the report goes (target/bench).
@@ -72,6 +79,7 @@ impl Config {
             titles: if quick { vec![100, 300] } else { vec![100, 1000] },
             hash_mib: 2048,
             only: vec!["P1".into(), "P2".into(), "P3".into(), "P4".into(), "P5".into(), "P6".into()],
+            vodbuild: None,
             work: out.join("work"),
             out,
         };
@@ -101,6 +109,7 @@ impl Config {
                         .collect::<std::result::Result<_, _>>()?;
                 }
                 "--hash-mib" => c.hash_mib = num(val()?)? as u64,
+                "--vodbuild" => c.vodbuild = Some(PathBuf::from(val()?)),
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option `{other}`")),
             }

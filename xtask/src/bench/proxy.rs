@@ -9,15 +9,13 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 pub struct Proxy {
-    pub port: u16,
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
 impl Proxy {
-    /// Listens on an ephemeral port of 127.0.0.1 and forwards to 127.0.0.1:`upstream`.
-    pub fn start(upstream: u16) -> std::io::Result<Proxy> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
+    /// Listens on 127.0.0.1:`port` and forwards to 127.0.0.1:`upstream`.
+    pub fn start_on(port: u16, upstream: u16) -> std::io::Result<Proxy> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
         let counts = Arc::new(Mutex::new(BTreeMap::new()));
         let c = counts.clone();
         std::thread::spawn(move || {
@@ -28,7 +26,7 @@ impl Proxy {
                 });
             }
         });
-        Ok(Proxy { port, counts })
+        Ok(Proxy { counts })
     }
 
     /// Requests counted since the last call, per method; resets the counts.

@@ -140,6 +140,7 @@ pub fn run(args: &[String]) -> Result {
         shaka: PathBuf::new(),
         ninja: None,
         b3sum: None,
+        rclone: None,
     };
     let soak = |e: String| fail("soak", e);
     let work = target_dir().join("soak");
