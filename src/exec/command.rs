@@ -24,7 +24,12 @@ pub fn run(c: &CommandRun, env: &JobEnv, cancel: &Cancel) -> Result<(), String> 
     let dir = resolve(root, &c.dir);
     let program = crate::command_tool::locate(&c.program, root)?;
     if env.verify_inputs {
-        let found = crate::command_tool::fingerprint(&program, c.version_args.as_deref(), &mut Default::default())?;
+        let found = crate::command_tool::fingerprint(
+            &program,
+            crate::command_tool::is_path(&c.program),
+            c.version_args.as_deref(),
+            &mut Default::default(),
+        )?;
         if found.digest != c.digest {
             return Err(format!("{} is not the build the job was planned with", program.display()));
         }
