@@ -87,6 +87,9 @@ pub struct Tracker<'s> {
     last_view: HashMap<String, String>,
     /// `squeue` failures in a row.
     status_failures: u32,
+    /// The last attempt folder number of each job (spec id) in this run, Slurm's retries and
+    /// the builder's alike: a folder is never reused.
+    folders: HashMap<String, u32>,
 }
 
 impl<'s> Tracker<'s> {
@@ -102,6 +105,7 @@ impl<'s> Tracker<'s> {
             next_status: now + timing.status_min,
             last_view: HashMap::new(),
             status_failures: 0,
+            folders: HashMap::new(),
         }
     }
 
@@ -144,11 +148,20 @@ impl<'s> Tracker<'s> {
         Ask { resources: self.s.spec.resources.get(kind).cloned(), exclude: r.exclude.clone() }
     }
 
+    /// The next attempt folder number of job `spec_id` (1 for its first attempt in the run).
+    fn next_folder(&mut self, spec_id: &str) -> u32 {
+        let n = self.folders.entry(spec_id.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
     /// One `sbatch` for `jobs`; on failure, the error and the jobs back.
     fn submit_array(&mut self, array: &Array, jobs: Vec<Ready>) -> Result<(), (String, Vec<Ready>)> {
         let arrays = self.s.max_array() > 0;
-        let specs: Vec<JobSpec> = jobs.iter().map(|r| attempt::spec_for(&r.spec, r.attempt)).collect();
-        let rels: Vec<String> = jobs.iter().map(|r| attempt::rel_dir(&r.spec.id, r.attempt)).collect();
+        let numbers: Vec<u32> = jobs.iter().map(|r| self.next_folder(&r.spec.id)).collect();
+        let specs: Vec<JobSpec> =
+            jobs.iter().zip(&numbers).map(|(r, n)| attempt::spec_for(&r.spec, &self.s.run_id, *n)).collect();
+        let rels: Vec<String> = jobs.iter().zip(&numbers).map(|(r, n)| attempt::rel_dir(&r.spec.id, *n)).collect();
         let batch = Batch { root: self.s.root.clone(), run_dir: self.s.dir.clone(), tasks: rels.clone() };
         let path = self.s.next_batch();
         let written = rels

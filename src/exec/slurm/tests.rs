@@ -379,3 +379,32 @@ fn an_unreachable_controller_fails_the_jobs_after_bounded_tries() {
     let JobOutcome::Failed(e) = &done[0].outcome else { panic!("{:?}", done[0].outcome) };
     assert!(e.contains("Unable to contact slurm controller"), "{e}");
 }
+
+#[test]
+fn a_job_the_builder_retries_gets_a_new_attempt_folder() {
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, NOW);
+    let j = job(0, "v");
+    let id = j.spec.id.clone();
+    t.add(j);
+    t.submit(Instant::now());
+    node_runs(&st.session, &id, 1, JobStatus::Failed);
+    st.fake.set_squeue("1_0|FAILED|n1|NonZeroExitCode\n");
+    let done = finish(&mut t, 1);
+    assert!(matches!(&done[0].outcome, JobOutcome::Failed(_)), "{:?}", done[0].outcome);
+    // The builder tries the same job again: a new folder, not the first attempt's stale result.
+    let first_spec = std::fs::read_to_string(super::attempt::dir(&st.session.dir, &id, 1).join("spec.json"));
+    t.add(job(0, "v"));
+    assert!(t.submit(Instant::now()).is_empty());
+    let second = super::attempt::dir(&st.session.dir, &id, 2);
+    assert!(second.join("spec.json").is_file() && !second.join("result.json").exists());
+    if let Ok(first) = first_spec {
+        let again = std::fs::read_to_string(second.join("spec.json")).unwrap();
+        assert_ne!(first, again, "the retry has its own temporaries");
+    }
+    st.fake.set_squeue("2_0|RUNNING|n1|None\n");
+    assert!(t.poll(Instant::now()).is_empty(), "the first attempt's result is not this one's");
+    node_runs(&st.session, &id, 2, JobStatus::Succeeded);
+    let done = finish(&mut t, 1);
+    assert!(matches!(&done[0].outcome, JobOutcome::Built { .. }), "{:?}", done[0].outcome);
+}
