@@ -4,7 +4,8 @@
 //! temporaries (attempt N > 1 writes `.NAME.tmp-ID'`, ID' a digest of the run id, the job id
 //! and N, so a retry never shares a temporary with an orphan of the failed attempt still
 //! running), the result read back, the
-//! outputs' digests checked on the coordinator before anything is placed, and a log's tail.
+//! outputs' digests checked on the coordinator before anything is placed, and a log's tail
+//! (in an error's [`CLUSTER_DETAILS`], which the stored failed list leaves out).
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +15,16 @@ use crate::job::{JobResult, JobSpec};
 
 /// Most bytes of a job log quoted in a step's error.
 pub const LOG_TAIL: usize = 2000;
+
+/// Starts the part of a Slurm job's error that names the cluster (job id, node, log path and
+/// tail): shown in the log and the run report, cut off before the error is kept in the state
+/// folder's failed list ([`without_cluster_details`]).
+pub const CLUSTER_DETAILS: &str = "\n[Slurm] ";
+
+/// `error` without its [`CLUSTER_DETAILS`] part.
+pub fn without_cluster_details(error: &str) -> &str {
+    error.split_once(CLUSTER_DETAILS).map_or(error, |(stable, _)| stable)
+}
 
 /// `jobs/JOB_ID/aN`, relative to the run folder.
 pub fn rel_dir(spec_id: &str, attempt: u32) -> String {

@@ -307,7 +307,7 @@ impl<'s> Tracker<'s> {
                     return None;
                 }
                 let state = other.map(|k| k.state_name.as_str()).unwrap_or("gone from the queue");
-                let why = format!("Slurm job {} ended {state} without writing its result", t.task);
+                let why = format!("the Slurm job ended {state} without writing its result");
                 return Some(Some(JobOutcome::Failed(with_log(t, &why))));
             }
         };
@@ -318,7 +318,10 @@ impl<'s> Tracker<'s> {
                 t.ready.exclude.sort();
                 Some(None)
             }
-            Verdict::Fail(why) => Some(Some(JobOutcome::Failed(with_log(t, &why)))),
+            Verdict::Fail(why) => {
+                let stable = retry::without_identity(task, t.ready.attempt);
+                Some(Some(JobOutcome::Failed(with_log(t, &format!("{stable}{}{why}", attempt::CLUSTER_DETAILS)))))
+            }
         }
     }
 
@@ -389,10 +392,12 @@ fn place(s: &Session, spec: &JobSpec, r: JobResult) -> JobOutcome {
     }
 }
 
-/// `error`, then where the job ran and the tail of its log.
+/// `error` (naming nothing of the cluster before any [`attempt::CLUSTER_DETAILS`]), then, as
+/// cluster details, where the job ran and the tail of its log.
 fn with_log(t: &Tracked, error: &str) -> String {
     let on = if t.node.is_empty() { String::new() } else { format!(" on {}", t.node) };
-    format!("{error}\nSlurm job {}{on}, log {} (last lines):\n{}", t.task, t.log.display(), attempt::log_tail(&t.log))
+    let (details, log) = (attempt::CLUSTER_DETAILS, t.log.display());
+    format!("{error}{details}Slurm job {}{on}, log {log} (last lines):\n{}", t.task, attempt::log_tail(&t.log))
 }
 
 fn finished(r: &Ready, outcome: JobOutcome) -> Finished {

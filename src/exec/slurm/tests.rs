@@ -408,3 +408,32 @@ fn a_job_the_builder_retries_gets_a_new_attempt_folder() {
     let done = finish(&mut t, 1);
     assert!(matches!(&done[0].outcome, JobOutcome::Built { .. }), "{:?}", done[0].outcome);
 }
+
+#[test]
+fn the_kept_part_of_an_error_names_no_job_id_or_node() {
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, NOW);
+    let j = job(0, "v");
+    let id = j.spec.id.clone();
+    t.add(j);
+    t.submit(Instant::now());
+    node_runs(&st.session, &id, 1, JobStatus::Failed);
+    st.fake.set_squeue("1_0|FAILED|node-x7|NonZeroExitCode\n");
+    let mut done = finish(&mut t, 1);
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, NOW);
+    t.add(job(1, "w"));
+    for n in 1..=super::retry::MAX_ATTEMPTS {
+        done.extend(t.submit(Instant::now()));
+        st.fake.set_squeue(&format!("{n}_0|TIMEOUT|node-x{n}|TimeLimit\n"));
+        done.extend(t.poll(Instant::now()));
+    }
+    assert_eq!(done.len(), 2, "{done:?}");
+    for f in &done {
+        let JobOutcome::Failed(e) = &f.outcome else { panic!("{:?}", f.outcome) };
+        assert!(e.contains("node-x"), "the run report keeps where it ran: {e}");
+        let kept = super::attempt::without_cluster_details(e);
+        assert!(!kept.contains("node-x") && !kept.contains("_0"), "{kept}");
+        assert!(kept.contains("Invalid data found") || kept.contains("TIMEOUT (attempt 3 of 3)"), "{kept}");
+    }
+}
