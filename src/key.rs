@@ -18,7 +18,7 @@
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
-//! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output, or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
+//! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output (with the file's BLAKE3 when the program is a path), or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
 //! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL; not the timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,

@@ -347,3 +347,36 @@ fn a_webvtt_output_is_a_sidecar_listed_in_metadata_and_published() {
     let error = step(&out.json(), "command:talk:subs")["error"].as_str().unwrap().to_string();
     assert!(error.contains("subs.vtt") && error.contains("WEBVTT"), "{error}");
 }
+
+#[test]
+fn editing_a_script_with_version_args_reruns_its_step() {
+    let ws = Workspace::new();
+    ws.make_source("media/talk.mp4", 1.0, "160x90");
+    let script = |text: &str| {
+        format!("#!/bin/sh\nif [ \"$1\" = --version ]; then echo tool 1.0; exit 0; fi\necho {text} > \"$1\"\n")
+    };
+    write_executable(&ws.path("tool.sh"), &script("first"));
+    let steps = "steps:\n  tool:\n    program: ./tool.sh\n    version_args: [--version]\n    args: [\"{output:out.txt}\"]\n    outputs: [out.txt]\n";
+    ws.write_manifest(&manifest(steps));
+    assert!(executed(&ws.run_ok()).contains("command:talk:tool"));
+    assert_eq!(executed(&ws.run_ok()), set(&[]), "an unchanged script is fresh");
+    write_executable(&ws.path("tool.sh"), &script("second"));
+    assert!(executed(&ws.run_ok()).contains("command:talk:tool"), "the edited script must re-run its step");
+    assert_eq!(ws.read(&format!("{TOOL_FOLDER}/out.txt")).trim(), "second");
+}
+
+#[test]
+fn a_tool_sees_none_of_vodbuilds_secrets() {
+    let ws = with_tool("#!/bin/sh\nenv > \"$2\"\n");
+    ws.run_ok_env(&[
+        ("AWS_SECRET_ACCESS_KEY", "s3cr3t-value"),
+        ("VODBUILD_NOTIFY_TOKEN", "n0tify"),
+        ("LANG", "C.UTF-8"),
+    ]);
+    let seen = ws.read(&format!("{TOOL_FOLDER}/out.txt"));
+    assert!(!seen.contains("AWS_SECRET_ACCESS_KEY") && !seen.contains("s3cr3t"), "{seen}");
+    assert!(!seen.contains("VODBUILD_NOTIFY_TOKEN") && !seen.contains("n0tify"), "{seen}");
+    for kept in ["PATH=", "LANG=C.UTF-8", "TMPDIR="] {
+        assert!(seen.lines().any(|l| l.starts_with(kept)), "{kept} missing: {seen}");
+    }
+}

@@ -1,12 +1,14 @@
 //! The failed list on the command line ([`crate::state::failed`]): kept after each `run`,
 //! shown by `status --failed`, and `--only @failed` selects exactly its steps (with what they
-//! depend on, judged fresh or not as always).
+//! depend on, judged fresh or not as always). A Slurm job's cluster details (job id, node,
+//! log) stay out of it: they are in the log and the run report only.
 
 use std::collections::HashSet;
 use std::fmt::Write;
 use std::path::Path;
 
 use crate::dag::StepGraph;
+use crate::exec::slurm::attempt::without_cluster_details;
 use crate::exec::{RunReport, Status};
 use crate::shard::Shard;
 use crate::state::failed::{self, FailedList, FailedStep};
@@ -27,7 +29,7 @@ pub fn record(state_dir: &Path, report: &RunReport, full: bool) -> Result<(), St
             id: s.id.clone(),
             kind: s.kind.to_string(),
             source: s.source.clone(),
-            error: s.error.clone().unwrap_or_default(),
+            error: s.error.as_deref().map(without_cluster_details).unwrap_or_default().to_string(),
             attempts: s.attempts.max(1),
         })
         .collect();

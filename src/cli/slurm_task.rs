@@ -32,7 +32,7 @@ pub fn slurm_task(a: &SlurmTaskArgs) -> Result<()> {
     if let Err(e) = &outcome
         && !dir.join(RESULT).exists()
     {
-        write_failure(&dir, &format!("on node {node}: {e}"));
+        write_failure(&dir, &e.to_string()); // the node is in the log (issue 12: not in state)
     }
     outcome
 }

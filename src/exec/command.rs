@@ -1,7 +1,7 @@
 //! Running a command step's tool ([`crate::job::CommandRun`]) on the machine that runs the
 //! job: its program located (and, for a job built elsewhere, its fingerprint checked), run
 //! with the step's temporary output folder as working directory and `TMPDIR` inside it
-//! (removed afterwards), allowed to write only there and to `/dev/null` ([`super::landlock`],
+//! (removed afterwards) and only [`INHERITED_ENV`] of vodbuild's environment, allowed to write only there and to `/dev/null` ([`super::landlock`],
 //! where the kernel has Landlock), stdout and stderr kept as one bounded tail for errors.
 //! Afterwards only the declared outputs stay in the folder; anything else the tool left there
 //! is removed, and a declared output that is not a plain file (a symlink, a folder) fails the
@@ -16,6 +16,10 @@ use super::runner::{self, Setup};
 use crate::job::CommandRun;
 use crate::job::paths::{resolve, resolve_arg};
 
+/// The only variables of vodbuild's environment the tool sees (besides `TMPDIR`): never the
+/// storage credentials or notify secrets vodbuild itself holds.
+pub const INHERITED_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "HOME", "TZ"];
+
 /// The private temporary folder inside the step's output folder.
 const TMP: &str = ".tmp";
 
@@ -24,7 +28,12 @@ pub fn run(c: &CommandRun, env: &JobEnv, cancel: &Cancel) -> Result<(), String> 
     let dir = resolve(root, &c.dir);
     let program = crate::command_tool::locate(&c.program, root)?;
     if env.verify_inputs {
-        let found = crate::command_tool::fingerprint(&program, c.version_args.as_deref(), &mut Default::default())?;
+        let found = crate::command_tool::fingerprint(
+            &program,
+            crate::command_tool::is_path(&c.program),
+            c.version_args.as_deref(),
+            &mut Default::default(),
+        )?;
         if found.digest != c.digest {
             return Err(format!("{} is not the build the job was planned with", program.display()));
         }
@@ -36,6 +45,7 @@ pub fn run(c: &CommandRun, env: &JobEnv, cancel: &Cancel) -> Result<(), String> 
     let setup = Setup {
         dir: Some(&dir),
         env: vec![("TMPDIR", tmp.as_path())],
+        inherit_only: Some(INHERITED_ENV),
         stdout_to_stderr: true,
         landlock: ruleset.as_ref().map(Ruleset::fd),
     };

@@ -2,7 +2,8 @@
 //! group and killed if vodbuild dies (PR_SET_PDEATHSIG), ffmpeg `-progress` parsed from
 //! stdout, the tail of stderr kept for error messages (both read on the calling thread,
 //! [`super::pipes`]). Each child is registered with the caller's [`Cancel`] handle, which
-//! stops it (Ctrl-C / SIGTERM cancel the process's handle, see [`crate::signals`]). `-v` logs each command line (shell-quoted), `-vv` the tool's stderr.
+//! stops it (Ctrl-C / SIGTERM cancel the process's handle, see [`crate::signals`]). A
+//! [`Setup`] may limit the environment a child inherits to an allow-list. `-v` logs each command line (shell-quoted), `-vv` the tool's stderr.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -37,6 +38,9 @@ pub struct Setup<'a> {
     pub dir: Option<&'a Path>,
     /// Variables set for the child.
     pub env: Vec<(&'a str, &'a Path)>,
+    /// When set, the child gets only these of vodbuild's variables (plus `env`), not its whole
+    /// environment (credentials, notify secrets): a command step's tool.
+    pub inherit_only: Option<&'a [&'a str]>,
     /// Send stdout where stderr goes (only its bounded tail is kept).
     pub stdout_to_stderr: bool,
     /// A Landlock ruleset the child applies to itself before exec ([`super::landlock`]).
@@ -60,6 +64,10 @@ pub fn run_with(
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     if let Some(d) = setup.dir {
         cmd.current_dir(d);
+    }
+    if let Some(names) = setup.inherit_only {
+        cmd.env_clear();
+        cmd.envs(names.iter().filter_map(|n| std::env::var_os(n).map(|v| (n, v))));
     }
     cmd.envs(setup.env.iter().copied());
     let (merge, landlock) = (setup.stdout_to_stderr, setup.landlock);

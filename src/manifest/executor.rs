@@ -16,6 +16,24 @@ use crate::p;
 pub const MAX_JOBS: usize = 100_000;
 /// Most `extra_args` entries.
 pub const MAX_EXTRA_ARGS: usize = 64;
+/// sbatch options vodbuild sets itself (long names, then their short letters): `extra_args`
+/// may not name them (nor abbreviate them, as sbatch's option parser allows).
+const OWNED_LONG: &[&str] = &[
+    "job-name",
+    "output",
+    "error",
+    "array",
+    "export",
+    "export-file",
+    "get-user-env",
+    "requeue",
+    "no-requeue",
+    "parsable",
+    "wrap",
+    "dependency",
+    "chdir",
+];
+const OWNED_SHORT: &[char] = &['J', 'o', 'e', 'a', 'd', 'D'];
 /// The step kinds whose jobs can go to Slurm (the others run on the coordinator).
 pub const SLURM_KINDS: &[&str] = &["probe", "encode", "hls", "dash", "thumbnails", "audio_only"];
 
@@ -93,6 +111,12 @@ pub fn check(spec: &ExecutorSpec, ctx: &ErrCtx) -> Result<()> {
             let help = Some("each entry is one sbatch option, e.g. `--constraint=avx2`".into());
             return Err(ctx.err(&p!["executor", "extra_args", i], format!("`{a}` is not an sbatch option"), help));
         }
+        if let Some(owned) = owned_option(a) {
+            let help =
+                Some("vodbuild sets the job name, logs, arrays, environment, requeueing and folder itself".into());
+            let message = format!("`{a}` would override `{owned}`, which vodbuild sets");
+            return Err(ctx.err(&p!["executor", "extra_args", i], message, help));
+        }
     }
     if let Some(n) = spec.max_jobs
         && !(1..=MAX_JOBS).contains(&n)
@@ -103,6 +127,17 @@ pub fn check(spec: &ExecutorSpec, ctx: &ErrCtx) -> Result<()> {
         check_resources(kind, r, ctx)?;
     }
     Ok(())
+}
+
+/// The option vodbuild owns that sbatch argument `a` names (or abbreviates), if any.
+fn owned_option(a: &str) -> Option<String> {
+    if let Some(long) = a.strip_prefix("--") {
+        let name = long.split('=').next().unwrap_or("");
+        let hit = OWNED_LONG.iter().find(|o| **o == name || (name.len() >= 2 && o.starts_with(name)));
+        return hit.map(|o| format!("--{o}"));
+    }
+    let letter = a.strip_prefix('-')?.chars().next()?;
+    OWNED_SHORT.contains(&letter).then(|| format!("-{letter}"))
 }
 
 fn check_resources(kind: &str, r: &Resources, ctx: &ErrCtx) -> Result<()> {
@@ -220,6 +255,7 @@ mod tests {
             ("executor: {max_jobs: 0}\n", "executor.max_jobs"),
             ("executor: {partition: \"a b\"}\n", "executor.partition"),
             ("executor: {extra_args: [x]}\n", "executor.extra_args[0]"),
+            ("executor: {extra_args: [--constraint=x, --export=ALL]}\n", "executor.extra_args[1]"),
             ("executor: {resources: {publish: {cpus: 1}}}\n", "executor.resources.publish"),
             ("executor: {resources: {encode: {mem: 4GB}}}\n", "executor.resources.encode.mem"),
             ("executor: {resources: {encode: {time: [1]}}}\n", "executor.resources.encode.time"),
@@ -227,6 +263,37 @@ mod tests {
             let e = load(extra).expect_err(extra).to_string();
             assert!(e.contains(field), "{extra}: {e}");
         }
+    }
+
+    #[test]
+    fn options_vodbuild_owns_are_refused() {
+        for owned in [
+            "--job-name=x",
+            "-Jx",
+            "--output=/tmp/o",
+            "-o/tmp/o",
+            "--error=e",
+            "-e",
+            "--array=0-9",
+            "-a1",
+            "--export=ALL",
+            "--export",
+            "--exp=ALL",
+            "--requeue",
+            "--parsable",
+            "--wrap=ls",
+            "--dependency=afterok:1",
+            "-d",
+            "--chdir=/",
+            "--get-user-env",
+        ] {
+            assert!(owned_option(owned).is_some(), "{owned}");
+        }
+        for free in ["--constraint=avx2", "--exclusive", "--nodelist=n1", "--exclude=n2", "-C", "--gres=gpu:1", "-N1"] {
+            assert_eq!(owned_option(free), None, "{free}");
+        }
+        let e = load("executor: {extra_args: [-Jmine]}\n").unwrap_err().to_string();
+        assert!(e.contains("executor.extra_args[0]") && e.contains("would override `-J`"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! steps:
 //!   captions:
 //!     program: ./transcribe.py          # a name on PATH, or a path relative to the manifest's folder
-//!     version_args: [--version]         # fingerprint: this output's digest (default: the program file's digest)
+//!     version_args: [--version]         # fingerprint: this output's digest (plus the file's for a path; default: the file's digest)
 //!     args: [--wav, "{input:speech_wav}", --out, "{output:captions.vtt}", --lang, "{param:lang}"]
 //!     outputs: [captions.vtt]           # plain file names; nothing else the tool writes is kept
 //!     params: {lang: en-us}

@@ -30,10 +30,15 @@ struct Head<'a> {
     sources: &'a std::collections::BTreeMap<String, crate::record::SourceEntry>,
     tools: &'a crate::tools::ToolCache,
     verified: &'a std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    removed: &'a std::collections::BTreeMap<String, crate::record::RemovedSource>,
 }
 
 pub fn to_bytes(s: &Snapshot) -> Vec<u8> {
-    let head = Head { format: s.format, sources: &s.sources, tools: &s.tools, verified: &s.verified };
+    // Every field of the snapshot but `steps` (each added field must be named here too: the
+    // round-trip tests below fill every field).
+    let head =
+        Head { format: s.format, sources: &s.sources, tools: &s.tools, verified: &s.verified, removed: &s.removed };
     let mut out = serde_json::to_vec(&head).expect("json");
     out.pop(); // the head's closing brace: the steps come inside it
     out.extend_from_slice(MARK);
@@ -131,6 +136,13 @@ mod tests {
         let stat = crate::hash::FileStat::default();
         s.sources.insert("a,\"steps\":{\n.mp4".into(), SourceEntry { stat, digest: "x".into(), identity: None });
         s.verified.insert("publish:a".into(), "k".into());
+        let gone = crate::record::RemovedSource {
+            id: "media/b".into(),
+            digest: "d".into(),
+            publish: vec!["publish_hls:media/b".into()],
+            removed_unix: 9,
+        };
+        s.removed.insert("media/b.mp4".into(), gone);
         s
     }
 

@@ -1,8 +1,11 @@
 //! One attempt of a job on Slurm: its folder (`jobs/JOB_ID/aN/`: `spec.json`, and
-//! `result.json` once the node wrote it), its spec with per-attempt temporaries (attempt N > 1
-//! writes `.NAME.tmp-ID'`, ID' a digest of the job id and N, so a retry never shares a
-//! temporary with an orphan of the failed attempt still running), the result read back, the
-//! outputs' digests checked on the coordinator before anything is placed, and a log's tail.
+//! `result.json` once the node wrote it; N counts every attempt of the job in the run, Slurm
+//! retries and the builder's alike, and a folder is never reused), its spec with per-attempt
+//! temporaries (attempt N > 1 writes `.NAME.tmp-ID'`, ID' a digest of the run id, the job id
+//! and N, so a retry never shares a temporary with an orphan of the failed attempt still
+//! running), the result read back, the
+//! outputs' digests checked on the coordinator before anything is placed, and a log's tail
+//! (in an error's [`CLUSTER_DETAILS`], which the stored failed list leaves out).
 
 use std::path::{Path, PathBuf};
 
@@ -13,25 +16,41 @@ use crate::job::{JobResult, JobSpec};
 /// Most bytes of a job log quoted in a step's error.
 pub const LOG_TAIL: usize = 2000;
 
+/// Starts the part of a Slurm job's error that names the cluster (job id, node, log path and
+/// tail): shown in the log and the run report, cut off before the error is kept in the state
+/// folder's failed list ([`without_cluster_details`]).
+pub const CLUSTER_DETAILS: &str = "\n[Slurm] ";
+
+/// `error` without its [`CLUSTER_DETAILS`] part.
+pub fn without_cluster_details(error: &str) -> &str {
+    error.split_once(CLUSTER_DETAILS).map_or(error, |(stable, _)| stable)
+}
+
 /// `jobs/JOB_ID/aN`, relative to the run folder.
 pub fn rel_dir(spec_id: &str, attempt: u32) -> String {
     format!("jobs/{spec_id}/a{attempt}")
 }
 
-/// The spec attempt `attempt` runs: the first one as built, later ones with their own temporaries.
-pub fn spec_for(spec: &JobSpec, attempt: u32) -> JobSpec {
+/// The spec attempt `attempt` of run `run_id` runs: the first one as built, later ones with
+/// their own temporaries.
+pub fn spec_for(spec: &JobSpec, run_id: &str, attempt: u32) -> JobSpec {
     if attempt <= 1 {
         return spec.clone();
     }
-    let ours = blake3::hash(format!("{}\nattempt {attempt}", spec.id).as_bytes()).to_hex()[..16].to_string();
+    let seed = format!("{}\nattempt {attempt}\nrun {run_id}", spec.id);
+    let ours = blake3::hash(seed.as_bytes()).to_hex()[..16].to_string();
     let text =
         serde_json::to_string(spec).expect("json").replace(&format!(".tmp-{}", spec.id), &format!(".tmp-{ours}"));
     serde_json::from_str(&text).expect("a spec with renamed temporaries")
 }
 
-/// Writes the attempt's folder and spec.
+/// Writes the attempt's folder and spec. The folder must be new: an existing one (an earlier
+/// attempt's `result.json`) is refused, never read as this attempt's.
 pub fn prepare(dir: &Path, spec: &JobSpec) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    if let Some(parent) = dir.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+    }
+    std::fs::create_dir(dir).map_err(|e| format!("creating the attempt folder {}: {e}", dir.display()))?;
     let bytes = serde_json::to_vec_pretty(spec).expect("json");
     crate::exec::run_job::write_atomic(&dir.join(SPEC), &bytes)
 }

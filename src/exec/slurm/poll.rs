@@ -87,6 +87,9 @@ pub struct Tracker<'s> {
     last_view: HashMap<String, String>,
     /// `squeue` failures in a row.
     status_failures: u32,
+    /// The last attempt folder number of each job (spec id) in this run, Slurm's retries and
+    /// the builder's alike: a folder is never reused.
+    folders: HashMap<String, u32>,
 }
 
 impl<'s> Tracker<'s> {
@@ -102,6 +105,7 @@ impl<'s> Tracker<'s> {
             next_status: now + timing.status_min,
             last_view: HashMap::new(),
             status_failures: 0,
+            folders: HashMap::new(),
         }
     }
 
@@ -144,11 +148,20 @@ impl<'s> Tracker<'s> {
         Ask { resources: self.s.spec.resources.get(kind).cloned(), exclude: r.exclude.clone() }
     }
 
+    /// The next attempt folder number of job `spec_id` (1 for its first attempt in the run).
+    fn next_folder(&mut self, spec_id: &str) -> u32 {
+        let n = self.folders.entry(spec_id.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
     /// One `sbatch` for `jobs`; on failure, the error and the jobs back.
     fn submit_array(&mut self, array: &Array, jobs: Vec<Ready>) -> Result<(), (String, Vec<Ready>)> {
         let arrays = self.s.max_array() > 0;
-        let specs: Vec<JobSpec> = jobs.iter().map(|r| attempt::spec_for(&r.spec, r.attempt)).collect();
-        let rels: Vec<String> = jobs.iter().map(|r| attempt::rel_dir(&r.spec.id, r.attempt)).collect();
+        let numbers: Vec<u32> = jobs.iter().map(|r| self.next_folder(&r.spec.id)).collect();
+        let specs: Vec<JobSpec> =
+            jobs.iter().zip(&numbers).map(|(r, n)| attempt::spec_for(&r.spec, &self.s.run_id, *n)).collect();
+        let rels: Vec<String> = jobs.iter().zip(&numbers).map(|(r, n)| attempt::rel_dir(&r.spec.id, *n)).collect();
         let batch = Batch { root: self.s.root.clone(), run_dir: self.s.dir.clone(), tasks: rels.clone() };
         let path = self.s.next_batch();
         let written = rels
@@ -294,7 +307,7 @@ impl<'s> Tracker<'s> {
                     return None;
                 }
                 let state = other.map(|k| k.state_name.as_str()).unwrap_or("gone from the queue");
-                let why = format!("Slurm job {} ended {state} without writing its result", t.task);
+                let why = format!("the Slurm job ended {state} without writing its result");
                 return Some(Some(JobOutcome::Failed(with_log(t, &why))));
             }
         };
@@ -305,7 +318,10 @@ impl<'s> Tracker<'s> {
                 t.ready.exclude.sort();
                 Some(None)
             }
-            Verdict::Fail(why) => Some(Some(JobOutcome::Failed(with_log(t, &why)))),
+            Verdict::Fail(why) => {
+                let stable = retry::without_identity(task, t.ready.attempt);
+                Some(Some(JobOutcome::Failed(with_log(t, &format!("{stable}{}{why}", attempt::CLUSTER_DETAILS)))))
+            }
         }
     }
 
@@ -376,10 +392,12 @@ fn place(s: &Session, spec: &JobSpec, r: JobResult) -> JobOutcome {
     }
 }
 
-/// `error`, then where the job ran and the tail of its log.
+/// `error` (naming nothing of the cluster before any [`attempt::CLUSTER_DETAILS`]), then, as
+/// cluster details, where the job ran and the tail of its log.
 fn with_log(t: &Tracked, error: &str) -> String {
     let on = if t.node.is_empty() { String::new() } else { format!(" on {}", t.node) };
-    format!("{error}\nSlurm job {}{on}, log {} (last lines):\n{}", t.task, t.log.display(), attempt::log_tail(&t.log))
+    let (details, log) = (attempt::CLUSTER_DETAILS, t.log.display());
+    format!("{error}{details}Slurm job {}{on}, log {log} (last lines):\n{}", t.task, attempt::log_tail(&t.log))
 }
 
 fn finished(r: &Ready, outcome: JobOutcome) -> Finished {

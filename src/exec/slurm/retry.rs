@@ -28,6 +28,15 @@ pub fn after(task: &Task, attempt: u32) -> Verdict {
     }
 }
 
+/// Why a job that [`after`] failed failed, naming neither its job id nor its node (what the
+/// failed list keeps; [`after`]'s message goes with the cluster details).
+pub fn without_identity(task: &Task, attempt: u32) -> String {
+    match task.state {
+        State::Retryable => format!("the Slurm job ended {} (attempt {attempt} of {MAX_ATTEMPTS})", task.state_name),
+        _ => format!("the Slurm job ended {} without writing its result", task.state_name),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,12 +2,37 @@
 //! nodes), each group split into arrays of at most `MaxArraySize` (and [`MAX_ARRAY`]) tasks,
 //! and each array is ONE `sbatch --parsable` of a batch file ([`super::batch`]). With
 //! `max_jobs`, at most that many of the run's tasks run at once: the first array of an idle
-//! run carries the `%N` throttle, later ones take only the free slots.
+//! run carries the `%N` throttle, later ones take only the free slots. Only [`EXPORTED`]
+//! variables of the coordinator's environment go with a job (`--export=NAMES`; Slurm adds its
+//! own `SLURM_*`): never its storage credentials or notify secrets, which Slurm would keep in
+//! its job records.
 
 use std::path::Path;
 
 use super::session::Session;
 use crate::manifest::executor::Resources;
+
+/// What `vodbuild slurm-task` / `exec-job` on a node reads of the environment: the search path
+/// (tools, python3), the locale, home and time zone, the tool overrides and the log filter.
+pub const EXPORTED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "VODBUILD_FFMPEG",
+    "VODBUILD_FFPROBE",
+    "VODBUILD_PACKAGER",
+    "VODBUILD_LOG",
+    "NO_COLOR",
+];
+
+/// `--export=` with those of [`EXPORTED`] that `is_set` (Slurm takes their values from
+/// sbatch's environment), or `--export=NONE`.
+pub fn export_arg(is_set: impl Fn(&str) -> bool) -> String {
+    let names: Vec<&str> = EXPORTED.iter().copied().filter(|n| is_set(n)).collect();
+    if names.is_empty() { "--export=NONE".into() } else { format!("--export={}", names.join(",")) }
+}
 
 /// Most tasks in one array (and one batch file), whatever `MaxArraySize` allows.
 pub const MAX_ARRAY: usize = 1000;
@@ -70,6 +95,7 @@ pub fn sbatch_args(s: &Session, array: &Array, tasks: usize, batch: &Path, array
         "--parsable".to_string(),
         format!("--job-name={}", s.run_id),
         "--no-requeue".into(),
+        export_arg(|n| std::env::var_os(n).is_some()),
         format!("--chdir={}", s.root.display()),
         format!("--output={}", s.dir.join("logs").join(if arrays { "%A_%a.log" } else { "%j.log" }).display()),
     ];
@@ -147,6 +173,15 @@ mod tests {
         assert!(plan(&asks, 100, Some(4), 4).is_empty(), "no free slot");
         let small = plan(&asks[..3], 100, Some(4), 0);
         assert_eq!((small[0].tasks.len(), small[0].throttle), (3, None));
+    }
+
+    #[test]
+    fn only_listed_variables_are_exported() {
+        assert_eq!(export_arg(|n| n == "PATH" || n == "VODBUILD_FFMPEG"), "--export=PATH,VODBUILD_FFMPEG");
+        assert_eq!(export_arg(|_| false), "--export=NONE");
+        let all = export_arg(|_| true);
+        assert!(all.starts_with("--export=PATH,") && !all.contains("AWS"), "{all}");
+        assert!(!all["--export=".len()..].split(',').any(|n| n == "ALL"), "{all}");
     }
 
     #[test]

@@ -148,6 +148,8 @@ fn siblings_go_as_one_array_and_results_decide() {
     assert!(sbatch[0].contains(&"--array=0-2".to_string()), "{:?}", sbatch[0]);
     assert!(sbatch[0].contains(&format!("--job-name={}", st.session.run_id)));
     assert!(sbatch[0].contains(&"--no-requeue".to_string()));
+    let export = sbatch[0].iter().find_map(|a| a.strip_prefix("--export=")).expect("--export");
+    assert!(!export.split(',').any(|n| n == "ALL"), "{export}");
     for i in 0..3 {
         node_runs(&st.session, &job(i, "x").spec.id, 1, JobStatus::Succeeded);
     }
@@ -376,4 +378,62 @@ fn an_unreachable_controller_fails_the_jobs_after_bounded_tries() {
     }
     let JobOutcome::Failed(e) = &done[0].outcome else { panic!("{:?}", done[0].outcome) };
     assert!(e.contains("Unable to contact slurm controller"), "{e}");
+}
+
+#[test]
+fn a_job_the_builder_retries_gets_a_new_attempt_folder() {
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, NOW);
+    let j = job(0, "v");
+    let id = j.spec.id.clone();
+    t.add(j);
+    t.submit(Instant::now());
+    node_runs(&st.session, &id, 1, JobStatus::Failed);
+    st.fake.set_squeue("1_0|FAILED|n1|NonZeroExitCode\n");
+    let done = finish(&mut t, 1);
+    assert!(matches!(&done[0].outcome, JobOutcome::Failed(_)), "{:?}", done[0].outcome);
+    // The builder tries the same job again: a new folder, not the first attempt's stale result.
+    let first_spec = std::fs::read_to_string(super::attempt::dir(&st.session.dir, &id, 1).join("spec.json"));
+    t.add(job(0, "v"));
+    assert!(t.submit(Instant::now()).is_empty());
+    let second = super::attempt::dir(&st.session.dir, &id, 2);
+    assert!(second.join("spec.json").is_file() && !second.join("result.json").exists());
+    if let Ok(first) = first_spec {
+        let again = std::fs::read_to_string(second.join("spec.json")).unwrap();
+        assert_ne!(first, again, "the retry has its own temporaries");
+    }
+    st.fake.set_squeue("2_0|RUNNING|n1|None\n");
+    assert!(t.poll(Instant::now()).is_empty(), "the first attempt's result is not this one's");
+    node_runs(&st.session, &id, 2, JobStatus::Succeeded);
+    let done = finish(&mut t, 1);
+    assert!(matches!(&done[0].outcome, JobOutcome::Built { .. }), "{:?}", done[0].outcome);
+}
+
+#[test]
+fn the_kept_part_of_an_error_names_no_job_id_or_node() {
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, NOW);
+    let j = job(0, "v");
+    let id = j.spec.id.clone();
+    t.add(j);
+    t.submit(Instant::now());
+    node_runs(&st.session, &id, 1, JobStatus::Failed);
+    st.fake.set_squeue("1_0|FAILED|node-x7|NonZeroExitCode\n");
+    let mut done = finish(&mut t, 1);
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, NOW);
+    t.add(job(1, "w"));
+    for n in 1..=super::retry::MAX_ATTEMPTS {
+        done.extend(t.submit(Instant::now()));
+        st.fake.set_squeue(&format!("{n}_0|TIMEOUT|node-x{n}|TimeLimit\n"));
+        done.extend(t.poll(Instant::now()));
+    }
+    assert_eq!(done.len(), 2, "{done:?}");
+    for f in &done {
+        let JobOutcome::Failed(e) = &f.outcome else { panic!("{:?}", f.outcome) };
+        assert!(e.contains("node-x"), "the run report keeps where it ran: {e}");
+        let kept = super::attempt::without_cluster_details(e);
+        assert!(!kept.contains("node-x") && !kept.contains("_0"), "{kept}");
+        assert!(kept.contains("Invalid data found") || kept.contains("TIMEOUT (attempt 3 of 3)"), "{kept}");
+    }
 }
