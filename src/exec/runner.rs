@@ -100,10 +100,8 @@ pub fn run_with(
     if !status.success() {
         let text = String::from_utf8_lossy(&err);
         let text = text.trim();
-        let cut = text.len().saturating_sub(STDERR_TAIL);
-        let start = (cut..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
         let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
-        return Err(format!("{name} exited with {code}:\n{}", &text[start..]));
+        return Err(format!("{name} exited with {code}:\n{}", crate::state::failed::tail(text, STDERR_TAIL)));
     }
     Ok(stdout_bytes)
 }
