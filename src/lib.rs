@@ -18,6 +18,7 @@ pub mod argv;
 pub mod cli;
 pub mod command_tool;
 pub mod confine;
+pub mod crypt;
 pub mod dag;
 pub mod digests;
 pub mod error;
