@@ -162,7 +162,12 @@ mod tests {
         assert_eq!(iv[15], 3);
         let mut ts = vec![0u8; 188 * 2];
         ts.chunks_mut(188).for_each(|p| p[0] = 0x47);
-        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.0.into(), &iv.into()).encrypt_padded_vec_mut::<Pkcs7>(&ts);
+        let mut buf = ts.clone();
+        buf.resize(ts.len() + 16, 0);
+        let enc = cbc::Encryptor::<aes::Aes128>::new(&key.0.into(), &iv.into())
+            .encrypt_padded_mut::<Pkcs7>(&mut buf, ts.len())
+            .unwrap()
+            .to_vec();
         assert!(check::aes_segment(&enc).is_ok());
         assert!(decrypts_to_ts(&key, &iv, enc.clone()).is_ok());
         let other = crate::crypt::keys::parse_hex(b"ff0102030405060708090a0b0c0d0e0f").unwrap();
