@@ -17,6 +17,7 @@ mod crash;
 mod destinations;
 mod determinism;
 mod dry_run;
+mod encryption;
 mod exec_job;
 mod hints;
 mod hostile;
