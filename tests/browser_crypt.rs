@@ -22,7 +22,9 @@ fn build_with(hls_enc: &str, dash_enc: &str) -> tempfile::TempDir {
     // frames after its audio, which hls.js reports as a (non-fatal) buffer hole, encrypted or
     // not; fMP4 carries the offset in an edit list.
     let manifest = manifest.replace("preset: veryfast", "preset: ultrafast");
-    let m = manifest.replace("segment_type: fmp4}", &format!("segment_type: {hls_enc}}}")).replace("segment_seconds: 4}", &format!("segment_seconds: 4, {dash_enc}}}"));
+    let m = manifest
+        .replace("segment_type: fmp4}", &format!("segment_type: {hls_enc}}}"))
+        .replace("segment_seconds: 4}", &format!("segment_seconds: 4, {dash_enc}}}"));
     assert_eq!(m.matches("encryption:").count(), 2, "both outputs encrypted:\n{m}");
     build(&m, |media: &Path| {
         let keys = media.parent().unwrap().join("keys");
@@ -32,11 +34,14 @@ fn build_with(hls_enc: &str, dash_enc: &str) -> tempfile::TempDir {
 }
 
 fn cenc(method: &str) -> String {
-    format!("packager: shaka, encryption: {{method: {method}, key: {{file: keys/title.key}}, key_id: {KID}, systems: [clearkey, widevine]}}")
+    format!(
+        "packager: shaka, encryption: {{method: {method}, key: {{file: keys/title.key}}, key_id: {KID}, systems: [clearkey, widevine]}}"
+    )
 }
 
 /// The ClearKey page for the test key (a literal: `Case` holds `&'static str`).
-const CLEARKEY_PAGE: &str = "shaka_clearkey.html?kid=0f1e2d3c4b5a69788796a5b4c3d2e1f0&key=6b1e239a40775c0d91e43fa8126db507";
+const CLEARKEY_PAGE: &str =
+    "shaka_clearkey.html?kid=0f1e2d3c4b5a69788796a5b4c3d2e1f0&key=6b1e239a40775c0d91e43fa8126db507";
 
 #[test]
 fn aes128_hls_plays_in_hls_js_and_shaka_and_cenc_dash_with_clearkey() {
@@ -48,11 +53,19 @@ fn aes128_hls_plays_in_hls_js_and_shaka_and_cenc_dash_with_clearkey() {
     let cases = [
         Case { name: "hls.js / HLS AES-128", page: "hls.html", manifest: "out/sample/hls/master.m3u8" },
         Case { name: "shaka-player / HLS AES-128", page: "shaka.html", manifest: "out/sample/hls/master.m3u8" },
-        Case { name: "shaka-player ClearKey / DASH cenc", page: CLEARKEY_PAGE, manifest: "out/sample/dash/manifest.mpd" },
+        Case {
+            name: "shaka-player ClearKey / DASH cenc",
+            page: CLEARKEY_PAGE,
+            manifest: "out/sample/dash/manifest.mpd",
+        },
     ];
     play_cases(dir.path(), &cases);
     // The test can fail: without the key the CENC package does not play.
-    let keyless = [Case { name: "shaka-player without key / DASH cenc", page: "shaka.html", manifest: "out/sample/dash/manifest.mpd" }];
+    let keyless = [Case {
+        name: "shaka-player without key / DASH cenc",
+        page: "shaka.html",
+        manifest: "out/sample/dash/manifest.mpd",
+    }];
     let refused = std::panic::catch_unwind(|| play_cases(dir.path(), &keyless));
     assert!(refused.is_err(), "a CENC package played without its key");
     eprintln!("browser: Widevine / PlayReady: not played (this Chromium has no CDM for them); README records it");
@@ -63,8 +76,14 @@ fn cbcs_hls_and_dash_play_in_shaka_with_clearkey() {
     let dir = build_with(&format!("fmp4, {}", cenc("cbcs")), &cenc("cbcs"));
     let cases = [
         Case { name: "shaka-player ClearKey / HLS cbcs", page: CLEARKEY_PAGE, manifest: "out/sample/hls/master.m3u8" },
-        Case { name: "shaka-player ClearKey / DASH cbcs", page: CLEARKEY_PAGE, manifest: "out/sample/dash/manifest.mpd" },
+        Case {
+            name: "shaka-player ClearKey / DASH cbcs",
+            page: CLEARKEY_PAGE,
+            manifest: "out/sample/dash/manifest.mpd",
+        },
     ];
     play_cases(dir.path(), &cases);
-    eprintln!("browser: hls.js / HLS cbcs: not played (hls.js needs emeEnabled and a ClearKey licence server); README records it");
+    eprintln!(
+        "browser: hls.js / HLS cbcs: not played (hls.js needs emeEnabled and a ClearKey licence server); README records it"
+    );
 }

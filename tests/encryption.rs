@@ -28,6 +28,7 @@ fn encrypted() -> Manifest {
         .without_output("thumbnails")
         .output_field("hls", "segment_type", "ts")
         .output_field("hls", "encryption", &aes_hls())
+        .output_field("hls", "verify", "true")
         .output_field("dash", "packager", "shaka")
         .output_field("dash", "encryption", &cenc("cenc", "{env: VB_TEST_KEY}"))
 }
@@ -79,7 +80,8 @@ fn aes128_hls_and_cenc_dash_verify_and_leak_no_key() {
     let media = ws.read("out/media/a/hls/144p/index.m3u8");
     assert!(media.contains("#EXT-X-KEY:METHOD=AES-128,URI=\"https://keys.example/title.key\""), "{media}");
     let seg = std::fs::read(ws.path("out/media/a/hls/144p/seg_00000.ts")).unwrap();
-    assert!(seg.len() % 16 == 0 && seg[0] != 0x47 || seg.len() % 188 != 0, "an AES-128 segment is not TS");
+    let ts_like = seg.len().is_multiple_of(188) && seg.chunks(188).all(|p| p[0] == 0x47);
+    assert!(seg.len().is_multiple_of(16) && !ts_like, "an AES-128 segment is whole cipher blocks, not TS");
     let mpd = ws.read("out/media/a/dash/manifest.mpd");
     assert!(mpd.contains("urn:mpeg:dash:mp4protection:2011") && mpd.contains("value=\"cenc\""), "{mpd}");
     assert!(mpd.contains("urn:uuid:1077efec-c0b2-4d02-ace3-3c1e52e2fb4b"), "ClearKey (common) PSSH: {mpd}");
@@ -170,10 +172,20 @@ fn what_cannot_be_done_is_refused_at_plan_time_without_showing_the_key() {
     ws.make_source("media/a.mp4", 1.0, "320x180");
     let base = || Manifest::small().without_output("thumbnails").without_output("dash");
     let hls = "outputs.hls.encryption";
-    refused(&ws, base().output_field("hls", "encryption", &aes_hls()), KEY, &format!("{hls}.method"), "needs TS segments");
+    refused(
+        &ws,
+        base().output_field("hls", "encryption", &aes_hls()),
+        KEY,
+        &format!("{hls}.method"),
+        "needs TS segments",
+    );
     let cenc_ffmpeg = base().output_field("hls", "encryption", &cenc("cenc", "{env: VB_TEST_KEY}"));
     refused(&ws, cenc_ffmpeg, KEY, &format!("{hls}.method"), "needs Shaka Packager");
-    let dash_aes = Manifest::small().without_output("hls").output_field("dash", "packager", "shaka").output_field("dash", "encryption", &aes_hls());
+    let dash_aes = Manifest::small().without_output("hls").output_field("dash", "packager", "shaka").output_field(
+        "dash",
+        "encryption",
+        &aes_hls(),
+    );
     refused(&ws, dash_aes, KEY, "outputs.dash.encryption.method", "aes-128 is not supported for dash");
     let ts = || base().output_field("hls", "segment_type", "ts");
     let short = "3f1a9c0e5b7d2468ace0135724681b";
@@ -200,7 +212,8 @@ fn the_leak_search_finds_a_planted_key() {
         ws.write(&format!(".vodbuild/f{i}.json"), "{}");
     }
     assert_no_leak(&ws, KEY, &[]);
-    let b64 = base64::engine::general_purpose::STANDARD.encode([0x3f, 0x1a, 0x9c, 0x0e, 0x5b, 0x7d, 0x24, 0x68, 0xac, 0xe0, 0x13, 0x57, 0x24, 0x68, 0x1b, 0xdf]);
+    let b64 = base64::engine::general_purpose::STANDARD
+        .encode([0x3f, 0x1a, 0x9c, 0x0e, 0x5b, 0x7d, 0x24, 0x68, 0xac, 0xe0, 0x13, 0x57, 0x24, 0x68, 0x1b, 0xdf]);
     ws.write(".vodbuild/state.json", format!("{{\"k\": \"{b64}\"}}"));
     let found = std::panic::catch_unwind(|| assert_no_leak(&ws, KEY, &[]));
     assert!(found.is_err(), "a planted key must be found");

@@ -8,10 +8,10 @@ use std::path::Path;
 
 /// An AES-128 (whole-segment) segment: non-empty whole cipher blocks, not an MPEG-TS stream.
 pub fn aes_segment(bytes: &[u8]) -> Result<(), String> {
-    if bytes.is_empty() || bytes.len() % 16 != 0 {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(16) {
         return Err(format!("is not whole AES blocks ({} bytes)", bytes.len()));
     }
-    let ts_like = bytes.len() % 188 == 0 && bytes.chunks(188).all(|p| p[0] == 0x47);
+    let ts_like = bytes.len().is_multiple_of(188) && bytes.chunks(188).all(|p| p[0] == 0x47);
     let mp4_like = bytes.len() > 8 && matches!(&bytes[4..8], b"ftyp" | b"styp" | b"moof");
     if ts_like || mp4_like {
         return Err("is plaintext (it parses as MPEG-TS or MP4)".into());

@@ -135,7 +135,8 @@ pub fn system_name(s: DrmSystem) -> &'static str {
 fn private_dir() -> Result<PathBuf, String> {
     let base = std::env::temp_dir();
     for attempt in 0..16u32 {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let name = format!("vodbuild-key-{}-{nanos:x}-{attempt}", std::process::id());
         let dir = base.join(name);
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {

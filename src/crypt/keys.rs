@@ -35,7 +35,12 @@ impl Secret {
 const MAX_KEY_FILE: u64 = 4096;
 
 /// `what` names the setting in messages (`key`, `iv`).
-pub fn load(src: &KeySource, what: &str, base: &Path, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Secret, String> {
+pub fn load(
+    src: &KeySource,
+    what: &str,
+    base: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Secret, String> {
     match (&src.env, &src.file) {
         (Some(var), None) => {
             let v = lookup(var).ok_or_else(|| format!("{what}: environment variable {var} is not set"))?;

@@ -20,12 +20,18 @@ pub struct Roots<'a> {
 }
 
 /// Checks every `encryption:` block and fills in its `key_digest`.
-pub fn resolve(raw: &mut RawManifest, roots: &Roots, ctx: &ErrCtx, lookup: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+pub fn resolve(
+    raw: &mut RawManifest,
+    roots: &Roots,
+    ctx: &ErrCtx,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
     if let Some(h) = raw.outputs.hls.as_mut()
         && let Some(e) = h.encryption.as_mut()
     {
         let at = p!["outputs", "hls", "encryption"];
-        check_method(e, "hls", h.packager, Some(h.segment_type)).map_err(|(f, m, help)| ctx.err(&field(&at, f), m, help))?;
+        check_method(e, "hls", h.packager, Some(h.segment_type))
+            .map_err(|(f, m, help)| ctx.err(&field(&at, f), m, help))?;
         load_into(e, roots, &at, ctx, lookup)?;
     }
     if let Some(d) = raw.outputs.dash.as_mut()
@@ -49,7 +55,12 @@ fn field(at: &[Seg], f: &str) -> Vec<Seg> {
 type Refusal = (&'static str, String, Option<String>);
 
 /// What each packager can do (`segment`: the HLS segment type; None for DASH).
-fn check_method(e: &Encryption, output: &str, packager: Packager, segment: Option<SegmentType>) -> std::result::Result<(), Refusal> {
+fn check_method(
+    e: &Encryption,
+    output: &str,
+    packager: Packager,
+    segment: Option<SegmentType>,
+) -> std::result::Result<(), Refusal> {
     let m = e.method.as_str();
     match (e.method, packager, segment) {
         (CryptMethod::Aes128, Packager::Ffmpeg, Some(SegmentType::Ts)) => {}
@@ -58,12 +69,24 @@ fn check_method(e: &Encryption, output: &str, packager: Packager, segment: Optio
             return Err(("method", "aes-128 with the ffmpeg packager needs TS segments".into(), Some(help.into())));
         }
         (CryptMethod::Aes128, Packager::Shaka, _) | (CryptMethod::Aes128, _, None) => {
-            let help = if segment.is_some() { "use `packager: ffmpeg` with `segment_type: ts`" } else { "use `method: cenc` or `cbcs` with `packager: shaka`" };
-            return Err(("method", format!("aes-128 is not supported for {output} with the {} packager", packager_name(packager)), Some(help.into())));
+            let help = if segment.is_some() {
+                "use `packager: ffmpeg` with `segment_type: ts`"
+            } else {
+                "use `method: cenc` or `cbcs` with `packager: shaka`"
+            };
+            return Err((
+                "method",
+                format!("aes-128 is not supported for {output} with the {} packager", packager_name(packager)),
+                Some(help.into()),
+            ));
         }
         (_, Packager::Ffmpeg, _) => {
             let help = "set `packager: shaka` (Shaka Packager writes PSSH and ContentProtection)";
-            return Err(("method", format!("{m} needs Shaka Packager; ffmpeg's {output} muxer cannot signal it"), Some(help.into())));
+            return Err((
+                "method",
+                format!("{m} needs Shaka Packager; ffmpeg's {output} muxer cannot signal it"),
+                Some(help.into()),
+            ));
         }
         (_, Packager::Shaka, _) => {}
     }
@@ -80,7 +103,11 @@ fn packager_name(p: Packager) -> &'static str {
 fn common_settings(e: &Encryption) -> std::result::Result<(), Refusal> {
     let aes = e.method == CryptMethod::Aes128;
     if aes && e.key_uri.is_none() {
-        return Err(("", "aes-128 needs `key_uri` (where players fetch the key)".into(), Some("e.g. `key_uri: https://keys.example.com/title.key`".into())));
+        return Err((
+            "",
+            "aes-128 needs `key_uri` (where players fetch the key)".into(),
+            Some("e.g. `key_uri: https://keys.example.com/title.key`".into()),
+        ));
     }
     if aes && !e.systems.is_empty() {
         return Err(("systems", "DRM systems apply to cenc / cbcs only".into(), None));
@@ -91,7 +118,9 @@ fn common_settings(e: &Encryption) -> std::result::Result<(), Refusal> {
     match (&e.key_id, aes) {
         (None, false) => return Err(("", format!("{} needs `key_id` (32 hex digits)", e.method.as_str()), None)),
         (Some(_), true) => return Err(("key_id", "key_id applies to cenc / cbcs only".into(), None)),
-        (Some(id), false) => keys::parse_key_id(id).map(drop).map_err(|why| ("key_id", format!("key_id {why}"), None))?,
+        (Some(id), false) => {
+            keys::parse_key_id(id).map(drop).map_err(|why| ("key_id", format!("key_id {why}"), None))?
+        }
         (None, true) => {}
     }
     if let Some(uri) = &e.key_uri
@@ -105,7 +134,13 @@ fn common_settings(e: &Encryption) -> std::result::Result<(), Refusal> {
     Ok(())
 }
 
-fn load_into(e: &mut Encryption, roots: &Roots, at: &[Seg], ctx: &ErrCtx, lookup: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+fn load_into(
+    e: &mut Encryption,
+    roots: &Roots,
+    at: &[Seg],
+    ctx: &ErrCtx,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
     let key = load_one(&e.key, "key", roots, &field(at, "key"), ctx, lookup)?;
     let iv = match &e.iv {
         Some(src) => Some(load_one(src, "iv", roots, &field(at, "iv"), ctx, lookup)?),
@@ -115,9 +150,22 @@ fn load_into(e: &mut Encryption, roots: &Roots, at: &[Seg], ctx: &ErrCtx, lookup
     Ok(())
 }
 
-fn load_one(src: &KeySource, what: &str, roots: &Roots, at: &[Seg], ctx: &ErrCtx, lookup: &dyn Fn(&str) -> Option<String>) -> Result<keys::Secret> {
+fn load_one(
+    src: &KeySource,
+    what: &str,
+    roots: &Roots,
+    at: &[Seg],
+    ctx: &ErrCtx,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<keys::Secret> {
     if let Some(file) = &src.file {
-        refuse_inside(&roots.manifest_dir.join(file), roots).map_err(|why| ctx.err(&field(at, "file"), why, Some("keep key files outside the output folder and the .vodbuild workspace".into())))?;
+        refuse_inside(&roots.manifest_dir.join(file), roots).map_err(|why| {
+            ctx.err(
+                &field(at, "file"),
+                why,
+                Some("keep key files outside the output folder and the .vodbuild workspace".into()),
+            )
+        })?;
     }
     keys::load(src, what, roots.manifest_dir, lookup).map_err(|why| ctx.err(at, why, None))
 }
@@ -131,7 +179,9 @@ fn refuse_inside(path: &Path, roots: &Roots) -> std::result::Result<(), String> 
     for dir in forbidden {
         let dir_real: Option<PathBuf> = std::fs::canonicalize(&dir).ok();
         let inside = abs.starts_with(&dir)
-            || real.as_ref().is_some_and(|r| r.starts_with(&dir) || dir_real.as_ref().is_some_and(|d| r.starts_with(d)));
+            || real
+                .as_ref()
+                .is_some_and(|r| r.starts_with(&dir) || dir_real.as_ref().is_some_and(|d| r.starts_with(d)));
         if inside {
             return Err(format!("the key file is inside {}", dir.display()));
         }

@@ -23,7 +23,9 @@ fn unprotected(etype: [u8; 4], entry: &[u8]) -> Result<[u8; 4], String> {
         _ => return Ok(etype),
     };
     let frma = entry.get(skip..).and_then(|k| child(k, b"sinf")).and_then(|s| child(s, b"frma"));
-    frma.and_then(|f| f.get(..4)).and_then(|f| f.try_into().ok()).ok_or_else(|| "encrypted sample entry without `frma`".into())
+    frma.and_then(|f| f.get(..4))
+        .and_then(|f| f.try_into().ok())
+        .ok_or_else(|| "encrypted sample entry without `frma`".into())
 }
 
 /// Reads the first track's facts from an MP4 (regular or fragmented init segment).

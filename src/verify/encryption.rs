@@ -19,7 +19,12 @@ use crate::media::mpd;
 pub fn check_hls(e: &Encryption, master: &Path, key: Option<&Secret>, f: &mut Findings) {
     let Some(Playlist::MasterPlaylist(m)) = read(master) else { return };
     let dir = master.parent().unwrap_or(Path::new("."));
-    let uris = m.variants.iter().filter(|v| !v.is_i_frame).map(|v| &v.uri).chain(m.alternatives.iter().filter_map(|a| a.uri.as_ref()));
+    let uris = m
+        .variants
+        .iter()
+        .filter(|v| !v.is_i_frame)
+        .map(|v| &v.uri)
+        .chain(m.alternatives.iter().filter_map(|a| a.uri.as_ref()));
     for uri in uris {
         let path = dir.join(uri);
         if let Some(Playlist::MediaPlaylist(pl)) = read(&path) {
@@ -53,7 +58,9 @@ fn media(e: &Encryption, path: &Path, pl: &MediaPlaylist, key: Option<&Secret>, 
     let want = expected_method(e);
     let tag = pl.segments.iter().find_map(|s| s.key.as_ref());
     match tag.map(|k| method_name(&k.method)) {
-        None => return f.add(path, "EXT-X-KEY", format!("missing: the output is encrypted with {}", e.method.as_str())),
+        None => {
+            return f.add(path, "EXT-X-KEY", format!("missing: the output is encrypted with {}", e.method.as_str()));
+        }
         Some(m) if m != want => return f.add(path, "EXT-X-KEY", format!("METHOD={m}, expected {want}")),
         Some(_) => {}
     }
@@ -97,8 +104,10 @@ fn iv_for(attr: Option<&str>, sequence: u64) -> [u8; 16] {
 
 fn decrypts_to_ts(key: &Secret, iv: &[u8; 16], mut bytes: Vec<u8>) -> Result<(), String> {
     let dec = cbc::Decryptor::<aes::Aes128>::new(&key.0.into(), iv.into());
-    let plain = dec.decrypt_padded_mut::<Pkcs7>(&mut bytes).map_err(|_| "does not decrypt with the key (bad padding)".to_string())?;
-    if plain.is_empty() || plain.len() % 188 != 0 || !plain.chunks(188).all(|p| p[0] == 0x47) {
+    let plain = dec
+        .decrypt_padded_mut::<Pkcs7>(&mut bytes)
+        .map_err(|_| "does not decrypt with the key (bad padding)".to_string())?;
+    if plain.is_empty() || !plain.len().is_multiple_of(188) || !plain.chunks(188).all(|p| p[0] == 0x47) {
         return Err("decrypts with the key but not to MPEG-TS".into());
     }
     Ok(())
@@ -118,9 +127,17 @@ pub fn check_dash(e: &Encryption, mpd_path: &Path, f: &mut Findings) {
     let Ok(text) = std::fs::read_to_string(mpd_path) else { return };
     let sets = text.matches("<AdaptationSet").count();
     let scheme = format!("value=\"{}\"", e.method.as_str());
-    let protected = text.split("<AdaptationSet").skip(1).filter(|s| s.contains("urn:mpeg:dash:mp4protection:2011") && s.contains(&scheme)).count();
+    let protected = text
+        .split("<AdaptationSet")
+        .skip(1)
+        .filter(|s| s.contains("urn:mpeg:dash:mp4protection:2011") && s.contains(&scheme))
+        .count();
     if protected != sets {
-        f.add(mpd_path, "ContentProtection", format!("{protected} of {sets} adaptation sets signal {} (mp4protection)", e.method.as_str()));
+        f.add(
+            mpd_path,
+            "ContentProtection",
+            format!("{protected} of {sets} adaptation sets signal {} (mp4protection)", e.method.as_str()),
+        );
     }
     if let Some(kid) = e.key_id.as_deref().and_then(|k| crate::crypt::keys::parse_key_id(k).ok()) {
         let dashed = format!("{}-{}-{}-{}-{}", &kid[..8], &kid[8..12], &kid[12..16], &kid[16..20], &kid[20..]);
@@ -130,14 +147,19 @@ pub fn check_dash(e: &Encryption, mpd_path: &Path, f: &mut Findings) {
     }
     for s in &e.systems {
         if !text.to_ascii_lowercase().contains(&format!("urn:uuid:{}", system_uuid(*s))) {
-            f.add(mpd_path, "ContentProtection", format!("no ContentProtection for {s:?} (urn:uuid:{})", system_uuid(*s)));
+            f.add(
+                mpd_path,
+                "ContentProtection",
+                format!("no ContentProtection for {s:?} (urn:uuid:{})", system_uuid(*s)),
+            );
         }
     }
     let Ok(doc) = mpd::parse(&text) else { return };
     let dir = mpd_path.parent().unwrap_or(Path::new("."));
     let total = doc.duration.unwrap_or(0.0);
     for r in &doc.representations {
-        let segs: Vec<PathBuf> = r.segments(total).iter().filter_map(|s| r.media_path(s)).map(|m| dir.join(m)).collect();
+        let segs: Vec<PathBuf> =
+            r.segments(total).iter().filter_map(|s| r.media_path(s)).map(|m| dir.join(m)).collect();
         let refs: Vec<&Path> = segs.iter().map(PathBuf::as_path).collect();
         if let Err(why) = check::cenc_rendition(&refs) {
             f.add(mpd_path, &format!("Representation {}", r.id()), why);
