@@ -181,6 +181,11 @@ fn what_cannot_be_done_is_refused_at_plan_time_without_showing_the_key() {
     );
     let cenc_ffmpeg = base().output_field("hls", "encryption", &cenc("cenc", "{env: VB_TEST_KEY}"));
     refused(&ws, cenc_ffmpeg, KEY, &format!("{hls}.method"), "needs Shaka Packager");
+    let cbcs_ts = base()
+        .output_field("hls", "packager", "shaka")
+        .output_field("hls", "segment_type", "ts")
+        .output_field("hls", "encryption", &cenc("cbcs", "{env: VB_TEST_KEY}"));
+    refused(&ws, cbcs_ts, KEY, &format!("{hls}.method"), "fMP4 (CMAF) only");
     let dash_aes = Manifest::small().without_output("hls").output_field("dash", "packager", "shaka").output_field(
         "dash",
         "encryption",

@@ -88,6 +88,10 @@ fn check_method(
                 Some(help.into()),
             ));
         }
+        (_, Packager::Shaka, Some(SegmentType::Ts)) => {
+            let help = "set `segment_type: fmp4` (CMAF segments, as DASH uses)";
+            return Err(("method", format!("{m} is packaged here as fMP4 (CMAF) only"), Some(help.into())));
+        }
         (_, Packager::Shaka, _) => {}
     }
     common_settings(e)
@@ -187,4 +191,62 @@ fn refuse_inside(path: &Path, roots: &Roots) -> std::result::Result<(), String> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enc(method: CryptMethod) -> Encryption {
+        let aes = method == CryptMethod::Aes128;
+        Encryption {
+            method,
+            key: KeySource { env: Some("K".into()), file: None },
+            iv: None,
+            key_id: (!aes).then(|| "00112233445566778899aabbccddeeff".into()),
+            systems: Vec::new(),
+            clear_lead: 0.0,
+            key_uri: aes.then(|| "k.key".into()),
+            key_digest: None,
+        }
+    }
+
+    #[test]
+    fn each_packager_gets_only_what_it_can_do() {
+        use CryptMethod::*;
+        let (ff, sh, ts, fmp4) = (Packager::Ffmpeg, Packager::Shaka, Some(SegmentType::Ts), Some(SegmentType::Fmp4));
+        let ok = [(Aes128, ff, ts), (Cenc, sh, fmp4), (Cbcs, sh, fmp4), (Cenc, sh, None), (Cbcs, sh, None)];
+        for (m, p, s) in ok {
+            assert!(check_method(&enc(m), "x", p, s).is_ok(), "{m:?} {p:?} {s:?}");
+        }
+        let refused = [
+            (Aes128, ff, fmp4),
+            (Aes128, sh, ts),
+            (Aes128, sh, None),
+            (Cenc, ff, fmp4),
+            (Cbcs, ff, None),
+            (Cbcs, sh, ts),
+        ];
+        for (m, p, s) in refused {
+            assert!(check_method(&enc(m), "x", p, s).is_err(), "{m:?} {p:?} {s:?}");
+        }
+        let mut no_kid = enc(Cenc);
+        no_kid.key_id = Some("0011".into());
+        let (field, msg, _) = check_method(&no_kid, "x", sh, None).unwrap_err();
+        assert_eq!(field, "key_id", "{msg}");
+    }
+
+    #[test]
+    fn key_files_in_the_output_or_workspace_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let roots = Roots { manifest_dir: dir.path(), output_dir: &out };
+        assert!(refuse_inside(&out.join("k.key"), &roots).is_err());
+        assert!(refuse_inside(&dir.path().join(".vodbuild/x/k.key"), &roots).is_err());
+        assert!(refuse_inside(&dir.path().join("keys/k.key"), &roots).is_ok());
+        std::fs::create_dir_all(&out).unwrap();
+        std::os::unix::fs::symlink(&out, dir.path().join("link")).unwrap();
+        std::fs::write(out.join("k.key"), "x").unwrap();
+        assert!(refuse_inside(&dir.path().join("link/k.key"), &roots).is_err(), "through a symlink");
+    }
 }
