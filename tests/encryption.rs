@@ -92,7 +92,8 @@ fn aes128_hls_and_cenc_dash_verify_and_leak_no_key() {
     assert_eq!(verify.code, SUCCESS, "{}", verify.describe());
     let wrong = ws.vodbuild_env(&["verify", "pipeline.yaml"], &[("VB_TEST_KEY", KEY2)]);
     assert_eq!(wrong.code, VERIFY_FAILED, "{}", wrong.describe());
-    assert!(wrong.stdout.contains("does not decrypt with the key"), "{}", wrong.describe());
+    assert!(wrong.stdout.contains("does not decrypt with the key"), "AES-128: {}", wrong.describe());
+    assert!(wrong.stdout.contains("decrypted with the key, it does not decode"), "CENC: {}", wrong.describe());
     assert_no_leak(&ws, KEY, &[&run, &verify, &wrong]);
     assert_no_leak(&ws, KEY2, &[&wrong]);
 }

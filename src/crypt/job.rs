@@ -68,7 +68,14 @@ impl CryptJob {
 
 /// The private folder and the arguments that point the tool at it.
 pub struct Prepared {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
+}
+
+impl Prepared {
+    /// A new private folder, removed on drop.
+    pub(crate) fn new() -> Result<Prepared, String> {
+        Ok(Prepared { dir: private_dir()? })
+    }
 }
 
 impl Drop for Prepared {
@@ -81,7 +88,7 @@ impl Drop for Prepared {
 /// output, its last argument; Shaka: at the end).
 pub fn prepare(job: &CryptJob, tool: ToolUse, args: &mut Vec<String>) -> Result<Prepared, String> {
     let (key, iv) = job.load()?;
-    let p = Prepared { dir: private_dir()? };
+    let p = Prepared::new()?;
     match tool {
         ToolUse::Ffmpeg => {
             let key_file = p.dir.join("content.key");
@@ -106,7 +113,7 @@ pub fn prepare(job: &CryptJob, tool: ToolUse, args: &mut Vec<String>) -> Result<
 }
 
 /// Shaka Packager's raw-key flags, one per line.
-fn shaka_flags(job: &CryptJob, key: &Secret, iv: Option<&Secret>) -> String {
+pub(crate) fn shaka_flags(job: &CryptJob, key: &Secret, iv: Option<&Secret>) -> String {
     let kid = job.key_id.as_deref().unwrap_or_default();
     let mut f = String::from("--enable_raw_key_encryption\n");
     f += &format!("--keys=label=:key_id={kid}:key={}\n", key.hex());
@@ -148,7 +155,7 @@ fn private_dir() -> Result<PathBuf, String> {
     Err(format!("creating a private key folder in {}: names taken", base.display()))
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

@@ -8,6 +8,7 @@
 //!   (so the key is on no command line), removed afterwards.
 
 pub mod check;
+pub mod decrypt;
 pub mod job;
 pub mod keys;
 pub mod plan;

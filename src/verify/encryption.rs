@@ -2,7 +2,8 @@
 //! (`#EXT-X-KEY` with the method's METHOD; the MPD a `ContentProtection` per adaptation set
 //! with the scheme, the key ID and one per DRM system asked for), the segments are not
 //! plaintext ([`crate::crypt::check`]), and with the key (loaded from the environment or key
-//! file, as at plan time) each AES-128 segment decrypts to MPEG-TS. No message shows the key.
+//! file, as at plan time) each AES-128 segment decrypts to MPEG-TS and each CENC / cbcs
+//! rendition decrypts and decodes ([`crate::crypt::decrypt`]). No message shows the key.
 
 use std::path::{Path, PathBuf};
 
@@ -11,12 +12,13 @@ use m3u8_rs::{KeyMethod, MediaPlaylist, Playlist};
 
 use super::Findings;
 use crate::crypt::check;
+use crate::crypt::decrypt::Decrypter;
 use crate::crypt::keys::Secret;
 use crate::manifest::encryption::{CryptMethod, DrmSystem, Encryption};
 use crate::media::mpd;
 
-/// `key`: the content key when it could be loaded here.
-pub fn check_hls(e: &Encryption, master: &Path, key: Option<&Secret>, f: &mut Findings) {
+/// `key`: the content key when it could be loaded here (and `dec` what decrypts CENC / cbcs).
+pub fn check_hls(e: &Encryption, master: &Path, key: Option<&Secret>, dec: Option<&Decrypter>, f: &mut Findings) {
     let Some(Playlist::MasterPlaylist(m)) = read(master) else { return };
     let dir = master.parent().unwrap_or(Path::new("."));
     let uris = m
@@ -29,6 +31,16 @@ pub fn check_hls(e: &Encryption, master: &Path, key: Option<&Secret>, f: &mut Fi
         let path = dir.join(uri);
         if let Some(Playlist::MediaPlaylist(pl)) = read(&path) {
             media(e, &path, &pl, key, f);
+            let init = pl
+                .segments
+                .iter()
+                .find_map(|s| s.map.as_ref())
+                .map(|m| path.parent().unwrap_or(Path::new(".")).join(&m.uri));
+            if let (Some(dec), Some(init)) = (dec, init) {
+                let segs: Vec<PathBuf> =
+                    pl.segments.iter().map(|s| path.parent().unwrap_or(Path::new(".")).join(&s.uri)).collect();
+                decrypts(dec, &path, &init, &segs, f);
+            }
         }
     }
 }
@@ -123,7 +135,16 @@ fn system_uuid(s: DrmSystem) -> &'static str {
     }
 }
 
-pub fn check_dash(e: &Encryption, mpd_path: &Path, f: &mut Findings) {
+/// One CENC / cbcs rendition decrypts with the key and decodes.
+fn decrypts(dec: &Decrypter, named_by: &Path, init: &Path, segs: &[PathBuf], f: &mut Findings) {
+    let video = crate::media::mp4::track_facts(init).is_ok_and(|t| t.is_video);
+    let refs: Vec<&Path> = segs.iter().map(PathBuf::as_path).collect();
+    if let Err(why) = dec.rendition(init, &refs, video) {
+        f.add(named_by, "decryption", format!("{}: {why}", init.file_name().unwrap_or_default().to_string_lossy()));
+    }
+}
+
+pub fn check_dash(e: &Encryption, mpd_path: &Path, dec: Option<&Decrypter>, f: &mut Findings) {
     let Ok(text) = std::fs::read_to_string(mpd_path) else { return };
     let sets = text.matches("<AdaptationSet").count();
     let scheme = format!("value=\"{}\"", e.method.as_str());
@@ -164,10 +185,13 @@ pub fn check_dash(e: &Encryption, mpd_path: &Path, f: &mut Findings) {
         if let Err(why) = check::cenc_rendition(&refs) {
             f.add(mpd_path, &format!("Representation {}", r.id()), why);
         }
-        if let Some(init) = r.init_path()
-            && let Err(why) = check::cenc_init(&dir.join(&init))
-        {
-            f.add(&dir.join(init), "init segment", why);
+        if let Some(init) = r.init_path() {
+            if let Err(why) = check::cenc_init(&dir.join(&init)) {
+                f.add(&dir.join(&init), "init segment", why);
+            }
+            if let Some(dec) = dec {
+                decrypts(dec, mpd_path, &dir.join(&init), &segs, f);
+            }
         }
     }
 }

@@ -114,12 +114,19 @@ fn check_encryption(m: &Manifest, package: PackageKind, path: &Path, f: &mut Fin
         PackageKind::Dash => m.raw.outputs.dash.as_ref().and_then(|d| d.encryption.as_ref()),
     };
     let Some(e) = e else { return };
+    let key = crate::crypt::job::CryptJob::new(e, &m.root).load().ok().map(|(k, _)| k);
+    let tool = |name: &str, configured: &Option<String>| {
+        crate::tools::locate(name, configured.as_deref(), &m.root).ok().map(|t| t.path)
+    };
+    let dec = match (&key, e.key_id.as_deref().and_then(|k| crate::crypt::keys::parse_key_id(k).ok())) {
+        (Some(key), Some(key_id)) => tool("packager", &m.raw.tools.packager)
+            .zip(tool("ffmpeg", &m.raw.tools.ffmpeg))
+            .map(|(packager, ffmpeg)| crate::crypt::decrypt::Decrypter { packager, ffmpeg, key_id, key }),
+        _ => None,
+    };
     match package {
-        PackageKind::Hls => {
-            let key = crate::crypt::job::CryptJob::new(e, &m.root).load().ok().map(|(k, _)| k);
-            encryption::check_hls(e, path, key.as_ref(), f)
-        }
-        PackageKind::Dash => encryption::check_dash(e, path, f),
+        PackageKind::Hls => encryption::check_hls(e, path, key.as_ref(), dec.as_ref(), f),
+        PackageKind::Dash => encryption::check_dash(e, path, dec.as_ref(), f),
     }
 }
 
