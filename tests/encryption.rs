@@ -73,7 +73,8 @@ fn aes128_hls_and_cenc_dash_verify_and_leak_no_key() {
     ws.make_source("media/a.mp4", 3.0, "320x180");
     ws.write_manifest(&encrypted().yaml());
     let env = [("VB_TEST_KEY", KEY)];
-    let run = ws.vodbuild_env(&["run", "pipeline.yaml", "-vv", "--junit", "junit.xml", "--metrics", "m.prom"], &env);
+    let args = ["run", "pipeline.yaml", "-vv", "--json", "--junit", "junit.xml", "--metrics", "m.prom"];
+    let run = ws.vodbuild_env(&args, &env);
     assert_eq!(run.code, SUCCESS, "{}", run.describe());
     assert!(run.stderr.contains("-hls_key_info_file") && run.stderr.contains("--flagfile"), "{}", run.stderr);
 
@@ -94,7 +95,13 @@ fn aes128_hls_and_cenc_dash_verify_and_leak_no_key() {
     assert_eq!(wrong.code, VERIFY_FAILED, "{}", wrong.describe());
     assert!(wrong.stdout.contains("does not decrypt with the key"), "AES-128: {}", wrong.describe());
     assert!(wrong.stdout.contains("decrypted with the key, it does not decode"), "CENC: {}", wrong.describe());
-    assert_no_leak(&ws, KEY, &[&run, &verify, &wrong]);
+    let plan = ws.vodbuild_env(&["plan", "pipeline.yaml", "--json", "-v"], &env);
+    let status = ws.vodbuild_env(&["status", "pipeline.yaml", "-v"], &env);
+    let graph = ws.vodbuild_env(&["graph", "pipeline.yaml"], &env);
+    for o in [&plan, &status, &graph] {
+        assert_eq!(o.code, SUCCESS, "{}", o.describe());
+    }
+    assert_no_leak(&ws, KEY, &[&run, &verify, &wrong, &plan, &status, &graph]);
     assert_no_leak(&ws, KEY2, &[&wrong]);
 }
 
