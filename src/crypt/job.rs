@@ -164,3 +164,65 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
     f.write_all(bytes).map_err(|e| format!("writing {}: {e}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    const KEY: &str = "00112233445566778899aabbccddeeff";
+
+    fn job(method: CryptMethod, key_file: &Path) -> CryptJob {
+        let key = keys::parse_hex(KEY.as_bytes()).unwrap();
+        CryptJob {
+            method,
+            key: KeySource { env: None, file: Some(key_file.to_string_lossy().into_owned()) },
+            iv: None,
+            key_id: Some("0f1e2d3c4b5a69788796a5b4c3d2e1f0".into()),
+            systems: vec![DrmSystem::Clearkey],
+            clear_lead: 0.0,
+            key_uri: Some("k.key".into()),
+            key_digest: keys::digest(&key, None),
+        }
+    }
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn key_files_are_private_off_the_command_line_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("title.key");
+        std::fs::write(&key_file, KEY).unwrap();
+        let mut args: Vec<String> = vec!["-i".into(), "in.mp4".into(), "out/%v/index.m3u8".into()];
+        let p = prepare(&job(CryptMethod::Aes128, &key_file), ToolUse::Ffmpeg, &mut args).unwrap();
+        assert_eq!(args[2], "-hls_key_info_file", "before the output: {args:?}");
+        assert_eq!(args.last().unwrap(), "out/%v/index.m3u8");
+        assert_eq!(mode(&p.dir), 0o700);
+        let info = std::fs::read_to_string(&args[3]).unwrap();
+        assert!(info.starts_with("k.key\n") && mode(Path::new(&args[3])) == 0o600, "{info}");
+        let dir_path = p.dir.clone();
+        drop(p);
+        assert!(!dir_path.exists(), "removed after the tool");
+
+        let mut args: Vec<String> = vec!["in=a.mp4,stream=video".into()];
+        let p = prepare(&job(CryptMethod::Cenc, &key_file), ToolUse::Packager, &mut args).unwrap();
+        assert!(args.iter().all(|a| !a.contains(KEY)), "{args:?}");
+        let flags = std::fs::read_to_string(args.last().unwrap()).unwrap();
+        assert!(
+            flags.contains(&format!(":key={KEY}")) && flags.contains("--protection_systems=CommonSystem"),
+            "{flags}"
+        );
+        drop(p);
+    }
+
+    #[test]
+    fn a_key_that_changed_since_the_plan_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("title.key");
+        std::fs::write(&key_file, "ffeeddccbbaa99887766554433221100").unwrap();
+        let e = prepare(&job(CryptMethod::Cenc, &key_file), ToolUse::Packager, &mut Vec::new()).err().unwrap();
+        assert!(e.contains("differs from the one the plan was made with") && !e.contains("ffeedd"), "{e}");
+    }
+}
