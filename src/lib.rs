@@ -19,6 +19,7 @@ pub mod atomic;
 pub mod cli;
 pub mod command_tool;
 pub mod confine;
+pub mod crypt;
 pub mod dag;
 pub mod digests;
 pub mod error;
