@@ -15,6 +15,7 @@
 //! (`after_publish`); [`serve`] is the preview server (`vodbuild serve`).
 
 pub mod argv;
+pub mod audio;
 pub mod cli;
 pub mod command_tool;
 pub mod confine;

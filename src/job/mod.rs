@@ -146,6 +146,10 @@ pub enum Action {
         audio: Option<(String, PathBuf, u32)>,
         /// Whether `NAME/iframes.m3u8` I-frame playlists were written.
         iframes: bool,
+        /// Several audio renditions (languages, layouts) or an audio-only variant: the master
+        /// is written by [`crate::audio::hls::write_master`] (then `audio` is None).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audio_set: Option<crate::audio::hls::AudioSet>,
     },
     /// The packager writes the MPD; vodbuild then sets each representation's `codecs` from its init
     /// segment and `bandwidth` to the measured peak segment bitrate.

@@ -38,18 +38,25 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (b.enc(r), ffmpeg::set_key(p.codec, ffmpeg::target_size(p, vi)))
         })
         .collect();
-    if let Some(a) = d.audio.as_ref().filter(|_| probe.info.audio.is_some()) {
-        inputs.push((b.enc(a), None));
+    let first_audio = inputs.len();
+    let audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), d.audio_tracks.as_deref(), &probe.info);
+    for r in &audio_r {
+        inputs.push((b.enc(&r.name), None));
     }
     let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
     let dir = b.tmp();
-    let (tool, args) = match d.packager {
+    let (tool, mut args) = match d.packager {
         Packager::Ffmpeg => (ToolUse::Ffmpeg, ffmpeg::dash_args(&refs, d, &dir)),
         Packager::Shaka => {
             let refs: Vec<_> = refs.iter().map(|(p, c)| (*p, c.is_none())).collect();
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
+    if !crate::audio::is_plain(&audio_r, d.audio_tracks.as_deref(), false) {
+        let codecs: Vec<(&crate::audio::Rendition, &str)> =
+            audio_r.iter().map(|r| (r, crate::audio::codec_word(&m.raw, &r.profile))).collect();
+        crate::audio::dash::dash_args(&mut args, d.packager, first_audio, &codecs);
+    }
     Ok(Action::Dash { tool, args, dir })
 }
 

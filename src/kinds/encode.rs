@@ -26,8 +26,9 @@ pub fn video_params(m: &Manifest, name: &str) -> Value {
 }
 
 pub fn audio_params(m: &Manifest, name: &str) -> Value {
-    let mut p = params_of(&m.raw.profiles.audio[name]);
+    let mut p = params_of(&m.raw.profiles.audio[crate::audio::split_name(&m.raw, name).0]);
     p["type"] = json!("audio");
+    crate::audio::encode_params(&mut p, &m.raw, name);
     p
 }
 
@@ -45,13 +46,17 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String),
             }
             Media::Audio => {
                 info.audio.as_ref().ok_or_else(|| b.no("audio"))?;
-                audio.push((&m.raw.profiles.audio[name], o.tmp.as_path()));
+                audio.push((&m.raw.profiles.audio[crate::audio::split_name(&m.raw, name).0], o.tmp.as_path()));
             }
         }
         names.push(name.as_str());
     }
     let source = b.port(&b.src.path);
-    let args = ffmpeg::encode_args(&source, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds);
+    let mut args = ffmpeg::encode_args(&source, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds);
+    if let [name] = names[..] {
+        // An audio encode is alone in its job: the Nth stream for `PROFILE-aN`.
+        crate::audio::select_stream(&mut args, crate::audio::split_name(&m.raw, name).1);
+    }
     Ok((Action::Run { tool: ToolUse::Ffmpeg, args }, format!("encode:{}:{}", b.src.id, names.join("+"))))
 }
 

@@ -34,18 +34,26 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     let renditions = built_rungs(b.first());
     let mut inputs: Vec<(&str, PathBuf, bool)> = renditions.iter().map(|r| (r.as_str(), b.enc(r), false)).collect();
     // A source without audio: its packages have no audio group (see `crate::skip`).
-    let audio_name = h.audio.as_ref().filter(|_| probe.info.audio.is_some());
-    if let Some(a) = audio_name {
-        inputs.push((a.as_str(), b.enc(a), true));
+    let audio_r = crate::audio::for_package(&m.raw, h.audio.as_ref(), h.audio_tracks.as_deref(), &probe.info);
+    let plain = crate::audio::is_plain(&audio_r, h.audio_tracks.as_deref(), h.audio_only_variant);
+    for r in &audio_r {
+        inputs.push((r.name.as_str(), b.enc(&r.name), true));
     }
     let refs: Vec<(&str, &Path, bool)> = inputs.iter().map(|(n, p, a)| (*n, p.as_path(), *a)).collect();
-    let (tool, args, iframes) = match h.packager {
+    let (tool, mut args, iframes) = match h.packager {
         Packager::Ffmpeg => (ToolUse::Ffmpeg, ffmpeg::hls_args(&refs, h, &dir), false),
         Packager::Shaka => (ToolUse::Packager, shaka::hls_args(&refs, h, &dir), true),
     };
+    if !plain && h.packager == Packager::Shaka {
+        crate::audio::dash::shaka_langs(&mut args, renditions.len(), &audio_r.iter().collect::<Vec<_>>());
+    }
     let variants = renditions.iter().map(|r| (r.clone(), b.enc(r))).collect();
-    let audio = audio_name.map(|a| (a.clone(), b.enc(a), m.raw.profiles.audio[a].channels));
-    Ok(Action::Hls { tool, args, dir, variants, audio, iframes })
+    let audio = audio_r.first().filter(|_| plain).map(|a| (a.name.clone(), b.enc(&a.name), a.channels));
+    let audio_set = (!plain).then(|| crate::audio::hls::AudioSet {
+        renditions: audio_r.iter().map(|r| (r.clone(), b.enc(&r.name))).collect(),
+        audio_only_variant: h.audio_only_variant,
+    });
+    Ok(Action::Hls { tool, args, dir, variants, audio, iframes, audio_set })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

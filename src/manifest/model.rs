@@ -277,7 +277,14 @@ pub enum SegmentType {
 #[serde(deny_unknown_fields)]
 pub struct HlsOutput {
     pub renditions: Vec<String>,
-    pub audio: Option<String>,
+    /// One audio profile, or a list (each picked track × each profile, see [`crate::audio`]).
+    pub audio: Option<AudioSel>,
+    /// Which source audio tracks to package (default: every audio stream of the source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tracks: Option<Vec<AudioPick>>,
+    /// An audio-only `EXT-X-STREAM-INF` in the master, the lowest-bandwidth fallback.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audio_only_variant: bool,
     #[serde(default = "default_segment")]
     pub segment_seconds: f64,
     #[serde(default)]
@@ -293,7 +300,11 @@ pub struct HlsOutput {
 #[serde(deny_unknown_fields)]
 pub struct DashOutput {
     pub renditions: Vec<String>,
-    pub audio: Option<String>,
+    /// One audio profile, or a list (each picked track × each profile, see [`crate::audio`]).
+    pub audio: Option<AudioSel>,
+    /// Which source audio tracks to package (default: every audio stream of the source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tracks: Option<Vec<AudioPick>>,
     #[serde(default = "default_segment")]
     pub segment_seconds: f64,
     #[serde(default)]
@@ -302,6 +313,8 @@ pub struct DashOutput {
     #[serde(default, skip_serializing)]
     pub verify: bool,
 }
+
+pub use crate::audio::pick::{AudioPick, AudioSel};
 
 /// Which program remuxes encoded renditions into a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
