@@ -8,6 +8,7 @@
 mod common;
 
 mod audio_jobs;
+mod audio_languages;
 mod awkward;
 mod browser;
 mod ci_reports;

@@ -52,9 +52,13 @@ pub fn ffmpeg_sets(args: &mut Vec<String>, first_audio: usize, audio: &[(&Rendit
 }
 
 /// Shaka Packager stream descriptors (`args[first_audio + i]` for audio rendition i) with
-/// their language (and, for HLS, their NAME).
+/// their language (`und` left out).
 pub fn shaka_langs(args: &mut [String], first_audio: usize, audio: &[&Rendition]) {
     for (i, r) in audio.iter().enumerate() {
+        // Shaka refuses `und` ("Unknown/invalid language"): no tag then.
+        if r.track.language == "und" {
+            continue;
+        }
         if let Some(d) = args.get_mut(first_audio + i) {
             *d += &format!(",lang={}", r.track.language);
         }
