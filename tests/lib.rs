@@ -11,6 +11,7 @@ mod audio_jobs;
 mod audio_languages;
 mod awkward;
 mod browser;
+mod browser_audio;
 mod ci_reports;
 mod cli;
 mod command_steps;
