@@ -252,3 +252,25 @@ fn bad_audio_settings_are_manifest_errors() {
         assert!(out.stderr.contains(says), "{field}: {value}: expected {says:?}\n{}", out.describe());
     }
 }
+
+#[test]
+fn a_source_entry_picks_its_own_tracks() {
+    let ws = Workspace::new();
+    make_multi(&ws, "media/a.mp4", &[(None, 2), (Some("deu"), 2)]);
+    make_multi(&ws, "media/b.mp4", &[(Some("eng"), 2), (Some("ita"), 2)]);
+    let picks = r#"[{index: 1, name: "Deutsch (Original)"}]"#;
+    let m = manifest("aac64")
+        .without_sources()
+        .source_with(&[("path", "media/a.mp4"), ("audio_tracks", picks)])
+        .source_with(&[("path", "media/b.mp4")])
+        .without_output("dash");
+    ws.write_manifest(&m.yaml());
+    let ran = executed(&ws.run_ok());
+    assert!(!ran.contains("encode:media/a:aac64") && ran.contains("encode:media/a:aac64-a1"), "{ran:?}");
+    let a = audio_renditions(&ws.read("out/media/a/hls/master.m3u8"));
+    let a: Vec<[&str; 3]> = a.iter().map(|x| [&*x[0], &*x[1], &*x[2]]).collect();
+    assert_eq!(a, [["de", "Deutsch (Original)", "YES"]]);
+    let b = audio_renditions(&ws.read("out/media/b/hls/master.m3u8"));
+    assert_eq!(b.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(), ["en", "it"], "the other source: every stream");
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+}

@@ -159,3 +159,12 @@ pub fn codec_word<'a>(m: &'a RawManifest, profile: &str) -> &'a str {
         _ => "aac",
     }
 }
+
+/// A package's parameters with the source's own `audio_tracks` (when it has some: they
+/// decide the package's languages and names).
+pub fn with_source_picks(mut params: serde_json::Value, picks: Option<&[AudioPick]>) -> serde_json::Value {
+    if let Some(p) = picks {
+        params["source_audio_tracks"] = serde_json::json!(p);
+    }
+    params
+}

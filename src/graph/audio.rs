@@ -11,13 +11,17 @@ pub(super) struct Audio {
 }
 
 impl Audio {
-    /// For a source whose audio streams are `streams` (None before its probe).
-    pub fn of(m: &Manifest, streams: Option<&[AudioInfo]>) -> Audio {
+    /// For a source whose audio streams are `streams` (None before its probe) and whose own
+    /// `audio_tracks` are `picks`.
+    pub fn of(m: &Manifest, picks: Option<&[audio::AudioPick]>, streams: Option<&[AudioInfo]>) -> Audio {
         let (raw, o) = (&m.raw, &m.raw.outputs);
         let names = |r: Vec<audio::Rendition>| r.into_iter().map(|r| r.name).collect();
-        let hls = o.hls.as_ref().map(|h| audio::renditions(raw, h.audio.as_ref(), h.audio_tracks.as_deref(), streams));
-        let dash =
-            o.dash.as_ref().map(|d| audio::renditions(raw, d.audio.as_ref(), d.audio_tracks.as_deref(), streams));
+        let hls =
+            o.hls.as_ref().map(|h| audio::renditions(raw, h.audio.as_ref(), picks.or(h.audio_tracks.as_deref()), streams));
+        let dash = o
+            .dash
+            .as_ref()
+            .map(|d| audio::renditions(raw, d.audio.as_ref(), picks.or(d.audio_tracks.as_deref()), streams));
         Audio { hls: hls.map(names).unwrap_or_default(), dash: dash.map(names).unwrap_or_default() }
     }
 

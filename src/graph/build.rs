@@ -47,12 +47,12 @@ impl StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
         let (video, _) = renditions_in_use(&m.raw.outputs);
         for src in &m.sources {
-            let b = SourceSteps { m, s: &src.id };
+            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref() };
             let fitted: Vec<&String> = match fits.get(&src.id) {
                 Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
                 None => video.clone(),
             };
-            let audio = super::audio::Audio::of(m, fits.get(&src.id).and_then(|f| f.audio_tracks.as_deref()));
+            let audio = super::audio::Audio::of(m, b.picks, fits.get(&src.id).and_then(|f| f.audio_tracks.as_deref()));
             b.add_to(&mut sg, &fitted, &audio);
         }
         sg
@@ -94,6 +94,8 @@ fn packager_tool(p: Packager) -> ToolUse {
 struct SourceSteps<'a> {
     m: &'a Manifest,
     s: &'a str,
+    /// The source's own `audio_tracks` (over the outputs').
+    picks: Option<&'a [crate::audio::AudioPick]>,
 }
 
 impl SourceSteps<'_> {
@@ -155,7 +157,7 @@ impl SourceSteps<'_> {
                 let rungs = built(&h.renditions);
                 (
                     PackageKind::Hls,
-                    kinds::hls::params(h, &rungs),
+                    crate::audio::with_source_picks(kinds::hls::params(h, &rungs), self.picks),
                     rungs,
                     h.packager,
                     h.verify,
@@ -166,7 +168,7 @@ impl SourceSteps<'_> {
                 let rungs = built(&d.renditions);
                 (
                     PackageKind::Dash,
-                    kinds::dash::params(d, &rungs),
+                    crate::audio::with_source_picks(kinds::dash::params(d, &rungs), self.picks),
                     rungs,
                     d.packager,
                     d.verify,

@@ -39,7 +39,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
         })
         .collect();
     let first_audio = inputs.len();
-    let audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), d.audio_tracks.as_deref(), &probe.info);
+    let picks = b.src.opts.audio_tracks.as_deref().or(d.audio_tracks.as_deref());
+    let audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), picks, &probe.info);
     for r in &audio_r {
         inputs.push((b.enc(&r.name), None));
     }
@@ -52,7 +53,7 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
-    if !crate::audio::is_plain(&audio_r, d.audio_tracks.as_deref(), false) {
+    if !crate::audio::is_plain(&audio_r, picks, false) {
         let codecs: Vec<(&crate::audio::Rendition, &str)> =
             audio_r.iter().map(|r| (r, crate::audio::codec_word(&m.raw, &r.profile))).collect();
         crate::audio::dash::dash_args(&mut args, d.packager, first_audio, &codecs);

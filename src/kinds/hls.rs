@@ -34,8 +34,9 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     let renditions = built_rungs(b.first());
     let mut inputs: Vec<(&str, PathBuf, bool)> = renditions.iter().map(|r| (r.as_str(), b.enc(r), false)).collect();
     // A source without audio: its packages have no audio group (see `crate::skip`).
-    let audio_r = crate::audio::for_package(&m.raw, h.audio.as_ref(), h.audio_tracks.as_deref(), &probe.info);
-    let plain = crate::audio::is_plain(&audio_r, h.audio_tracks.as_deref(), h.audio_only_variant);
+    let picks = b.src.opts.audio_tracks.as_deref().or(h.audio_tracks.as_deref());
+    let audio_r = crate::audio::for_package(&m.raw, h.audio.as_ref(), picks, &probe.info);
+    let plain = crate::audio::is_plain(&audio_r, picks, h.audio_only_variant);
     for r in &audio_r {
         inputs.push((r.name.as_str(), b.enc(&r.name), true));
     }

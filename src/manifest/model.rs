@@ -180,6 +180,9 @@ pub struct SourceSpec {
     /// Never build these video rungs for these files.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// These files' audio tracks (instead of the outputs' `audio_tracks`; see [`crate::audio`]).
+    #[serde(default)]
+    pub audio_tracks: Option<Vec<AudioPick>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
