@@ -26,7 +26,8 @@ pub type Fits = HashMap<String, Fit>;
 
 /// The fit of every source that has a probe.
 pub fn fit_all(m: &Manifest, rungs: &[&String], probes: &HashMap<String, ProbeInfo>) -> Fits {
-    let fit_one = |s: &Source, info: &ProbeInfo| Fit { audio_tracks: Some(info.audio_tracks.clone()), ..fit(m, s, info, rungs) };
+    let fit_one =
+        |s: &Source, info: &ProbeInfo| Fit { audio_tracks: Some(info.audio_tracks.clone()), ..fit(m, s, info, rungs) };
     m.sources.iter().filter_map(|s| Some((s.id.clone(), fit_one(s, probes.get(&s.id)?)))).collect()
 }
 

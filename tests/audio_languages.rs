@@ -130,7 +130,12 @@ fn a_surround_stream_gives_stereo_and_5_1_side_by_side() {
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(said.lines().next(), Some("6"), "the 5.1 rendition has 6 channels: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        said.lines().next(),
+        Some("6"),
+        "the 5.1 rendition has 6 channels: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 }
 
@@ -218,7 +223,9 @@ fn a_single_language_source_keeps_its_package_and_a_silent_one_works() {
 fn verify_finds_bad_languages_two_defaults_and_video_in_the_audio_only_variant() {
     let ws = Workspace::new();
     make_multi(&ws, "media/a.mp4", &[(Some("eng"), 2), (Some("fra"), 2)]);
-    ws.write_manifest(&manifest("aac64").output_field("hls", "audio_only_variant", "true").without_output("dash").yaml());
+    ws.write_manifest(
+        &manifest("aac64").output_field("hls", "audio_only_variant", "true").without_output("dash").yaml(),
+    );
     ws.run_ok();
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
     let path = ws.path("out/media/a/hls/master.m3u8");

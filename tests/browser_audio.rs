@@ -8,12 +8,9 @@
 //! `shaka-audio.html`, with `audio.js` (the switch) beside them. Needs what `browser.rs`
 //! needs (`cargo xtask setup`); missing pieces fail the test, never skip it.
 
-#[path = "browser/server.rs"]
-mod server;
-
+use crate::browser::server::StaticServer;
 use crate::common::wait;
 use serde_json::Value;
-use server::StaticServer;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -102,7 +99,8 @@ fn findings(r: &Value, french_segments: &str) -> Vec<String> {
     for e in r["errors"].as_array().into_iter().flatten() {
         found.push(format!("error event: {e}"));
     }
-    let langs: Vec<&str> = r["audioTracks"].as_array().into_iter().flatten().filter_map(|t| t["language"].as_str()).collect();
+    let langs: Vec<&str> =
+        r["audioTracks"].as_array().into_iter().flatten().filter_map(|t| t["language"].as_str()).collect();
     if langs != ["en", "fr"] {
         found.push(format!("audio languages offered: {langs:?}, expected [en, fr]"));
     }
@@ -111,7 +109,10 @@ fn findings(r: &Value, french_segments: &str) -> Vec<String> {
     }
     let fetched = r["fetchedAfterSwitch"].as_array().into_iter().flatten().filter_map(Value::as_str);
     if !fetched.clone().any(|u| u.contains(french_segments)) {
-        found.push(format!("no French segment ({french_segments}) fetched after the switch: {:?}", fetched.collect::<Vec<_>>()));
+        found.push(format!(
+            "no French segment ({french_segments}) fetched after the switch: {:?}",
+            fetched.collect::<Vec<_>>()
+        ));
     }
     if r["ended"] != Value::Bool(true) {
         found.push("did not play to the end".into());

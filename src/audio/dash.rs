@@ -85,8 +85,9 @@ mod tests {
 
     #[test]
     fn one_set_per_language_and_codec() {
-        let mut a: Vec<String> =
-            ["-i", "x", "-adaptation_sets", "id=0,streams=0,1 id=1,streams=2,3,4,5", "out.mpd"].map(String::from).to_vec();
+        let mut a: Vec<String> = ["-i", "x", "-adaptation_sets", "id=0,streams=0,1 id=1,streams=2,3,4,5", "out.mpd"]
+            .map(String::from)
+            .to_vec();
         let (en, fr, en51, de) = (r("aac", "en"), r("aac-a1", "fr"), r("surround", "en"), r("opus", "de"));
         ffmpeg_sets(&mut a, 2, &[(&en, "aac"), (&fr, "aac"), (&en51, "aac"), (&de, "opus")]);
         let sets = a.iter().position(|x| x == "-adaptation_sets").unwrap();

@@ -46,7 +46,8 @@ pub fn display_name(tag: &str) -> String {
 /// grandfathered tags aside).
 pub fn is_bcp47(tag: &str) -> bool {
     let parts: Vec<&str> = tag.split('-').collect();
-    let alpha = |s: &str, lo: usize, hi: usize| (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic());
+    let alpha =
+        |s: &str, lo: usize, hi: usize| (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic());
     let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
     if parts.len() > 16 || parts.iter().any(|p| p.is_empty() || p.len() > 8 || !alnum(p)) {
         return false;
@@ -65,7 +66,9 @@ pub fn is_bcp47(tag: &str) -> bool {
     if i < parts.len() && alpha(parts[i], 4, 4) {
         i += 1; // script
     }
-    if i < parts.len() && (alpha(parts[i], 2, 2) || (parts[i].len() == 3 && parts[i].bytes().all(|b| b.is_ascii_digit()))) {
+    if i < parts.len()
+        && (alpha(parts[i], 2, 2) || (parts[i].len() == 3 && parts[i].bytes().all(|b| b.is_ascii_digit())))
+    {
         i += 1; // region
     }
     while i < parts.len() {

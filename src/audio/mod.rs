@@ -110,34 +110,6 @@ pub fn select_stream(args: &mut [String], index: u32) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_round_trip() {
-        let text = r#"{"version": 1, "sources": [], "profiles": {"audio": {"aac": {"codec": "aac"}, "surround": {"codec": "aac", "channels": 6}}}}"#;
-        let m: RawManifest = serde_json::from_str(text).unwrap();
-        assert_eq!(rendition_name("aac", 0), "aac");
-        assert_eq!(split_name(&m, &rendition_name("surround", 3)), ("surround", 3));
-        assert_eq!(split_name(&m, "aac"), ("aac", 0));
-        let s = |ch: u32, l: &str| AudioInfo {
-            codec: "aac".into(),
-            channels: ch,
-            sample_rate: 48_000,
-            layout: String::new(),
-            language: Some(l.into()),
-        };
-        let sel = AudioSel::Many(vec!["aac".into(), "surround".into()]);
-        let r = renditions(&m, Some(&sel), None, Some(&[s(2, "eng"), s(6, "fra")]));
-        let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["aac", "aac-a1", "surround-a1"], "no 5.1 from a stereo stream");
-        let mut args: Vec<String> = ["-map", "0:a:0"].map(String::from).to_vec();
-        select_stream(&mut args, 2);
-        assert_eq!(args[1], "0:a:2");
-    }
-}
-
 /// The audio renditions a package step packages, by the source's probe (none for a silent
 /// source: its packages have no audio, see `crate::skip`).
 pub fn for_package(
@@ -167,4 +139,32 @@ pub fn with_source_picks(mut params: serde_json::Value, picks: Option<&[AudioPic
         params["source_audio_tracks"] = serde_json::json!(p);
     }
     params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let text = r#"{"version": 1, "sources": [], "profiles": {"audio": {"aac": {"codec": "aac"}, "surround": {"codec": "aac", "channels": 6}}}}"#;
+        let m: RawManifest = serde_json::from_str(text).unwrap();
+        assert_eq!(rendition_name("aac", 0), "aac");
+        assert_eq!(split_name(&m, &rendition_name("surround", 3)), ("surround", 3));
+        assert_eq!(split_name(&m, "aac"), ("aac", 0));
+        let s = |ch: u32, l: &str| AudioInfo {
+            codec: "aac".into(),
+            channels: ch,
+            sample_rate: 48_000,
+            layout: String::new(),
+            language: Some(l.into()),
+        };
+        let sel = AudioSel::Many(vec!["aac".into(), "surround".into()]);
+        let r = renditions(&m, Some(&sel), None, Some(&[s(2, "eng"), s(6, "fra")]));
+        let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["aac", "aac-a1", "surround-a1"], "no 5.1 from a stereo stream");
+        let mut args: Vec<String> = ["-map", "0:a:0"].map(String::from).to_vec();
+        select_stream(&mut args, 2);
+        assert_eq!(args[1], "0:a:2");
+    }
 }

@@ -80,7 +80,8 @@ pub fn resolve(picks: Option<&[AudioPick]>, streams: Option<&[AudioInfo]>) -> Ve
                     Some(i) => streams.get(i as usize).map(|s| (i, s)),
                     None => streams.iter().enumerate().map(|(i, s)| (i as u32, s)).find(|(i, s)| {
                         !out.iter().any(|t| t.index == *i)
-                            && s.language.as_deref().map(super::lang::normalize) == p.language.as_deref().map(super::lang::normalize)
+                            && s.language.as_deref().map(super::lang::normalize)
+                                == p.language.as_deref().map(super::lang::normalize)
                     }),
                 };
                 if let Some((i, s)) = found
@@ -104,6 +105,49 @@ fn track(index: u32, s: Option<&AudioInfo>, p: &AudioPick) -> Track {
     let language = super::lang::normalize(tag);
     let name = p.name.clone().unwrap_or_else(|| super::lang::display_name(&language));
     Track { index, language, name, default: p.default, channels: s.map_or(0, |s| s.channels) }
+}
+
+/// What is wrong with an output's `audio`/`audio_tracks`, if anything: (field, message).
+pub fn problem(sel: Option<&AudioSel>, picks: Option<&[AudioPick]>) -> Option<(&'static str, String)> {
+    if let Some(names) = sel.map(AudioSel::names) {
+        if names.is_empty() {
+            return Some(("audio", "the audio list is empty".into()));
+        }
+        if let Some(twice) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+            return Some(("audio", format!("audio `{}` is listed twice", twice.1)));
+        }
+    }
+    let picks = picks?;
+    if sel.is_none() {
+        return Some(("audio_tracks", "audio_tracks needs `audio` (the profiles to encode them with)".into()));
+    }
+    if picks.is_empty() || picks.len() > MAX_TRACKS {
+        return Some(("audio_tracks", format!("audio_tracks must list 1 to {MAX_TRACKS} tracks")));
+    }
+    for (i, p) in picks.iter().enumerate() {
+        let lang = p.language.as_deref().map(super::lang::normalize);
+        if p.index.is_none() && p.language.is_none() {
+            return Some(("audio_tracks", format!("track {i}: give an `index` or a `language`")));
+        }
+        if let Some(l) = &lang
+            && !super::lang::is_bcp47(l)
+        {
+            return Some(("audio_tracks", format!("track {i}: `{l}` is not a BCP-47 language tag")));
+        }
+        if p.index.is_some_and(|x| x as usize >= MAX_TRACKS) {
+            return Some(("audio_tracks", format!("track {i}: index must be below {MAX_TRACKS}")));
+        }
+        if p.name
+            .as_deref()
+            .is_some_and(|n| n.is_empty() || n.len() > 100 || n.chars().any(|c| c == '"' || c.is_control()))
+        {
+            return Some(("audio_tracks", format!("track {i}: name must be 1-100 characters, no quotes")));
+        }
+    }
+    if picks.iter().filter(|p| p.default).count() > 1 {
+        return Some(("audio_tracks", "more than one track says `default: true`".into()));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -144,44 +188,4 @@ mod tests {
         assert_eq!((t[0].index, t[0].language.as_str(), t[0].default), (2, "de", false));
         assert_eq!((t[1].index, t[1].name.as_str(), t[1].default), (1, "Français", true));
     }
-}
-
-/// What is wrong with an output's `audio`/`audio_tracks`, if anything: (field, message).
-pub fn problem(sel: Option<&AudioSel>, picks: Option<&[AudioPick]>) -> Option<(&'static str, String)> {
-    if let Some(names) = sel.map(AudioSel::names) {
-        if names.is_empty() {
-            return Some(("audio", "the audio list is empty".into()));
-        }
-        if let Some(twice) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
-            return Some(("audio", format!("audio `{}` is listed twice", twice.1)));
-        }
-    }
-    let picks = picks?;
-    if sel.is_none() {
-        return Some(("audio_tracks", "audio_tracks needs `audio` (the profiles to encode them with)".into()));
-    }
-    if picks.is_empty() || picks.len() > MAX_TRACKS {
-        return Some(("audio_tracks", format!("audio_tracks must list 1 to {MAX_TRACKS} tracks")));
-    }
-    for (i, p) in picks.iter().enumerate() {
-        let lang = p.language.as_deref().map(super::lang::normalize);
-        if p.index.is_none() && p.language.is_none() {
-            return Some(("audio_tracks", format!("track {i}: give an `index` or a `language`")));
-        }
-        if let Some(l) = &lang
-            && !super::lang::is_bcp47(l)
-        {
-            return Some(("audio_tracks", format!("track {i}: `{l}` is not a BCP-47 language tag")));
-        }
-        if p.index.is_some_and(|x| x as usize >= MAX_TRACKS) {
-            return Some(("audio_tracks", format!("track {i}: index must be below {MAX_TRACKS}")));
-        }
-        if p.name.as_deref().is_some_and(|n| n.is_empty() || n.len() > 100 || n.chars().any(|c| c == '"' || c.is_control())) {
-            return Some(("audio_tracks", format!("track {i}: name must be 1-100 characters, no quotes")));
-        }
-    }
-    if picks.iter().filter(|p| p.default).count() > 1 {
-        return Some(("audio_tracks", "more than one track says `default: true`".into()));
-    }
-    None
 }

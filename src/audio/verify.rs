@@ -15,7 +15,9 @@ const VIDEO_CODECS: &[&str] = &["avc1", "avc3", "hvc1", "hev1", "av01", "vp09", 
 /// Whether `v` is an audio-only variant (its URI is an AUDIO rendition's playlist).
 pub fn is_audio_only(p: &MasterPlaylist, v: &VariantStream) -> bool {
     !v.is_i_frame
-        && p.alternatives.iter().any(|a| a.media_type == AlternativeMediaType::Audio && a.uri.as_deref() == Some(&v.uri))
+        && p.alternatives
+            .iter()
+            .any(|a| a.media_type == AlternativeMediaType::Audio && a.uri.as_deref() == Some(&v.uri))
 }
 
 /// Every finding of the audio rules on `p` (the master at `path`).
@@ -53,12 +55,29 @@ pub fn check(path: &Path, p: &MasterPlaylist, f: &mut Findings) {
             .filter(|c| VIDEO_CODECS.iter().any(|vc| c.to_ascii_lowercase().starts_with(vc)))
             .collect();
         if !video.is_empty() || codecs.is_empty() {
-            f.add(path, "CODECS", format!("audio-only variant {}: CODECS={codecs:?} must name audio codecs only", v.uri));
+            f.add(
+                path,
+                "CODECS",
+                format!("audio-only variant {}: CODECS={codecs:?} must name audio codecs only", v.uri),
+            );
         }
         if v.resolution.is_some() {
             f.add(path, "RESOLUTION", format!("audio-only variant {}: has a RESOLUTION", v.uri));
         }
     }
+}
+
+/// The distinct video variant URIs of `uris` (a variant is listed once per audio group; the
+/// audio-only variant is not a video one).
+pub fn video_uris(p: &MasterPlaylist, uris: &mut Vec<&str>) {
+    let audio: Vec<&str> = p.alternatives.iter().filter_map(|a| a.uri.as_deref()).collect();
+    let mut seen: Vec<&str> = Vec::new();
+    uris.retain(|u| {
+        !audio.contains(u) && !seen.contains(u) && {
+            seen.push(u);
+            true
+        }
+    });
 }
 
 #[cfg(test)]
@@ -83,15 +102,4 @@ mod tests {
             .replace("CODECS=\"mp4a.40.2\"", "CODECS=\"avc1.64001e,mp4a.40.2\"");
         assert_eq!(findings(&bad), ["LANGUAGE", "DEFAULT", "NAME", "CODECS"]);
     }
-}
-
-/// The distinct video variant URIs of `uris` (a variant is listed once per audio group; the
-/// audio-only variant is not a video one).
-pub fn video_uris(p: &MasterPlaylist, uris: &mut Vec<&str>) {
-    let audio: Vec<&str> = p.alternatives.iter().filter_map(|a| a.uri.as_deref()).collect();
-    let mut seen: Vec<&str> = Vec::new();
-    uris.retain(|u| !audio.contains(u) && !seen.contains(u) && {
-        seen.push(u);
-        true
-    });
 }

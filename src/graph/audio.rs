@@ -16,8 +16,10 @@ impl Audio {
     pub fn of(m: &Manifest, picks: Option<&[audio::AudioPick]>, streams: Option<&[AudioInfo]>) -> Audio {
         let (raw, o) = (&m.raw, &m.raw.outputs);
         let names = |r: Vec<audio::Rendition>| r.into_iter().map(|r| r.name).collect();
-        let hls =
-            o.hls.as_ref().map(|h| audio::renditions(raw, h.audio.as_ref(), picks.or(h.audio_tracks.as_deref()), streams));
+        let hls = o
+            .hls
+            .as_ref()
+            .map(|h| audio::renditions(raw, h.audio.as_ref(), picks.or(h.audio_tracks.as_deref()), streams));
         let dash = o
             .dash
             .as_ref()
