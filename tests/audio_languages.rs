@@ -199,7 +199,7 @@ fn adding_a_language_adds_only_its_steps() {
 }
 
 #[test]
-fn a_single_language_source_keeps_its_package_and_a_silent_one_works() {
+fn a_single_stream_source_and_a_silent_one_work_with_an_audio_only_variant() {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 2.0, "320x180");
     let silent = ws.path("media/silent.mp4");
@@ -210,12 +210,15 @@ fn a_single_language_source_keeps_its_package_and_a_silent_one_works() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    ws.write_manifest(&manifest("[aac64]").yaml());
+    ws.write_manifest(&manifest("[aac64]").output_field("hls", "audio_only_variant", "true").yaml());
     let run = ws.run_ok();
     assert!(with_status(&run, "skipped").contains("encode:media/silent:aac64"), "{run:#}");
+    let dash = ws.read("out/media/a/dash/manifest.mpd");
+    assert_eq!(dash_audio_langs(&dash), ["und"], "one stream, one profile: as before\n{dash}");
     let master = ws.read("out/media/a/hls/master.m3u8");
-    assert!(master.contains("GROUP-ID=\"audio\",NAME=\"aac64\""), "one stream, one profile: as before\n{master}");
-    assert!(!ws.read("out/media/silent/hls/master.m3u8").contains("AUDIO"));
+    assert!(master.contains("LANGUAGE=\"und\"") && master.contains("aac64/index.m3u8\n"), "{master}");
+    let silent = ws.read("out/media/silent/hls/master.m3u8");
+    assert!(!silent.contains("AUDIO") && media::parse_master(&silent).variants.len() == 2, "{silent}");
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 }
 
@@ -280,4 +283,15 @@ fn a_source_entry_picks_its_own_tracks() {
     let b = audio_renditions(&ws.read("out/media/b/hls/master.m3u8"));
     assert_eq!(b.iter().map(|x| x[0].as_str()).collect::<Vec<_>>(), ["en", "it"], "the other source: every stream");
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+}
+
+#[test]
+fn tracks_that_match_nothing_fail_the_package_by_name() {
+    let ws = Workspace::new();
+    make_multi(&ws, "media/a.mp4", &[(Some("eng"), 2), (Some("fra"), 2)]);
+    ws.write_manifest(&manifest("aac64").output_field("hls", "audio_tracks", "[{language: spa}]").yaml());
+    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(vodbuild::exit_codes::BUILD_FAILED);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("match none of the source's audio streams: eng (2 ch), fra (2 ch)"), "{}", out.describe());
+    assert!(!ws.path("out/media/a/hls/master.m3u8").exists(), "no package without the audio asked for");
 }

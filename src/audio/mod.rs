@@ -83,10 +83,10 @@ pub fn renditions(
     out
 }
 
-/// Whether a package is written as before multi-audio: one rendition of the first stream,
-/// no track list, no audio-only variant.
+/// Whether a package is written as before multi-audio: no audio (a silent source), or one
+/// rendition of the first stream with no track list and no audio-only variant.
 pub fn is_plain(r: &[Rendition], picks: Option<&[AudioPick]>, audio_only_variant: bool) -> bool {
-    r.len() <= 1 && r.iter().all(|r| r.track.index == 0) && picks.is_none() && !audio_only_variant
+    r.is_empty() || (r.len() == 1 && r[0].track.index == 0 && picks.is_none() && !audio_only_variant)
 }
 
 /// Encode parameters of an audio rendition beyond its profile: the stream index (none for
@@ -111,17 +111,30 @@ pub fn select_stream(args: &mut [String], index: u32) {
 }
 
 /// The audio renditions a package step packages, by the source's probe (none for a silent
-/// source: its packages have no audio, see `crate::skip`).
+/// source: its packages have no audio, see `crate::skip`). An error when the source has
+/// audio but `audio_tracks` and the profiles leave none of it (never a silent drop).
 pub fn for_package(
     m: &RawManifest,
     sel: Option<&AudioSel>,
     picks: Option<&[AudioPick]>,
     info: &crate::media::probe::ProbeInfo,
-) -> Vec<Rendition> {
-    match info.audio {
-        Some(_) => renditions(m, sel, picks, Some(&info.audio_tracks)),
-        None => Vec::new(),
+) -> Result<Vec<Rendition>, String> {
+    if info.audio.is_none() {
+        return Ok(Vec::new());
     }
+    let r = renditions(m, sel, picks, Some(&info.audio_tracks));
+    if r.is_empty() && sel.is_some() {
+        let tags: Vec<String> = info
+            .audio_tracks
+            .iter()
+            .map(|t| format!("{} ({} ch)", t.language.as_deref().unwrap_or("und"), t.channels))
+            .collect();
+        return Err(format!(
+            "no audio rendition: `audio_tracks` and the audio profiles match none of the source's audio streams: {}",
+            tags.join(", ")
+        ));
+    }
+    Ok(r)
 }
 
 /// A profile's codec as a word (what DASH adaptation sets are split by).

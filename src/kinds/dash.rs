@@ -40,7 +40,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
         .collect();
     let first_audio = inputs.len();
     let picks = b.src.opts.audio_tracks.as_deref().or(d.audio_tracks.as_deref());
-    let audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), picks, &probe.info);
+    let audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), picks, &probe.info)
+        .map_err(|e| format!("source `{}`: {e}", b.src.id))?;
     for r in &audio_r {
         inputs.push((b.enc(&r.name), None));
     }
