@@ -295,3 +295,33 @@ fn tracks_that_match_nothing_fail_the_package_by_name() {
     assert!(said.contains("match none of the source's audio streams: eng (2 ch), fra (2 ch)"), "{}", out.describe());
     assert!(!ws.path("out/media/a/hls/master.m3u8").exists(), "no package without the audio asked for");
 }
+
+#[test]
+fn two_codecs_give_a_group_each_and_each_video_variant_once_per_group() {
+    let ws = Workspace::new();
+    make_multi(&ws, "media/a.mp4", &[(Some("eng"), 2), (Some("fra"), 2)]);
+    let m = manifest("[aac64, opus]").audio("opus", &[("codec", "opus"), ("bitrate", "64k")]);
+    ws.write_manifest(&m.without_output("dash").yaml());
+    ws.run_ok();
+    let master = ws.read("out/media/a/hls/master.m3u8");
+    let parsed = media::parse_master(&master);
+    let groups: Vec<(&str, &str)> = parsed
+        .media
+        .iter()
+        .map(|m| (media::attr(m, "GROUP-ID").unwrap(), media::attr(m, "LANGUAGE").unwrap()))
+        .collect();
+    assert_eq!(groups, [("audio-aac", "en"), ("audio-aac", "fr"), ("audio-opus", "en"), ("audio-opus", "fr")]);
+    let variants: Vec<(&str, &str)> =
+        parsed.variants.iter().map(|v| (v.uri.as_str(), media::attr(&v.attrs, "AUDIO").unwrap())).collect();
+    assert_eq!(
+        variants,
+        [
+            ("144p/index.m3u8", "audio-aac"),
+            ("90p/index.m3u8", "audio-aac"),
+            ("144p/index.m3u8", "audio-opus"),
+            ("90p/index.m3u8", "audio-opus")
+        ],
+        "{master}"
+    );
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+}
