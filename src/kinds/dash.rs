@@ -1,7 +1,8 @@
 //! `package_dash`: the encoded renditions remuxed into one MPD with CMAF segments (ffmpeg or
 //! Shaka Packager), then vodbuild sets each representation's `codecs` from its init segment
-//! and `bandwidth` to the measured peak ([`fix_mpd`]). Params: `outputs.dash` with the
-//! renditions built for this source. Inputs: each encoded rendition. Output: the `dash` folder.
+//! and `bandwidth` to the measured peak ([`fix_mpd`]). Several audio renditions go to one
+//! AdaptationSet per language and codec ([`crate::audio::dash`]). Params: `outputs.dash` with
+//! the renditions built for this source. Inputs: each encoded rendition. Output: the `dash` folder.
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,8 @@
 //! `encode`: one rendition (a video or audio profile) of a source, `RENDITION.mp4` in the work
 //! folder. The stale video encodes of one source are one job (one ffmpeg, one decode); each
-//! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`.
+//! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`;
+//! an audio rendition of the source's Nth audio stream (`PROFILE-aN`, see [`crate::audio`])
+//! adds `track: N` and reads that stream.
 //! Inputs: the source, probe.json. Tool: ffmpeg ([`crate::argv::ffmpeg::encode_args`]).
 
 use serde_json::{Value, json};

@@ -1,7 +1,8 @@
 //! `package_hls`: the encoded renditions remuxed into HLS (ffmpeg or Shaka Packager), then
-//! vodbuild writes `master.m3u8` from measurements ([`write_master`]). Params: `outputs.hls`
-//! with the renditions built for this source. Inputs: each encoded rendition. Output: the
-//! `hls` folder.
+//! vodbuild writes `master.m3u8` from measurements ([`write_master`]; with several audio
+//! renditions or an audio-only variant, [`crate::audio::hls::write_master`]). Params:
+//! `outputs.hls` with the renditions built for this source. Inputs: each encoded rendition
+//! (every audio track × profile). Output: the `hls` folder.
 
 use std::path::{Path, PathBuf};
 
