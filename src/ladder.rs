@@ -17,6 +17,8 @@ use crate::media::probe::ProbeInfo;
 pub struct Fit {
     pub built: Vec<String>,
     pub skipped: Vec<(String, String)>,
+    /// The source's audio streams (by its probe; see [`crate::audio`]).
+    pub audio_tracks: Option<Vec<crate::media::probe::AudioInfo>>,
 }
 
 /// Source id → its fit. A source without one (not probed yet, or its probe failed) gets every rung.
@@ -24,7 +26,9 @@ pub type Fits = HashMap<String, Fit>;
 
 /// The fit of every source that has a probe.
 pub fn fit_all(m: &Manifest, rungs: &[&String], probes: &HashMap<String, ProbeInfo>) -> Fits {
-    m.sources.iter().filter_map(|s| Some((s.id.clone(), fit(m, s, probes.get(&s.id)?, rungs)))).collect()
+    let fit_one =
+        |s: &Source, info: &ProbeInfo| Fit { audio_tracks: Some(info.audio_tracks.clone()), ..fit(m, s, info, rungs) };
+    m.sources.iter().filter_map(|s| Some((s.id.clone(), fit_one(s, probes.get(&s.id)?)))).collect()
 }
 
 /// The fit of `src` among `rungs` (the video profiles the packages use, in order).

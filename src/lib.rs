@@ -16,6 +16,7 @@
 
 pub mod argv;
 pub mod atomic;
+pub mod audio;
 pub mod cli;
 pub mod command_tool;
 pub mod confine;

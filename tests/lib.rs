@@ -8,9 +8,11 @@
 mod common;
 
 mod audio_jobs;
+mod audio_languages;
 mod awkward;
 mod browser;
 mod browser_crypt;
+mod browser_audio;
 mod ci_reports;
 mod cli;
 mod command_steps;

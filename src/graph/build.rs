@@ -45,13 +45,14 @@ impl StepGraph {
     /// (every rung for a source without one).
     pub fn build_fitted(m: &Manifest, fits: &Fits) -> StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
-        let (video, audio) = renditions_in_use(&m.raw.outputs);
+        let (video, _) = renditions_in_use(&m.raw.outputs);
         for src in &m.sources {
-            let b = SourceSteps { m, s: &src.id };
+            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref() };
             let fitted: Vec<&String> = match fits.get(&src.id) {
                 Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
                 None => video.clone(),
             };
+            let audio = super::audio::Audio::of(m, b.picks, fits.get(&src.id).and_then(|f| f.audio_tracks.as_deref()));
             b.add_to(&mut sg, &fitted, &audio);
         }
         sg
@@ -74,10 +75,10 @@ fn renditions_in_use(o: &Outputs) -> (Vec<&String>, Vec<&String>) {
                 video.push(r);
             }
         }
-        if let Some(a) = a
-            && !audio.contains(&a)
-        {
-            audio.push(a);
+        for a in a.iter().flat_map(|a| a.names()) {
+            if !audio.contains(&a) {
+                audio.push(a);
+            }
         }
     }
     (video, audio)
@@ -93,6 +94,8 @@ fn packager_tool(p: Packager) -> ToolUse {
 struct SourceSteps<'a> {
     m: &'a Manifest,
     s: &'a str,
+    /// The source's own `audio_tracks` (over the outputs').
+    picks: Option<&'a [crate::audio::AudioPick]>,
 }
 
 impl SourceSteps<'_> {
@@ -124,7 +127,7 @@ impl SourceSteps<'_> {
         }
     }
 
-    fn add_to(&self, sg: &mut StepGraph, video: &[&String], audio: &[&String]) {
+    fn add_to(&self, sg: &mut StepGraph, video: &[&String], audio: &super::audio::Audio) {
         let (m, s, o) = (self.m, self.s, &self.m.raw.outputs);
         let probe_step = self.step(
             StepKind::Probe,
@@ -136,12 +139,14 @@ impl SourceSteps<'_> {
         );
         let probe = sg.add(probe_step, &[]);
 
-        let encodes = self.add_encodes(sg, probe, video, audio);
+        let audio_names = audio.names();
+        let audio_refs: Vec<&String> = audio_names.iter().collect();
+        let encodes = self.add_encodes(sg, probe, video, &audio_refs);
         // A package lists only the rungs built for this source (see crate::ladder).
         let built = |renditions: &[String]| -> Vec<String> {
             renditions.iter().filter(|r| video.contains(r)).cloned().collect()
         };
-        let deps_of = |renditions: &[String], a: &Option<String>| -> Vec<NodeIndex> {
+        let deps_of = |renditions: &[String], a: &[String]| -> Vec<NodeIndex> {
             built(renditions).iter().chain(a.iter()).map(|r| encodes[r.as_str()]).collect()
         };
 
@@ -152,22 +157,22 @@ impl SourceSteps<'_> {
                 let rungs = built(&h.renditions);
                 (
                     PackageKind::Hls,
-                    kinds::hls::params(h, &rungs),
+                    crate::audio::with_source_picks(kinds::hls::params(h, &rungs), self.picks),
                     rungs,
                     h.packager,
                     h.verify,
-                    deps_of(&h.renditions, &h.audio),
+                    deps_of(&h.renditions, &audio.hls),
                 )
             }),
             o.dash.as_ref().map(|d| {
                 let rungs = built(&d.renditions);
                 (
                     PackageKind::Dash,
-                    kinds::dash::params(d, &rungs),
+                    crate::audio::with_source_picks(kinds::dash::params(d, &rungs), self.picks),
                     rungs,
                     d.packager,
                     d.verify,
-                    deps_of(&d.renditions, &d.audio),
+                    deps_of(&d.renditions, &audio.dash),
                 )
             }),
         ];

@@ -6,6 +6,7 @@
 //! its dependent. Building it (`build.rs`) asks each kind ([`crate::kinds`]) for its steps'
 //! parameters; the graph as data is [`crate::dag`], the step types are [`crate::step`].
 
+mod audio;
 mod build;
 mod command;
 mod notify;

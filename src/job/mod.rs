@@ -149,6 +149,10 @@ pub enum Action {
         /// Encryption: where the key is (never the key), see [`crate::crypt::job`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         crypt: Option<crate::crypt::job::CryptJob>,
+        /// Several audio renditions (languages, layouts) or an audio-only variant: the master
+        /// is written by [`crate::audio::hls::write_master`] (then `audio` is None).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        audio_set: Option<crate::audio::hls::AudioSet>,
     },
     /// The packager writes the MPD; vodbuild then sets each representation's `codecs` from its init
     /// segment and `bandwidth` to the measured peak segment bitrate.

@@ -1,7 +1,8 @@
 //! `package_dash`: the encoded renditions remuxed into one MPD with CMAF segments (ffmpeg or
 //! Shaka Packager), then vodbuild sets each representation's `codecs` from its init segment
-//! and `bandwidth` to the measured peak ([`fix_mpd`]). Params: `outputs.dash` with the
-//! renditions built for this source. Inputs: each encoded rendition. Output: the `dash` folder.
+//! and `bandwidth` to the measured peak ([`fix_mpd`]). Several audio renditions go to one
+//! AdaptationSet per language and codec ([`crate::audio::dash`]). Params: `outputs.dash` with
+//! the renditions built for this source. Inputs: each encoded rendition. Output: the `dash` folder.
 
 use std::path::{Path, PathBuf};
 
@@ -38,18 +39,27 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (b.enc(r), ffmpeg::set_key(p.codec, ffmpeg::target_size(p, vi)))
         })
         .collect();
-    if let Some(a) = d.audio.as_ref().filter(|_| probe.info.audio.is_some()) {
-        inputs.push((b.enc(a), None));
+    let first_audio = inputs.len();
+    let picks = b.src.opts.audio_tracks.as_deref().or(d.audio_tracks.as_deref());
+    let audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), picks, &probe.info)
+        .map_err(|e| format!("source `{}`: {e}", b.src.id))?;
+    for r in &audio_r {
+        inputs.push((b.enc(&r.name), None));
     }
     let refs: Vec<_> = inputs.iter().map(|(p, c)| (p.as_path(), *c)).collect();
     let dir = b.tmp();
-    let (tool, args) = match d.packager {
+    let (tool, mut args) = match d.packager {
         Packager::Ffmpeg => (ToolUse::Ffmpeg, ffmpeg::dash_args(&refs, d, &dir)),
         Packager::Shaka => {
             let refs: Vec<_> = refs.iter().map(|(p, c)| (*p, c.is_none())).collect();
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
+    if !crate::audio::is_plain(&audio_r, picks, false) {
+        let codecs: Vec<(&crate::audio::Rendition, &str)> =
+            audio_r.iter().map(|r| (r, crate::audio::codec_word(&m.raw, &r.profile))).collect();
+        crate::audio::dash::dash_args(&mut args, d.packager, first_audio, &codecs);
+    }
     let crypt = d.encryption.as_ref().map(|e| crate::crypt::job::CryptJob::new(e, &m.root));
     Ok(Action::Dash { tool, args, dir, crypt })
 }

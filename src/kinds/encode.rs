@@ -1,6 +1,8 @@
 //! `encode`: one rendition (a video or audio profile) of a source, `RENDITION.mp4` in the work
 //! folder. The stale video encodes of one source are one job (one ffmpeg, one decode); each
-//! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`.
+//! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`;
+//! an audio rendition of the source's Nth audio stream (`PROFILE-aN`, see [`crate::audio`])
+//! adds `track: N` and reads that stream.
 //! Inputs: the source, probe.json. Tool: ffmpeg ([`crate::argv::ffmpeg::encode_args`]).
 
 use serde_json::{Value, json};
@@ -26,8 +28,9 @@ pub fn video_params(m: &Manifest, name: &str) -> Value {
 }
 
 pub fn audio_params(m: &Manifest, name: &str) -> Value {
-    let mut p = params_of(&m.raw.profiles.audio[name]);
+    let mut p = params_of(&m.raw.profiles.audio[crate::audio::split_name(&m.raw, name).0]);
     p["type"] = json!("audio");
+    crate::audio::encode_params(&mut p, &m.raw, name);
     p
 }
 
@@ -45,13 +48,17 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String),
             }
             Media::Audio => {
                 info.audio.as_ref().ok_or_else(|| b.no("audio"))?;
-                audio.push((&m.raw.profiles.audio[name], o.tmp.as_path()));
+                audio.push((&m.raw.profiles.audio[crate::audio::split_name(&m.raw, name).0], o.tmp.as_path()));
             }
         }
         names.push(name.as_str());
     }
     let source = b.port(&b.src.path);
-    let args = ffmpeg::encode_args(&source, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds);
+    let mut args = ffmpeg::encode_args(&source, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds);
+    if let [name] = names[..] {
+        // An audio encode is alone in its job: the Nth stream for `PROFILE-aN`.
+        crate::audio::select_stream(&mut args, crate::audio::split_name(&m.raw, name).1);
+    }
     Ok((Action::Run { tool: ToolUse::Ffmpeg, args }, format!("encode:{}:{}", b.src.id, names.join("+"))))
 }
 

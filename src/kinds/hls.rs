@@ -1,7 +1,8 @@
 //! `package_hls`: the encoded renditions remuxed into HLS (ffmpeg or Shaka Packager), then
-//! vodbuild writes `master.m3u8` from measurements ([`write_master`]). Params: `outputs.hls`
-//! with the renditions built for this source. Inputs: each encoded rendition. Output: the
-//! `hls` folder.
+//! vodbuild writes `master.m3u8` from measurements ([`write_master`]; with several audio
+//! renditions or an audio-only variant, [`crate::audio::hls::write_master`]). Params:
+//! `outputs.hls` with the renditions built for this source. Inputs: each encoded rendition
+//! (every audio track × profile). Output: the `hls` folder.
 
 use std::path::{Path, PathBuf};
 
@@ -34,19 +35,29 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     let renditions = built_rungs(b.first());
     let mut inputs: Vec<(&str, PathBuf, bool)> = renditions.iter().map(|r| (r.as_str(), b.enc(r), false)).collect();
     // A source without audio: its packages have no audio group (see `crate::skip`).
-    let audio_name = h.audio.as_ref().filter(|_| probe.info.audio.is_some());
-    if let Some(a) = audio_name {
-        inputs.push((a.as_str(), b.enc(a), true));
+    let picks = b.src.opts.audio_tracks.as_deref().or(h.audio_tracks.as_deref());
+    let audio_r = crate::audio::for_package(&m.raw, h.audio.as_ref(), picks, &probe.info)
+        .map_err(|e| format!("source `{}`: {e}", b.src.id))?;
+    let plain = crate::audio::is_plain(&audio_r, picks, h.audio_only_variant);
+    for r in &audio_r {
+        inputs.push((r.name.as_str(), b.enc(&r.name), true));
     }
     let refs: Vec<(&str, &Path, bool)> = inputs.iter().map(|(n, p, a)| (*n, p.as_path(), *a)).collect();
-    let (tool, args, iframes) = match h.packager {
+    let (tool, mut args, iframes) = match h.packager {
         Packager::Ffmpeg => (ToolUse::Ffmpeg, ffmpeg::hls_args(&refs, h, &dir), false),
         Packager::Shaka => (ToolUse::Packager, shaka::hls_args(&refs, h, &dir), true),
     };
+    if !plain && h.packager == Packager::Shaka {
+        crate::audio::dash::shaka_langs(&mut args, renditions.len(), &audio_r.iter().collect::<Vec<_>>());
+    }
     let variants = renditions.iter().map(|r| (r.clone(), b.enc(r))).collect();
-    let audio = audio_name.map(|a| (a.clone(), b.enc(a), m.raw.profiles.audio[a].channels));
+    let audio = audio_r.first().filter(|_| plain).map(|a| (a.name.clone(), b.enc(&a.name), a.channels));
+    let audio_set = (!plain).then(|| crate::audio::hls::AudioSet {
+        renditions: audio_r.iter().map(|r| (r.clone(), b.enc(&r.name))).collect(),
+        audio_only_variant: h.audio_only_variant,
+    });
     let crypt = h.encryption.as_ref().map(|e| crate::crypt::job::CryptJob::new(e, &m.root));
-    Ok(Action::Hls { tool, args, dir, variants, audio, iframes, crypt })
+    Ok(Action::Hls { tool, args, dir, variants, audio, iframes, crypt, audio_set })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

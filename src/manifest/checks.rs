@@ -251,10 +251,10 @@ fn check_ts(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
             return Err(refuse(format!("{} (rendition `{r}`)", codec_name(v.codec))));
         }
     }
-    if let Some(a) = h.audio.as_ref().and_then(|a| m.profiles.audio.get(a))
-        && a.codec == AudioCodec::Opus
-    {
-        return Err(refuse(format!("Opus (audio `{}`)", h.audio.as_deref().unwrap_or_default())));
+    for name in h.audio.iter().flat_map(|a| a.names()) {
+        if m.profiles.audio.get(name).is_some_and(|a| a.codec == AudioCodec::Opus) {
+            return Err(refuse(format!("Opus (audio `{name}`)")));
+        }
     }
     Ok(())
 }

@@ -52,6 +52,8 @@ pub struct SourceOpts {
     /// Exactly these video rungs (ladder fitting off).
     pub renditions: Option<Vec<String>>,
     pub exclude: Vec<String>,
+    /// The audio tracks of these files, over the outputs' (see [`crate::audio`]).
+    pub audio_tracks: Option<Vec<model::AudioPick>>,
 }
 
 #[derive(Debug, Clone)]

@@ -180,6 +180,9 @@ pub struct SourceSpec {
     /// Never build these video rungs for these files.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// These files' audio tracks (instead of the outputs' `audio_tracks`; see [`crate::audio`]).
+    #[serde(default)]
+    pub audio_tracks: Option<Vec<AudioPick>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -277,7 +280,14 @@ pub enum SegmentType {
 #[serde(deny_unknown_fields)]
 pub struct HlsOutput {
     pub renditions: Vec<String>,
-    pub audio: Option<String>,
+    /// One audio profile, or a list (each picked track × each profile, see [`crate::audio`]).
+    pub audio: Option<AudioSel>,
+    /// Which source audio tracks to package (default: every audio stream of the source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tracks: Option<Vec<AudioPick>>,
+    /// An audio-only `EXT-X-STREAM-INF` in the master, the lowest-bandwidth fallback.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audio_only_variant: bool,
     #[serde(default = "default_segment")]
     pub segment_seconds: f64,
     #[serde(default)]
@@ -296,7 +306,11 @@ pub struct HlsOutput {
 #[serde(deny_unknown_fields)]
 pub struct DashOutput {
     pub renditions: Vec<String>,
-    pub audio: Option<String>,
+    /// One audio profile, or a list (each picked track × each profile, see [`crate::audio`]).
+    pub audio: Option<AudioSel>,
+    /// Which source audio tracks to package (default: every audio stream of the source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_tracks: Option<Vec<AudioPick>>,
     #[serde(default = "default_segment")]
     pub segment_seconds: f64,
     #[serde(default)]
@@ -308,6 +322,8 @@ pub struct DashOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<super::encryption::Encryption>,
 }
+
+pub use crate::audio::pick::{AudioPick, AudioSel};
 
 /// Which program remuxes encoded renditions into a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]

@@ -196,10 +196,19 @@ fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
             ));
         }
     }
+    let any_audio = m.outputs.hls.as_ref().and_then(|h| h.audio.as_ref()).or(m
+        .outputs
+        .dash
+        .as_ref()
+        .and_then(|d| d.audio.as_ref()));
+    if let Some((_, why)) = spec.audio_tracks.as_ref().and_then(|t| crate::audio::pick::problem(any_audio, Some(t))) {
+        return Err(ctx.err(&p!["sources", i, "audio_tracks"], why, None));
+    }
     Ok(SourceOpts {
         checks: spec.source_checks.unwrap_or(m.source_checks),
         renditions: spec.renditions.clone(),
         exclude: spec.exclude.clone(),
+        audio_tracks: spec.audio_tracks.clone(),
     })
 }
 

@@ -85,8 +85,8 @@ pub fn input_ref<'a>(m: &'a RawManifest, name: &str) -> Option<InputRef<'a>> {
 /// The video and audio profiles the packages encode.
 fn profiles_in_use(m: &RawManifest) -> Vec<&str> {
     let o = &m.outputs;
-    let hls = o.hls.iter().flat_map(|h| h.renditions.iter().chain(h.audio.iter()));
-    let dash = o.dash.iter().flat_map(|d| d.renditions.iter().chain(d.audio.iter()));
+    let hls = o.hls.iter().flat_map(|h| h.renditions.iter().chain(h.audio.iter().flat_map(|a| a.names())));
+    let dash = o.dash.iter().flat_map(|d| d.renditions.iter().chain(d.audio.iter().flat_map(|a| a.names())));
     hls.chain(dash).map(String::as_str).collect()
 }
 

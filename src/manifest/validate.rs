@@ -172,10 +172,26 @@ fn check_audio_profile<'a>(name: &'a str, a: &AudioProfile, names: &mut BTreeSet
 fn check_outputs(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     let o = &m.outputs;
     if let Some(h) = &o.hls {
-        check_package(m, ctx, "hls", &h.renditions, h.audio.as_deref(), h.segment_seconds)?;
+        for a in h.audio.iter().flat_map(|a| a.names()) {
+            check_package(m, ctx, "hls", &h.renditions, Some(a), h.segment_seconds)?;
+        }
+        if h.audio.is_none() {
+            check_package(m, ctx, "hls", &h.renditions, None, h.segment_seconds)?;
+        }
     }
     if let Some(d) = &o.dash {
-        check_package(m, ctx, "dash", &d.renditions, d.audio.as_deref(), d.segment_seconds)?;
+        for a in d.audio.iter().flat_map(|a| a.names()) {
+            check_package(m, ctx, "dash", &d.renditions, Some(a), d.segment_seconds)?;
+        }
+        if d.audio.is_none() {
+            check_package(m, ctx, "dash", &d.renditions, None, d.segment_seconds)?;
+        }
+    }
+    let audio = o.hls.iter().map(|h| ("hls", &h.audio, &h.audio_tracks));
+    for (kind, sel, picks) in audio.chain(o.dash.iter().map(|d| ("dash", &d.audio, &d.audio_tracks))) {
+        if let Some((field, why)) = crate::audio::pick::problem(sel.as_ref(), picks.as_deref()) {
+            return Err(ctx.err(&p!["outputs", kind, field], why, None));
+        }
     }
     if let Some(t) = &o.thumbnails {
         check_thumbnails(t, ctx)?;

@@ -43,9 +43,10 @@ pub fn check(master_path: &Path, source_duration: Option<f64>, f: &mut Findings)
     let boundaries: Vec<(String, Vec<f64>)> = playlist
         .variants
         .iter()
-        .filter(|v| !v.is_i_frame)
+        .filter(|v| !v.is_i_frame && !crate::audio::verify::is_audio_only(&playlist, v))
         .filter_map(|v| check_variant(&master, v, source_duration, f))
         .collect();
+    crate::audio::verify::check(master_path, &playlist, f);
     if playlist.variants.is_empty() {
         f.add(master_path, "EXT-X-STREAM-INF", "no variants");
     }

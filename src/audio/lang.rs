@@ -1,0 +1,107 @@
+//! Language tags: ISO 639-2 stream tags mapped to BCP-47, display names, and a BCP-47
+//! well-formedness check (RFC 5646 syntax: language, script, region, variants, extensions).
+
+/// (ISO 639-2 codes, BCP-47 2-letter code, English name, own name).
+const LANGS: &[(&[&str], &str, &str)] = &[
+    (&["eng"], "en", "English"),
+    (&["fra", "fre"], "fr", "Français"),
+    (&["deu", "ger"], "de", "Deutsch"),
+    (&["spa"], "es", "Español"),
+    (&["ita"], "it", "Italiano"),
+    (&["por"], "pt", "Português"),
+    (&["nld", "dut"], "nl", "Nederlands"),
+    (&["rus"], "ru", "Русский"),
+    (&["jpn"], "ja", "日本語"),
+    (&["zho", "chi"], "zh", "中文"),
+    (&["kor"], "ko", "한국어"),
+    (&["ara"], "ar", "العربية"),
+    (&["hin"], "hi", "हिन्दी"),
+    (&["pol"], "pl", "Polski"),
+    (&["swe"], "sv", "Svenska"),
+];
+
+/// A stream's tag as BCP-47: lower-cased primary subtag, ISO 639-2 codes of the table mapped
+/// to their 2-letter form (`eng` → `en`); anything else kept as written.
+pub fn normalize(tag: &str) -> String {
+    let t = tag.trim();
+    let lower = t.to_ascii_lowercase();
+    match LANGS.iter().find(|(iso2, ..)| iso2.contains(&lower.as_str())) {
+        Some((_, code, _)) => code.to_string(),
+        None if t.is_empty() => "und".into(),
+        None => t.to_string(),
+    }
+}
+
+/// The name players list for a language (its own name when known, else the tag).
+pub fn display_name(tag: &str) -> String {
+    let primary = tag.split('-').next().unwrap_or(tag).to_ascii_lowercase();
+    match LANGS.iter().find(|(_, code, _)| *code == primary) {
+        Some((.., name)) => name.to_string(),
+        None if primary == "und" => "Undetermined".into(),
+        None => tag.to_string(),
+    }
+}
+
+/// Whether `tag` is a well-formed BCP-47 language tag (RFC 5646 section 2.1 syntax;
+/// grandfathered tags aside).
+pub fn is_bcp47(tag: &str) -> bool {
+    let parts: Vec<&str> = tag.split('-').collect();
+    let alpha =
+        |s: &str, lo: usize, hi: usize| (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic());
+    let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
+    if parts.len() > 16 || parts.iter().any(|p| p.is_empty() || p.len() > 8 || !alnum(p)) {
+        return false;
+    }
+    if parts[0].eq_ignore_ascii_case("x") {
+        return parts.len() > 1;
+    }
+    if !alpha(parts[0], 2, 8) || parts[0].len() == 4 {
+        return false;
+    }
+    let mut i = 1;
+    // extlang (up to three 3-letter subtags, only after a 2-3 letter language)
+    while i < parts.len() && i <= 3 && parts[0].len() <= 3 && alpha(parts[i], 3, 3) {
+        i += 1;
+    }
+    if i < parts.len() && alpha(parts[i], 4, 4) {
+        i += 1; // script
+    }
+    if i < parts.len()
+        && (alpha(parts[i], 2, 2) || (parts[i].len() == 3 && parts[i].bytes().all(|b| b.is_ascii_digit())))
+    {
+        i += 1; // region
+    }
+    while i < parts.len() {
+        let p = parts[i];
+        let variant = (5..=8).contains(&p.len()) || (p.len() == 4 && p.as_bytes()[0].is_ascii_digit());
+        if variant {
+            i += 1;
+        } else if p.len() == 1 {
+            // extension or private use: at least one subtag follows
+            return i + 1 < parts.len() && parts[i + 1..].iter().all(|s| (1..=8).contains(&s.len()));
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags() {
+        assert_eq!(normalize("eng"), "en");
+        assert_eq!(normalize("FRE"), "fr");
+        assert_eq!(normalize(""), "und");
+        assert_eq!(normalize("pt-BR"), "pt-BR");
+        assert_eq!(display_name("fr"), "Français");
+        for ok in ["en", "und", "fra", "pt-BR", "zh-Hant-TW", "es-419", "de-CH-1901", "en-x-dub", "x-private"] {
+            assert!(is_bcp47(ok), "{ok}");
+        }
+        for bad in ["", "e", "english_uk", "en--US", "toolongtag1", "en-", "1en", "en-x"] {
+            assert!(!is_bcp47(bad), "{bad}");
+        }
+    }
+}
