@@ -8,6 +8,7 @@
 
 mod build;
 mod command;
+mod loudness;
 mod notify;
 pub mod render;
 

@@ -51,7 +51,10 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String),
         names.push(name.as_str());
     }
     let source = b.port(&b.src.path);
-    let args = ffmpeg::encode_args(&source, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds);
+    let mut args = ffmpeg::encode_args(&source, info.video.as_ref(), &video, &audio, m.raw.encoding.gop_seconds);
+    if let Some(f) = super::loudness::filter(b)? {
+        crate::argv::loudness::insert_filter(&mut args, &f);
+    }
     Ok((Action::Run { tool: ToolUse::Ffmpeg, args }, format!("encode:{}:{}", b.src.id, names.join("+"))))
 }
 

@@ -8,6 +8,7 @@ pub mod de;
 pub mod env;
 pub mod executor;
 pub mod locations;
+pub mod loudness;
 pub mod model;
 pub mod notify;
 pub mod read;

@@ -1,0 +1,105 @@
+//! Loudness measurements (EBU R128 / ITU BS.1770) as ffmpeg's `loudnorm=print_format=json`
+//! reports them, parsed robustly: the report is the last `{ … }` block of ffmpeg's log, its
+//! values are strings (`"-27.61"`, `"-inf"` for silence), and the text read is bounded.
+//! A [`Measurement`] is what the `loudness` step writes and what the encode's filter and the
+//! output checks read.
+
+use serde::{Deserialize, Serialize};
+
+/// Most bytes of ffmpeg's log searched for the report (the report is ~400 bytes, at the end).
+pub const MAX_LOG: usize = 16_000;
+/// Loudness at or below this (LUFS) is silence: BS.1770's absolute gate.
+pub const SILENCE_LUFS: f64 = -70.0;
+
+/// One measured signal. `None` where loudnorm had no finite value (silence, or shorter than
+/// one 400 ms gating block).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Integrated loudness, LUFS.
+    pub integrated: Option<f64>,
+    /// True peak, dBTP.
+    pub true_peak: Option<f64>,
+    /// Loudness range, LU.
+    pub lra: Option<f64>,
+    /// The relative gating threshold, LUFS.
+    pub threshold: Option<f64>,
+    /// loudnorm's `target_offset` (the gain its dynamic mode still lacked), LU.
+    pub offset: Option<f64>,
+}
+
+impl Measurement {
+    /// No usable integrated loudness: silence, or too short to measure.
+    pub fn silent(&self) -> bool {
+        self.integrated.is_none_or(|i| i <= SILENCE_LUFS) || self.threshold.is_none()
+    }
+}
+
+/// The report in ffmpeg's log `log` (its last `{ … }` block holding `input_i`).
+pub fn parse(log: &[u8]) -> Result<Measurement, String> {
+    let log = &log[log.len().saturating_sub(MAX_LOG)..];
+    let text = String::from_utf8_lossy(log);
+    let end = text.rfind('}').ok_or("no loudnorm report in ffmpeg's output")?;
+    let start = text[..end].rfind('{').ok_or("no loudnorm report in ffmpeg's output")?;
+    let doc: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text[start..=end])
+        .map_err(|e| format!("loudnorm report is not JSON ({e}): {}", &text[start..=end]))?;
+    let num = |k: &str| -> Result<Option<f64>, String> {
+        let v = doc.get(k).ok_or_else(|| format!("loudnorm report has no `{k}`"))?;
+        let s = match v {
+            serde_json::Value::String(s) => s.trim().to_string(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err(format!("loudnorm report: `{k}` is {v}")),
+        };
+        match s.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            Ok(_) => Ok(None),
+            Err(_) => Err(format!("loudnorm report: `{k}` is {s:?}, not a number")),
+        }
+    };
+    Ok(Measurement {
+        integrated: num("input_i")?,
+        true_peak: num("input_tp")?,
+        lra: num("input_lra")?,
+        threshold: num("input_thresh")?,
+        offset: num("target_offset")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPORT: &str = "Output #0, null\n[Parsed_loudnorm_1 @ 0x55] \n{\n\t\"input_i\" : \"-27.61\",\n\t\"input_tp\" : \"-30.00\",\n\t\"input_lra\" : \"0.00\",\n\t\"input_thresh\" : \"-37.61\",\n\t\"output_i\" : \"-24.0\",\n\t\"output_tp\" : \"-2.0\",\n\t\"output_lra\" : \"0.0\",\n\t\"output_thresh\" : \"-34.0\",\n\t\"normalization_type\" : \"dynamic\",\n\t\"target_offset\" : \"0.10\"\n}\n";
+
+    #[test]
+    fn reads_the_report_at_the_end_of_the_log() {
+        let m = parse(REPORT.as_bytes()).unwrap();
+        assert_eq!(m.integrated, Some(-27.61));
+        assert_eq!(m.true_peak, Some(-30.0));
+        assert_eq!(m.lra, Some(0.0));
+        assert_eq!(m.threshold, Some(-37.61));
+        assert_eq!(m.offset, Some(0.1));
+        assert!(!m.silent());
+    }
+
+    #[test]
+    fn silence_gives_no_values_and_no_nan() {
+        let log = REPORT.replace("\"-27.61\"", "\"-inf\"").replace("\"-37.61\"", "\"-inf\"").replace("\"0.10\"", "\"inf\"");
+        let m = parse(log.as_bytes()).unwrap();
+        assert_eq!((m.integrated, m.threshold, m.offset), (None, None, None));
+        assert!(m.silent());
+        let nan = REPORT.replace("\"-27.61\"", "\"nan\"");
+        assert!(parse(nan.as_bytes()).unwrap().silent());
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_report() {
+        assert!(parse(b"").is_err());
+        assert!(parse(b"no braces here").is_err());
+        assert!(parse(b"{ \"input_i\": \"x\" }").is_err());
+        assert!(parse(REPORT.replace("input_tp", "other").as_bytes()).is_err());
+        // A huge log is cut to its tail: the report at the end is still found.
+        let mut big = vec![b'{'; 10 * MAX_LOG];
+        big.extend_from_slice(REPORT.as_bytes());
+        assert_eq!(parse(&big).unwrap().integrated, Some(-27.61));
+    }
+}
