@@ -22,6 +22,7 @@ mod hints;
 mod hostile;
 mod incremental;
 mod lifecycle;
+mod loudness;
 mod manifest_corpus;
 mod manifest_errors;
 mod notify;

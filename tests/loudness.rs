@@ -1,0 +1,167 @@
+//! Loudness normalisation (`loudness:` on an audio profile): a `loudnorm` measurement of the
+//! source, a two-pass encode that lands on the target, the output's loudness in
+//! metadata.json, `vodbuild verify` over it; silent sources and bad values.
+
+use crate::common;
+
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+use vodbuild::exit_codes::MANIFEST_ERROR;
+
+/// A 3 s source whose audio is a 440 Hz stereo sine of peak `amplitude` (0 = digital silence).
+fn make_tone(ws: &Workspace, rel: &str, amplitude: f64) {
+    let p = ws.path(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let audio = if amplitude > 0.0 {
+        format!("aevalsrc={amplitude}*sin(2*PI*440*t):s=48000:c=stereo")
+    } else {
+        "anullsrc=r=48000:cl=stereo".into()
+    };
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30"])
+        .args(["-f", "lavfi", "-i", &audio, "-t", "3", "-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-shortest"])
+        .arg(&p)
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// One 90p rung, an AAC profile normalised to `target`, HLS, metadata.
+fn manifest(target: &str) -> String {
+    Manifest::new()
+        .output_dir("out")
+        .gop("2")
+        .glob("media/*.mp4")
+        .video("90p", &h264("90", "100k", "ultrafast"))
+        .audio("aac", &[("codec", "aac"), ("bitrate", "64k"), ("loudness", &format!("{{target: {target}, true_peak: -1.5}}"))])
+        .hls(&[("renditions", "[90p]"), ("audio", "aac"), ("segment_seconds", "2")])
+        .metadata()
+        .yaml()
+}
+
+/// Integrated loudness (LUFS) of `file`'s audio by ffmpeg's `ebur128` (independent of the
+/// `loudnorm` report vodbuild parses).
+fn ebur128(file: &std::path::Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(file)
+        .args(["-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let summary = &log[log.rfind("Summary:").unwrap_or_else(|| panic!("no ebur128 summary: {log}"))..];
+    let line = summary.lines().find(|l| l.trim_start().starts_with("I:")).expect("an I: line");
+    line.trim_start().trim_start_matches("I:").trim().trim_end_matches("LUFS").trim().parse().expect("a number")
+}
+
+fn metadata(ws: &Workspace, src: &str) -> Value {
+    serde_json::from_str(&ws.read(&format!("out/{src}/metadata.json"))).expect("metadata.json")
+}
+
+#[test]
+fn sources_of_different_loudness_end_at_the_target() {
+    let ws = Workspace::new();
+    make_tone(&ws, "media/quiet.mp4", 0.0316); // about -30 dBFS
+    make_tone(&ws, "media/loud.mp4", 0.7); // about -3 dBFS
+    ws.write_manifest(&manifest("-16"));
+    let run = ws.run_ok();
+    for src in ["media/quiet", "media/loud"] {
+        assert!(executed(&run).contains(&format!("loudness:{src}:a0-2ch")), "{run:#}");
+        let source_level = ebur128(&ws.path(&format!("{src}.mp4")));
+        let hls_audio = ws.path(&format!("out/{src}/hls/aac/index.m3u8"));
+        let measured = ebur128(&hls_audio);
+        println!("{src}: source {source_level} LUFS, packaged audio {measured} LUFS");
+        assert!((source_level + 16.0).abs() > 5.0, "the source must start far from the target: {source_level}");
+        assert!((measured + 16.0).abs() <= 1.0, "{src}: packaged audio at {measured} LUFS, target -16");
+        let l = &metadata(&ws, src)["loudness"]["aac"];
+        assert_eq!(l["normalized"], true, "{l}");
+        assert_eq!(l["target"], -16.0, "{l}");
+        let i = l["integrated"].as_f64().expect("integrated");
+        assert!((i - measured).abs() <= 0.5, "metadata says {i}, ebur128 {measured}");
+        assert!(l["true_peak"].as_f64().expect("true_peak") <= -1.5, "{l}");
+    }
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+
+    // verify catches a metadata.json whose loudness is off the target.
+    let path = "out/media/loud/metadata.json";
+    let mut doc = metadata(&ws, "media/loud");
+    doc["loudness"]["aac"]["integrated"] = serde_json::json!(-30.0);
+    ws.write(path, serde_json::to_string_pretty(&doc).unwrap());
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
+    assert_ne!(out.code, 0, "{}", out.describe());
+    assert!(out.stdout.contains("loudness.aac.integrated") || out.stderr.contains("loudness.aac.integrated"), "{}", out.describe());
+}
+
+#[test]
+fn changing_the_target_reruns_the_encode_not_the_measurement() {
+    let ws = Workspace::new();
+    make_tone(&ws, "media/a.mp4", 0.1);
+    ws.write_manifest(&manifest("-16"));
+    ws.run_ok();
+    ws.write_manifest(&manifest("-23"));
+    let run = ws.run_ok();
+    let expected: std::collections::BTreeSet<String> =
+        ["encode:media/a:aac", "loudness_out:media/a:aac", "hls:media/a", "metadata:media/a"]
+            .map(String::from)
+            .into();
+    assert_eq!(executed(&run), expected, "{run:#}");
+    assert!(with_status(&run, "fresh").contains("loudness:media/a:a0-2ch"), "{run:#}");
+    let i = metadata(&ws, "media/a")["loudness"]["aac"]["integrated"].as_f64().expect("integrated");
+    assert!((i + 23.0).abs() <= 1.0, "{i}");
+    assert!((ebur128(&ws.path("out/media/a/hls/aac/index.m3u8")) + 23.0).abs() <= 1.0);
+}
+
+#[test]
+fn a_silent_source_builds_with_a_warning() {
+    let ws = Workspace::new();
+    make_tone(&ws, "media/silent.mp4", 0.0);
+    ws.write_manifest(&manifest("-16"));
+    let out = ws.vodbuild(&["run", "pipeline.yaml"]).success();
+    assert!(out.stderr.contains("loudness normalisation skipped"), "{}", out.describe());
+    let l = &metadata(&ws, "media/silent")["loudness"]["aac"];
+    assert_eq!(l["normalized"], false, "{l}");
+    assert!(l["integrated"].is_null(), "no NaN, no -inf: {l}");
+    assert!(l["note"].as_str().is_some_and(|n| n.contains("silent")), "{l}");
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+}
+
+#[test]
+fn bad_values_are_refused_at_their_line() {
+    for (field, value) in [("target", "-100"), ("true_peak", "3"), ("lra", "0")] {
+        let ws = Workspace::new();
+        ws.write("media/a.mp4", b"not read: the manifest is rejected first");
+        let loudness = match field {
+            "target" => format!("{{target: {value}}}"),
+            other => format!("{{target: -16, {other}: {value}}}"),
+        };
+        let yaml = Manifest::block()
+            .audio("aac128", &[("codec", "aac"), ("bitrate", "128k"), ("loudness", &loudness)])
+            .yaml();
+        let line = yaml.lines().position(|l| l.contains("loudness")).expect("a loudness line") + 1;
+        ws.write_manifest(&yaml);
+        let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
+        assert!(out.stderr.contains(&format!("pipeline.yaml:{line}:")), "{}\n{yaml}", out.describe());
+        assert!(out.stderr.contains(&format!("loudness.{field}")), "{}", out.describe());
+        assert!(out.stderr.contains("out of range"), "{}", out.describe());
+    }
+    // An unknown field is refused too.
+    let ws = Workspace::new();
+    ws.write("media/a.mp4", b"x");
+    let yaml = Manifest::block()
+        .audio("aac128", &[("codec", "aac"), ("loudness", "{target: -16, gain: 3}")])
+        .yaml();
+    ws.write_manifest(&yaml);
+    let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
+    assert!(out.stderr.contains("gain"), "{}", out.describe());
+}
+
+#[test]
+fn profiles_without_loudness_have_no_measurement() {
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 2.0, "160x90");
+    ws.write_manifest(SMALL);
+    let plan = ws.plan_ok();
+    assert!(all_ids(&plan).iter().all(|id| !id.starts_with("loudness")), "{plan:#}");
+}
