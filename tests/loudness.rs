@@ -162,6 +162,9 @@ fn profiles_without_loudness_have_no_measurement() {
     let ws = Workspace::new();
     ws.make_source("media/a.mp4", 2.0, "160x90");
     ws.write_manifest(SMALL);
-    let plan = ws.plan_ok();
-    assert!(all_ids(&plan).iter().all(|id| !id.starts_with("loudness")), "{plan:#}");
+    assert_eq!(planned(&ws.plan_ok()), small_steps("media/a"), "no loudness step without `loudness:`");
+    // The same manifest with `loudness` on its audio profile plans the measurements.
+    ws.write_manifest(&SMALL.replace("sample_rate: 48000}", "sample_rate: 48000, loudness: {target: -16}}"));
+    let planned = planned(&ws.plan_ok());
+    assert!(planned.contains("loudness:media/a:a0-2ch") && planned.contains("loudness_out:media/a:aac64"), "{planned:?}");
 }

@@ -61,3 +61,21 @@ pub fn check(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::AudioProfile;
+
+    /// A profile without `loudness` serializes (so enters encode keys) exactly as before it
+    /// existed; one with it carries all three values.
+    #[test]
+    fn params_without_loudness_are_unchanged() {
+        let p: AudioProfile = serde_json::from_str(r#"{"codec": "aac", "bitrate": "64k"}"#).unwrap();
+        let v = serde_json::to_value(&p).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["bitrate", "channels", "codec", "sample_rate"]);
+        let p: AudioProfile = serde_json::from_str(r#"{"codec": "aac", "loudness": {"target": -23}}"#).unwrap();
+        let v = serde_json::to_value(&p).unwrap();
+        assert_eq!(v["loudness"], serde_json::json!({"target": -23.0, "true_peak": -1.5, "lra": 11.0}));
+    }
+}

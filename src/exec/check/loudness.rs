@@ -18,7 +18,9 @@ pub fn within(site: &Site, ffmpeg: &Path, file: &Path, target: f64, tolerance: f
     match m.integrated {
         Some(i) if (i - target).abs() <= tolerance => Ok(()),
         Some(i) => Err(format!(
-            "{shown}: integrated loudness {i:.2} LUFS is {:.2} LU from the target {target} LUFS (tolerance ±{tolerance} LU)",
+            "{shown}: integrated loudness {i:.2} LUFS is {:.2} LU from the target {target} LUFS (tolerance ±{tolerance} LU). \
+             loudnorm leaves linear mode when the gain would push the true peak above `true_peak`, and its dynamic mode \
+             can miss the target on short or very peaky audio: lower `target` or raise `true_peak`",
             (i - target).abs()
         )),
         None => Err(format!("{shown}: no integrated loudness (silent output), the target is {target} LUFS")),
