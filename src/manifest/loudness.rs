@@ -24,12 +24,15 @@ pub const TOLERANCE_LU: f64 = 1.0;
 #[serde(deny_unknown_fields)]
 pub struct Loudness {
     /// Integrated loudness target, LUFS (-70..-5; -16 for streaming, -23 for EBU R128 broadcast).
+    #[schemars(range(min = -70.0, max = -5.0))]
     pub target: f64,
     /// Maximum true peak, dBTP (-9..0).
     #[serde(default = "default_true_peak")]
+    #[schemars(range(min = -9.0, max = 0.0))]
     pub true_peak: f64,
     /// Loudness range target, LU (1..20).
     #[serde(default = "default_lra")]
+    #[schemars(range(min = 1.0, max = 20.0))]
     pub lra: f64,
 }
 
