@@ -35,7 +35,10 @@ fn manifest(target: &str) -> String {
         .gop("2")
         .glob("media/*.mp4")
         .video("90p", &h264("90", "100k", "ultrafast"))
-        .audio("aac", &[("codec", "aac"), ("bitrate", "64k"), ("loudness", &format!("{{target: {target}, true_peak: -1.5}}"))])
+        .audio(
+            "aac",
+            &[("codec", "aac"), ("bitrate", "64k"), ("loudness", &format!("{{target: {target}, true_peak: -1.5}}"))],
+        )
         .hls(&[("renditions", "[90p]"), ("audio", "aac"), ("segment_seconds", "2")])
         .metadata()
         .yaml()
@@ -91,7 +94,11 @@ fn sources_of_different_loudness_end_at_the_target() {
     ws.write(path, serde_json::to_string_pretty(&doc).unwrap());
     let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
     assert_ne!(out.code, 0, "{}", out.describe());
-    assert!(out.stdout.contains("loudness.aac.integrated") || out.stderr.contains("loudness.aac.integrated"), "{}", out.describe());
+    assert!(
+        out.stdout.contains("loudness.aac.integrated") || out.stderr.contains("loudness.aac.integrated"),
+        "{}",
+        out.describe()
+    );
 }
 
 #[test]
@@ -103,9 +110,7 @@ fn changing_the_target_reruns_the_encode_not_the_measurement() {
     ws.write_manifest(&manifest("-23"));
     let run = ws.run_ok();
     let expected: std::collections::BTreeSet<String> =
-        ["encode:media/a:aac", "loudness_out:media/a:aac", "hls:media/a", "metadata:media/a"]
-            .map(String::from)
-            .into();
+        ["encode:media/a:aac", "loudness_out:media/a:aac", "hls:media/a", "metadata:media/a"].map(String::from).into();
     assert_eq!(executed(&run), expected, "{run:#}");
     assert!(with_status(&run, "fresh").contains("loudness:media/a:a0-2ch"), "{run:#}");
     let i = metadata(&ws, "media/a")["loudness"]["aac"]["integrated"].as_f64().expect("integrated");
@@ -136,9 +141,8 @@ fn bad_values_are_refused_at_their_line() {
             "target" => format!("{{target: {value}}}"),
             other => format!("{{target: -16, {other}: {value}}}"),
         };
-        let yaml = Manifest::block()
-            .audio("aac128", &[("codec", "aac"), ("bitrate", "128k"), ("loudness", &loudness)])
-            .yaml();
+        let yaml =
+            Manifest::block().audio("aac128", &[("codec", "aac"), ("bitrate", "128k"), ("loudness", &loudness)]).yaml();
         let line = yaml.lines().position(|l| l.contains("loudness")).expect("a loudness line") + 1;
         ws.write_manifest(&yaml);
         let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
@@ -149,9 +153,7 @@ fn bad_values_are_refused_at_their_line() {
     // An unknown field is refused too.
     let ws = Workspace::new();
     ws.write("media/a.mp4", b"x");
-    let yaml = Manifest::block()
-        .audio("aac128", &[("codec", "aac"), ("loudness", "{target: -16, gain: 3}")])
-        .yaml();
+    let yaml = Manifest::block().audio("aac128", &[("codec", "aac"), ("loudness", "{target: -16, gain: 3}")]).yaml();
     ws.write_manifest(&yaml);
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
     assert!(out.stderr.contains("gain"), "{}", out.describe());
@@ -166,5 +168,8 @@ fn profiles_without_loudness_have_no_measurement() {
     // The same manifest with `loudness` on its audio profile plans the measurements.
     ws.write_manifest(&SMALL.replace("sample_rate: 48000}", "sample_rate: 48000, loudness: {target: -16}}"));
     let planned = planned(&ws.plan_ok());
-    assert!(planned.contains("loudness:media/a:a0-2ch") && planned.contains("loudness_out:media/a:aac64"), "{planned:?}");
+    assert!(
+        planned.contains("loudness:media/a:a0-2ch") && planned.contains("loudness_out:media/a:aac64"),
+        "{planned:?}"
+    );
 }

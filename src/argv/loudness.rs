@@ -37,9 +37,8 @@ pub fn downmix(channels: u32) -> String {
 /// Pass 1 over audio stream `track` of `input` (`downmix`: the pre-filter, if any); the
 /// report ends ffmpeg's stderr.
 pub fn measure_args(input: &Path, track: u32, downmix: Option<&str>) -> Vec<String> {
-    let mut a: Vec<String> = ["-hide_banner", "-nostdin", "-loglevel", "info", "-nostats", "-progress", "pipe:1"]
-        .map(String::from)
-        .to_vec();
+    let mut a: Vec<String> =
+        ["-hide_banner", "-nostdin", "-loglevel", "info", "-nostats", "-progress", "pipe:1"].map(String::from).to_vec();
     let filter = match downmix {
         Some(d) => format!("{d},loudnorm=print_format=json"),
         None => "loudnorm=print_format=json".into(),

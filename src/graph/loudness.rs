@@ -40,7 +40,12 @@ pub fn for_encode(sg: &mut StepGraph, m: &Manifest, source: &str, probe: NodeInd
 }
 
 /// The measurements of the normalised audio encodes, for metadata.json.
-pub fn of_outputs(sg: &mut StepGraph, m: &Manifest, source: &str, encodes: &HashMap<&str, NodeIndex>) -> Vec<NodeIndex> {
+pub fn of_outputs(
+    sg: &mut StepGraph,
+    m: &Manifest,
+    source: &str,
+    encodes: &HashMap<&str, NodeIndex>,
+) -> Vec<NodeIndex> {
     let mut names: Vec<&str> = encodes
         .keys()
         .copied()

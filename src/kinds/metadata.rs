@@ -35,7 +35,8 @@ pub(crate) fn action<'o>(
         }
         if dep.kind == StepKind::Loudness {
             let name = dep.subject.name().unwrap_or_default().to_string();
-            let measured = super::loudness::read(&crate::layout::loudness(b.ctx.m, &src.id, &super::loudness::output_name(&name)));
+            let measured =
+                super::loudness::read(&crate::layout::loudness(b.ctx.m, &src.id, &super::loudness::output_name(&name)));
             let entry = measured.map(|l| super::loudness::metadata_entry(b.ctx.m, &name, &l));
             loudness.insert(name, entry.unwrap_or_else(|e| json!({"error": e})));
             continue;

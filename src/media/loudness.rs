@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn silence_gives_no_values_and_no_nan() {
-        let log = REPORT.replace("\"-27.61\"", "\"-inf\"").replace("\"-37.61\"", "\"-inf\"").replace("\"0.10\"", "\"inf\"");
+        let log =
+            REPORT.replace("\"-27.61\"", "\"-inf\"").replace("\"-37.61\"", "\"-inf\"").replace("\"0.10\"", "\"inf\"");
         let m = parse(log.as_bytes()).unwrap();
         assert_eq!((m.integrated, m.threshold, m.offset), (None, None, None));
         assert!(m.silent());
