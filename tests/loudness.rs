@@ -129,6 +129,17 @@ fn a_silent_source_builds_with_a_warning() {
     assert_eq!(l["normalized"], false, "{l}");
     assert!(l["integrated"].is_null(), "no NaN, no -inf: {l}");
     assert!(l["note"].as_str().is_some_and(|n| n.contains("silent")), "{l}");
+    // A source with no audio stream at all skips the measurements like its audio encode.
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=30"])
+        .args(["-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"])
+        .arg(ws.path("media/mute.mp4"))
+        .output()
+        .expect("run ffmpeg");
+    assert!(out.status.success());
+    let run = ws.run_ok();
+    assert!(with_status(&run, "skipped").contains("loudness:media/mute:a0-2ch"), "{run:#}");
+    assert!(metadata(&ws, "media/mute").get("loudness").is_none());
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 }
 

@@ -33,7 +33,8 @@ pub(crate) fn action<'o>(
         if dep.kind == StepKind::Probe {
             continue;
         }
-        if dep.kind == StepKind::Loudness {
+        // A source without audio skips it (crate::skip): no outputs, no entry.
+        if dep.kind == StepKind::Loudness && !outputs_of(d).is_empty() {
             let name = dep.subject.name().unwrap_or_default().to_string();
             let measured =
                 super::loudness::read(&crate::layout::loudness(b.ctx.m, &src.id, &super::loudness::output_name(&name)));

@@ -37,6 +37,9 @@ pub fn check(m: &Manifest, source: &str, f: &mut Findings) {
         f.add(&path, "loudness", "metadata.json is missing or not JSON: the measured loudness cannot be checked");
         return;
     };
+    if doc["source"]["has_audio"] == false {
+        return;
+    }
     for (name, target) in loud {
         let e = &doc["loudness"][name];
         if e.is_null() {
