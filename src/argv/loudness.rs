@@ -50,6 +50,15 @@ pub fn measure_args(input: &Path, track: u32, downmix: Option<&str>) -> Vec<Stri
     a
 }
 
+/// The cheaper measurement of an output (`ebur128` with true peak; its per-frame lines are
+/// logged at verbose level, so only the summary is written at `info`).
+pub fn ebur128_args(input: &Path) -> Vec<String> {
+    let mut a = measure_args(input, 0, None);
+    let at = a.iter().position(|x| x == "loudnorm=print_format=json").expect("the measurement filter");
+    a[at] = "ebur128=peak=true:framelog=40".into();
+    a
+}
+
 /// Pass 2's filter for a profile of `channels` at `rate` Hz, from the source's measurement.
 /// None for a silent (or too short) source: nothing to normalise, and loudnorm would get
 /// infinite values.

@@ -9,9 +9,9 @@
 //!   and what follows. The audio encode of such a profile reads it (its key has the report's
 //!   digest) and runs pass 2 with the measured values ([`filter`]); its output check measures
 //!   the result, which must land within [`TOLERANCE_LU`] of the target ([`promise`]).
-//! - `loudness_out:SOURCE:PROFILE`: the normalised encode itself (params `{"measure":
-//!   "loudnorm", "of": "encode"}`, input: the encode), for `metadata.json` (only when
-//!   `outputs.metadata` is on).
+//! - `loudness_out:SOURCE:PROFILE`: the normalised encode itself, by the cheaper `ebur128`
+//!   (params `{"measure": "ebur128", "of": "encode"}`, input: the encode), for
+//!   `metadata.json` (only when `outputs.metadata` is on).
 //!
 //! A silent source, or one shorter than a 400 ms gating block, has no integrated loudness:
 //! its encode is made without `loudnorm` (a warning says so) and metadata.json says
@@ -46,7 +46,7 @@ pub fn source_params(channels: u32) -> Value {
 }
 
 pub fn output_params() -> Value {
-    json!({"measure": "loudnorm", "of": "encode"})
+    json!({"measure": "ebur128", "of": "encode"})
 }
 
 /// The file stem of an encode's measurement (`out_PROFILE`).
@@ -64,14 +64,14 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
         let channels = step.params["channels"].as_u64().unwrap_or(2) as u32;
         argv::measure_args(&b.port(&b.src.path), TRACK, Some(&argv::downmix(channels)))
     } else {
-        argv::measure_args(&b.enc(name), 0, None)
+        argv::ebur128_args(&b.enc(name))
     };
     Ok(Action::Loudness { args, out: b.tmp() })
 }
 
 /// Writes the report found in ffmpeg's log (the job's post-processing).
 pub fn write_report(log: &[u8], out: &std::path::Path) -> Result<(), String> {
-    let m = crate::media::loudness::parse(log)?;
+    let m = crate::media::loudness::parse_any(log)?;
     let text = serde_json::to_string_pretty(&m).expect("json") + "\n";
     std::fs::write(out, text).map_err(|e| format!("writing {}: {e}", out.display()))
 }
@@ -133,9 +133,8 @@ pub fn metadata_entry(m: &Manifest, profile: &str, measured: &Measurement) -> Va
         "target": l.map(|l| l.target),
         "true_peak_max": l.map(|l| l.true_peak),
         "lra_target": l.map(|l| l.lra),
-        "integrated": measured.integrated,
+        "integrated": measured.integrated.filter(|_| !measured.silent()),
         "true_peak": measured.true_peak,
-        "lra": measured.lra,
         "normalized": !measured.silent(),
     });
     if measured.silent() {

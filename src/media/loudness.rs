@@ -1,6 +1,7 @@
-//! Loudness measurements (EBU R128 / ITU BS.1770) as ffmpeg's `loudnorm=print_format=json`
-//! reports them, parsed robustly: the report is the last `{ … }` block of ffmpeg's log, its
-//! values are strings (`"-27.61"`, `"-inf"` for silence), and the text read is bounded.
+//! Loudness measurements (EBU R128 / ITU BS.1770) from ffmpeg's log, parsed robustly and
+//! from a bounded tail of it: `loudnorm=print_format=json` ([`parse`]: the last `{ … }` block,
+//! values as strings, `"-inf"` for silence) for the source (pass 1 needs its threshold and
+//! offset), and the `ebur128` summary ([`parse_ebur128`]: about 3× cheaper) for outputs.
 //! A [`Measurement`] is what the `loudness` step writes and what the encode's filter and the
 //! output checks read.
 
@@ -64,9 +65,57 @@ pub fn parse(log: &[u8]) -> Result<Measurement, String> {
     })
 }
 
+/// The `Summary:` that ends ffmpeg's log of `ebur128=peak=true` (no offset; true peak from
+/// its `Peak:` line).
+pub fn parse_ebur128(log: &[u8]) -> Result<Measurement, String> {
+    let log = &log[log.len().saturating_sub(MAX_LOG)..];
+    let text = String::from_utf8_lossy(log);
+    let summary = &text[text.rfind("Summary:").ok_or("no ebur128 summary in ffmpeg's output")?..];
+    let value = |label: &str| -> Result<Option<f64>, String> {
+        let line = summary.lines().map(str::trim).find(|l| l.starts_with(label));
+        let line = line.ok_or_else(|| format!("ebur128 summary has no `{label}`"))?;
+        let token = line[label.len()..].split_whitespace().next().unwrap_or_default();
+        match token.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            Ok(_) => Ok(None),
+            Err(_) => Err(format!("ebur128 summary: `{line}` has no number")),
+        }
+    };
+    Ok(Measurement {
+        integrated: value("I:")?,
+        true_peak: value("Peak:")?,
+        lra: value("LRA:")?,
+        threshold: value("Threshold:")?,
+        offset: None,
+    })
+}
+
+/// Either report: loudnorm's JSON when the log has one, else the ebur128 summary.
+pub fn parse_any(log: &[u8]) -> Result<Measurement, String> {
+    let tail = &log[log.len().saturating_sub(MAX_LOG)..];
+    if String::from_utf8_lossy(tail).contains("\"input_i\"") { parse(log) } else { parse_ebur128(log) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SUMMARY: &str = "[Parsed_ebur128_0 @ 0x55] Summary:\n\n  Integrated loudness:\n    I:         -16.0 LUFS\n    Threshold: -26.0 LUFS\n\n  Loudness range:\n    LRA:         0.5 LU\n    Threshold: -36.0 LUFS\n    LRA low:   -16.2 LUFS\n    LRA high:  -15.8 LUFS\n\n  True peak:\n    Peak:      -11.9 dBFS\n";
+
+    #[test]
+    fn reads_the_ebur128_summary() {
+        let m = parse_any(SUMMARY.as_bytes()).unwrap();
+        assert_eq!((m.integrated, m.threshold, m.lra, m.true_peak), (Some(-16.0), Some(-26.0), Some(0.5), Some(-11.9)));
+        assert!(!m.silent());
+        let silence = SUMMARY
+            .replace("-16.0 LUFS\n    Threshold: -26.0", "-70.0 LUFS\n    Threshold: 0.0")
+            .replace("-11.9", "-inf");
+        let m = parse_ebur128(silence.as_bytes()).unwrap();
+        assert_eq!((m.integrated, m.true_peak), (Some(-70.0), None));
+        assert!(m.silent(), "-70 LUFS is the absolute gate");
+        assert!(parse_ebur128(b"Summary:\n I: x LUFS").is_err());
+        assert!(parse_ebur128(b"nothing").is_err());
+    }
 
     const REPORT: &str = "Output #0, null\n[Parsed_loudnorm_1 @ 0x55] \n{\n\t\"input_i\" : \"-27.61\",\n\t\"input_tp\" : \"-30.00\",\n\t\"input_lra\" : \"0.00\",\n\t\"input_thresh\" : \"-37.61\",\n\t\"output_i\" : \"-24.0\",\n\t\"output_tp\" : \"-2.0\",\n\t\"output_lra\" : \"0.0\",\n\t\"output_thresh\" : \"-34.0\",\n\t\"normalization_type\" : \"dynamic\",\n\t\"target_offset\" : \"0.10\"\n}\n";
 

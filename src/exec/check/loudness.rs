@@ -1,6 +1,6 @@
 //! The loudness check of a normalised audio encode: its integrated loudness, measured with
-//! `loudnorm` pass 1 ([`crate::argv::loudness::measure_args`]), lands within the tolerance
-//! of the profile's target.
+//! `ebur128` ([`crate::argv::loudness::ebur128_args`]), lands within the tolerance of the
+//! profile's target.
 
 use std::io::Read;
 use std::path::Path;
@@ -8,13 +8,13 @@ use std::process::{Command, Stdio};
 
 use super::Site;
 use crate::exec::runner;
-use crate::media::loudness::{MAX_LOG, parse};
+use crate::media::loudness::{MAX_LOG, parse_ebur128};
 
 /// `file`'s integrated loudness is `target` ± `tolerance` LU.
 pub fn within(site: &Site, ffmpeg: &Path, file: &Path, target: f64, tolerance: f64) -> Result<(), String> {
     let shown = site.show(file);
     let log = measure(ffmpeg, file).map_err(|e| format!("{shown}: cannot measure its loudness: {e}"))?;
-    let m = parse(&log).map_err(|e| format!("{shown}: {e}"))?;
+    let m = parse_ebur128(&log).map_err(|e| format!("{shown}: {e}"))?;
     match m.integrated {
         Some(i) if (i - target).abs() <= tolerance => Ok(()),
         Some(i) => Err(format!(
@@ -32,7 +32,7 @@ fn measure(ffmpeg: &Path, file: &Path) -> Result<Vec<u8>, String> {
     if runner::interrupted() {
         return Err("interrupted".into());
     }
-    let mut args = crate::argv::loudness::measure_args(file, 0, None);
+    let mut args = crate::argv::loudness::ebur128_args(file);
     if let Some(i) = args.iter().position(|a| a == "-progress") {
         args.drain(i..i + 2);
     }
