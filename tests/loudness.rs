@@ -184,3 +184,28 @@ fn profiles_without_loudness_have_no_measurement() {
         "{planned:?}"
     );
 }
+
+#[test]
+fn profiles_share_one_source_measurement_per_channel_count() {
+    let ws = Workspace::new();
+    ws.make_source("media/a.mp4", 2.0, "160x90");
+    let yaml = Manifest::new()
+        .output_dir("out")
+        .gop("2")
+        .glob("media/*.mp4")
+        .video("90p", &h264("90", "100k", "ultrafast"))
+        .audio("aac", &[("codec", "aac"), ("loudness", "{target: -16}")])
+        .audio("opus", &[("codec", "opus"), ("loudness", "{target: -23}")])
+        .audio("mono", &[("codec", "aac"), ("channels", "1"), ("loudness", "{target: -16}")])
+        .hls(&[("renditions", "[90p]"), ("audio", "aac")])
+        .dash(&[("renditions", "[90p]"), ("audio", "opus")])
+        .metadata()
+        .yaml();
+    ws.write_manifest(&yaml);
+    let planned = planned(&ws.plan_ok());
+    let measured: Vec<&String> = planned.iter().filter(|id| id.starts_with("loudness:")).collect();
+    assert_eq!(measured, ["loudness:media/a:a0-2ch"], "one stereo measurement for aac and opus: {planned:?}");
+    assert!(planned.contains("loudness_out:media/a:aac") && planned.contains("loudness_out:media/a:opus"));
+    // `mono` is used by no package: no step for it.
+    assert!(!planned.iter().any(|id| id.contains("mono")), "{planned:?}");
+}
