@@ -87,8 +87,23 @@ fn sources_of_different_loudness_end_at_the_target() {
     }
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 
-    // verify catches a metadata.json whose loudness is off the target.
+    // verify re-measures the packaged audio: a claim 0.8 LU off (yet within the target's
+    // tolerance) is caught.
     let path = "out/media/loud/metadata.json";
+    let mut doc = metadata(&ws, "media/loud");
+    let claimed = doc["loudness"]["aac"]["integrated"].as_f64().unwrap();
+    doc["loudness"]["aac"]["integrated"] =
+        serde_json::json!(if claimed > -16.0 { claimed - 0.8 } else { claimed + 0.8 });
+    ws.write(path, serde_json::to_string_pretty(&doc).unwrap());
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
+    assert_ne!(out.code, 0, "{}", out.describe());
+    assert!(
+        out.stdout.contains("metadata.json claims") || out.stderr.contains("metadata.json claims"),
+        "{}",
+        out.describe()
+    );
+
+    // verify catches a metadata.json whose loudness is off the target.
     let mut doc = metadata(&ws, "media/loud");
     doc["loudness"]["aac"]["integrated"] = serde_json::json!(-30.0);
     ws.write(path, serde_json::to_string_pretty(&doc).unwrap());

@@ -5,6 +5,10 @@
 //! A [`Measurement`] is what the `loudness` step writes and what the encode's filter and the
 //! output checks read.
 
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
 use serde::{Deserialize, Serialize};
 
 /// Most bytes of ffmpeg's log searched for the report (the report is ~400 bytes, at the end).
@@ -94,6 +98,41 @@ pub fn parse_ebur128(log: &[u8]) -> Result<Measurement, String> {
 pub fn parse_any(log: &[u8]) -> Result<Measurement, String> {
     let tail = &log[log.len().saturating_sub(MAX_LOG)..];
     if String::from_utf8_lossy(tail).contains("\"input_i\"") { parse(log) } else { parse_ebur128(log) }
+}
+
+/// `file`'s first audio stream measured by `ebur128` (ffmpeg at `ffmpeg`; of its log only the
+/// last [`MAX_LOG`] bytes are kept): the output checks and `vodbuild verify`.
+pub fn measure_file(ffmpeg: &Path, file: &Path) -> Result<Measurement, String> {
+    let mut args = crate::argv::loudness::ebur128_args(file);
+    if let Some(i) = args.iter().position(|a| a == "-progress") {
+        args.drain(i..i + 2);
+    }
+    let mut child = Command::new(ffmpeg)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", ffmpeg.display()))?;
+    let mut err = child.stderr.take().expect("piped");
+    let (mut tail, mut chunk) = (Vec::new(), [0u8; 8192]);
+    loop {
+        match err.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                tail.extend_from_slice(&chunk[..n]);
+                if tail.len() > 2 * MAX_LOG {
+                    tail.drain(..tail.len() - MAX_LOG);
+                }
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("waiting for ffmpeg: {e}"))?;
+    if !status.success() {
+        let text = String::from_utf8_lossy(&tail);
+        return Err(format!("ffmpeg failed: {}", crate::state::failed::tail(text.trim(), 1000)));
+    }
+    parse_ebur128(&tail)
 }
 
 #[cfg(test)]
