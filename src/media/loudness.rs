@@ -3,7 +3,8 @@
 //! values as strings, `"-inf"` for silence) for the source (pass 1 needs its threshold and
 //! offset), and the `ebur128` summary ([`parse_ebur128`]: about 3× cheaper) for outputs.
 //! A [`Measurement`] is what the `loudness` step writes and what the encode's filter and the
-//! output checks read.
+//! output checks read. [`measure_file`] runs the `ebur128` pass itself (outside a job: the
+//! output checks and `vodbuild verify`), keeping a bounded tail of ffmpeg's log.
 
 use std::io::Read;
 use std::path::Path;
