@@ -50,7 +50,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
-    Ok(Action::Dash { tool, args, dir })
+    let crypt = d.encryption.as_ref().map(|e| crate::crypt::job::CryptJob::new(e, &m.root));
+    Ok(Action::Dash { tool, args, dir, crypt })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

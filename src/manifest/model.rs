@@ -290,6 +290,9 @@ pub struct HlsOutput {
     /// Run `verify` on the package right after packaging (before it is published).
     #[serde(default, skip_serializing)]
     pub verify: bool,
+    /// Encrypt the package (see [`super::encryption`]); keys never come from the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<super::encryption::Encryption>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -304,6 +307,9 @@ pub struct DashOutput {
     /// Run `verify` on the package right after packaging (before it is published).
     #[serde(default, skip_serializing)]
     pub verify: bool,
+    /// Encrypt the package (see [`super::encryption`]); keys never come from the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<super::encryption::Encryption>,
 }
 
 /// Which program remuxes encoded renditions into a package.
