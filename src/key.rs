@@ -10,12 +10,13 @@
 //! | step kind      | PARAMS (resolved manifest values)                              | TOOL_DIGEST              | inputs                                   |
 //! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
 //! | `probe`        | none (`{}`), or `source_checks: lenient`                        | ffprobe `-version` output | source bytes                             |
-//! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate; `track: N` for the source's Nth audio stream, N > 0) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
+//! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate; `loudness` only when set; `track: N` for the source's Nth audio stream, N > 0) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json; a normalised audio profile also its track's `loudness` report |
+//! | `loudness`     | source (`loudness:SOURCE:aT-2ch`): `{"measure": "loudnorm", "track", "channels"}` (no target); encode (`loudness_out:SOURCE:RENDITION`): `{"measure": "ebur128", "of": "encode"}` | ffmpeg `-version` output | source bytes, probe.json; or the encoded file |
 //! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio (a profile or a list), `audio_tracks` and `audio_only_variant` when set, segment seconds, segment type, packager), plus the source entry's `audio_tracks` as `source_audio_tracks` when it has some | ffmpeg or Shaka Packager | each encoded rendition file: every audio track × profile (no audio file for a source without audio) |
 //! | `package_dash` | the `outputs.dash` block (renditions fitted likewise; audio likewise) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
-//! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
+//! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs (and each `loudness_out` report) |
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output (with the file's BLAKE3 when the program is a path), or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
@@ -56,8 +57,8 @@
 //!
 //! | step kind      | checked before recording                                                  |
 //! |----------------|---------------------------------------------------------------------------|
-//! | `probe`, `metadata`, `verify` | a non-empty, complete JSON document                         |
-//! | `encode`       | MP4 boxes cover the file; a `moov` with a video (audio) track with samples; its duration matches the source's; first and last frames decode |
+//! | `probe`, `metadata`, `verify`, `loudness` | a non-empty, complete JSON document             |
+//! | `encode`       | MP4 boxes cover the file; a `moov` with a video (audio) track with samples; its duration matches the source's; first and last frames decode; a normalised audio encode's integrated loudness is its target ± 1 LU |
 //! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode (encrypted renditions instead: AES-128 segments are whole cipher blocks and not TS, CENC/cbcs ones carry `senc`/`saiz` behind an `encv`/`enca` init) |
 //! | `package_dash` | the MPD has one representation per packaged stream; init, segments, durations and first/last decode as for HLS |
 //! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
@@ -127,6 +128,7 @@ mod tests {
             (StepKind::Verify, "0cf041e05bc9d3e03cb83c94a331e9e38e322a5ad6935b9c97ef766185766ec1"),
             (StepKind::Command, "8df5b29c41f5e08de78810e9163c379e59e2219348b80d89b500ac6e2d26d559"),
             (StepKind::Notify, "cd471cb50a0fc6b13eee118f435e47d0a90092d795e44d976701defa3501fe80"),
+            (StepKind::Loudness, "ae6d8160ce965ea998edbc2e2eeefe4aae37e90d4ac3bb7c40769f444a618ceb"),
         ];
         for (kind, pin) in pins {
             assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());

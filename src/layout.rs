@@ -5,6 +5,7 @@
 //! .vodbuild/MANIFEST/work/SOURCE/RENDITION.mp4         encode
 //! .vodbuild/MANIFEST/work/SOURCE/verify_PACKAGE.json   verify
 //! .vodbuild/MANIFEST/work/SOURCE/notify_TARGET.json    notify (the delivery's receipt)
+//! .vodbuild/MANIFEST/work/SOURCE/loudness_NAME.json    loudness (a0-2ch: a source track; out_PROFILE: an encode)
 //! OUTPUT_DIR/SOURCE/hls/master.m3u8 (+ RENDITION/…)    package_hls
 //! OUTPUT_DIR/SOURCE/dash/manifest.mpd (+ segments)     package_dash
 //! OUTPUT_DIR/SOURCE/thumbnails/, audio_only/           thumbnails, audio_only
@@ -49,6 +50,11 @@ pub fn notify_receipt(m: &Manifest, source: &str, target: &str) -> PathBuf {
 /// An encoded rendition (video or audio profile `name`).
 pub fn encoded(m: &Manifest, source: &str, name: &str) -> PathBuf {
     work(m, source).join(format!("{name}.mp4"))
+}
+
+/// A loudness measurement: of a source track (`a0-2ch`) or of an audio encode (`out_PROFILE`).
+pub fn loudness(m: &Manifest, source: &str, name: &str) -> PathBuf {
+    work(m, source).join(format!("loudness_{name}.json"))
 }
 
 /// A package's folder (`hls`, `dash`).

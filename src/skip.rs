@@ -21,7 +21,7 @@ pub const NO_AUDIO: &str = "source has no audio";
 pub fn needs_audio(step: &Step) -> bool {
     match step.kind {
         StepKind::Encode => matches!(step.subject, Subject::Rendition { media: Media::Audio, .. }),
-        StepKind::AudioOnly => true,
+        StepKind::AudioOnly | StepKind::Loudness => true,
         StepKind::Publish => step.subject == Subject::Published(StepKind::AudioOnly),
         StepKind::Command => matches!(step.subject, Subject::Command { audio: true, .. }),
         StepKind::Probe

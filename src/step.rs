@@ -25,6 +25,9 @@ pub enum StepKind {
     Command,
     /// Call a webhook when a source's packages are built (and published).
     Notify,
+    /// Measure loudness (`loudnorm` pass 1): a source's audio track, or a normalised encode
+    /// (see [`crate::kinds::loudness`]).
+    Loudness,
 }
 
 impl StepKind {
@@ -41,6 +44,7 @@ impl StepKind {
             StepKind::Verify => "verify",
             StepKind::Command => "command",
             StepKind::Notify => "notify",
+            StepKind::Loudness => "loudness",
         }
     }
 }

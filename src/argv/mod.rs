@@ -4,4 +4,5 @@
 
 pub mod ffmpeg;
 pub mod filters;
+pub mod loudness;
 pub mod shaka;

@@ -55,6 +55,10 @@ pub fn perform(
         }
         Action::Notify(n) => super::webhook::deliver(n, &r(&n.out)),
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
+        Action::Loudness { args, out } => {
+            let log = runner::run_keeping_stderr(cancel, env.tools.get(ToolUse::Ffmpeg)?, &argv(args), progress)?;
+            crate::kinds::loudness::write_report(&log, &r(out))
+        }
         Action::Command(c) => super::command::run(c, env, cancel),
         Action::Verify { package, path, duration, out, aspect } => {
             crate::kinds::verify::run(*package, &r(path), *duration, *aspect, root, &r(out))

@@ -53,8 +53,30 @@ pub fn run_with(
     program: &Path,
     args: &[String],
     setup: &Setup,
-    mut on_progress: impl FnMut(super::pipes::Tick),
+    on_progress: impl FnMut(super::pipes::Tick),
 ) -> Result<Vec<u8>, String> {
+    run_both(cancel, program, args, setup, on_progress).map(|(out, _)| out)
+}
+
+/// [`run`], returning the tail of stderr instead of stdout (a filter's report in ffmpeg's
+/// log, e.g. `loudnorm`'s): at most 4 × [`STDERR_TAIL`] bytes.
+pub fn run_keeping_stderr(
+    cancel: &Cancel,
+    program: &Path,
+    args: &[String],
+    on_progress: impl FnMut(super::pipes::Tick),
+) -> Result<Vec<u8>, String> {
+    run_both(cancel, program, args, &Setup::default(), on_progress).map(|(_, err)| err)
+}
+
+/// Runs the child; (stdout without progress lines, stderr tail).
+fn run_both(
+    cancel: &Cancel,
+    program: &Path,
+    args: &[String],
+    setup: &Setup,
+    mut on_progress: impl FnMut(super::pipes::Tick),
+) -> Result<(Vec<u8>, Vec<u8>), String> {
     let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     if cancel.is_cancelled() {
         return Err(INTERRUPTED.into());
@@ -103,5 +125,5 @@ pub fn run_with(
         let code = status.code().map(|c| c.to_string()).unwrap_or_else(|| "a signal".into());
         return Err(format!("{name} exited with {code}:\n{}", crate::state::failed::tail(text, STDERR_TAIL)));
     }
-    Ok(stdout_bytes)
+    Ok((stdout_bytes, err))
 }

@@ -197,7 +197,8 @@ impl SourceSteps<'_> {
         let up = super::command::Upstream { probe, encodes: &encodes, audio_only };
         made.extend(super::command::add(sg, m, s, &up).into_iter().map(|n| (n, None)));
         if o.metadata {
-            let deps: Vec<NodeIndex> = std::iter::once(probe).chain(made.iter().map(|(n, _)| *n)).collect();
+            let loud = super::loudness::of_outputs(sg, m, s, &encodes);
+            let deps: Vec<NodeIndex> = std::iter::once(probe).chain(made.iter().map(|(n, _)| *n)).chain(loud).collect();
             let params = kinds::metadata::params();
             let step = self.step(
                 StepKind::Metadata,
@@ -230,7 +231,9 @@ impl SourceSteps<'_> {
             let subject = Subject::Rendition { name: name.clone(), media };
             let step =
                 self.step(StepKind::Encode, "encode", subject, params, ToolUse::Ffmpeg, layout::encoded(m, s, name));
-            encodes.insert(name.as_str(), sg.add(step, &[probe]));
+            let loud = (media == Media::Audio).then(|| super::loudness::for_encode(sg, m, s, probe, name)).flatten();
+            let deps: Vec<NodeIndex> = std::iter::once(probe).chain(loud).collect();
+            encodes.insert(name.as_str(), sg.add(step, &deps));
         }
         encodes
     }

@@ -2,13 +2,15 @@
 //! package_dash; thumbnails, audio_only; the manifest's command steps (`command.rs`) after
 //! what they read; metadata last. Edges point from a dependency to
 //! package_dash; thumbnails, audio_only; metadata last; then publish, and one notify step per
-//! `notify:` target (`notify.rs`). Edges point from a dependency to
+//! `notify:` target (`notify.rs`); loudness measurements before a normalised audio encode and
+//! after it, for metadata (`loudness.rs`). Edges point from a dependency to
 //! its dependent. Building it (`build.rs`) asks each kind ([`crate::kinds`]) for its steps'
 //! parameters; the graph as data is [`crate::dag`], the step types are [`crate::step`].
 
 mod audio;
 mod build;
 mod command;
+mod loudness;
 mod notify;
 pub mod render;
 

@@ -50,7 +50,7 @@ pub fn check(spec: &JobSpec) -> Result<(), String> {
 /// The files and folders the action itself writes (besides the tool's arguments).
 fn action_outputs(action: &Action) -> Vec<&Path> {
     match action {
-        Action::Probe { out, .. } | Action::Verify { out, .. } => vec![out.as_path()],
+        Action::Probe { out, .. } | Action::Verify { out, .. } | Action::Loudness { out, .. } => vec![out.as_path()],
         Action::Hls { dir, .. } | Action::Dash { dir, .. } => vec![dir.as_path()],
         Action::WriteFile { path, .. } => vec![path.as_path()],
         Action::Command(c) => vec![c.dir.as_path()],

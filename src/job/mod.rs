@@ -168,6 +168,12 @@ pub enum Action {
         path: PathBuf,
         contents: String,
     },
+    /// ffmpeg's `loudnorm` pass 1; vodbuild writes the report from its log to `out`
+    /// ([`crate::kinds::loudness`]).
+    Loudness {
+        args: Vec<String>,
+        out: PathBuf,
+    },
     /// Upload a package to a backend (see [`crate::storage::sync`]).
     Publish(PublishJob),
     /// A command step's tool ([`crate::kinds::command`]).

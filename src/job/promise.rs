@@ -16,6 +16,9 @@ pub enum Promise {
     Hls { variants: usize, audio: usize },
     /// manifest.mpd with `video` video and `audio` audio representations.
     Dash { video: usize, audio: usize },
+    /// An audio encode (as `Encode { video: false }`) whose integrated loudness is within
+    /// `tolerance` LU of `target` LUFS ([`crate::kinds::loudness`]).
+    Loudness { target: f64, tolerance: f64 },
     /// Images, none empty, the first and last decode; at least one unless the source is
     /// shorter than the thumbnail interval.
     Thumbnails { at_least_one: bool },

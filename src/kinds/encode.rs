@@ -59,6 +59,9 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String),
         // An audio encode is alone in its job: the Nth stream for `PROFILE-aN`.
         crate::audio::select_stream(&mut args, crate::audio::split_name(&m.raw, name).1);
     }
+    if let Some(f) = super::loudness::filter(b)? {
+        crate::argv::loudness::insert_filter(&mut args, &f);
+    }
     Ok((Action::Run { tool: ToolUse::Ffmpeg, args }, format!("encode:{}:{}", b.src.id, names.join("+"))))
 }
 

@@ -1,5 +1,6 @@
 //! `metadata`: `metadata.json` describing the source (from probe.json) and every output file
-//! of its other deliverables (path, size, BLAKE3). Params: the format version. Inputs:
+//! of its other deliverables (path, size, BLAKE3), and with normalised audio profiles the
+//! measured loudness of each (`loudness`, from `loudness_out` steps). Params: the format version. Inputs:
 //! probe.json and those files. Built in memory by vodbuild (no tool).
 
 use petgraph::graph::NodeIndex;
@@ -26,10 +27,19 @@ pub(crate) fn action<'o>(
 ) -> Action {
     let (sg, src) = (b.ctx.sg, b.src);
     let base = crate::layout::out(b.ctx.m, &src.id);
-    let mut files = Vec::new();
+    let (mut files, mut loudness) = (Vec::new(), serde_json::Map::new());
     for d in sg.deps(b.nodes[0]) {
         let dep = &sg.g[d];
         if dep.kind == StepKind::Probe {
+            continue;
+        }
+        // A source without audio skips it (crate::skip): no outputs, no entry.
+        if dep.kind == StepKind::Loudness && !outputs_of(d).is_empty() {
+            let name = dep.subject.name().unwrap_or_default().to_string();
+            let measured =
+                super::loudness::read(&crate::layout::loudness(b.ctx.m, &src.id, &super::loudness::output_name(&name)));
+            let entry = measured.map(|l| super::loudness::metadata_entry(b.ctx.m, &name, &l));
+            loudness.insert(name, entry.unwrap_or_else(|e| json!({"error": e})));
             continue;
         }
         for o in outputs_of(d) {
@@ -39,7 +49,7 @@ pub(crate) fn action<'o>(
         }
     }
     let info = &probe.info;
-    let doc = json!({
+    let mut doc = json!({
         "vodbuild": env!("CARGO_PKG_VERSION"),
         "source": {
             "id": src.id, "duration": info.duration, "video": info.video, "audio": info.audio,
@@ -48,6 +58,10 @@ pub(crate) fn action<'o>(
         "ffprobe": probe.ffprobe,
         "outputs": files,
     });
+    // Only with normalised audio profiles (crate::kinds::loudness): other documents are unchanged.
+    if !loudness.is_empty() {
+        doc["loudness"] = Value::Object(loudness);
+    }
     let contents = serde_json::to_string_pretty(&doc).expect("json") + "\n";
     Action::WriteFile { path: b.tmp(), contents }
 }

@@ -10,6 +10,7 @@ pub mod command;
 pub mod dash;
 pub mod encode;
 pub mod hls;
+pub mod loudness;
 pub mod metadata;
 pub mod notify;
 pub mod probe;
@@ -43,6 +44,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Verify => verify::RECIPE,
         StepKind::Command => command::RECIPE,
         StepKind::Notify => notify::RECIPE,
+        StepKind::Loudness => loudness::RECIPE,
     }
 }
 
@@ -56,6 +58,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
         (StepKind::Command, _) => format!("steps.{}", command::name(step)),
         (StepKind::Notify, s) => format!("notify {}", s.name().unwrap_or_default()),
+        (StepKind::Loudness, s) => format!("loudness {}", s.name().unwrap_or_default()),
         (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
             k.as_str().to_string()
         }
@@ -66,6 +69,8 @@ pub fn setting(step: &Step) -> String {
 pub fn reads_source(kind: StepKind) -> bool {
     match kind {
         StepKind::Probe | StepKind::Encode | StepKind::Thumbnails | StepKind::AudioOnly => true,
+        // Per step: the source's measurement reads it, an encode's does not (graph::loudness).
+        StepKind::Loudness => true,
         StepKind::PackageHls
         | StepKind::PackageDash
         | StepKind::Metadata
@@ -83,7 +88,7 @@ pub fn writes_folder(kind: StepKind) -> bool {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
         StepKind::Command => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
-        StepKind::Notify => false,
+        StepKind::Notify | StepKind::Loudness => false,
     }
 }
 
@@ -106,6 +111,7 @@ pub(crate) fn action<'o>(
         StepKind::Metadata => metadata::action(b, probe, outputs_of),
         StepKind::Command => command::action(b)?,
         StepKind::Notify => notify::action(b, probe, outputs_of)?,
+        StepKind::Loudness => loudness::action(b, probe)?,
     };
     Ok((action, first.id.clone()))
 }
@@ -114,14 +120,14 @@ pub(crate) fn action<'o>(
 pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, durations: Durations) -> Promise {
     match sg.g[n].kind {
         StepKind::Probe | StepKind::Metadata | StepKind::Verify => Promise::Json,
-        StepKind::Encode => encode::promise(&sg.g[n]),
+        StepKind::Encode => loudness::promise(m, &sg.g[n]).unwrap_or_else(|| encode::promise(&sg.g[n])),
         StepKind::PackageHls => hls::promise(sg, n, has_audio),
         StepKind::PackageDash => dash::promise(sg, n, has_audio),
         StepKind::Thumbnails => thumbnails::promise(m, durations),
         StepKind::AudioOnly => Promise::AudioOnly,
         StepKind::Publish => Promise::Nothing,
         StepKind::Command => command::promise(m, &sg.g[n]),
-        StepKind::Notify => Promise::Json,
+        StepKind::Notify | StepKind::Loudness => Promise::Json,
     }
 }
 

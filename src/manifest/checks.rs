@@ -51,6 +51,7 @@ pub fn check(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         let at = |f: &str| -> Vec<Seg> { p!["profiles", "audio", name.as_str(), f].to_vec() };
         check_audio(a, ctx, &at)?;
     }
+    super::loudness::check(m, ctx)?;
     check_ts(m, ctx)?;
     check_thumbnails(m, ctx)?;
     if let Some(o) = &m.outputs.audio_only {

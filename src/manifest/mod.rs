@@ -9,6 +9,7 @@ pub mod encryption;
 pub mod env;
 pub mod executor;
 pub mod locations;
+pub mod loudness;
 pub mod model;
 pub mod notify;
 pub mod read;

@@ -245,6 +245,9 @@ pub struct AudioProfile {
     pub channels: u32,
     #[serde(default = "default_sample_rate")]
     pub sample_rate: u32,
+    /// Two-pass loudness normalisation (EBU R128, ffmpeg loudnorm) to `target` LUFS; absent: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loudness: Option<super::loudness::Loudness>,
 }
 
 fn default_audio_bitrate() -> Bitrate {

@@ -1,6 +1,7 @@
 //! Media facts: ffprobe output, MP4 sample entries, and the HLS master playlist.
 
 pub mod integrity;
+pub mod loudness;
 pub mod master;
 pub mod mp4;
 pub mod mpd;

@@ -8,13 +8,15 @@
 //! duration matches the source. DASH: the MPD parses; every representation's init and media
 //! segments exist; `codecs`, `width`, `height` match the init segments; boundaries line up;
 //! the duration matches the source. Both: every video rendition shows the source's displayed
-//! aspect ([`geometry`]). Empty (0-byte) segments and init segments,
+//! aspect ([`geometry`]). Loudness claimed in metadata.json matches the manifest's targets
+//! ([`loudness`]). Empty (0-byte) segments and init segments,
 //! and an MPD with no representations, are reported as such.
 
 mod dash;
 mod encryption;
 pub mod geometry;
 mod hls;
+mod loudness;
 mod ts;
 
 use std::fmt;
@@ -94,6 +96,7 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
                 geometry::check(package, &path, a, &mut f);
             }
         }
+        loudness::check(m, &src.id, &mut f);
     }
     (checked, f.problems)
 }

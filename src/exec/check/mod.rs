@@ -8,6 +8,7 @@ mod command;
 mod decode;
 pub mod expect;
 mod files;
+mod loudness;
 mod packages;
 
 use std::path::Path;
@@ -30,6 +31,10 @@ pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<()
             Promise::Encode { video } => {
                 let expected = if *video { c.durations.video } else { c.durations.audio };
                 files::media_file(&site, &mut dec, &p.tmp, *video, expected, c.tolerance)?
+            }
+            Promise::Loudness { target, tolerance } => {
+                files::media_file(&site, &mut dec, &p.tmp, false, c.durations.audio, c.tolerance)?;
+                loudness::within(&site, ffmpeg, &p.tmp, *target, *tolerance)?
             }
             Promise::Hls { variants, audio } => packages::hls(&site, c, &mut dec, *variants, *audio)?,
             Promise::Dash { video, audio } => packages::dash(&site, c, &mut dec, *video, *audio)?,
