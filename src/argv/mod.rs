@@ -5,3 +5,4 @@
 pub mod ffmpeg;
 pub mod filters;
 pub mod shaka;
+pub mod storyboard;

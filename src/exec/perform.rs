@@ -38,6 +38,9 @@ pub fn perform(
         Action::Run { tool, args } => runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress).map(drop),
         Action::Hls { tool, args, dir, variants, audio, iframes } => {
             runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
+            if *iframes && *tool == ToolUse::Ffmpeg {
+                crate::kinds::hls::write_iframe_playlists(&r(dir), variants)?;
+            }
             let variants: Vec<(String, PathBuf)> = variants.iter().map(|(n, p)| (n.clone(), r(p))).collect();
             let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
             crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod snippet;
 pub mod sources;
 pub mod steps;
+pub mod story_checks;
 pub mod template;
 pub mod tree;
 pub mod validate;

@@ -14,6 +14,8 @@
 mod dash;
 pub mod geometry;
 mod hls;
+mod iframes;
+pub mod storyboard;
 mod ts;
 
 use std::fmt;
@@ -92,6 +94,7 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
                 geometry::check(package, &path, a, &mut f);
             }
         }
+        checked += storyboard::verify_source(m, &src.id, aspect, &mut f);
     }
     (checked, f.problems)
 }
@@ -99,7 +102,10 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
 /// Checks one package, read from its master playlist or MPD at `path`.
 pub fn check_package(package: PackageKind, path: &Path, source_duration: Option<f64>, f: &mut Findings) {
     match package {
-        PackageKind::Hls => hls::check(path, source_duration, f),
+        PackageKind::Hls => {
+            hls::check(path, source_duration, f);
+            iframes::check(path, f);
+        }
         PackageKind::Dash => dash::check(path, source_duration, f),
     }
 }
