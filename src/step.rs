@@ -25,6 +25,8 @@ pub enum StepKind {
     Command,
     /// Call a webhook when a source's packages are built (and published).
     Notify,
+    /// Sprite sheets and a WebVTT thumbnails track (`outputs.storyboard`).
+    Storyboard,
 }
 
 impl StepKind {
@@ -41,6 +43,7 @@ impl StepKind {
             StepKind::Verify => "verify",
             StepKind::Command => "command",
             StepKind::Notify => "notify",
+            StepKind::Storyboard => "storyboard",
         }
     }
 }

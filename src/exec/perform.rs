@@ -45,9 +45,17 @@ pub fn perform(
             let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
             crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)
         }
-        Action::Dash { tool, args, dir } => {
+        Action::Dash { tool, args, dir, storyboard } => {
             runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
-            crate::kinds::dash::fix_mpd(&r(dir))
+            crate::kinds::dash::fix_mpd(&r(dir))?;
+            match storyboard {
+                Some((folder, grid)) => crate::media::storyboard_mpd::add(&r(dir), &r(folder), grid),
+                None => Ok(()),
+            }
+        }
+        Action::Storyboard { args, dir, grid } => {
+            runner::run(cancel, env.tools.get(ToolUse::Ffmpeg)?, &argv(args), progress)?;
+            crate::media::storyboard::finish(&r(dir), grid).map(drop)
         }
         Action::Notify(n) => super::webhook::deliver(n, &r(&n.out)),
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),

@@ -153,6 +153,10 @@ pub enum Action {
         tool: ToolUse,
         args: Vec<String>,
         dir: PathBuf,
+        /// The source's storyboard folder and grid: its sheets join the package as a DASH-IF
+        /// thumbnails AdaptationSet ([`crate::media::storyboard_mpd`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        storyboard: Option<(PathBuf, crate::media::storyboard::Grid)>,
     },
     WriteFile {
         path: PathBuf,
@@ -164,6 +168,12 @@ pub enum Action {
     Command(CommandRun),
     /// Call a webhook (see [`crate::exec::webhook`]); writes its receipt.
     Notify(notify::NotifyJob),
+    /// ffmpeg writes the sprite sheets and a frame list; vodbuild then writes the WebVTT track.
+    Storyboard {
+        args: Vec<String>,
+        dir: PathBuf,
+        grid: crate::media::storyboard::Grid,
+    },
     /// Check a package; the step fails with one line per problem.
     Verify {
         package: PackageKind,

@@ -50,7 +50,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
-    Ok(Action::Dash { tool, args, dir })
+    let storyboard = super::storyboard::for_package(b, probe);
+    Ok(Action::Dash { tool, args, dir, storyboard })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

@@ -14,6 +14,7 @@ pub mod metadata;
 pub mod notify;
 pub mod probe;
 pub mod publish;
+pub mod storyboard;
 pub mod thumbnails;
 pub mod verify;
 
@@ -43,6 +44,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Verify => verify::RECIPE,
         StepKind::Command => command::RECIPE,
         StepKind::Notify => notify::RECIPE,
+        StepKind::Storyboard => storyboard::RECIPE,
     }
 }
 
@@ -54,6 +56,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::PackageDash, _) => "outputs.dash".into(),
         (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
         (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
+        (StepKind::Storyboard, _) => "outputs.storyboard".into(),
         (StepKind::Command, _) => format!("steps.{}", command::name(step)),
         (StepKind::Notify, s) => format!("notify {}", s.name().unwrap_or_default()),
         (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
@@ -66,6 +69,7 @@ pub fn setting(step: &Step) -> String {
 pub fn reads_source(kind: StepKind) -> bool {
     match kind {
         StepKind::Probe | StepKind::Encode | StepKind::Thumbnails | StepKind::AudioOnly => true,
+        StepKind::Storyboard => true,
         StepKind::PackageHls
         | StepKind::PackageDash
         | StepKind::Metadata
@@ -81,7 +85,7 @@ pub fn reads_source(kind: StepKind) -> bool {
 pub fn writes_folder(kind: StepKind) -> bool {
     match kind {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
-        StepKind::Command => true,
+        StepKind::Command | StepKind::Storyboard => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
         StepKind::Notify => false,
     }
@@ -106,6 +110,7 @@ pub(crate) fn action<'o>(
         StepKind::Metadata => metadata::action(b, probe, outputs_of),
         StepKind::Command => command::action(b)?,
         StepKind::Notify => notify::action(b, probe, outputs_of)?,
+        StepKind::Storyboard => storyboard::action(b, probe)?,
     };
     Ok((action, first.id.clone()))
 }
@@ -122,6 +127,7 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
         StepKind::Publish => Promise::Nothing,
         StepKind::Command => command::promise(m, &sg.g[n]),
         StepKind::Notify => Promise::Json,
+        StepKind::Storyboard => storyboard::promise(m),
     }
 }
 

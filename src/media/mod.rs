@@ -7,3 +7,4 @@ pub mod mp4;
 pub mod mpd;
 pub mod probe;
 pub mod storyboard;
+pub mod storyboard_mpd;

@@ -106,7 +106,10 @@ pub fn check_package(package: PackageKind, path: &Path, source_duration: Option<
             hls::check(path, source_duration, f);
             iframes::check(path, f);
         }
-        PackageKind::Dash => dash::check(path, source_duration, f),
+        PackageKind::Dash => {
+            dash::check(path, source_duration, f);
+            storyboard::check_mpd(path, f);
+        }
     }
 }
 

@@ -105,3 +105,31 @@ pub fn verify_source(m: &crate::manifest::Manifest, source: &str, aspect: Option
     }
     1
 }
+
+/// The DASH-IF thumbnails AdaptationSets of the MPD at `path`: a `CxR` tile property, and
+/// every sheet the timeline names exists with the Representation's size, a whole number of
+/// tiles wide and high.
+pub fn check_mpd(path: &Path, f: &mut super::Findings) {
+    let Ok(text) = std::fs::read_to_string(path) else { return };
+    let Ok(sets) = crate::media::storyboard_mpd::image_sets(&text) else { return };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for s in sets {
+        let Some((c, r)) = s.tiles.filter(|(c, r)| *c > 0 && *r > 0) else {
+            f.add(path, "image AdaptationSet", "no EssentialProperty thumbnail_tile with a CxR value");
+            continue;
+        };
+        if s.width % c != 0 || s.height % r != 0 {
+            f.add(path, "image Representation", format!("{}x{} is not {c}x{r} whole tiles", s.width, s.height));
+        }
+        let count: i64 = s.timeline.iter().map(|(_, r)| r + 1).sum();
+        for n in 0..count.clamp(0, MAX_TILES as i64) as u64 {
+            let file = s.media.replace("$Number$", &(s.start_number + n).to_string());
+            let size = std::fs::read(dir.join(&file)).ok().and_then(|b| jpeg_size(&b));
+            match size {
+                Some(wh) if wh == (s.width, s.height) => {}
+                Some((w, h)) => f.add(&dir.join(&file), "sprite sheet", format!("{w}x{h}, the MPD says {}x{}", s.width, s.height)),
+                None => f.add(&dir.join(&file), "sprite sheet", "missing or not a JPEG"),
+            }
+        }
+    }
+}

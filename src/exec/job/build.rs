@@ -76,6 +76,7 @@ fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
     let main = match action {
         Action::Probe { .. } => Some(ToolUse::Ffprobe),
         Action::Run { tool, .. } | Action::Hls { tool, .. } | Action::Dash { tool, .. } => Some(*tool),
+        Action::Storyboard { .. } => Some(ToolUse::Ffmpeg),
         // A command step's program is pinned by its action (crate::job::CommandRun::digest).
         Action::WriteFile { .. }
         | Action::Verify { .. }
