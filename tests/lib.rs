@@ -40,6 +40,7 @@ mod slurm;
 mod slurm_cluster;
 mod slurm_support;
 mod source_geometry;
+mod storyboard;
 mod storage;
 mod storage_azure;
 mod tamper;

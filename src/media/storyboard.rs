@@ -33,7 +33,7 @@ pub struct Grid {
 impl Grid {
     /// Tiles `width` wide at the displayed aspect (width / height, rotation and SAR applied).
     pub fn new(interval: f64, (columns, rows): (u32, u32), width: u32, aspect: f64, duration: f64) -> Grid {
-        let h = (width as f64 / aspect.max(1e-3) / 2.0).round() as u32 * 2;
+        let h = (width as f64 / aspect.max(1e-3)).round() as u32;
         Grid { interval, columns, rows, tile_w: width, tile_h: h.clamp(2, MAX_TILE_H), duration }
     }
     pub fn per_sheet(&self) -> u32 {
