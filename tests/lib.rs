@@ -20,6 +20,7 @@ mod dry_run;
 mod exec_job;
 mod hints;
 mod hostile;
+mod iframes;
 mod incremental;
 mod lifecycle;
 mod manifest_corpus;
