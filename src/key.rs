@@ -11,10 +11,11 @@
 //! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
 //! | `probe`        | none (`{}`), or `source_checks: lenient`                        | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
-//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
-//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise)          | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio, segment seconds, segment type, packager; `iframe_playlists` when set, and `iframe_playlists: true` for ffmpeg with fMP4, whose I-frame playlists vodbuild writes) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise)          | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio); with `outputs.storyboard`, its sprite sheets and track |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
+//! | `storyboard`   | the `outputs.storyboard` block (interval, columns, rows, width, format) | ffmpeg          | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
@@ -56,6 +57,7 @@
 //! | `package_dash` | the MPD has one representation per packaged stream; init, segments, durations and first/last decode as for HLS |
 //! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
+//! | `storyboard`   | `storyboard.vtt` parses; every cue names a sheet of `columns*w x rows*h` and a rectangle inside it; first and last sheets decode |
 //! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
 //! | `command`      | exactly the declared files, none empty; `.vtt` files start with `WEBVTT`  |
 //! | `notify`       | its receipt: a non-empty, complete JSON document (written on a 2xx answer)  |
@@ -121,6 +123,7 @@ mod tests {
             (StepKind::Verify, "0cf041e05bc9d3e03cb83c94a331e9e38e322a5ad6935b9c97ef766185766ec1"),
             (StepKind::Command, "8df5b29c41f5e08de78810e9163c379e59e2219348b80d89b500ac6e2d26d559"),
             (StepKind::Notify, "cd471cb50a0fc6b13eee118f435e47d0a90092d795e44d976701defa3501fe80"),
+            (StepKind::Storyboard, "a6822ea373534fc6b6efce57f8ad42c1849f08f842c48105bba0b2fd36e70106"),
         ];
         for (kind, pin) in pins {
             assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());
