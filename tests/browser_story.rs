@@ -41,7 +41,9 @@ fn build(packager: &str) -> tempfile::TempDir {
     assert!(y.contains("storyboard:"), "{y}");
     std::fs::write(dir.path().join("pipeline.yaml"), y).unwrap();
     let old = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(std::iter::once(repo().join("target/tools/bin")).chain(std::env::split_paths(&old))).unwrap();
+    let path =
+        std::env::join_paths(std::iter::once(repo().join("target/tools/bin")).chain(std::env::split_paths(&old)))
+            .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_vodbuild"))
         .args(["run", "pipeline.yaml"])
         .current_dir(dir.path())
@@ -66,7 +68,11 @@ fn thumbs(server: &StaticServer, manifest: &str, vtt: Option<&str>, times: &str)
     }
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON from thumbs.mjs: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON from thumbs.mjs: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
     serde_json::from_str(line).unwrap()
 }
 
@@ -88,7 +94,7 @@ fn tiles(r: &Value) -> Vec<(String, u64, u64, u64, u64)> {
 }
 
 #[test]
-fn shaka_get_thumbnails_returns_the_tile_for_a_time_with_both_packagers() {
+fn thumbnails_give_the_right_tile_and_iframe_masters_play_with_both_packagers() {
     for packager in ["ffmpeg", "shaka"] {
         let dir = build(packager);
         let server = StaticServer::start(&[("/player", &player_dir()), ("/content", dir.path())]);
@@ -105,7 +111,36 @@ fn shaka_get_thumbnails_returns_the_tile_for_a_time_with_both_packagers() {
         assert_eq!(tiles(&dash), expected, "{packager}: DASH image AdaptationSet: {dash}");
         let vtt = thumbs(&server, "out/sample/hls/master.m3u8", Some("out/sample/storyboard/storyboard.vtt"), times);
         assert_eq!(tiles(&vtt), expected, "{packager}: WebVTT track on the HLS package: {vtt}");
-        let errors: Vec<String> = server.hits().iter().filter(|h| h.status >= 400).map(|h| format!("{} {}", h.path, h.status)).collect();
+        for page in ["hls.html", "shaka.html"] {
+            plays(&server, page, "out/sample/hls/master.m3u8");
+        }
+        let errors: Vec<String> =
+            server.hits().iter().filter(|h| h.status >= 400).map(|h| format!("{} {}", h.path, h.status)).collect();
         assert!(errors.is_empty(), "{packager}: {errors:?}");
     }
+}
+
+/// play.mjs (the shared player script of `tests/browser.rs`): the master with its I-frame
+/// playlists plays to the end, switches rendition, and no error of any kind is seen.
+fn plays(server: &StaticServer, page: &str, manifest: &str) {
+    let out = Command::new("node")
+        .arg(player_dir().join("play.mjs"))
+        .args(["--page", &server.url(&format!("player/{page}")), "--url", &server.url(&format!("content/{manifest}"))])
+        .args(["--timeout-ms", "60000", "--chromium", CHROMIUM])
+        .current_dir(player_dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let r: Value = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or(Value::Null);
+    eprintln!("browser_story: {page} {manifest}: ok={} errors={}", r["ok"], r["errors"]);
+    assert!(
+        out.status.success() && r["ok"] == Value::Bool(true),
+        "{page} on {manifest}: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

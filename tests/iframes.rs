@@ -33,7 +33,10 @@ fn ffmpeg_packager_writes_iframe_playlists_that_verify_and_a_shifted_range_fails
     let master = ws.read("out/media/a/hls/master.m3u8");
     for r in ["144p", "90p"] {
         let tag = format!("#EXT-X-I-FRAME-STREAM-INF:");
-        assert!(master.lines().any(|l| l.starts_with(&tag) && l.contains(&format!("URI=\"{r}/iframes.m3u8\""))), "{master}");
+        assert!(
+            master.lines().any(|l| l.starts_with(&tag) && l.contains(&format!("URI=\"{r}/iframes.m3u8\""))),
+            "{master}"
+        );
         let e = entries(&ws.path(&format!("out/media/a/hls/{r}/iframes.m3u8")));
         // gop_seconds 2 over 5 s: key frames at 0, 2, 4.
         assert_eq!(e.len(), 3, "{r}: {e:?}");
@@ -91,13 +94,18 @@ fn ts_with_ffmpeg_has_none_asking_is_refused_and_false_turns_them_off() {
     assert!(!ws.read("out/media/a/hls/master.m3u8").contains("I-FRAME"));
     assert!(!ws.path("out/media/a/hls/144p/iframes.m3u8").exists());
 
-    let asked = Manifest::small().output_field("hls", "segment_type", "ts").output_field("hls", "iframe_playlists", "true");
+    let asked =
+        Manifest::small().output_field("hls", "segment_type", "ts").output_field("hls", "iframe_playlists", "true");
     ws.write_manifest(&asked.yaml());
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
     assert!(out.stderr.contains("outputs.hls.iframe_playlists") && out.stderr.contains("fMP4"), "{}", out.describe());
 
     for packager in ["ffmpeg", "shaka"] {
-        let off = Manifest::small().output_field("hls", "packager", packager).output_field("hls", "iframe_playlists", "false");
+        let off = Manifest::small().output_field("hls", "packager", packager).output_field(
+            "hls",
+            "iframe_playlists",
+            "false",
+        );
         ws.write_manifest(&off.yaml());
         ws.run_ok();
         assert!(!ws.read("out/media/a/hls/master.m3u8").contains("I-FRAME"), "{packager}");

@@ -55,7 +55,10 @@ fn sheets_track_and_dash_image_set_verify_and_a_wrong_sheet_fails() {
     assert!(vtt.contains("00:00:03.000 --> 00:00:04.000\nsprite-1.jpg#xywh=64,36,64,36"), "{vtt}");
     assert_eq!(sheet(&ws, "out/media/a/storyboard/sprite-1.jpg"), (128, 72));
     assert_eq!(sheet(&ws, "out/media/a/storyboard/sprite-2.jpg"), (128, 72), "the last sheet is padded to the grid");
-    assert!(!ws.path("out/media/a/storyboard/sprite-3.jpg").exists() && !ws.path("out/media/a/storyboard/tiles.txt").exists());
+    assert!(
+        !ws.path("out/media/a/storyboard/sprite-3.jpg").exists()
+            && !ws.path("out/media/a/storyboard/tiles.txt").exists()
+    );
 
     let mpd = ws.read("out/media/a/dash/manifest.mpd");
     for needle in [
@@ -133,7 +136,9 @@ fn changing_the_storyboard_reruns_only_its_steps() {
     assert!(ws.read("out/media/a/dash/manifest.mpd").contains("value=\"3x1\""));
 
     // Without DASH, only the storyboard (and the metadata that lists outputs) runs.
-    let no_dash = |b: &str| with_board(b).lines().filter(|l| !l.trim_start().starts_with("dash:")).collect::<Vec<_>>().join("\n") + "\n";
+    let no_dash = |b: &str| {
+        with_board(b).lines().filter(|l| !l.trim_start().starts_with("dash:")).collect::<Vec<_>>().join("\n") + "\n"
+    };
     ws.write_manifest(&no_dash("{interval: 1, columns: 3, rows: 1, width: 64}"));
     ws.run_ok();
     ws.write_manifest(&no_dash("{interval: 0.5, columns: 3, rows: 1, width: 64}"));

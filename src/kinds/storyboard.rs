@@ -38,12 +38,19 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
 /// The sheets and track match the grid (the tile height comes from the probe at check time).
 pub fn promise(m: &Manifest) -> Promise {
     let s = m.raw.outputs.storyboard.as_ref();
-    Promise::Storyboard { columns: s.map_or(1, |s| s.columns), rows: s.map_or(1, |s| s.rows), tile_w: s.map_or(0, |s| s.width) }
+    Promise::Storyboard {
+        columns: s.map_or(1, |s| s.columns),
+        rows: s.map_or(1, |s| s.rows),
+        tile_w: s.map_or(0, |s| s.width),
+    }
 }
 
 /// The DASH package of a source with a storyboard reads it (its sheets join the MPD): an edge
 /// storyboard → package_dash among `made` (the source's steps, with their verify steps).
-pub fn link_dash(sg: &mut crate::dag::StepGraph, made: &[(petgraph::graph::NodeIndex, Option<petgraph::graph::NodeIndex>)]) {
+pub fn link_dash(
+    sg: &mut crate::dag::StepGraph,
+    made: &[(petgraph::graph::NodeIndex, Option<petgraph::graph::NodeIndex>)],
+) {
     let find = |k: StepKind| made.iter().map(|(n, _)| *n).find(|n| sg.g[*n].kind == k);
     if let (Some(s), Some(d)) = (find(StepKind::Storyboard), find(StepKind::PackageDash)) {
         sg.g.add_edge(s, d, ());

@@ -13,7 +13,6 @@ use std::path::Path;
 
 use super::mp4::{be32, boxes, child};
 
-
 /// Most samples one `trun` may declare (input-controlled count; a 10 s fragment at 240 fps
 /// has 2400).
 const MAX_SAMPLES: u32 = 1_000_000;
@@ -97,9 +96,12 @@ fn fragment(moof: &[u8], at: u64, d: Defaults, out: &mut Vec<SyncSample>) -> Res
     };
     let _ = field(0x2, 0);
     let (dur, size, flags) = (field(0x8, d.duration), field(0x10, d.size), field(0x20, d.flags));
-    let mut time = child(traf, b"tfdt")
-        .map(|t| if t.first() == Some(&1) { u64::from_be_bytes(t[4..12].try_into().unwrap()) } else { be32(t, 4) as u64 })
-        .unwrap_or(0);
+    let mut time =
+        child(traf, b"tfdt")
+            .map(|t| {
+                if t.first() == Some(&1) { u64::from_be_bytes(t[4..12].try_into().unwrap()) } else { be32(t, 4) as u64 }
+            })
+            .unwrap_or(0);
     for (typ, trun) in boxes(traf) {
         if &typ == b"trun" {
             time = run(trun, (base, at, time), (dur, size, flags), out)?;
@@ -109,7 +111,12 @@ fn fragment(moof: &[u8], at: u64, d: Defaults, out: &mut Vec<SyncSample>) -> Res
 }
 
 /// One `trun`: `(base, moof, time)` its data base, its moof's offset and its first decode time.
-fn run(trun: &[u8], (base, moof, mut time): (u64, u64, u64), def: (u32, u32, u32), out: &mut Vec<SyncSample>) -> Result<u64, String> {
+fn run(
+    trun: &[u8],
+    (base, moof, mut time): (u64, u64, u64),
+    def: (u32, u32, u32),
+    out: &mut Vec<SyncSample>,
+) -> Result<u64, String> {
     let flags = be32(trun, 0) & 0x00ff_ffff;
     let count = be32(trun, 4);
     if count > MAX_SAMPLES {
@@ -154,7 +161,8 @@ fn run(trun: &[u8], (base, moof, mut time): (u64, u64, u64), def: (u32, u32, u32
 pub fn write_playlist(index: &Path) -> Result<(), String> {
     let dir = index.parent().unwrap_or(Path::new("."));
     let pl = media_playlist(index)?;
-    let init = pl.segments.iter().find_map(|s| s.map.as_ref()).ok_or_else(|| format!("{}: no EXT-X-MAP", index.display()))?;
+    let init =
+        pl.segments.iter().find_map(|s| s.map.as_ref()).ok_or_else(|| format!("{}: no EXT-X-MAP", index.display()))?;
     let d = defaults(&dir.join(&init.uri))?;
     let mut frames: Vec<(String, SyncSample)> = Vec::new();
     let mut end = 0u64;
@@ -175,9 +183,8 @@ pub fn write_playlist(index: &Path) -> Result<(), String> {
 
 fn render(init: &str, frames: &[(String, SyncSample)], end: u64, timescale: u32) -> String {
     let secs = |a: u64, b: u64| b.saturating_sub(a) as f64 / timescale as f64;
-    let durs: Vec<f64> = (0..frames.len())
-        .map(|i| secs(frames[i].1.time, frames.get(i + 1).map(|f| f.1.time).unwrap_or(end)))
-        .collect();
+    let durs: Vec<f64> =
+        (0..frames.len()).map(|i| secs(frames[i].1.time, frames.get(i + 1).map(|f| f.1.time).unwrap_or(end))).collect();
     let target = durs.iter().cloned().fold(1.0f64, f64::max).ceil() as u64;
     let mut s = format!(
         "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP:URI=\"{init}\"\n"
@@ -221,7 +228,10 @@ pub fn check_playlist(path: &Path) -> Result<Vec<String>, String> {
         let (off, len) = (r.offset.unwrap_or(0), r.length);
         let samples = &cache.as_ref().expect("filled").1;
         if !samples.iter().any(|s| s.moof == off && s.end <= off + len) {
-            problems.push(format!("{}: byte range {len}@{off} does not start at a fragment holding a whole sync sample", seg.uri));
+            problems.push(format!(
+                "{}: byte range {len}@{off} does not start at a fragment holding a whole sync sample",
+                seg.uri
+            ));
         }
         if problems.len() >= 20 {
             break;

@@ -65,7 +65,8 @@ pub fn tile_times(list: &str) -> Result<Vec<f64>, String> {
         .ok_or("frame list has no time base")?;
     let mut times = Vec::new();
     for l in list.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let pts: f64 = l.split(',').nth(2).and_then(|p| p.trim().parse().ok()).ok_or_else(|| format!("bad frame line `{l}`"))?;
+        let pts: f64 =
+            l.split(',').nth(2).and_then(|p| p.trim().parse().ok()).ok_or_else(|| format!("bad frame line `{l}`"))?;
         times.push(pts * tb.0 / tb.1);
         if times.len() as u32 >= MAX_TILES {
             break;
@@ -104,7 +105,11 @@ pub fn finish(dir: &Path, g: &Grid) -> Result<usize, String> {
     for n in 1..=sheets + 1 {
         let exists = dir.join(format!("sprite-{n}.jpg")).exists();
         if exists != (n <= sheets) {
-            return Err(format!("{} tiles need {sheets} sprite sheets, but sprite-{n}.jpg {}", times.len(), if exists { "exists" } else { "is missing" }));
+            return Err(format!(
+                "{} tiles need {sheets} sprite sheets, but sprite-{n}.jpg {}",
+                times.len(),
+                if exists { "exists" } else { "is missing" }
+            ));
         }
     }
     let path = dir.join(VTT);

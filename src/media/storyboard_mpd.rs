@@ -91,7 +91,12 @@ pub fn image_sets(text: &str) -> Result<Vec<ImageSet>, String> {
                 let a: HashMap<String, String> = e
                     .attributes()
                     .flatten()
-                    .map(|x| (String::from_utf8_lossy(x.key.as_ref()).into_owned(), String::from_utf8_lossy(&x.value).into_owned()))
+                    .map(|x| {
+                        (
+                            String::from_utf8_lossy(x.key.as_ref()).into_owned(),
+                            String::from_utf8_lossy(&x.value).into_owned(),
+                        )
+                    })
                     .collect();
                 let num = |k: &str| a.get(k).and_then(|v| v.parse::<u64>().ok());
                 match e.local_name().as_ref() {
@@ -108,7 +113,8 @@ pub fn image_sets(text: &str) -> Result<Vec<ImageSet>, String> {
                     }
                     b"EssentialProperty" if a.get("schemeIdUri").map(String::as_str) == Some(SCHEME) => {
                         let v = a.get("value").and_then(|v| v.split_once('x'));
-                        sets.last_mut().expect("inside").tiles = v.and_then(|(c, r)| Some((c.parse().ok()?, r.parse().ok()?)));
+                        sets.last_mut().expect("inside").tiles =
+                            v.and_then(|(c, r)| Some((c.parse().ok()?, r.parse().ok()?)));
                     }
                     b"SegmentTemplate" => {
                         let s = sets.last_mut().expect("inside");

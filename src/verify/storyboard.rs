@@ -98,7 +98,12 @@ fn time(s: &str) -> Option<f64> {
 
 /// `vodbuild verify` of one source's storyboard (when the manifest asks for one): the grid
 /// from the manifest, the aspect from the probe. Returns 1 when a storyboard was checked.
-pub fn verify_source(m: &crate::manifest::Manifest, source: &str, aspect: Option<f64>, f: &mut super::Findings) -> usize {
+pub fn verify_source(
+    m: &crate::manifest::Manifest,
+    source: &str,
+    aspect: Option<f64>,
+    f: &mut super::Findings,
+) -> usize {
     let Some(s) = &m.raw.outputs.storyboard else { return 0 };
     let dir = crate::layout::folder(m, source, "storyboard");
     let e = Expect { columns: s.columns, rows: s.rows, tile_w: s.width, tile_h: 0, aspect };
@@ -129,7 +134,9 @@ pub fn check_mpd(path: &Path, f: &mut super::Findings) {
             let size = std::fs::read(dir.join(&file)).ok().and_then(|b| jpeg_size(&b));
             match size {
                 Some(wh) if wh == (s.width, s.height) => {}
-                Some((w, h)) => f.add(&dir.join(&file), "sprite sheet", format!("{w}x{h}, the MPD says {}x{}", s.width, s.height)),
+                Some((w, h)) => {
+                    f.add(&dir.join(&file), "sprite sheet", format!("{w}x{h}, the MPD says {}x{}", s.width, s.height))
+                }
                 None => f.add(&dir.join(&file), "sprite sheet", "missing or not a JPEG"),
             }
         }

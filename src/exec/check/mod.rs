@@ -38,7 +38,9 @@ pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<()
             Promise::AudioOnly => files::audio_only(&site, &mut dec, c.durations.audio, c.tolerance)?,
             Promise::Nothing => {}
             Promise::Command { files } => command::files(&site, files)?,
-            Promise::Storyboard { columns, rows, tile_w } => storyboard::check(&site, &mut dec, (*columns, *rows, *tile_w))?,
+            Promise::Storyboard { columns, rows, tile_w } => {
+                storyboard::check(&site, &mut dec, (*columns, *rows, *tile_w))?
+            }
         }
     }
     // The first and last frames of everything, in one ffmpeg when all is well.

@@ -13,7 +13,10 @@ pub fn check(site: &Site, dec: &mut Decoder, (columns, rows, tile_w): (u32, u32,
     }
     let first = site.tmp.join("sprite-1.jpg");
     dec.file(site, &first);
-    let last = (2..=crate::media::storyboard::MAX_TILES).map(|n| site.tmp.join(format!("sprite-{n}.jpg"))).take_while(|p| p.exists()).last();
+    let last = (2..=crate::media::storyboard::MAX_TILES)
+        .map(|n| site.tmp.join(format!("sprite-{n}.jpg")))
+        .take_while(|p| p.exists())
+        .last();
     if let Some(last) = last {
         dec.file(site, &last);
     }
