@@ -5,14 +5,11 @@
 //! HLS master listing I-frame playlists (vodbuild's, `packager: ffmpeg`; and Shaka Packager's)
 //! with no error. Needs what `cargo xtask setup` installs; missing pieces fail the test.
 
-#[path = "browser/server.rs"]
-mod server;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::browser::server::StaticServer;
 use serde_json::Value;
-use server::StaticServer;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 

@@ -32,9 +32,9 @@ fn ffmpeg_packager_writes_iframe_playlists_that_verify_and_a_shifted_range_fails
     ws.run_ok();
     let master = ws.read("out/media/a/hls/master.m3u8");
     for r in ["144p", "90p"] {
-        let tag = format!("#EXT-X-I-FRAME-STREAM-INF:");
+        let tag = "#EXT-X-I-FRAME-STREAM-INF:";
         assert!(
-            master.lines().any(|l| l.starts_with(&tag) && l.contains(&format!("URI=\"{r}/iframes.m3u8\""))),
+            master.lines().any(|l| l.starts_with(tag) && l.contains(&format!("URI=\"{r}/iframes.m3u8\""))),
             "{master}"
         );
         let e = entries(&ws.path(&format!("out/media/a/hls/{r}/iframes.m3u8")));
