@@ -53,7 +53,7 @@
 //! |----------------|---------------------------------------------------------------------------|
 //! | `probe`, `metadata`, `verify` | a non-empty, complete JSON document                         |
 //! | `encode`       | MP4 boxes cover the file; a `moov` with a video (audio) track with samples; its duration matches the source's; first and last frames decode |
-//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode |
+//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode; fMP4 I-frame playlists' byte ranges each start at a `moof` and hold a whole sync sample |
 //! | `package_dash` | the MPD has one representation per packaged stream; init, segments, durations and first/last decode as for HLS |
 //! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |

@@ -8,6 +8,7 @@ mod command;
 mod decode;
 pub mod expect;
 mod files;
+mod iframes;
 mod packages;
 mod storyboard;
 
@@ -32,7 +33,10 @@ pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<()
                 let expected = if *video { c.durations.video } else { c.durations.audio };
                 files::media_file(&site, &mut dec, &p.tmp, *video, expected, c.tolerance)?
             }
-            Promise::Hls { variants, audio } => packages::hls(&site, c, &mut dec, *variants, *audio)?,
+            Promise::Hls { variants, audio } => {
+                packages::hls(&site, c, &mut dec, *variants, *audio)?;
+                iframes::check(&site)?
+            }
             Promise::Dash { video, audio } => packages::dash(&site, c, &mut dec, *video, *audio)?,
             Promise::Thumbnails { at_least_one } => files::thumbnails(&site, &mut dec, *at_least_one)?,
             Promise::AudioOnly => files::audio_only(&site, &mut dec, c.durations.audio, c.tolerance)?,
