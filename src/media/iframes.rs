@@ -96,12 +96,12 @@ fn fragment(moof: &[u8], at: u64, d: Defaults, out: &mut Vec<SyncSample>) -> Res
     };
     let _ = field(0x2, 0);
     let (dur, size, flags) = (field(0x8, d.duration), field(0x10, d.size), field(0x20, d.flags));
-    let mut time =
-        child(traf, b"tfdt")
-            .map(|t| {
-                if t.first() == Some(&1) { u64::from_be_bytes(t[4..12].try_into().unwrap()) } else { be32(t, 4) as u64 }
-            })
-            .unwrap_or(0);
+    let mut time = child(traf, b"tfdt")
+        .map(|t| match (t.first(), t.get(4..12)) {
+            (Some(1), Some(v)) => u64::from_be_bytes(v.try_into().expect("8 bytes")),
+            _ => be32(t, 4) as u64,
+        })
+        .unwrap_or(0);
     for (typ, trun) in boxes(traf) {
         if &typ == b"trun" {
             time = run(trun, (base, at, time), (dur, size, flags), out)?;
@@ -149,10 +149,10 @@ fn run(
         let (d, s) = (take(0x100, def.0), take(0x200, def.1));
         let f = take(0x400, if n == 0 { first_flags.unwrap_or(def.2) } else { def.2 });
         if f & 0x0001_0000 == 0 && out.len() < MAX_IFRAMES {
-            out.push(SyncSample { moof, end: data + s as u64, time });
+            out.push(SyncSample { moof, end: data.saturating_add(s as u64), time });
         }
-        data += s as u64;
-        time += d as u64;
+        data = data.saturating_add(s as u64);
+        time = time.saturating_add(d as u64);
     }
     Ok(time)
 }
@@ -190,7 +190,7 @@ fn render(init: &str, frames: &[(String, SyncSample)], end: u64, timescale: u32)
         "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP:URI=\"{init}\"\n"
     );
     for ((uri, f), d) in frames.iter().zip(durs) {
-        s += &format!("#EXTINF:{d:.3},\n#EXT-X-BYTERANGE:{}@{}\n{uri}\n", f.end - f.moof, f.moof);
+        s += &format!("#EXTINF:{d:.3},\n#EXT-X-BYTERANGE:{}@{}\n{uri}\n", f.end.saturating_sub(f.moof), f.moof);
     }
     s + "#EXT-X-ENDLIST\n"
 }
@@ -227,7 +227,7 @@ pub fn check_playlist(path: &Path) -> Result<Vec<String>, String> {
         }
         let (off, len) = (r.offset.unwrap_or(0), r.length);
         let samples = &cache.as_ref().expect("filled").1;
-        if !samples.iter().any(|s| s.moof == off && s.end <= off + len) {
+        if !samples.iter().any(|s| s.moof == off && s.end > s.moof && s.end <= off.saturating_add(len)) {
             problems.push(format!(
                 "{}: byte range {len}@{off} does not start at a fragment holding a whole sync sample",
                 seg.uri
@@ -238,4 +238,76 @@ pub fn check_playlist(path: &Path) -> Result<Vec<String>, String> {
         }
     }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bx(t: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(t);
+        v.extend_from_slice(body);
+        v
+    }
+
+    /// styp, then a fragment of 3 samples (sync, non-sync, non-sync) of 10, 20, 30 bytes,
+    /// 512 ticks each, decode time 1024; trun with data offset, sizes and flags per sample.
+    fn segment() -> Vec<u8> {
+        let tfhd = bx(b"tfhd", &[0, 2, 0, 0, 0, 0, 0, 1]); // default-base-is-moof
+        let mut tfdt_body = vec![0, 0, 0, 0];
+        tfdt_body.extend(1024u32.to_be_bytes());
+        let tfdt = bx(b"tfdt", &tfdt_body);
+        let mut trun_body = vec![0, 0, 0x06, 0x01]; // flags 0x601: data offset, per-sample size and flags
+        trun_body.extend(3u32.to_be_bytes());
+        let offset_at = trun_body.len();
+        trun_body.extend(0u32.to_be_bytes());
+        for (size, flags) in [(10u32, 0x0200_0000u32), (20, 0x0101_0000), (30, 0x0101_0000)] {
+            trun_body.extend(size.to_be_bytes());
+            trun_body.extend(flags.to_be_bytes());
+        }
+        let traf_len = 8 + tfhd.len() + tfdt.len() + 8 + trun_body.len();
+        let moof_len = 8 + 8 + traf_len; // moof header + mfhd (8) + traf
+        let data_offset = (moof_len + 8) as u32; // first byte after the mdat header
+        trun_body[offset_at..offset_at + 4].copy_from_slice(&data_offset.to_be_bytes());
+        let traf = bx(b"traf", &[tfhd, tfdt, bx(b"trun", &trun_body)].concat());
+        let moof = bx(b"moof", &[bx(b"mfhd", &[]), traf].concat());
+        assert_eq!(moof.len(), moof_len);
+        [bx(b"styp", b"msdhmsdh"), moof, bx(b"mdat", &[0u8; 60])].concat()
+    }
+
+    #[test]
+    fn finds_the_sync_sample_and_its_range() {
+        let d = Defaults { timescale: 1000, duration: 512, size: 0, flags: 0 };
+        let seg = segment();
+        let (samples, end) = sync_samples(&seg, d).unwrap();
+        let moof = 16u64; // after the 16-byte styp
+        let mdat_data = seg.len() as u64 - 60;
+        assert_eq!(samples, vec![SyncSample { moof, end: mdat_data + 10, time: 1024 }]);
+        assert_eq!(end, 1024 + 3 * 512, "default duration from the trex defaults");
+        let text = render("init.mp4", &[("s.m4s".into(), samples[0])], end, 1000);
+        assert!(
+            text.contains(&format!("#EXTINF:1.536,\n#EXT-X-BYTERANGE:{}@16\ns.m4s\n", mdat_data + 10 - 16)),
+            "{text}"
+        );
+        assert!(text.contains("#EXT-X-TARGETDURATION:2\n") && text.contains("#EXT-X-I-FRAMES-ONLY"), "{text}");
+    }
+
+    #[test]
+    fn hostile_sample_tables_are_errors_not_panics() {
+        let d = Defaults { timescale: 1000, ..Default::default() };
+        let mut seg = segment();
+        // A box that claims more bytes than the file has.
+        seg[16..20].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(sync_samples(&seg, d).is_err());
+        // A trun declaring more samples than it holds.
+        let mut trun = vec![0, 0, 0x02, 0x00];
+        trun.extend(1000u32.to_be_bytes());
+        let moof = bx(b"moof", &bx(b"traf", &[bx(b"tfhd", &[0; 8]), bx(b"trun", &trun)].concat()));
+        assert!(sync_samples(&moof, d).unwrap_err().contains("shorter than its sample count"));
+        let mut huge = vec![0, 0, 0, 0];
+        huge.extend(u32::MAX.to_be_bytes());
+        let moof = bx(b"moof", &bx(b"traf", &[bx(b"tfhd", &[0; 8]), bx(b"trun", &huge)].concat()));
+        assert!(sync_samples(&moof, d).unwrap_err().contains("more than"));
+    }
 }

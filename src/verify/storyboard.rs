@@ -56,6 +56,7 @@ fn cue(dir: &Path, payload: &str, e: &Expect, sheets: &mut HashMap<String, Optio
     let (file, xywh) = payload.split_once("#xywh=").ok_or_else(|| format!("`{payload}` has no #xywh="))?;
     let n: Vec<u32> = xywh.split(',').filter_map(|v| v.trim().parse().ok()).collect();
     let [x, y, w, h] = n[..] else { return Err(format!("`{xywh}` is not x,y,w,h")) };
+    let (x, y, w, h) = (x as u64, y as u64, w as u64, h as u64);
     if file.contains('/') || file.contains("..") {
         return Err(format!("`{file}` is not a file of the storyboard folder"));
     }
@@ -64,14 +65,15 @@ fn cue(dir: &Path, payload: &str, e: &Expect, sheets: &mut HashMap<String, Optio
         sheets.insert(file.to_string(), size);
     }
     let (sw, sh) = sheets[file].ok_or_else(|| format!("{file} is missing or not a JPEG"))?;
-    let (gw, gh) = (e.columns * w, e.rows * h);
+    let (sw, sh) = (sw as u64, sh as u64);
+    let (gw, gh) = (e.columns as u64 * w, e.rows as u64 * h);
     if e.columns > 0 && (sw, sh) != (gw, gh) {
         return Err(format!("{file} is {sw}x{sh}, not {}x{} tiles of {w}x{h} = {gw}x{gh}", e.columns, e.rows));
     }
     if x + w > sw || y + h > sh {
         return Err(format!("{x},{y},{w},{h} falls outside {file} ({sw}x{sh})"));
     }
-    if (e.tile_w > 0 && w != e.tile_w) || (e.tile_h > 0 && h != e.tile_h) {
+    if (e.tile_w > 0 && w != e.tile_w as u64) || (e.tile_h > 0 && h != e.tile_h as u64) {
         return Err(format!("tile {w}x{h}, expected {}x{}", e.tile_w, e.tile_h));
     }
     if let Some(a) = e.aspect {
