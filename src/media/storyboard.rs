@@ -139,3 +139,50 @@ pub fn jpeg_size(b: &[u8]) -> Option<(u32, u32)> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiles_follow_the_displayed_aspect_and_fill_rows_first() {
+        let g = Grid::new(2.0, (3, 2), 160, 16.0 / 9.0, 13.0);
+        assert_eq!((g.tile_w, g.tile_h, g.sheet_size()), (160, 90, (480, 180)));
+        assert_eq!(Grid::new(2.0, (3, 2), 160, 9.0 / 16.0, 1.0).tile_h, 284, "rotated 90°");
+        assert_eq!(
+            Grid::new(2.0, (3, 2), 160, 320.0 * 4.0 / 3.0 / 180.0, 1.0).tile_h,
+            67,
+            "SAR 4:3 (67.5 in floating point just under)"
+        );
+        assert_eq!(Grid::new(2.0, (3, 2), 160, 1e-9, 1.0).tile_h, MAX_TILE_H, "an extreme aspect is capped");
+        assert_eq!(g.place(0), ("sprite-1.jpg".into(), 0, 0));
+        assert_eq!(g.place(4), ("sprite-1.jpg".into(), 160, 90));
+        assert_eq!(g.place(6), ("sprite-2.jpg".into(), 0, 0));
+        assert_eq!(g.max_sheets() * g.per_sheet(), 10_002, "enough sheets for MAX_TILES");
+    }
+
+    #[test]
+    fn track_from_the_frame_list() {
+        let list = "#software: Lavf\n#tb 0: 2/1\n#media_type 0: video\n0, 0, 0, 1, 43200, 0x1\n0, 1, 1, 1, 43200, 0x2\n0, 2, 2, 1, 43200, 0x3\n";
+        let times = tile_times(list).unwrap();
+        assert_eq!(times, vec![0.0, 2.0, 4.0]);
+        let g = Grid::new(2.0, (2, 1), 64, 16.0 / 9.0, 5.5);
+        let vtt = vtt(&g, &times);
+        assert_eq!(
+            vtt,
+            "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nsprite-1.jpg#xywh=0,0,64,36\n\n00:00:02.000 --> 00:00:04.000\n\
+             sprite-1.jpg#xywh=64,0,64,36\n\n00:00:04.000 --> 00:00:05.500\nsprite-2.jpg#xywh=0,0,64,36\n"
+        );
+        assert!(tile_times("0, 0, 0, 1\n").is_err(), "no time base");
+        assert_eq!(stamp(3725.25), "01:02:05.250");
+    }
+
+    #[test]
+    fn jpeg_size_reads_the_frame_header() {
+        // SOI, an APP0 of 4 bytes, SOF0 of 300x200.
+        let jpeg = [0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xc0, 0, 17, 8, 0, 200, 1, 44, 3, 0, 0, 0, 0, 0, 0];
+        assert_eq!(jpeg_size(&jpeg), Some((300, 200)));
+        assert_eq!(jpeg_size(b"\x89PNG...."), None);
+        assert_eq!(jpeg_size(&jpeg[..10]), None, "truncated");
+    }
+}
