@@ -30,6 +30,12 @@
 //!   configuration, so a rebuilt ffmpeg with other libraries makes its steps stale.
 //! - Input digests are BLAKE3 of file contents; names are relative (`source`,
 //!   `encode:720p/720p.mp4`), never absolute paths.
+//! - Encryption (`encryption:` on `outputs.hls` / `outputs.dash`, [`crate::crypt`]): its block
+//!   enters the package's PARAMS as written (method, the *names* of the key's and IV's
+//!   variable or file, key_id, systems, clear_lead, key_uri) plus `key_digest`, a keyed
+//!   BLAKE3 digest of the loaded key and IV ([`crate::crypt::keys::digest`]): a new key
+//!   re-packages (never re-encodes), and no key material is in any key. An output without
+//!   `encryption:` has the same PARAMS, so the same key, as before.
 //! - Encoder threads are part of the recipe, fixed per codec ([`crate::argv::ffmpeg::ENCODER_THREADS`],
 //!   svt-av1 `lp=1`), so the same key always means the same bytes (see `tests/determinism.rs`).
 //! - Never in a key: absolute paths, the manifest's location, output_dir, source ids'
@@ -53,7 +59,7 @@
 //! |----------------|---------------------------------------------------------------------------|
 //! | `probe`, `metadata`, `verify` | a non-empty, complete JSON document                         |
 //! | `encode`       | MP4 boxes cover the file; a `moov` with a video (audio) track with samples; its duration matches the source's; first and last frames decode |
-//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode; fMP4 I-frame playlists' byte ranges each start at a `moof` and hold a whole sync sample |
+//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode (encrypted renditions instead: AES-128 segments are whole cipher blocks and not TS, CENC/cbcs ones carry `senc`/`saiz` behind an `encv`/`enca` init); fMP4 I-frame playlists' byte ranges each start at a `moof` and hold a whole sync sample |
 //! | `package_dash` | the MPD has one representation per packaged stream; init, segments, durations and first/last decode as for HLS |
 //! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |

@@ -15,9 +15,11 @@
 //! (`after_publish`); [`serve`] is the preview server (`vodbuild serve`).
 
 pub mod argv;
+pub mod atomic;
 pub mod cli;
 pub mod command_tool;
 pub mod confine;
+pub mod crypt;
 pub mod dag;
 pub mod digests;
 pub mod error;

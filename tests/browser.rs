@@ -59,7 +59,7 @@ fn path_with_project_tools() -> std::ffi::OsString {
     std::env::join_paths(dirs).unwrap_or(old)
 }
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -68,11 +68,11 @@ fn browser_dir() -> PathBuf {
 }
 
 /// One player run: the page (player) and the manifest it plays.
-struct Case {
-    name: &'static str,
-    page: &'static str,
+pub(crate) struct Case {
+    pub(crate) name: &'static str,
+    pub(crate) page: &'static str,
     /// Path of the manifest under the build folder.
-    manifest: &'static str,
+    pub(crate) manifest: &'static str,
 }
 
 const CASES: &[Case] = &[
@@ -131,7 +131,7 @@ const SILENT_CASES: &[Case] = &[
 
 /// Runs `vodbuild run` on `manifest_yaml` in a fresh folder holding the quickstart media
 /// (plus what `add_media` writes into `media/`); asserts exit 0.
-fn build(manifest_yaml: &str, add_media: impl FnOnce(&Path)) -> tempfile::TempDir {
+pub(crate) fn build(manifest_yaml: &str, add_media: impl FnOnce(&Path)) -> tempfile::TempDir {
     require_browser_tools();
 
     let dir = tempfile::Builder::new().prefix("vodbuild-browser-").tempdir().unwrap();
@@ -153,7 +153,7 @@ fn build(manifest_yaml: &str, add_media: impl FnOnce(&Path)) -> tempfile::TempDi
 
 /// Plays each case's manifest (under `dir`); panics with every case's findings when any
 /// case fails.
-fn play_cases(dir: &Path, cases: &[Case]) -> Vec<(String, Value)> {
+pub(crate) fn play_cases(dir: &Path, cases: &[Case]) -> Vec<(String, Value)> {
     for case in cases {
         let p = dir.join(case.manifest);
         assert!(p.is_file(), "vodbuild run did not write {}", p.display());

@@ -155,7 +155,8 @@ fn junit_metrics_and_step_summary_describe_a_run_with_a_failure() {
     assert_eq!(m["vodbuild_run_success"], 0.0);
     assert!(m["vodbuild_encoded_bytes"] > 1000.0, "{prom}");
     assert_eq!(m["vodbuild_source_hashed_bytes"], doc["stats"]["source_bytes_hashed"].as_f64().unwrap());
-    assert!(!ws.path(".run.prom.partial").exists(), "the textfile is renamed into place");
+    let temporaries: Vec<String> = ws.files_under(".").into_iter().filter(|f| f.contains(".run.prom.")).collect();
+    assert!(temporaries.is_empty(), "the textfile is renamed into place: {temporaries:?}");
 
     // The step summary is appended: the earlier text stays, the failed step is listed.
     let md = ws.read("summary.md");

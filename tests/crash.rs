@@ -117,8 +117,12 @@ fn temporaries_of_a_killed_run_are_removed_when_their_steps_are_fresh() {
     let snapshot = file("/state.json");
     let stale = format!("{snapshot}.tmp-999999");
     ws.write(&stale, "{");
+    let (folder, _) = snapshot.rsplit_once('/').unwrap();
+    let stale_new = format!("{folder}/.state.json.tmp-999998");
+    ws.write(&stale_new, "{");
     std::fs::remove_file(ws.path("out/media/a/metadata.json")).unwrap();
     let third = ws.run_ok();
     assert_eq!(executed(&third), set(&["metadata:media/a"]), "{third:#}");
     assert!(!ws.path(&stale).exists(), "{stale} left behind");
+    assert!(!ws.path(&stale_new).exists(), "{stale_new} left behind");
 }

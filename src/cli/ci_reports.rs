@@ -38,12 +38,9 @@ fn now_unix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// Whole or not at all: a temporary beside it, then a rename (a scraper never reads half).
+/// Whole or not at all (a scraper never reads half).
 fn atomic(path: &Path, text: &str) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&tmp, text).ctx(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).ctx(|| format!("writing {}", path.display()))
+    crate::atomic::write_io(path, text.as_bytes()).ctx(|| format!("writing {}", path.display()))
 }
 
 fn append(path: &Path, text: &str) -> Result<()> {

@@ -42,6 +42,9 @@ pub fn run(c: &CommandRun, env: &JobEnv, cancel: &Cancel) -> Result<(), String> 
     std::fs::create_dir_all(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
     let args: Vec<String> = c.args.iter().map(|a| resolve_arg(root, a)).collect();
     let ruleset = Ruleset::new(&[&dir], &[Path::new("/dev/null")])?;
+    if ruleset.is_none() {
+        warn_unconfined();
+    }
     let setup = Setup {
         dir: Some(&dir),
         env: vec![("TMPDIR", tmp.as_path())],
@@ -57,6 +60,18 @@ pub fn run(c: &CommandRun, env: &JobEnv, cancel: &Cancel) -> Result<(), String> 
         tracing::debug!(folder = %dir.display(), removed, "removed files the tool did not declare");
     }
     Ok(())
+}
+
+/// Said once per process: the user asked for confinement by using command steps and should
+/// know when this kernel cannot give it.
+fn warn_unconfined() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            "this kernel has no Landlock (Linux 5.13+): command steps run unconfined and could write \
+             outside their output folder (vodbuild still keeps only their declared outputs)"
+        )
+    });
 }
 
 /// Removes every entry of `dir` but the declared outputs; returns how many went. A declared

@@ -93,7 +93,7 @@ pub fn run(
         let builder = Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone())
             .with_retries(retry::RetryPolicy::of(ctx.m.raw.retries.as_ref()));
         match &opts.slurm {
-            Some(s) => builder.build(&mut SlurmExecutor::new(s, Timing::default(), executor, opts.cancel.clone())),
+            Some(s) => builder.build(&mut SlurmExecutor::new(s, Timing::of(&s.spec), executor, opts.cancel.clone())),
             None => builder.build(&mut executor),
         }
     })

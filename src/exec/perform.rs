@@ -36,8 +36,10 @@ pub fn perform(
             write(&r(out), &serde_json::to_vec_pretty(&parsed).expect("json"))
         }
         Action::Run { tool, args } => runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress).map(drop),
-        Action::Hls { tool, args, dir, variants, audio, iframes } => {
-            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
+        Action::Hls { tool, args, dir, variants, audio, iframes, crypt } => {
+            let mut args = argv(args);
+            let _keys = crypt.as_ref().map(|c| crate::crypt::job::prepare(c, *tool, &mut args)).transpose()?;
+            runner::run(cancel, env.tools.get(*tool)?, &args, progress)?;
             if *iframes && *tool == ToolUse::Ffmpeg {
                 crate::kinds::hls::write_iframe_playlists(&r(dir), variants)?;
             }
@@ -45,8 +47,10 @@ pub fn perform(
             let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
             crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)
         }
-        Action::Dash { tool, args, dir, storyboard } => {
-            runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
+        Action::Dash { tool, args, dir, crypt, storyboard } => {
+            let mut args = argv(args);
+            let _keys = crypt.as_ref().map(|c| crate::crypt::job::prepare(c, *tool, &mut args)).transpose()?;
+            runner::run(cancel, env.tools.get(*tool)?, &args, progress)?;
             crate::kinds::dash::fix_mpd(&r(dir))?;
             match storyboard {
                 Some((folder, grid)) => crate::media::storyboard_mpd::add(&r(dir), &r(folder), grid),

@@ -119,10 +119,4 @@ pub fn place(spec: &JobSpec, root: &Path, result: JobResult) -> Result<(Vec<Vec<
     Ok((outputs, result.sync))
 }
 
-/// Writes `bytes` to `path` whole or not at all (a temporary beside it, then a rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("writing {}: {e}", path.display()))
-}
+pub use crate::atomic::write as write_atomic;

@@ -146,6 +146,9 @@ pub enum Action {
         audio: Option<(String, PathBuf, u32)>,
         /// Whether `NAME/iframes.m3u8` I-frame playlists were written.
         iframes: bool,
+        /// Encryption: where the key is (never the key), see [`crate::crypt::job`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crypt: Option<crate::crypt::job::CryptJob>,
     },
     /// The packager writes the MPD; vodbuild then sets each representation's `codecs` from its init
     /// segment and `bandwidth` to the measured peak segment bitrate.
@@ -153,6 +156,9 @@ pub enum Action {
         tool: ToolUse,
         args: Vec<String>,
         dir: PathBuf,
+        /// Encryption: where the key is (never the key), see [`crate::crypt::job`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crypt: Option<crate::crypt::job::CryptJob>,
         /// The source's storyboard folder and grid: its sheets join the package as a DASH-IF
         /// thumbnails AdaptationSet ([`crate::media::storyboard_mpd`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -50,8 +50,9 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
+    let crypt = d.encryption.as_ref().map(|e| crate::crypt::job::CryptJob::new(e, &m.root));
     let storyboard = super::storyboard::for_package(b, probe);
-    Ok(Action::Dash { tool, args, dir, storyboard })
+    Ok(Action::Dash { tool, args, dir, crypt, storyboard })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

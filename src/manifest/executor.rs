@@ -14,6 +14,8 @@ use crate::p;
 
 /// Most Slurm jobs a run may keep running at once (`max_jobs`).
 pub const MAX_JOBS: usize = 100_000;
+/// Longest `result_wait`, in seconds.
+pub const MAX_RESULT_WAIT: u64 = 3600;
 /// Most `extra_args` entries.
 pub const MAX_EXTRA_ARGS: usize = 64;
 /// sbatch options vodbuild sets itself (long names, then their short letters): `extra_args`
@@ -54,7 +56,7 @@ impl ExecutorKind {
     }
 }
 
-/// `executor: {kind, partition, account, qos, extra_args, max_jobs, resources}`.
+/// `executor: {kind, partition, account, qos, extra_args, max_jobs, result_wait, resources}`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecutorSpec {
@@ -68,6 +70,9 @@ pub struct ExecutorSpec {
     pub extra_args: Vec<String>,
     /// The most of this run's jobs Slurm runs at once (arrays get the `%N` throttle).
     pub max_jobs: Option<usize>,
+    /// Seconds a job may have ended (or left the queue) without its result file before it
+    /// fails (default 10): a shared filesystem's attribute cache can show a node's file late.
+    pub result_wait: Option<u64>,
     /// Per step kind (`encode`, `hls`, ...): what each of its jobs asks Slurm for.
     #[serde(default)]
     pub resources: BTreeMap<String, Resources>,
@@ -122,6 +127,12 @@ pub fn check(spec: &ExecutorSpec, ctx: &ErrCtx) -> Result<()> {
         && !(1..=MAX_JOBS).contains(&n)
     {
         return Err(ctx.err(&at("max_jobs"), format!("max_jobs {n} is out of range 1..{MAX_JOBS}"), None));
+    }
+    if let Some(n) = spec.result_wait
+        && !(1..=MAX_RESULT_WAIT).contains(&n)
+    {
+        let message = format!("result_wait {n} is out of range 1..{MAX_RESULT_WAIT} (seconds)");
+        return Err(ctx.err(&at("result_wait"), message, None));
     }
     for (kind, r) in &spec.resources {
         check_resources(kind, r, ctx)?;
@@ -236,7 +247,7 @@ mod tests {
 
     #[test]
     fn the_executor_never_enters_a_step() {
-        let slurm = "executor:\n  kind: slurm\n  partition: p\n  max_jobs: 8\n  extra_args: [--constraint=x]\n  \
+        let slurm = "executor:\n  kind: slurm\n  partition: p\n  max_jobs: 8\n  result_wait: 30\n  extra_args: [--constraint=x]\n  \
                      resources:\n    encode: {cpus: 2, mem: 2G, time: \"1:00:00\"}\n";
         let (a, b) = (load("").unwrap(), load(slurm).unwrap());
         assert_eq!(b.raw.executor.as_ref().map(|e| e.kind), Some(ExecutorKind::Slurm));
@@ -253,6 +264,8 @@ mod tests {
             ("executor: {kind: slurmm}\n", "executor.kind"),
             ("executor: {max_job: 3}\n", "executor.max_job"),
             ("executor: {max_jobs: 0}\n", "executor.max_jobs"),
+            ("executor: {result_wait: 0}\n", "executor.result_wait"),
+            ("executor: {result_wait: 86400}\n", "executor.result_wait"),
             ("executor: {partition: \"a b\"}\n", "executor.partition"),
             ("executor: {extra_args: [x]}\n", "executor.extra_args[0]"),
             ("executor: {extra_args: [--constraint=x, --export=ALL]}\n", "executor.extra_args[1]"),

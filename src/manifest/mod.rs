@@ -5,6 +5,7 @@
 pub mod after_publish;
 pub mod checks;
 pub mod de;
+pub mod encryption;
 pub mod env;
 pub mod executor;
 pub mod locations;
@@ -89,12 +90,14 @@ impl Manifest {
     }
 
     pub fn from_text(file: &str, text: &str, root: &Path, lookup: impl Fn(&str) -> Option<String>) -> Result<Manifest> {
-        let raw: RawManifest = yaml::from_str(file, text, &lookup)?;
+        let mut raw: RawManifest = yaml::from_str(file, text, &lookup)?;
         let ctx = ErrCtx { file, text };
         validate::validate(&raw, &ctx)?;
         let mut absent = Vec::new();
         let sources = sources::expand_noting_absent(&raw, root, &ctx, &mut absent)?;
         let output_dir = root.join(&raw.output_dir);
+        let roots = crate::crypt::plan::Roots { manifest_dir: root, output_dir: &output_dir };
+        crate::crypt::plan::resolve(&mut raw, &roots, &ctx, &lookup)?;
         let by_id = sources.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
         Ok(Manifest {
             file: file.to_string(),

@@ -290,6 +290,9 @@ pub struct HlsOutput {
     /// Run `verify` on the package right after packaging (before it is published).
     #[serde(default, skip_serializing)]
     pub verify: bool,
+    /// Encrypt the package (see [`super::encryption`]); keys never come from the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<super::encryption::Encryption>,
     /// I-frame playlists (`NAME/iframes.m3u8`, `EXT-X-I-FRAME-STREAM-INF` in the master): on by
     /// default with fMP4 segments (both packagers; vodbuild writes them for ffmpeg) and with
     /// Shaka's TS; `false` turns them off. ffmpeg's TS segments have none (`true` is refused).
@@ -309,6 +312,9 @@ pub struct DashOutput {
     /// Run `verify` on the package right after packaging (before it is published).
     #[serde(default, skip_serializing)]
     pub verify: bool,
+    /// Encrypt the package (see [`super::encryption`]); keys never come from the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<super::encryption::Encryption>,
 }
 
 /// Which program remuxes encoded renditions into a package.

@@ -15,6 +15,19 @@ pub struct TrackFacts {
     pub is_video: bool,
 }
 
+/// An encrypted track's sample entry (`encv`/`enca`) names its clear format in `sinf/frma`.
+fn unprotected(etype: [u8; 4], entry: &[u8]) -> Result<[u8; 4], String> {
+    let skip = match &etype {
+        b"encv" => 78,
+        b"enca" => 28,
+        _ => return Ok(etype),
+    };
+    let frma = entry.get(skip..).and_then(|k| child(k, b"sinf")).and_then(|s| child(s, b"frma"));
+    frma.and_then(|f| f.get(..4))
+        .and_then(|f| f.try_into().ok())
+        .ok_or_else(|| "encrypted sample entry without `frma`".into())
+}
+
 /// Reads the first track's facts from an MP4 (regular or fragmented init segment).
 pub fn track_facts(path: &Path) -> Result<TrackFacts, String> {
     let moov = read_moov(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -29,6 +42,7 @@ pub fn track_facts(path: &Path) -> Result<TrackFacts, String> {
     let stsd = child(stbl, b"stsd").ok_or("no stsd box")?;
     // full box header (4) + entry count (4), then the first sample entry box
     let (etype, entry) = boxes(stsd.get(8..).ok_or("short stsd")?).next().ok_or("empty stsd")?;
+    let etype = unprotected(etype, entry)?;
     let fps = fps(stbl, timescale);
     let fourcc = String::from_utf8_lossy(&etype).to_string();
     match &etype {

@@ -7,7 +7,7 @@
 //! to success: `cli::failed::record`). Never read through a symlink.
 
 use std::fs::OpenOptions;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -95,17 +95,7 @@ pub fn save(state_dir: &Path, list: &FailedList) -> Result<(), String> {
             .map_err(|e| format!("removing {}: {e}", p.display()));
     }
     std::fs::create_dir_all(state_dir).map_err(|e| format!("creating {}: {e}", state_dir.display()))?;
-    let tmp = state_dir.join(format!(".{FILE}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(&serde_json::to_vec_pretty(list).expect("json"))?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, &p)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("writing {}: {e}", p.display())
-    })
+    crate::atomic::write(&p, &serde_json::to_vec_pretty(list).expect("json"))
 }
 
 #[cfg(test)]

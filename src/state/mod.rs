@@ -165,12 +165,14 @@ impl State {
         }
     }
 
-    /// Removes `state.json.tmp-PID` files of runs killed mid-save (only `run` saves, under the
+    /// Removes `.state.json.tmp-PID` (and older versions' `state.json.tmp-PID`) files of runs killed mid-save (only `run` saves, under the
     /// workspace lock, so none is live).
     fn remove_stale_snapshots(&self) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
         for e in entries.flatten() {
-            if e.file_name().to_string_lossy().starts_with("state.json.tmp-") {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with("state.json.tmp-") || name.starts_with(".state.json.tmp-") {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -188,18 +190,8 @@ impl State {
         }
         std::fs::create_dir_all(&self.dir).ctx(|| format!("creating {}", self.dir.display()))?;
         let final_path = self.dir.join("state.json");
-        let tmp = self.dir.join(format!("state.json.tmp-{}", std::process::id()));
         let bytes = snapshot::to_bytes(&self.data);
-        let write = || -> std::io::Result<()> {
-            // Never through a symlink planted under the temporary's name.
-            let _ = std::fs::remove_file(&tmp);
-            let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &final_path)?;
-            File::open(&self.dir)?.sync_all()
-        };
-        write().ctx(|| format!("writing {}", final_path.display()))?;
+        crate::atomic::write_io(&final_path, &bytes).ctx(|| format!("writing {}", final_path.display()))?;
         self.remove_stale_snapshots();
         // The snapshot now holds every journal line: start a new journal.
         self.journal = None;

@@ -12,6 +12,7 @@
 //! and an MPD with no representations, are reported as such.
 
 mod dash;
+mod encryption;
 pub mod geometry;
 mod hls;
 mod iframes;
@@ -90,6 +91,7 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
             let path = crate::layout::entry(m, &src.id, package);
             checked += 1;
             check_package(package, &path, duration, &mut f);
+            check_encryption(m, package, &path, &mut f);
             if let Some(a) = aspect {
                 geometry::check(package, &path, a, &mut f);
             }
@@ -110,6 +112,30 @@ pub fn check_package(package: PackageKind, path: &Path, source_duration: Option<
             dash::check(path, source_duration, f);
             storyboard::check_mpd(path, f);
         }
+    }
+}
+
+/// An encrypted output's key tags and segments ([`encryption`]); AES-128 segments are
+/// decrypted with the key when it can be loaded here.
+fn check_encryption(m: &Manifest, package: PackageKind, path: &Path, f: &mut Findings) {
+    let e = match package {
+        PackageKind::Hls => m.raw.outputs.hls.as_ref().and_then(|h| h.encryption.as_ref()),
+        PackageKind::Dash => m.raw.outputs.dash.as_ref().and_then(|d| d.encryption.as_ref()),
+    };
+    let Some(e) = e else { return };
+    let key = crate::crypt::job::CryptJob::new(e, &m.root).load().ok().map(|(k, _)| k);
+    let tool = |name: &str, configured: &Option<String>| {
+        crate::tools::locate(name, configured.as_deref(), &m.root).ok().map(|t| t.path)
+    };
+    let dec = match (&key, e.key_id.as_deref().and_then(|k| crate::crypt::keys::parse_key_id(k).ok())) {
+        (Some(key), Some(key_id)) => tool("packager", &m.raw.tools.packager)
+            .zip(tool("ffmpeg", &m.raw.tools.ffmpeg))
+            .map(|(packager, ffmpeg)| crate::crypt::decrypt::Decrypter { packager, ffmpeg, key_id, key }),
+        _ => None,
+    };
+    match package {
+        PackageKind::Hls => encryption::check_hls(e, path, key.as_ref(), dec.as_ref(), f),
+        PackageKind::Dash => encryption::check_dash(e, path, dec.as_ref(), f),
     }
 }
 

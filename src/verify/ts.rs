@@ -130,6 +130,10 @@ fn registration(mut d: &[u8]) -> Option<[u8; 4]> {
 fn first_ts_segment(playlist: &Path) -> Option<std::path::PathBuf> {
     let bytes = std::fs::read(playlist).ok()?;
     let Ok(Playlist::MediaPlaylist(pl)) = m3u8_rs::parse_playlist_res(&bytes) else { return None };
+    // Encrypted segments are checked by `verify::encryption` (decrypted with the key).
+    if pl.segments.iter().any(|s| s.key.as_ref().is_some_and(|k| k.method != m3u8_rs::KeyMethod::None)) {
+        return None;
+    }
     let seg = pl.segments.first()?;
     let uri = seg.uri.split(['?', '#']).next().unwrap_or_default();
     uri.ends_with(".ts").then(|| playlist.parent().unwrap_or(Path::new(".")).join(uri))

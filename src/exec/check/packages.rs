@@ -19,6 +19,9 @@ struct Rendition {
     segments: Vec<(f64, PathBuf)>,
     /// Whether its segments are byte ranges of shared files (their structure is not walked).
     ranged: bool,
+    /// Encrypted: Some(true) whole-segment AES-128, Some(false) CENC / cbcs (checked by
+    /// [`crate::crypt::check`], not decoded: the key is not the checks' to use).
+    crypt: Option<bool>,
 }
 
 pub fn hls(site: &Site, c: &Checks, dec: &mut Decoder, variants: usize, audio: usize) -> Result<(), String> {
@@ -66,7 +69,11 @@ fn media_playlist(site: &Site, path: &Path) -> Result<Rendition, String> {
     let init = pl.segments.iter().find_map(|s| s.map.as_ref()).map(|m| dir.join(&m.uri));
     let ranged = pl.segments.iter().any(|s| s.byte_range.is_some());
     let segments = pl.segments.iter().map(|s| (s.duration as f64, dir.join(&s.uri))).collect();
-    Ok(Rendition { name: shown, init, segments, ranged })
+    let crypt = pl.segments.iter().find_map(|s| s.key.as_ref()).and_then(|k| match &k.method {
+        m3u8_rs::KeyMethod::None => None,
+        m => Some(*m == m3u8_rs::KeyMethod::AES128),
+    });
+    Ok(Rendition { name: shown, init, segments, ranged, crypt })
 }
 
 pub fn dash(site: &Site, c: &Checks, dec: &mut Decoder, video: usize, audio: usize) -> Result<(), String> {
@@ -95,6 +102,7 @@ pub fn dash(site: &Site, c: &Checks, dec: &mut Decoder, video: usize, audio: usi
             init: r.init_path().map(|i| site.tmp.join(i)),
             segments: r.segments(total).iter().filter_map(media).collect(),
             ranged: false,
+            crypt: text.contains("<ContentProtection").then_some(false),
         };
         let expected = if is_video(&r) { c.durations.video } else { c.durations.audio };
         rendition(site, c, dec, &rend, expected)?;
@@ -111,7 +119,7 @@ fn rendition(site: &Site, c: &Checks, dec: &mut Decoder, r: &Rendition, expected
         init_segment(site, init)?;
     }
     for (_, s) in &r.segments {
-        if r.ranged { non_empty(site, s).map(drop)? } else { media_segment(site, s)? }
+        if r.ranged || r.crypt == Some(true) { non_empty(site, s).map(drop)? } else { media_segment(site, s)? }
     }
     let total: f64 = r.segments.iter().map(|(d, _)| d).sum();
     if expected > 0.0 && (total - expected).abs() > c.tolerance {
@@ -123,6 +131,9 @@ fn rendition(site: &Site, c: &Checks, dec: &mut Decoder, r: &Rendition, expected
     if r.ranged {
         return Ok(());
     }
+    if let Some(aes) = r.crypt {
+        return encrypted(site, r, aes);
+    }
     let ends: Vec<&Path> = if first == last { vec![first] } else { vec![first, last] };
     match &r.init {
         // fMP4: the init segment followed by the first and the last fragment, as one stream.
@@ -133,4 +144,19 @@ fn rendition(site: &Site, c: &Checks, dec: &mut Decoder, r: &Rendition, expected
             Ok(())
         }
     }
+}
+
+/// An encrypted rendition's segments look encrypted (see [`crate::crypt::check`]).
+fn encrypted(site: &Site, r: &Rendition, aes: bool) -> Result<(), String> {
+    if aes {
+        for (_, s) in &r.segments {
+            crate::crypt::check::segment(s, true).map_err(|e| format!("{}: {e}", site.show(s)))?;
+        }
+        return Ok(());
+    }
+    if let Some(init) = &r.init {
+        crate::crypt::check::cenc_init(init).map_err(|e| format!("{}: {e}", site.show(init)))?;
+    }
+    let segs: Vec<&Path> = r.segments.iter().map(|(_, s)| s.as_path()).collect();
+    crate::crypt::check::cenc_rendition(&segs).map_err(|e| format!("{}: {e}", r.name))
 }

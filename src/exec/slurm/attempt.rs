@@ -77,17 +77,26 @@ pub fn verify(spec: &JobSpec, root: &Path, result: &JobResult) -> Result<(), Str
     Ok(())
 }
 
-/// The last [`LOG_TAIL`] bytes of a log (at a line start when it can).
+/// The last [`LOG_TAIL`] bytes of a log (at a line start when it can). Only that much is
+/// read: a job's log can be as large as the job made it.
 pub fn log_tail(path: &Path) -> String {
-    let Ok(bytes) = std::fs::read(path) else { return format!("(no log at {})", path.display()) };
+    use std::io::{Read, Seek, SeekFrom};
+    let read = || -> std::io::Result<(Vec<u8>, bool)> {
+        let mut f = std::fs::File::open(path)?;
+        let len = f.metadata()?.len();
+        // A little more than the tail, so trailing blank lines don't eat it.
+        let from = len.saturating_sub(LOG_TAIL as u64 + 1024);
+        f.seek(SeekFrom::Start(from))?;
+        let mut bytes = Vec::new();
+        f.take(LOG_TAIL as u64 + 1024).read_to_end(&mut bytes)?;
+        Ok((bytes, from > 0))
+    };
+    let Ok((bytes, cut)) = read() else { return format!("(no log at {})", path.display()) };
     let text = String::from_utf8_lossy(&bytes);
     let text = text.trim_end();
-    let mut start = text.len().saturating_sub(LOG_TAIL);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    let tail = &text[start..];
-    let tail = if start > 0 { tail.split_once('\n').map(|(_, r)| r).unwrap_or(tail) } else { tail };
+    let tail = crate::state::failed::tail(text, LOG_TAIL);
+    let at_line = cut || tail.len() < text.len();
+    let tail = if at_line { tail.split_once('\n').map(|(_, r)| r).unwrap_or(tail) } else { tail };
     if tail.is_empty() { "(empty log)".into() } else { tail.to_string() }
 }
 
@@ -103,4 +112,26 @@ pub fn remove(dir: &Path, log: &Path) {
 /// The attempt folder in the run folder.
 pub fn dir(run_dir: &Path, spec_id: &str, attempt: u32) -> PathBuf {
     run_dir.join(rel_dir(spec_id, attempt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_tail_is_its_last_whole_lines_however_large_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("1_0.log");
+        let mut text = "x".repeat(80) + "\n";
+        text = text.repeat(100_000); // 8 MB
+        text.push_str("error: the last line\n\n\n");
+        std::fs::write(&log, &text).unwrap();
+        let tail = log_tail(&log);
+        assert!(tail.len() <= LOG_TAIL && tail.len() > LOG_TAIL - 100, "{}", tail.len());
+        assert!(tail.ends_with("error: the last line"), "{tail}");
+        assert!(tail.lines().all(|l| l == "x".repeat(80) || l == "error: the last line"), "starts at a line");
+        std::fs::write(&log, "short\nlog\n").unwrap();
+        assert_eq!(log_tail(&log), "short\nlog");
+        assert!(log_tail(&dir.path().join("none")).starts_with("(no log at"));
+    }
 }

@@ -1,5 +1,6 @@
 //! Running Slurm's client commands (`sbatch`, `squeue`, `scontrol`, `scancel`, found on PATH,
-//! with the environment — `SLURM_CONF` — passed through): argument vectors, never a shell;
+//! with only the variables [`super::submit::command_env`] keeps — `SLURM_CONF` among them — as
+//! a job inherits sbatch's): argument vectors, never a shell;
 //! each in its own process group (a Ctrl-C at the terminal reaches vodbuild, not a `scancel`
 //! it is running) and killed after [`TIMEOUT`]. [`Runner`] is the seam the unit tests fake.
 
@@ -45,6 +46,7 @@ impl Runner for System {
 
 fn run(program: &str, args: &[String]) -> Result<Output, String> {
     let mut cmd = Command::new(program);
+    cmd.env_clear().envs(super::submit::command_env(std::env::vars()));
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // SAFETY: only setpgid, async-signal-safe, runs between fork and exec.
     unsafe {

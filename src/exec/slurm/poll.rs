@@ -46,6 +46,14 @@ impl Default for Timing {
     }
 }
 
+impl Timing {
+    /// The defaults, with the manifest's `result_wait`.
+    pub fn of(spec: &crate::manifest::executor::ExecutorSpec) -> Timing {
+        let d = Timing::default();
+        Timing { grace: spec.result_wait.map(Duration::from_secs).unwrap_or(d.grace), ..d }
+    }
+}
+
 /// A job waiting to be submitted (again).
 struct Ready {
     job: JobId,
@@ -87,6 +95,9 @@ pub struct Tracker<'s> {
     last_view: HashMap<String, String>,
     /// `squeue` failures in a row.
     status_failures: u32,
+    /// Tasks given up on while Slurm may still run them (`JOBID_TASK`): cancelled together at
+    /// the end of the status cycle, so nothing of a finished run keeps a node busy.
+    abandoned: Vec<String>,
     /// The last attempt folder number of each job (spec id) in this run, Slurm's retries and
     /// the builder's alike: a folder is never reused.
     folders: HashMap<String, u32>,
@@ -105,6 +116,7 @@ impl<'s> Tracker<'s> {
             next_status: now + timing.status_min,
             last_view: HashMap::new(),
             status_failures: 0,
+            abandoned: Vec::new(),
             folders: HashMap::new(),
         }
     }
@@ -249,7 +261,20 @@ impl<'s> Tracker<'s> {
         }
         let changed = self.seen(&view) || !done.is_empty() || before != self.in_flight();
         self.backoff(now, changed);
+        self.cancel_abandoned();
         done
+    }
+
+    /// One `scancel` of the tasks given up on this cycle (best effort: a failure is logged).
+    fn cancel_abandoned(&mut self) {
+        if self.abandoned.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.abandoned);
+        let out = self.s.runner.run("scancel", &ids);
+        if !out.ok {
+            tracing::warn!("scancel: {}", out.stderr.trim());
+        }
     }
 
     /// A failed `squeue`: waits (backing off); after [`MAX_STATUS_FAILURES`] in a row, every
@@ -264,8 +289,10 @@ impl<'s> Tracker<'s> {
         let why = format!("Slurm cannot be asked about the job: {e}");
         let mut done = Vec::new();
         while !self.tracked.is_empty() {
+            self.abandoned.push(self.tracked[0].task.clone());
             done.push(self.finish(0, JobOutcome::Failed(why.clone())));
         }
+        self.cancel_abandoned();
         done
     }
 
@@ -293,6 +320,9 @@ impl<'s> Tracker<'s> {
         }
         if let Some((error, since)) = &t.failed {
             let ended = !active || now.duration_since(*since) >= grace;
+            if ended && active {
+                self.abandoned.push(t.task.clone());
+            }
             return ended.then(|| Some(JobOutcome::Failed(with_log(t, error))));
         }
         let task = match task {

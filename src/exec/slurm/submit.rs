@@ -2,10 +2,12 @@
 //! nodes), each group split into arrays of at most `MaxArraySize` (and [`MAX_ARRAY`]) tasks,
 //! and each array is ONE `sbatch --parsable` of a batch file ([`super::batch`]). With
 //! `max_jobs`, at most that many of the run's tasks run at once: the first array of an idle
-//! run carries the `%N` throttle, later ones take only the free slots. Only [`EXPORTED`]
-//! variables of the coordinator's environment go with a job (`--export=NAMES`; Slurm adds its
-//! own `SLURM_*`): never its storage credentials or notify secrets, which Slurm would keep in
-//! its job records.
+//! run carries the `%N` throttle, later ones take only the free slots. A job takes sbatch's
+//! environment (`--export=ALL`), and Slurm commands are started with only [`EXPORTED`]
+//! variables and Slurm's own (`SLURM_*`, `SBATCH_*`: [`command_env`]): never the
+//! coordinator's storage credentials or notify secrets, which Slurm would keep in its job
+//! records. Not `--export=NONE` or a name list: with those, sbatch has slurmd load the user's
+//! login environment on the node (`su - USER`, running their shell rc files, which can hang).
 
 use std::path::Path;
 
@@ -27,11 +29,12 @@ pub const EXPORTED: &[&str] = &[
     "NO_COLOR",
 ];
 
-/// `--export=` with those of [`EXPORTED`] that `is_set` (Slurm takes their values from
-/// sbatch's environment), or `--export=NONE`.
-pub fn export_arg(is_set: impl Fn(&str) -> bool) -> String {
-    let names: Vec<&str> = EXPORTED.iter().copied().filter(|n| is_set(n)).collect();
-    if names.is_empty() { "--export=NONE".into() } else { format!("--export={}", names.join(",")) }
+/// The variables a Slurm command (and so a job) gets out of `vars`: [`EXPORTED`] ones and
+/// Slurm's own configuration (`SLURM_*`, e.g. `SLURM_CONF`; `SBATCH_*` defaults). Not
+/// `SQUEUE_*`: a `SQUEUE_FORMAT` would change what vodbuild parses.
+pub fn command_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let wanted = |n: &str| EXPORTED.contains(&n) || n.starts_with("SLURM_") || n.starts_with("SBATCH_");
+    vars.filter(|(n, _)| wanted(n)).collect()
 }
 
 /// Most tasks in one array (and one batch file), whatever `MaxArraySize` allows.
@@ -95,7 +98,7 @@ pub fn sbatch_args(s: &Session, array: &Array, tasks: usize, batch: &Path, array
         "--parsable".to_string(),
         format!("--job-name={}", s.run_id),
         "--no-requeue".into(),
-        export_arg(|n| std::env::var_os(n).is_some()),
+        "--export=ALL".into(),
         format!("--chdir={}", s.root.display()),
         format!("--output={}", s.dir.join("logs").join(if arrays { "%A_%a.log" } else { "%j.log" }).display()),
     ];
@@ -176,12 +179,12 @@ mod tests {
     }
 
     #[test]
-    fn only_listed_variables_are_exported() {
-        assert_eq!(export_arg(|n| n == "PATH" || n == "VODBUILD_FFMPEG"), "--export=PATH,VODBUILD_FFMPEG");
-        assert_eq!(export_arg(|_| false), "--export=NONE");
-        let all = export_arg(|_| true);
-        assert!(all.starts_with("--export=PATH,") && !all.contains("AWS"), "{all}");
-        assert!(!all["--export=".len()..].split(',').any(|n| n == "ALL"), "{all}");
+    fn slurm_commands_get_only_listed_and_slurm_variables() {
+        let vars = ["PATH", "SLURM_CONF", "SBATCH_PARTITION", "SQUEUE_FORMAT", "AWS_SECRET_ACCESS_KEY", "HOME"];
+        let got = command_env(vars.iter().map(|n| (n.to_string(), format!("v-{n}"))));
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["PATH", "SLURM_CONF", "SBATCH_PARTITION", "HOME"]);
+        assert!(got.iter().all(|(n, v)| *v == format!("v-{n}")));
     }
 
     #[test]

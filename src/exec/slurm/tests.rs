@@ -149,7 +149,7 @@ fn siblings_go_as_one_array_and_results_decide() {
     assert!(sbatch[0].contains(&format!("--job-name={}", st.session.run_id)));
     assert!(sbatch[0].contains(&"--no-requeue".to_string()));
     let export = sbatch[0].iter().find_map(|a| a.strip_prefix("--export=")).expect("--export");
-    assert!(!export.split(',').any(|n| n == "ALL"), "{export}");
+    assert_eq!(export, "ALL", "a name list or NONE makes slurmd load the login environment (su -)");
     for i in 0..3 {
         node_runs(&st.session, &job(i, "x").spec.id, 1, JobStatus::Succeeded);
     }
@@ -268,6 +268,24 @@ fn a_failed_job_reports_its_error_and_log_tail_and_keeps_its_log() {
 }
 
 #[test]
+fn a_failed_job_still_running_after_the_grace_period_is_cancelled() {
+    let st = setup(ExecutorSpec::default(), 1001);
+    let mut t = Tracker::new(&st.session, Timing { grace: Duration::from_secs(10), ..NOW });
+    let j = job(0, "v");
+    let id = j.spec.id.clone();
+    t.add(j);
+    t.submit(Instant::now());
+    node_runs(&st.session, &id, 1, JobStatus::Failed);
+    st.fake.set_squeue("1_0|RUNNING|n1|None\n");
+    let start = Instant::now();
+    assert!(t.poll(start).is_empty(), "waits for the job to leave the queue");
+    assert!(st.fake.calls("scancel").is_empty());
+    let done = t.poll(start + Duration::from_secs(11));
+    assert!(matches!(&done[0].outcome, JobOutcome::Failed(e) if e.contains("Invalid data found")));
+    assert_eq!(st.fake.calls("scancel"), vec![vec!["1_0".to_string()]], "the stuck task is cancelled");
+}
+
+#[test]
 fn a_job_gone_without_a_result_fails_after_the_grace_period() {
     let st = setup(ExecutorSpec::default(), 1001);
     let timing = Timing { grace: Duration::from_secs(10), ..NOW };
@@ -378,6 +396,7 @@ fn an_unreachable_controller_fails_the_jobs_after_bounded_tries() {
     }
     let JobOutcome::Failed(e) = &done[0].outcome else { panic!("{:?}", done[0].outcome) };
     assert!(e.contains("Unable to contact slurm controller"), "{e}");
+    assert_eq!(st.fake.calls("scancel"), vec![vec!["1_0".to_string()]], "given up on, so cancelled (best effort)");
 }
 
 #[test]
@@ -436,4 +455,11 @@ fn the_kept_part_of_an_error_names_no_job_id_or_node() {
         assert!(!kept.contains("node-x") && !kept.contains("_0"), "{kept}");
         assert!(kept.contains("Invalid data found") || kept.contains("TIMEOUT (attempt 3 of 3)"), "{kept}");
     }
+}
+
+#[test]
+fn result_wait_sets_the_grace_period() {
+    let spec = ExecutorSpec { result_wait: Some(30), ..Default::default() };
+    assert_eq!(Timing::of(&spec).grace, Duration::from_secs(30));
+    assert_eq!(Timing::of(&ExecutorSpec::default()).grace, Timing::default().grace);
 }

@@ -73,6 +73,9 @@ impl SftpServer {
         let d = self.dir.path().to_path_buf();
         let subsystem = if Path::new(SFTP_SERVER).is_file() {
             // sshd runs the subsystem through the user's shell, so the redirection works.
+            // `SetEnv SHLVL=1` below keeps bash from sourcing the user's ~/.bashrc for it
+            // (bash skips it when the shell level is 2 or more): an rc file that waits,
+            // such as `pyenv init` on a stale rehash lock, hung every session otherwise.
             format!("{SFTP_SERVER} -e -l INFO 2>>{}", d.join("sftp.log").display())
         } else {
             "internal-sftp".to_string()
@@ -85,7 +88,8 @@ impl SftpServer {
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
                  AllowUsers {user}\nUsePAM no\nStrictModes no\nMaxStartups 100\nMaxSessions 100\n\
                  X11Forwarding no\nAllowTcpForwarding no\nPrintMotd no\nLogLevel VERBOSE\n\
-                 Subsystem sftp {subsystem}\n",
+                 Subsystem sftp {subsystem}\n\
+                 SetEnv SHLVL=1\n",
                 hk = d.join("host_key").display(),
                 pid = d.join("sshd.pid").display(),
                 ak = d.join("authorized_keys").display(),
