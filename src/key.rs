@@ -12,10 +12,11 @@
 //! | `probe`        | none (`{}`), or `source_checks: lenient`                        | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate; `loudness` only when set; `track: N` for the source's Nth audio stream, N > 0) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json; a normalised audio profile also its track's `loudness` report |
 //! | `loudness`     | source (`loudness:SOURCE:aT-2ch`): `{"measure": "loudnorm", "track", "channels"}` (no target); encode (`loudness_out:SOURCE:RENDITION`): `{"measure": "ebur128", "of": "encode"}` | ffmpeg `-version` output | source bytes, probe.json; or the encoded file |
-//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio (a profile or a list), `audio_tracks` and `audio_only_variant` when set, segment seconds, segment type, packager), plus the source entry's `audio_tracks` as `source_audio_tracks` when it has some | ffmpeg or Shaka Packager | each encoded rendition file: every audio track × profile (no audio file for a source without audio) |
-//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise; audio likewise) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio (a profile or a list), `audio_tracks` and `audio_only_variant` when set, segment seconds, segment type, packager; `iframe_playlists` when set, and `iframe_playlists: true` for ffmpeg with fMP4), plus the source entry's `audio_tracks` as `source_audio_tracks` when it has some | ffmpeg or Shaka Packager | each encoded rendition file: every audio track × profile (no audio file for a source without audio) |
+//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise; audio likewise) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio); with `outputs.storyboard`, its sprite sheets and track |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
+//! | `storyboard`   | the `outputs.storyboard` block (interval, columns, rows, width, format) | ffmpeg          | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs (and each `loudness_out` report) |
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
@@ -59,10 +60,11 @@
 //! |----------------|---------------------------------------------------------------------------|
 //! | `probe`, `metadata`, `verify`, `loudness` | a non-empty, complete JSON document             |
 //! | `encode`       | MP4 boxes cover the file; a `moov` with a video (audio) track with samples; its duration matches the source's; first and last frames decode; a normalised audio encode's integrated loudness is its target ± 1 LU |
-//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode (encrypted renditions instead: AES-128 segments are whole cipher blocks and not TS, CENC/cbcs ones carry `senc`/`saiz` behind an `encv`/`enca` init) |
+//! | `package_hls`  | master lists one variant per video encode and one audio rendition per audio encode; media playlists parse, end with EXT-X-ENDLIST; init (`moov`) and segments (`moof`+`mdat`, or whole TS packets) complete; segments add up to the source's duration; first and last segment of each rendition decode (encrypted renditions instead: AES-128 segments are whole cipher blocks and not TS, CENC/cbcs ones carry `senc`/`saiz` behind an `encv`/`enca` init); fMP4 I-frame playlists' byte ranges each start at a `moof` and hold a whole sync sample |
 //! | `package_dash` | the MPD has one representation per packaged stream; init, segments, durations and first/last decode as for HLS |
 //! | `thumbnails`   | at least one image (unless the source is shorter than `interval`), none empty; first and last decode |
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
+//! | `storyboard`   | `storyboard.vtt` parses; every cue names a sheet of `columns*w x rows*h` and a rectangle inside it; first and last sheets decode |
 //! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
 //! | `command`      | exactly the declared files, none empty; `.vtt` files start with `WEBVTT`  |
 //! | `notify`       | its receipt: a non-empty, complete JSON document (written on a 2xx answer)  |
@@ -129,6 +131,7 @@ mod tests {
             (StepKind::Command, "8df5b29c41f5e08de78810e9163c379e59e2219348b80d89b500ac6e2d26d559"),
             (StepKind::Notify, "cd471cb50a0fc6b13eee118f435e47d0a90092d795e44d976701defa3501fe80"),
             (StepKind::Loudness, "ae6d8160ce965ea998edbc2e2eeefe4aae37e90d4ac3bb7c40769f444a618ceb"),
+            (StepKind::Storyboard, "a6822ea373534fc6b6efce57f8ad42c1849f08f842c48105bba0b2fd36e70106"),
         ];
         for (kind, pin) in pins {
             assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());

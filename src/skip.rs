@@ -28,6 +28,7 @@ pub fn needs_audio(step: &Step) -> bool {
         | StepKind::PackageHls
         | StepKind::PackageDash
         | StepKind::Thumbnails
+        | StepKind::Storyboard
         | StepKind::Metadata
         | StepKind::Verify
         | StepKind::Notify => false,

@@ -28,6 +28,8 @@ pub enum StepKind {
     /// Measure loudness (`loudnorm` pass 1): a source's audio track, or a normalised encode
     /// (see [`crate::kinds::loudness`]).
     Loudness,
+    /// Sprite sheets and a WebVTT thumbnails track (`outputs.storyboard`).
+    Storyboard,
 }
 
 impl StepKind {
@@ -45,6 +47,7 @@ impl StepKind {
             StepKind::Command => "command",
             StepKind::Notify => "notify",
             StepKind::Loudness => "loudness",
+            StepKind::Storyboard => "storyboard",
         }
     }
 }

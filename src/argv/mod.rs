@@ -6,3 +6,4 @@ pub mod ffmpeg;
 pub mod filters;
 pub mod loudness;
 pub mod shaka;
+pub mod storyboard;

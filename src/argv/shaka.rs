@@ -25,7 +25,7 @@ pub fn hls_args(inputs: &[(&str, &Path, bool)], o: &HlsOutput, dir: &Path) -> Ve
         d += &format!(",playlist_name={name}/index.m3u8");
         if *is_audio {
             d += &format!(",hls_group_id=audio,hls_name={name}");
-        } else {
+        } else if o.iframe_playlists != Some(false) {
             d += &format!(",iframe_playlist_name={name}/iframes.m3u8");
         }
         a.push(d);

@@ -40,6 +40,9 @@ pub fn perform(
             let mut args = argv(args);
             let _keys = crypt.as_ref().map(|c| crate::crypt::job::prepare(c, *tool, &mut args)).transpose()?;
             runner::run(cancel, env.tools.get(*tool)?, &args, progress)?;
+            if *iframes && *tool == ToolUse::Ffmpeg {
+                crate::kinds::hls::write_iframe_playlists(&r(dir), variants)?;
+            }
             let variants: Vec<(String, PathBuf)> = variants.iter().map(|(n, p)| (n.clone(), r(p))).collect();
             let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
             match audio_set {
@@ -47,11 +50,19 @@ pub fn perform(
                 None => crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes),
             }
         }
-        Action::Dash { tool, args, dir, crypt } => {
+        Action::Dash { tool, args, dir, crypt, storyboard } => {
             let mut args = argv(args);
             let _keys = crypt.as_ref().map(|c| crate::crypt::job::prepare(c, *tool, &mut args)).transpose()?;
             runner::run(cancel, env.tools.get(*tool)?, &args, progress)?;
-            crate::kinds::dash::fix_mpd(&r(dir))
+            crate::kinds::dash::fix_mpd(&r(dir))?;
+            match storyboard {
+                Some((folder, grid)) => crate::media::storyboard_mpd::add(&r(dir), &r(folder), grid),
+                None => Ok(()),
+            }
+        }
+        Action::Storyboard { args, dir, grid } => {
+            runner::run(cancel, env.tools.get(ToolUse::Ffmpeg)?, &argv(args), progress)?;
+            crate::media::storyboard::finish(&r(dir), grid).map(drop)
         }
         Action::Notify(n) => super::webhook::deliver(n, &r(&n.out)),
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),

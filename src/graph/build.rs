@@ -188,11 +188,13 @@ impl SourceSteps<'_> {
         let from_source = [
             o.thumbnails.as_ref().map(|t| (StepKind::Thumbnails, "thumbnails", kinds::params_of(t))),
             o.audio_only.as_ref().map(|a| (StepKind::AudioOnly, "audio_only", kinds::params_of(a))),
+            o.storyboard.as_ref().map(|t| (StepKind::Storyboard, kinds::storyboard::FOLDER, kinds::params_of(t))),
         ];
         for (kind, name, params) in from_source.into_iter().flatten() {
             let step = self.step(kind, name, Subject::Source, params, ToolUse::Ffmpeg, layout::folder(m, s, name));
             made.push((sg.add(step, &[probe]), None));
         }
+        kinds::storyboard::link_dash(sg, &made);
         let audio_only = made.iter().map(|(n, _)| *n).find(|n| sg.g[*n].kind == StepKind::AudioOnly);
         let up = super::command::Upstream { probe, encodes: &encodes, audio_only };
         made.extend(super::command::add(sg, m, s, &up).into_iter().map(|n| (n, None)));

@@ -1,5 +1,6 @@
 //! The step DAG (petgraph): per source, probe → encode(rendition) → package_hls /
-//! package_dash; thumbnails, audio_only; the manifest's command steps (`command.rs`) after
+//! package_dash; thumbnails, audio_only, storyboard (which package_dash then reads, see
+//! [`crate::kinds::storyboard::link_dash`]); the manifest's command steps (`command.rs`) after
 //! what they read; metadata last. Edges point from a dependency to
 //! package_dash; thumbnails, audio_only; metadata last; then publish, and one notify step per
 //! `notify:` target (`notify.rs`); loudness measurements before a normalised audio encode and

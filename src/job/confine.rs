@@ -52,6 +52,7 @@ fn action_outputs(action: &Action) -> Vec<&Path> {
     match action {
         Action::Probe { out, .. } | Action::Verify { out, .. } | Action::Loudness { out, .. } => vec![out.as_path()],
         Action::Hls { dir, .. } | Action::Dash { dir, .. } => vec![dir.as_path()],
+        Action::Storyboard { dir, .. } => vec![dir.as_path()],
         Action::WriteFile { path, .. } => vec![path.as_path()],
         Action::Command(c) => vec![c.dir.as_path()],
         Action::Notify(n) => vec![n.out.as_path()],

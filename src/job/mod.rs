@@ -163,6 +163,10 @@ pub enum Action {
         /// Encryption: where the key is (never the key), see [`crate::crypt::job`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         crypt: Option<crate::crypt::job::CryptJob>,
+        /// The source's storyboard folder and grid: its sheets join the package as a DASH-IF
+        /// thumbnails AdaptationSet ([`crate::media::storyboard_mpd`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        storyboard: Option<(PathBuf, crate::media::storyboard::Grid)>,
     },
     WriteFile {
         path: PathBuf,
@@ -180,6 +184,12 @@ pub enum Action {
     Command(CommandRun),
     /// Call a webhook (see [`crate::exec::webhook`]); writes its receipt.
     Notify(notify::NotifyJob),
+    /// ffmpeg writes the sprite sheets and a frame list; vodbuild then writes the WebVTT track.
+    Storyboard {
+        args: Vec<String>,
+        dir: PathBuf,
+        grid: crate::media::storyboard::Grid,
+    },
     /// Check a package; the step fails with one line per problem.
     Verify {
         package: PackageKind,

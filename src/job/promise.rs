@@ -28,6 +28,9 @@ pub enum Promise {
     Nothing,
     /// A command step's folder: exactly these files, none empty; `.vtt` ones start with `WEBVTT`.
     Command { files: Vec<String> },
+    /// Sprite sheets of `columns` x `rows` tiles `tile_w` wide and their WebVTT track, every
+    /// cue inside its sheet (see [`crate::verify::storyboard`]).
+    Storyboard { columns: u32, rows: u32, tile_w: u32 },
 }
 
 /// The source's durations the outputs are compared with (seconds; 0 = unknown).

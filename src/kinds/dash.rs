@@ -61,7 +61,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
         crate::audio::dash::dash_args(&mut args, d.packager, first_audio, &codecs);
     }
     let crypt = d.encryption.as_ref().map(|e| crate::crypt::job::CryptJob::new(e, &m.root));
-    Ok(Action::Dash { tool, args, dir, crypt })
+    let storyboard = super::storyboard::for_package(b, probe);
+    Ok(Action::Dash { tool, args, dir, crypt, storyboard })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

@@ -24,8 +24,20 @@ use crate::step::ToolUse;
 pub const RECIPE: u32 = 2;
 
 /// The output's settings, with the rungs built for this source (`built`, the fitted ladder).
+/// With ffmpeg and fMP4, I-frame playlists (vodbuild's, on by default) enter the params, so
+/// packages written before vodbuild wrote them are rebuilt.
 pub fn params(h: &HlsOutput, built: &[String]) -> Value {
-    with_built_rungs(params_of(h), built)
+    let mut v = with_built_rungs(params_of(h), built);
+    if h.packager == Packager::Ffmpeg && iframes_on(h) {
+        v["iframe_playlists"] = Value::Bool(true);
+    }
+    v
+}
+
+/// Whether the package has I-frame playlists (see `HlsOutput::iframe_playlists`).
+pub fn iframes_on(h: &HlsOutput) -> bool {
+    let by_default = h.packager == Packager::Shaka || h.segment_type == crate::manifest::model::SegmentType::Fmp4;
+    h.iframe_playlists.unwrap_or(by_default) && by_default
 }
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
@@ -44,8 +56,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     }
     let refs: Vec<(&str, &Path, bool)> = inputs.iter().map(|(n, p, a)| (*n, p.as_path(), *a)).collect();
     let (tool, mut args, iframes) = match h.packager {
-        Packager::Ffmpeg => (ToolUse::Ffmpeg, ffmpeg::hls_args(&refs, h, &dir), false),
-        Packager::Shaka => (ToolUse::Packager, shaka::hls_args(&refs, h, &dir), true),
+        Packager::Ffmpeg => (ToolUse::Ffmpeg, ffmpeg::hls_args(&refs, h, &dir), iframes_on(h)),
+        Packager::Shaka => (ToolUse::Packager, shaka::hls_args(&refs, h, &dir), iframes_on(h)),
     };
     if !plain && h.packager == Packager::Shaka {
         crate::audio::dash::shaka_langs(&mut args, renditions.len(), &audio_r.iter().collect::<Vec<_>>());
@@ -98,4 +110,13 @@ pub fn write_master(
     let path = dir.join(crate::layout::MASTER);
     let text = master::write_master(&vs, a.as_ref());
     std::fs::write(&path, text.as_bytes()).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// Post-processing with ffmpeg: `NAME/iframes.m3u8` per video variant from its segments'
+/// sample tables ([`crate::media::iframes`]).
+pub fn write_iframe_playlists(dir: &Path, variants: &[(String, PathBuf)]) -> Result<(), String> {
+    for (name, _) in variants {
+        crate::media::iframes::write_playlist(&dir.join(name).join("index.m3u8"))?;
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ pub mod metadata;
 pub mod notify;
 pub mod probe;
 pub mod publish;
+pub mod storyboard;
 pub mod thumbnails;
 pub mod verify;
 
@@ -45,6 +46,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Command => command::RECIPE,
         StepKind::Notify => notify::RECIPE,
         StepKind::Loudness => loudness::RECIPE,
+        StepKind::Storyboard => storyboard::RECIPE,
     }
 }
 
@@ -56,6 +58,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::PackageDash, _) => "outputs.dash".into(),
         (StepKind::Thumbnails, _) => "outputs.thumbnails".into(),
         (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
+        (StepKind::Storyboard, _) => "outputs.storyboard".into(),
         (StepKind::Command, _) => format!("steps.{}", command::name(step)),
         (StepKind::Notify, s) => format!("notify {}", s.name().unwrap_or_default()),
         (StepKind::Loudness, s) => format!("loudness {}", s.name().unwrap_or_default()),
@@ -71,6 +74,7 @@ pub fn reads_source(kind: StepKind) -> bool {
         StepKind::Probe | StepKind::Encode | StepKind::Thumbnails | StepKind::AudioOnly => true,
         // Per step: the source's measurement reads it, an encode's does not (graph::loudness).
         StepKind::Loudness => true,
+        StepKind::Storyboard => true,
         StepKind::PackageHls
         | StepKind::PackageDash
         | StepKind::Metadata
@@ -86,7 +90,7 @@ pub fn reads_source(kind: StepKind) -> bool {
 pub fn writes_folder(kind: StepKind) -> bool {
     match kind {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
-        StepKind::Command => true,
+        StepKind::Command | StepKind::Storyboard => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
         StepKind::Notify | StepKind::Loudness => false,
     }
@@ -112,6 +116,7 @@ pub(crate) fn action<'o>(
         StepKind::Command => command::action(b)?,
         StepKind::Notify => notify::action(b, probe, outputs_of)?,
         StepKind::Loudness => loudness::action(b, probe)?,
+        StepKind::Storyboard => storyboard::action(b, probe)?,
     };
     Ok((action, first.id.clone()))
 }
@@ -128,6 +133,7 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
         StepKind::Publish => Promise::Nothing,
         StepKind::Command => command::promise(m, &sg.g[n]),
         StepKind::Notify | StepKind::Loudness => Promise::Json,
+        StepKind::Storyboard => storyboard::promise(m),
     }
 }
 

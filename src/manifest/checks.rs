@@ -54,6 +54,7 @@ pub fn check(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     super::loudness::check(m, ctx)?;
     check_ts(m, ctx)?;
     check_thumbnails(m, ctx)?;
+    super::story_checks::check(m, ctx)?;
     if let Some(o) = &m.outputs.audio_only {
         let max = if o.format == AudioOnlyFormat::Mp3 { 320_000 } else { AUDIO_BITRATE_RANGE.1 };
         bitrate_in(o.bitrate, (AUDIO_BITRATE_RANGE.0, max), ctx, &p!["outputs", "audio_only", "bitrate"])?;

@@ -17,6 +17,7 @@ pub mod schema;
 pub mod snippet;
 pub mod sources;
 pub mod steps;
+pub mod story_checks;
 pub mod template;
 pub mod tree;
 pub mod validate;

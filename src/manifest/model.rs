@@ -269,6 +269,9 @@ pub struct Outputs {
     pub audio_only: Option<AudioOnlyOutput>,
     #[serde(default)]
     pub metadata: bool,
+    /// Sprite sheets of thumbnails plus a WebVTT thumbnails track (and a DASH image set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storyboard: Option<StoryboardOutput>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
@@ -303,6 +306,11 @@ pub struct HlsOutput {
     /// Encrypt the package (see [`super::encryption`]); keys never come from the manifest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<super::encryption::Encryption>,
+    /// I-frame playlists (`NAME/iframes.m3u8`, `EXT-X-I-FRAME-STREAM-INF` in the master): on by
+    /// default with fMP4 segments (both packagers; vodbuild writes them for ffmpeg) and with
+    /// Shaka's TS; `false` turns them off. ffmpeg's TS segments have none (`true` is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iframe_playlists: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -520,4 +528,37 @@ impl de::Visitor<'_> for StringLike {
 
 fn opt_string_like<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     d.deserialize_any(StringLike("a string or a number")).map(Some)
+}
+
+/// `outputs.storyboard`: a tile every `interval` seconds, `columns` x `rows` tiles per sprite
+/// sheet, each tile `width` wide at the source's displayed aspect (see [`crate::kinds::storyboard`]).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoryboardOutput {
+    /// Seconds between tiles.
+    pub interval: f64,
+    #[serde(default = "default_storyboard_grid")]
+    pub columns: u32,
+    #[serde(default = "default_storyboard_grid")]
+    pub rows: u32,
+    /// Tile width in pixels (even); the height follows the displayed aspect.
+    #[serde(default = "default_storyboard_width")]
+    pub width: u32,
+    #[serde(default)]
+    pub format: StoryboardFormat,
+}
+
+/// Sprite sheet image format (JPEG: what the DASH-IF thumbnails convention and players take).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoryboardFormat {
+    #[default]
+    Jpg,
+}
+
+fn default_storyboard_grid() -> u32 {
+    5
+}
+fn default_storyboard_width() -> u32 {
+    160
 }

@@ -196,7 +196,13 @@ fn check_outputs(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     if let Some(t) = &o.thumbnails {
         check_thumbnails(t, ctx)?;
     }
-    if o.hls.is_none() && o.dash.is_none() && o.thumbnails.is_none() && o.audio_only.is_none() && !o.metadata {
+    if o.hls.is_none()
+        && o.dash.is_none()
+        && o.thumbnails.is_none()
+        && o.audio_only.is_none()
+        && !o.metadata
+        && o.storyboard.is_none()
+    {
         return Err(ctx.err(
             &p!["outputs"],
             "no outputs",

@@ -1,8 +1,11 @@
 //! Media facts: ffprobe output, MP4 sample entries, and the HLS master playlist.
 
+pub mod iframes;
 pub mod integrity;
 pub mod loudness;
 pub mod master;
 pub mod mp4;
 pub mod mpd;
 pub mod probe;
+pub mod storyboard;
+pub mod storyboard_mpd;

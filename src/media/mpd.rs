@@ -131,6 +131,8 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
     let mut mpd = Mpd::default();
     let (mut set_tpl, mut rep_tpl) = (Template::default(), Template::default());
     let (mut set_no, mut set_type, mut in_rep) = (0usize, String::new(), false);
+    // An image AdaptationSet (DASH-IF thumbnails, see `storyboard_mpd`) holds no media.
+    let mut image_set = false;
     loop {
         let ev =
             reader.read_event().map_err(|e| format!("does not parse at byte {}: {e}", reader.buffer_position()))?;
@@ -138,12 +140,16 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
         match ev {
             Event::Start(e) | Event::Empty(e) => {
                 let a = attrs(&e);
+                if image_set && e.local_name().as_ref() != b"AdaptationSet" {
+                    continue;
+                }
                 match e.local_name().as_ref() {
                     b"MPD" => mpd.duration = a.get("mediaPresentationDuration").and_then(|d| iso_duration(d)),
                     b"AdaptationSet" => {
                         set_no += 1;
                         set_tpl = Template::default();
                         set_type = a.get("contentType").or(a.get("mimeType")).cloned().unwrap_or_default();
+                        image_set = set_type.starts_with("image");
                     }
                     b"Representation" => {
                         in_rep = true;
@@ -180,7 +186,8 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
                     in_rep = false;
                 }
             }
-            Event::End(e) if e.local_name().as_ref() == b"Representation" => {
+            Event::End(e) if e.local_name().as_ref() == b"AdaptationSet" => image_set = false,
+            Event::End(e) if e.local_name().as_ref() == b"Representation" && !image_set => {
                 if let Some(r) = mpd.representations.last_mut() {
                     r.template = rep_tpl.inherit(&set_tpl);
                 }

@@ -16,7 +16,9 @@ mod dash;
 mod encryption;
 pub mod geometry;
 mod hls;
+mod iframes;
 mod loudness;
+pub mod storyboard;
 mod ts;
 
 use std::fmt;
@@ -97,6 +99,7 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
             }
         }
         loudness::check(m, &src.id, &mut f);
+        checked += storyboard::verify_source(m, &src.id, aspect, &mut f);
     }
     (checked, f.problems)
 }
@@ -104,8 +107,14 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
 /// Checks one package, read from its master playlist or MPD at `path`.
 pub fn check_package(package: PackageKind, path: &Path, source_duration: Option<f64>, f: &mut Findings) {
     match package {
-        PackageKind::Hls => hls::check(path, source_duration, f),
-        PackageKind::Dash => dash::check(path, source_duration, f),
+        PackageKind::Hls => {
+            hls::check(path, source_duration, f);
+            iframes::check(path, f);
+        }
+        PackageKind::Dash => {
+            dash::check(path, source_duration, f);
+            storyboard::check_mpd(path, f);
+        }
     }
 }
 

@@ -8,8 +8,10 @@ mod command;
 mod decode;
 pub mod expect;
 mod files;
+mod iframes;
 mod loudness;
 mod packages;
+mod storyboard;
 
 use std::path::Path;
 
@@ -36,12 +38,18 @@ pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<()
                 files::media_file(&site, &mut dec, &p.tmp, false, c.durations.audio, c.tolerance)?;
                 loudness::within(&site, ffmpeg, &p.tmp, *target, *tolerance)?
             }
-            Promise::Hls { variants, audio } => packages::hls(&site, c, &mut dec, *variants, *audio)?,
+            Promise::Hls { variants, audio } => {
+                packages::hls(&site, c, &mut dec, *variants, *audio)?;
+                iframes::check(&site)?
+            }
             Promise::Dash { video, audio } => packages::dash(&site, c, &mut dec, *video, *audio)?,
             Promise::Thumbnails { at_least_one } => files::thumbnails(&site, &mut dec, *at_least_one)?,
             Promise::AudioOnly => files::audio_only(&site, &mut dec, c.durations.audio, c.tolerance)?,
             Promise::Nothing => {}
             Promise::Command { files } => command::files(&site, files)?,
+            Promise::Storyboard { columns, rows, tile_w } => {
+                storyboard::check(&site, &mut dec, (*columns, *rows, *tile_w))?
+            }
         }
     }
     // The first and last frames of everything, in one ffmpeg when all is well.

@@ -77,6 +77,7 @@ fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
         Action::Probe { .. } => Some(ToolUse::Ffprobe),
         Action::Run { tool, .. } | Action::Hls { tool, .. } | Action::Dash { tool, .. } => Some(*tool),
         Action::Loudness { .. } => Some(ToolUse::Ffmpeg),
+        Action::Storyboard { .. } => Some(ToolUse::Ffmpeg),
         // A command step's program is pinned by its action (crate::job::CommandRun::digest).
         Action::WriteFile { .. }
         | Action::Verify { .. }
