@@ -11,14 +11,15 @@
 //! |----------------|----------------------------------------------------------------|--------------------------|------------------------------------------|
 //! | `probe`        | none (`{}`), or `source_checks: lenient`                        | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json |
-//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio, segment seconds, segment type, packager) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
-//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise)          | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio) |
+//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio, segment seconds, segment type, packager; with subtitle tracks, their language, name, default and forced flags) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio), each converted subtitle file |
+//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise; subtitle tracks likewise) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio), each converted subtitle file |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `metadata`     | format version                                                 | vodbuild version         | probe.json and every output file of the source's other outputs |
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output (with the file's BLAKE3 when the program is a path), or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
+//! | `subtitle`     | the subtitle file's BLAKE3, its format (`srt`/`vtt`), language and forced flag (never its path) | vodbuild version | none (the file's digest is in PARAMS) |
 //! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL; not the timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,
@@ -58,6 +59,7 @@
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
 //! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
 //! | `command`      | exactly the declared files, none empty; `.vtt` files start with `WEBVTT`  |
+//! | `subtitle`     | a WebVTT file that parses                                                  |
 //! | `notify`       | its receipt: a non-empty, complete JSON document (written on a 2xx answer)  |
 //!
 //! A recorded output of 0 bytes is stale (`output invalid`), never fresh.
@@ -121,6 +123,7 @@ mod tests {
             (StepKind::Verify, "0cf041e05bc9d3e03cb83c94a331e9e38e322a5ad6935b9c97ef766185766ec1"),
             (StepKind::Command, "8df5b29c41f5e08de78810e9163c379e59e2219348b80d89b500ac6e2d26d559"),
             (StepKind::Notify, "cd471cb50a0fc6b13eee118f435e47d0a90092d795e44d976701defa3501fe80"),
+            (StepKind::Subtitle, "770ab3f91393ec28adb82be63c79f30ec2c6656ec46607664ec0ad773bc5932b"),
         ];
         for (kind, pin) in pins {
             assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());

@@ -30,7 +30,8 @@ pub fn needs_audio(step: &Step) -> bool {
         | StepKind::Thumbnails
         | StepKind::Metadata
         | StepKind::Verify
-        | StepKind::Notify => false,
+        | StepKind::Notify
+        | StepKind::Subtitle => false,
     }
 }
 

@@ -25,6 +25,8 @@ pub enum StepKind {
     Command,
     /// Call a webhook when a source's packages are built (and published).
     Notify,
+    /// Convert one subtitle file to WebVTT (see [`crate::kinds::subtitle`]).
+    Subtitle,
 }
 
 impl StepKind {
@@ -41,6 +43,7 @@ impl StepKind {
             StepKind::Verify => "verify",
             StepKind::Command => "command",
             StepKind::Notify => "notify",
+            StepKind::Subtitle => "subtitle",
         }
     }
 }
@@ -97,6 +100,8 @@ pub enum Subject {
     Command { name: String, audio: bool },
     /// notify: one `notify:` target (its name).
     Notify(String),
+    /// subtitle: one subtitle track (`LANG` or `LANG-forced`).
+    Subtitle(String),
 }
 
 impl Subject {
@@ -109,6 +114,7 @@ impl Subject {
             Subject::Command { name, .. } => Some(name),
             Subject::Published(k) => Some(k.as_str().trim_start_matches("package_")),
             Subject::Notify(name) => Some(name),
+            Subject::Subtitle(id) => Some(id),
         }
     }
 }

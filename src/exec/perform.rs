@@ -36,16 +36,19 @@ pub fn perform(
             write(&r(out), &serde_json::to_vec_pretty(&parsed).expect("json"))
         }
         Action::Run { tool, args } => runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress).map(drop),
-        Action::Hls { tool, args, dir, variants, audio, iframes } => {
+        Action::Hls { tool, args, dir, variants, audio, iframes, subtitles } => {
             runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
             let variants: Vec<(String, PathBuf)> = variants.iter().map(|(n, p)| (n.clone(), r(p))).collect();
             let audio = audio.as_ref().map(|(n, p, c)| (n.clone(), r(p), *c));
-            crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)
+            crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes)?;
+            crate::kinds::subtitle_hls::add(&r(dir), subtitles, root)
         }
-        Action::Dash { tool, args, dir } => {
+        Action::Dash { tool, args, dir, subtitles } => {
             runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress)?;
-            crate::kinds::dash::fix_mpd(&r(dir))
+            crate::kinds::dash::fix_mpd(&r(dir))?;
+            crate::kinds::subtitle_dash::add(&r(dir), subtitles, root)
         }
+        Action::Subtitle(j) => crate::kinds::subtitle::convert(j, root),
         Action::Notify(n) => super::webhook::deliver(n, &r(&n.out)),
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
         Action::Command(c) => super::command::run(c, env, cancel),

@@ -10,6 +10,7 @@ mod build;
 mod command;
 mod notify;
 pub mod render;
+mod subtitles;
 
 pub use crate::dag::StepGraph;
 pub use crate::step::{Media, OutputLoc, PackageKind, Step, StepKind, Subject, ToolUse};

@@ -21,6 +21,7 @@ pub mod ctx;
 pub mod notify;
 pub mod paths;
 pub mod promise;
+pub mod subtitle;
 
 use std::path::{Path, PathBuf};
 
@@ -146,6 +147,9 @@ pub enum Action {
         audio: Option<(String, PathBuf, u32)>,
         /// Whether `NAME/iframes.m3u8` I-frame playlists were written.
         iframes: bool,
+        /// Subtitle tracks added after the packager ran ([`crate::kinds::subtitle_hls`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subtitles: Vec<subtitle::PackagedSubtitle>,
     },
     /// The packager writes the MPD; vodbuild then sets each representation's `codecs` from its init
     /// segment and `bandwidth` to the measured peak segment bitrate.
@@ -153,7 +157,12 @@ pub enum Action {
         tool: ToolUse,
         args: Vec<String>,
         dir: PathBuf,
+        /// Subtitle tracks added after the packager ran ([`crate::kinds::subtitle_dash`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subtitles: Vec<subtitle::PackagedSubtitle>,
     },
+    /// Convert a subtitle file to WebVTT ([`crate::kinds::subtitle`]).
+    Subtitle(subtitle::SubtitleJob),
     WriteFile {
         path: PathBuf,
         contents: String,

@@ -25,6 +25,8 @@ pub enum Promise {
     Nothing,
     /// A command step's folder: exactly these files, none empty; `.vtt` ones start with `WEBVTT`.
     Command { files: Vec<String> },
+    /// A WebVTT file that parses (a converted subtitle track).
+    Subtitle,
 }
 
 /// The source's durations the outputs are compared with (seconds; 0 = unknown).

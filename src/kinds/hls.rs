@@ -45,7 +45,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     };
     let variants = renditions.iter().map(|r| (r.clone(), b.enc(r))).collect();
     let audio = audio_name.map(|a| (a.clone(), b.enc(a), m.raw.profiles.audio[a].channels));
-    Ok(Action::Hls { tool, args, dir, variants, audio, iframes })
+    let subtitles = super::subtitle::packaged(b);
+    Ok(Action::Hls { tool, args, dir, variants, audio, iframes, subtitles })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

@@ -14,6 +14,9 @@ pub mod metadata;
 pub mod notify;
 pub mod probe;
 pub mod publish;
+pub mod subtitle;
+pub mod subtitle_dash;
+pub mod subtitle_hls;
 pub mod thumbnails;
 pub mod verify;
 
@@ -43,6 +46,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Verify => verify::RECIPE,
         StepKind::Command => command::RECIPE,
         StepKind::Notify => notify::RECIPE,
+        StepKind::Subtitle => subtitle::RECIPE,
     }
 }
 
@@ -56,6 +60,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::AudioOnly, _) => "outputs.audio_only".into(),
         (StepKind::Command, _) => format!("steps.{}", command::name(step)),
         (StepKind::Notify, s) => format!("notify {}", s.name().unwrap_or_default()),
+        (StepKind::Subtitle, s) => format!("subtitles {}", s.name().unwrap_or_default()),
         (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
             k.as_str().to_string()
         }
@@ -72,6 +77,7 @@ pub fn reads_source(kind: StepKind) -> bool {
         | StepKind::Publish
         | StepKind::Verify
         | StepKind::Notify
+        | StepKind::Subtitle
         // Per step: when its template names `{source}` (see graph::command).
         | StepKind::Command => false,
     }
@@ -83,7 +89,7 @@ pub fn writes_folder(kind: StepKind) -> bool {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
         StepKind::Command => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
-        StepKind::Notify => false,
+        StepKind::Notify | StepKind::Subtitle => false,
     }
 }
 
@@ -96,7 +102,7 @@ pub(crate) fn action<'o>(
 ) -> Result<(Action, String), String> {
     let first = b.first();
     let action = match first.kind {
-        StepKind::Probe | StepKind::Publish => unreachable!("built without a probe report"),
+        StepKind::Probe | StepKind::Publish | StepKind::Subtitle => unreachable!("built without a probe report"),
         StepKind::Encode => return encode::action(b, probe),
         StepKind::PackageHls => hls::action(b, probe)?,
         StepKind::PackageDash => dash::action(b, probe)?,
@@ -122,6 +128,7 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
         StepKind::Publish => Promise::Nothing,
         StepKind::Command => command::promise(m, &sg.g[n]),
         StepKind::Notify => Promise::Json,
+        StepKind::Subtitle => Promise::Subtitle,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod schema;
 pub mod snippet;
 pub mod sources;
 pub mod steps;
+pub mod subtitles;
 pub mod template;
 pub mod tree;
 pub mod validate;
@@ -51,6 +52,8 @@ pub struct SourceOpts {
     /// Exactly these video rungs (ladder fitting off).
     pub renditions: Option<Vec<String>>,
     pub exclude: Vec<String>,
+    /// Subtitle tracks (listed and discovered sidecars, see [`subtitles`]).
+    pub subtitles: Vec<subtitles::SubtitleTrack>,
 }
 
 #[derive(Debug, Clone)]

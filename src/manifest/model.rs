@@ -180,6 +180,9 @@ pub struct SourceSpec {
     /// Never build these video rungs for these files.
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Subtitle files of these files (with `outputs.subtitles`).
+    #[serde(default)]
+    pub subtitles: Vec<super::subtitles::SubtitleSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -263,6 +266,8 @@ pub struct Outputs {
     pub audio_only: Option<AudioOnlyOutput>,
     #[serde(default)]
     pub metadata: bool,
+    /// Subtitle tracks in the HLS and DASH packages (see `manifest::subtitles`).
+    pub subtitles: Option<super::subtitles::SubtitlesOutput>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]

@@ -55,6 +55,8 @@ pub fn expand_noting_absent(
         for (id, path) in found {
             let id: String = id.nfc().collect();
             note_id(i, &id, &path, &mut seen, ctx)?;
+            let mut opts = opts.clone();
+            opts.subtitles = super::subtitles::for_source(m, i, root, &path, remote.is_none(), ctx)?;
             let rel = path
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().into_owned())
@@ -200,6 +202,7 @@ fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
         checks: spec.source_checks.unwrap_or(m.source_checks),
         renditions: spec.renditions.clone(),
         exclude: spec.exclude.clone(),
+        subtitles: Vec::new(),
     })
 }
 

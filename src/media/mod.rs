@@ -2,6 +2,9 @@
 
 pub mod integrity;
 pub mod master;
+pub mod bcp47;
+pub mod first_pts;
 pub mod mp4;
 pub mod mpd;
 pub mod probe;
+pub mod webvtt;

@@ -14,6 +14,7 @@
 mod dash;
 pub mod geometry;
 mod hls;
+mod subtitles;
 mod ts;
 
 use std::fmt;
@@ -100,7 +101,10 @@ pub fn verify(m: &Manifest) -> (usize, Vec<Problem>) {
 pub fn check_package(package: PackageKind, path: &Path, source_duration: Option<f64>, f: &mut Findings) {
     match package {
         PackageKind::Hls => hls::check(path, source_duration, f),
-        PackageKind::Dash => dash::check(path, source_duration, f),
+        PackageKind::Dash => {
+            dash::check(path, source_duration, f);
+            subtitles::check_dash(path, f);
+        }
     }
 }
 

@@ -1,0 +1,48 @@
+//! A source's subtitle steps: one `subtitle` conversion per track (no dependency: it reads
+//! only its file, keyed by digest), read by each package, whose params then carry the
+//! tracks' names and flags (see [`crate::kinds::subtitle`]).
+
+use petgraph::graph::NodeIndex;
+use serde_json::Value;
+
+use super::{OutputLoc, Step, StepGraph, StepKind, Subject, ToolUse};
+use crate::kinds::subtitle;
+use crate::manifest::Manifest;
+
+/// The subtitle steps of source `s` (none without `outputs.subtitles`).
+pub(super) fn add(sg: &mut StepGraph, m: &Manifest, s: &str) -> Vec<NodeIndex> {
+    let Some(src) = m.source(s).filter(|_| m.raw.outputs.subtitles.is_some()) else { return Vec::new() };
+    src.opts
+        .subtitles
+        .iter()
+        .map(|t| {
+            let step = Step {
+                id: format!("subtitle:{s}:{}", t.id()),
+                kind: StepKind::Subtitle,
+                source: s.to_string(),
+                subject: Subject::Subtitle(t.id()),
+                params: subtitle::params(t),
+                tool: ToolUse::Builtin,
+                reads_source: false,
+                output: OutputLoc::File(subtitle::converted(m, s, &t.id())),
+                intermediate: true,
+            };
+            sg.add(step, &[])
+        })
+        .collect()
+}
+
+/// A package's params and deps with the source's subtitle tracks (unchanged without any).
+pub(super) fn package_with(
+    m: &Manifest,
+    s: &str,
+    mut params: Value,
+    mut deps: Vec<NodeIndex>,
+    steps: &[NodeIndex],
+) -> (Value, Vec<NodeIndex>) {
+    if let Some(src) = m.source(s).filter(|_| !steps.is_empty()) {
+        params["subtitles"] = subtitle::package_params(&src.opts.subtitles);
+        deps.extend_from_slice(steps);
+    }
+    (params, deps)
+}
