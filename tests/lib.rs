@@ -42,6 +42,7 @@ mod slurm_support;
 mod source_geometry;
 mod storage;
 mod storage_azure;
+mod subtitles;
 mod tamper;
 mod threads;
 mod verify;
