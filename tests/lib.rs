@@ -10,6 +10,7 @@ mod common;
 mod audio_jobs;
 mod awkward;
 mod browser;
+mod browser_subtitles;
 mod ci_reports;
 mod cli;
 mod command_steps;
