@@ -188,3 +188,22 @@ fn adding_a_language_adds_only_its_steps() {
     assert_eq!(executed(&run), set(&["hls:a", "dash:a"]), "{run:#}");
     assert!(ws.read("out/a/hls/master.m3u8").contains("NAME=\"French\""));
 }
+
+/// examples/subtitles as shipped (its subtitle files, a 6 s clip made here) builds, verifies,
+/// and has its three tracks with the listed one as the default.
+#[test]
+fn the_example_builds_and_verifies() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/subtitles");
+    let ws = Workspace::new();
+    for f in ["pipeline.yaml", "film.en.srt", "film.fr.forced.vtt", "subs/film-de.vtt"] {
+        ws.write(f, std::fs::read(example.join(f)).unwrap());
+    }
+    ws.make_source("film.mp4", 6.0, "320x180");
+    ws.run_ok();
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+    let master = ws.read("out/film/hls/master.m3u8");
+    let media = media_lines(&master);
+    assert_eq!(media.len(), 3, "{master}");
+    assert!(media.iter().any(|l| l.contains("NAME=\"Deutsch\"") && l.contains("DEFAULT=YES")), "{master}");
+    assert!(media.iter().any(|l| l.contains("LANGUAGE=\"fr\"") && l.contains("FORCED=YES")), "{master}");
+}
