@@ -15,7 +15,7 @@
 //! `common.js` (the play / switch / wait script both pages share) and
 //! `server.rs` (the HTTP server).
 
-mod server;
+pub(crate) mod server;
 
 use crate::common::wait;
 use serde_json::Value;

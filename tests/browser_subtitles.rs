@@ -10,12 +10,9 @@
 //! through `play.mjs`, and the set-up of `tests/browser.rs` (`cargo xtask setup`);
 //! missing pieces fail the test.
 
-#[path = "browser/server.rs"]
-mod server;
-
-use crate::common::{self, wait, Workspace};
+use crate::browser::server::StaticServer;
+use crate::common::{self, Workspace, wait};
 use serde_json::Value;
-use server::StaticServer;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -64,13 +61,27 @@ fn build(packager: &str) -> Workspace {
 #[test]
 fn subtitles_packaged_by_ffmpeg_show_in_hls_js_and_shaka_player() {
     let ws = build("ffmpeg");
-    play_cases(&ws, &[("hls-subs.html", "hls/master.m3u8", "fr"), ("shaka-subs.html", "dash/manifest.mpd", "en"), ("shaka-subs.html", "hls/master.m3u8", "fr")]);
+    play_cases(
+        &ws,
+        &[
+            ("hls-subs.html", "hls/master.m3u8", "fr"),
+            ("shaka-subs.html", "dash/manifest.mpd", "en"),
+            ("shaka-subs.html", "hls/master.m3u8", "fr"),
+        ],
+    );
 }
 
 #[test]
 fn subtitles_packaged_by_shaka_show_in_hls_js_and_shaka_player() {
     let ws = build("shaka");
-    play_cases(&ws, &[("hls-subs.html", "hls/master.m3u8", "en"), ("shaka-subs.html", "dash/manifest.mpd", "fr")]);
+    play_cases(
+        &ws,
+        &[
+            ("hls-subs.html", "hls/master.m3u8", "en"),
+            ("shaka-subs.html", "dash/manifest.mpd", "fr"),
+            ("shaka-subs.html", "hls/master.m3u8", "en"),
+        ],
+    );
 }
 
 /// Plays each (page, manifest under out/a, language); panics with every failing case.
@@ -84,7 +95,10 @@ fn play_cases(ws: &Workspace, cases: &[(&str, &str, &str)]) {
         let found = check(&result, lang);
         eprintln!("browser subtitles: {page} {manifest} {lang}: {}", if found.is_empty() { "ok" } else { "FAILED" });
         if !found.is_empty() {
-            problems.push(format!("--- {page} {url} ({lang}):\n  - {}\nresult: {result:#}\nstderr:\n{log}", found.join("\n  - ")));
+            problems.push(format!(
+                "--- {page} {url} ({lang}):\n  - {}\nresult: {result:#}\nstderr:\n{log}",
+                found.join("\n  - ")
+            ));
         }
     }
     let http_errors: Vec<String> =
@@ -94,7 +108,8 @@ fn play_cases(ws: &Workspace, cases: &[(&str, &str, &str)]) {
 
 /// What falls short: failures, error events, a missing or misplaced cue, another language's cue.
 fn check(r: &Value, lang: &str) -> Vec<String> {
-    let mut found: Vec<String> = r["failures"].as_array().into_iter().flatten().map(|f| format!("failed: {f}")).collect();
+    let mut found: Vec<String> =
+        r["failures"].as_array().into_iter().flatten().map(|f| format!("failed: {f}")).collect();
     // A non-fatal stall is the machine being busy (the player recovers by itself), not a
     // subtitle problem; every other error event fails the case.
     let stall = |e: &&Value| e["details"] == "bufferStalledError" && e["fatal"] == false;
@@ -128,7 +143,8 @@ fn check(r: &Value, lang: &str) -> Vec<String> {
 
 fn require_browser_tools() {
     let modules = repo().join("tests/browser/node_modules");
-    let ok = Path::new(CHROMIUM).is_file() && ["hls.js", "shaka-player", "playwright-core"].iter().all(|m| modules.join(m).is_dir());
+    let ok = Path::new(CHROMIUM).is_file()
+        && ["hls.js", "shaka-player", "playwright-core"].iter().all(|m| modules.join(m).is_dir());
     assert!(ok, "the browser test needs {CHROMIUM} and tests/browser/node_modules: run `cargo xtask setup`");
 }
 
@@ -136,7 +152,16 @@ fn require_browser_tools() {
 fn play(page: &str, url: &str) -> (Value, String) {
     let mut child = Command::new("node")
         .arg(repo().join("tests/browser/play.mjs"))
-        .args(["--page", page, "--url", url, "--timeout-ms", &CASE_TIMEOUT.as_millis().to_string(), "--chromium", CHROMIUM])
+        .args([
+            "--page",
+            page,
+            "--url",
+            url,
+            "--timeout-ms",
+            &CASE_TIMEOUT.as_millis().to_string(),
+            "--chromium",
+            CHROMIUM,
+        ])
         .current_dir(repo().join("tests/browser"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -140,11 +140,16 @@ fn a_malformed_file_names_the_file_and_line() {
 #[test]
 fn group_rules_and_language_tags_are_checked_at_plan_time() {
     let ws = workspace("ffmpeg");
-    let two_defaults = "[{path: subs/fr.srt, lang: fr, default: true}, {path: media/a.en.srt, lang: en-GB, default: true}]";
+    let two_defaults =
+        "[{path: subs/fr.srt, lang: fr, default: true}, {path: media/a.en.srt, lang: en-GB, default: true}]";
     ws.write_manifest(&manifest("ffmpeg", two_defaults));
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
     assert!(out.stderr.contains("pipeline.yaml:") && out.stderr.contains("both `default`"), "{}", out.describe());
-    assert!(out.stderr.contains("subtitles[1].default") || out.stderr.contains("subtitles.1.default"), "{}", out.describe());
+    assert!(
+        out.stderr.contains("subtitles[1].default") || out.stderr.contains("subtitles.1.default"),
+        "{}",
+        out.describe()
+    );
 
     ws.write_manifest(&manifest("ffmpeg", "[{path: subs/fr.srt, lang: fr_FR}]"));
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);

@@ -24,7 +24,8 @@ pub fn add(dir: &Path, subs: &[PackagedSubtitle], root: &Path) -> Result<(), Str
         return Ok(());
     }
     let master_path = dir.join(crate::layout::MASTER);
-    let master = std::fs::read_to_string(&master_path).map_err(|e| format!("reading {}: {e}", master_path.display()))?;
+    let master =
+        std::fs::read_to_string(&master_path).map_err(|e| format!("reading {}: {e}", master_path.display()))?;
     let uri = first_variant(&master).ok_or_else(|| format!("{}: no variant", master_path.display()))?;
     let playlist_path = dir.join(&uri);
     let playlist = read_media(&playlist_path)?;
@@ -75,7 +76,9 @@ fn read_part(path: &Path, range: Option<&ByteRange>) -> Result<Vec<u8>, String> 
         return Err(format!("{}: segment larger than {MAX_READ} bytes", path.display()));
     }
     let mut buf = vec![0u8; len as usize];
-    f.seek(SeekFrom::Start(offset)).and_then(|_| f.read_exact(&mut buf)).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    f.seek(SeekFrom::Start(offset))
+        .and_then(|_| f.read_exact(&mut buf))
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
     Ok(buf)
 }
 
@@ -98,7 +101,13 @@ pub fn track_dir(id: &str) -> PathBuf {
     Path::new(GROUP).join(id)
 }
 
-fn write_track(dir: &Path, s: &PackagedSubtitle, root: &Path, windows: &[(u64, u64)], mpegts: u64) -> Result<(), String> {
+fn write_track(
+    dir: &Path,
+    s: &PackagedSubtitle,
+    root: &Path,
+    windows: &[(u64, u64)],
+    mpegts: u64,
+) -> Result<(), String> {
     let vtt = resolve(root, &s.vtt);
     let bytes = std::fs::read(&vtt).map_err(|e| format!("reading {}: {e}", vtt.display()))?;
     let cues = webvtt::parse(&bytes, webvtt::Format::Vtt).map_err(|e| e.located(&vtt.display().to_string()))?;

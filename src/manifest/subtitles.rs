@@ -108,7 +108,11 @@ pub fn for_source(
             return Ok(Vec::new());
         }
         let help = Some("add `outputs: {subtitles: {}}` to package subtitles".into());
-        return Err(ctx.err(&p!["sources", i, "subtitles"], "subtitles listed but `outputs.subtitles` is not set", help));
+        return Err(ctx.err(
+            &p!["sources", i, "subtitles"],
+            "subtitles listed but `outputs.subtitles` is not set",
+            help,
+        ));
     };
     let mut tracks = Vec::new();
     for (j, s) in listed.iter().enumerate() {
@@ -208,7 +212,9 @@ fn check_group(i: usize, tracks: &[(Origin, SubtitleTrack)], ctx: &ErrCtx) -> Re
             let msg = format!("subtitle tracks `{}` and `{}` have the same name `{}`", e.rel, t.rel, t.name);
             return Err(ctx.err(&at(o, "name"), msg, Some("NAMEs in a group must differ (RFC 8216)".into())));
         }
-        if t.default && let Some((_, e)) = earlier.iter().find(|(_, e)| e.default) {
+        if t.default
+            && let Some((_, e)) = earlier.iter().find(|(_, e)| e.default)
+        {
             let msg = format!("subtitle tracks `{}` and `{}` are both `default`", e.rel, t.rel);
             return Err(ctx.err(&at(o, "default"), msg, Some("a group has at most one DEFAULT (RFC 8216)".into())));
         }

@@ -54,7 +54,9 @@ mod tests {
 
     #[test]
     fn tags() {
-        for ok in ["en", "fr", "pt-BR", "zh-Hant-TW", "es-419", "sl-rozaj", "de-CH-1901", "en-US-x-twain", "x-klingon", "yue"] {
+        for ok in
+            ["en", "fr", "pt-BR", "zh-Hant-TW", "es-419", "sl-rozaj", "de-CH-1901", "en-US-x-twain", "x-klingon", "yue"]
+        {
             assert!(valid(ok), "{ok}");
         }
         for bad in ["", "e", "english-", "en_US", "en--US", "123", "en-US-toolongsubtag", "abcd", "en-x", "fr-ça"] {

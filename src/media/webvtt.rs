@@ -118,7 +118,9 @@ fn blocks<'a>(lines: &'a [&'a str], start: usize) -> Vec<(usize, &'a [&'a str])>
 /// One block as a cue (None for WebVTT NOTE, STYLE and REGION blocks).
 fn cue(at: usize, block: &[&str], format: Format) -> Result<Option<Cue>, ParseError> {
     let first = block[0];
-    if format == Format::Vtt && ["NOTE", "STYLE", "REGION"].iter().any(|k| first == *k || first.starts_with(&format!("{k} "))) {
+    if format == Format::Vtt
+        && ["NOTE", "STYLE", "REGION"].iter().any(|k| first == *k || first.starts_with(&format!("{k} ")))
+    {
         return Ok(None);
     }
     // An identifier (SRT: the cue number) may precede the timing line.
@@ -227,15 +229,22 @@ mod tests {
         assert_eq!(cues.len(), 2);
         assert_eq!((cues[0].start, cues[0].end), (500, 1250));
         let vtt = write(&cues, &[]);
-        assert_eq!(vtt, "WEBVTT\n\n00:00:00.500 --> 00:00:01.250\nHello\n<i>there</i>\n\n00:00:02.000 --> 00:00:03.000\nBye\n");
+        assert_eq!(
+            vtt,
+            "WEBVTT\n\n00:00:00.500 --> 00:00:01.250\nHello\n<i>there</i>\n\n00:00:02.000 --> 00:00:03.000\nBye\n"
+        );
         assert_eq!(parse(vtt.as_bytes(), Format::Vtt).unwrap(), cues);
     }
 
     #[test]
     fn webvtt_keeps_settings_and_skips_notes() {
-        let vtt = "\u{feff}WEBVTT - title\n\nNOTE a note\nmore\n\nid-1\n01:02.000 --> 01:03.500 align:start line:0\nA\n";
+        let vtt =
+            "\u{feff}WEBVTT - title\n\nNOTE a note\nmore\n\nid-1\n01:02.000 --> 01:03.500 align:start line:0\nA\n";
         let cues = parse(vtt.as_bytes(), Format::Vtt).unwrap();
-        assert_eq!(cues, vec![Cue { start: 62_000, end: 63_500, settings: "align:start line:0".into(), text: vec!["A".into()] }]);
+        assert_eq!(
+            cues,
+            vec![Cue { start: 62_000, end: 63_500, settings: "align:start line:0".into(), text: vec!["A".into()] }]
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<()
             Promise::AudioOnly => files::audio_only(&site, &mut dec, c.durations.audio, c.tolerance)?,
             Promise::Nothing => {}
             Promise::Command { files } => command::files(&site, files)?,
-            Promise::Subtitle => crate::kinds::subtitle::check(&p.tmp).map_err(|e| format!("{}: {e}", site.show(&p.tmp)))?,
+            Promise::Subtitle => {
+                crate::kinds::subtitle::check(&p.tmp).map_err(|e| format!("{}: {e}", site.show(&p.tmp)))?
+            }
         }
     }
     // The first and last frames of everything, in one ffmpeg when all is well.
