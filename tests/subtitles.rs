@@ -212,3 +212,48 @@ fn the_example_builds_and_verifies() {
     assert!(media.iter().any(|l| l.contains("NAME=\"Deutsch\"") && l.contains("DEFAULT=YES")), "{master}");
     assert!(media.iter().any(|l| l.contains("LANGUAGE=\"fr\"") && l.contains("FORCED=YES")), "{master}");
 }
+
+/// `embedded: true`: a source's mov_text stream (language `spa`; MP4 keeps no title) becomes
+/// a track `es` beside its sidecar; a source without text streams skips the step.
+#[test]
+fn embedded_text_streams_are_packaged_and_skipped_without_any() {
+    let ws = Workspace::new();
+    ws.make_source("media/plain.mp4", 3.0, "320x180");
+    ws.make_source("media/b.mp4", 3.0, "320x180");
+    ws.write("media/es.srt", "1\n00:00:00,400 --> 00:00:01,100\nHola\n");
+    ws.write("media/plain.en.srt", EN_SRT);
+    let out = Command::new(which("ffmpeg"))
+        .args(["-v", "error", "-y", "-i"])
+        .arg(ws.path("media/b.mp4"))
+        .arg("-i")
+        .arg(ws.path("media/es.srt"))
+        .args(["-map", "0", "-map", "1", "-c", "copy", "-c:s", "mov_text"])
+        .args(["-metadata:s:s:0", "language=spa"])
+        .arg(ws.path("media/a.mp4"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(ws.path("media/b.mp4")).unwrap();
+    std::fs::remove_file(ws.path("media/es.srt")).unwrap();
+    ws.write("media/a.en.srt", EN_SRT);
+    let yaml = Manifest::small()
+        .without_output("thumbnails")
+        .without_output("metadata")
+        .output("subtitles", &[("sidecars", "true"), ("embedded", "true")])
+        .yaml();
+    ws.write_manifest(&yaml);
+    let run = ws.run_ok();
+    assert_eq!(step(&run, "subtitle:media/plain:embedded")["status"], "skipped", "{run:#}");
+    assert!(executed(&run).contains("subtitle:media/a:embedded"), "{run:#}");
+    let master = ws.read("out/media/a/hls/master.m3u8");
+    let media = media_lines(&master);
+    assert_eq!(media.len(), 2, "{master}");
+    let es = media.iter().find(|l| l.contains("LANGUAGE=\"es\"")).unwrap_or_else(|| panic!("{master}"));
+    assert!(es.contains("NAME=\"es\"") && es.contains("DEFAULT=NO"), "{es}");
+    let (_, files) = media_files(&ws.path("out/media/a/hls/subs/es-s0/index.m3u8"));
+    assert!(std::fs::read_to_string(&files[0]).unwrap().contains("00:00:00.400 --> 00:00:01.100\nHola"));
+    assert_eq!(media_lines(&ws.read("out/media/plain/hls/master.m3u8")).len(), 1);
+    assert!(ws.read("out/media/a/dash/manifest.mpd").contains("lang=\"es\""));
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+    assert_eq!(executed(&ws.run_ok()), set(&[]), "a second run is a no-op");
+}

@@ -50,7 +50,7 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
-    Ok(Action::Dash { tool, args, dir, subtitles: super::subtitle::packaged(b) })
+    Ok(Action::Dash { tool, args, dir, subtitles: super::subtitle::packaged(b, probe) })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

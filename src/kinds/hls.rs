@@ -45,7 +45,7 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     };
     let variants = renditions.iter().map(|r| (r.clone(), b.enc(r))).collect();
     let audio = audio_name.map(|a| (a.clone(), b.enc(a), m.raw.profiles.audio[a].channels));
-    let subtitles = super::subtitle::packaged(b);
+    let subtitles = super::subtitle::packaged(b, probe);
     Ok(Action::Hls { tool, args, dir, variants, audio, iframes, subtitles })
 }
 

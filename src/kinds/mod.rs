@@ -16,6 +16,7 @@ pub mod probe;
 pub mod publish;
 pub mod subtitle;
 pub mod subtitle_dash;
+pub mod subtitle_embedded;
 pub mod subtitle_hls;
 pub mod thumbnails;
 pub mod verify;
@@ -102,7 +103,9 @@ pub(crate) fn action<'o>(
 ) -> Result<(Action, String), String> {
     let first = b.first();
     let action = match first.kind {
-        StepKind::Probe | StepKind::Publish | StepKind::Subtitle => unreachable!("built without a probe report"),
+        StepKind::Probe | StepKind::Publish => unreachable!("built without a probe report"),
+        // Sidecar conversions are built without one too (crate::exec::job::build).
+        StepKind::Subtitle => subtitle_embedded::action(b, probe)?,
         StepKind::Encode => return encode::action(b, probe),
         StepKind::PackageHls => hls::action(b, probe)?,
         StepKind::PackageDash => dash::action(b, probe)?,

@@ -57,11 +57,19 @@ pub(crate) fn action(b: &Builder) -> Result<Action, String> {
     }))
 }
 
-/// The converted tracks a package of `b`'s source shows.
-pub(crate) fn packaged(b: &Builder) -> Vec<PackagedSubtitle> {
+/// The converted tracks a package of `b`'s source shows: its sidecars, then its text
+/// streams ([`super::subtitle_embedded::tracks`]).
+pub(crate) fn packaged(b: &Builder, probe: &crate::media::probe::ProbeFile) -> Vec<PackagedSubtitle> {
     if b.ctx.m.raw.outputs.subtitles.is_none() {
         return Vec::new();
     }
+    let mut tracks = sidecars(b);
+    let embedded = super::subtitle_embedded::tracks(b, probe, &tracks);
+    tracks.extend(embedded);
+    tracks
+}
+
+fn sidecars(b: &Builder) -> Vec<PackagedSubtitle> {
     b.src
         .opts
         .subtitles
@@ -99,8 +107,16 @@ pub fn convert(j: &SubtitleJob, root: &Path) -> Result<(), String> {
     std::fs::write(&out, webvtt::write(&cues, &[])).map_err(|e| format!("writing {}: {e}", out.display()))
 }
 
-/// The output check: a WebVTT file that parses.
+/// The output check: a WebVTT file that parses (the embedded step: a folder of at least one).
 pub fn check(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        let entries = std::fs::read_dir(path).map_err(|e| format!("cannot be read: {e}"))?;
+        let files: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        if files.is_empty() {
+            return Err("no WebVTT file".into());
+        }
+        return files.iter().try_for_each(|f| check(f).map_err(|e| format!("{}: {e}", f.display())));
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
     webvtt::parse(&bytes, Format::Vtt).map(drop).map_err(|e| e.located("WebVTT"))
 }

@@ -39,6 +39,10 @@ pub struct SubtitlesOutput {
     /// `NAME.LANG.forced.vtt` (LANG a BCP-47 tag). On by default.
     #[serde(default = "yes")]
     pub sidecars: bool,
+    /// Also package the text streams inside each source (mov_text, subrip, webvtt). Off by
+    /// default.
+    #[serde(default)]
+    pub embedded: bool,
 }
 
 fn yes() -> bool {

@@ -126,7 +126,7 @@ pub fn build<'o>(
     let b = Builder { ctx, nodes, src, outputs: &outputs };
     let (action, label, duration) = if first.kind == StepKind::Probe {
         (crate::kinds::probe::action(&b), first.id.clone(), 0.0)
-    } else if first.kind == StepKind::Subtitle {
+    } else if first.kind == StepKind::Subtitle && !crate::kinds::subtitle_embedded::is(first) {
         (crate::kinds::subtitle::action(&b)?, first.id.clone(), 0.0)
     } else {
         let probe = load_probe(m, &src.id)?;
