@@ -257,3 +257,33 @@ fn embedded_text_streams_are_packaged_and_skipped_without_any() {
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
     assert_eq!(executed(&ws.run_ok()), set(&[]), "a second run is a no-op");
 }
+
+/// `vodbuild verify` names a broken subtitle group, a bad language tag, a WebVTT segment that
+/// does not parse and a cue outside its segment's window.
+#[test]
+fn verify_names_broken_subtitles() {
+    let ws = workspace("ffmpeg");
+    ws.run_ok();
+    let master_path = ws.path("out/a/hls/master.m3u8");
+    let master = ws.read("out/a/hls/master.m3u8");
+    let broken = master.replace("LANGUAGE=\"en\",DEFAULT=NO", "LANGUAGE=\"en_US\",DEFAULT=YES");
+    assert_ne!(broken, master);
+    std::fs::write(&master_path, broken).unwrap();
+    ws.write("out/a/hls/subs/fr/00000.vtt", "WEBVTT\n\n00:00:00.200 -> 00:00:00.800\nBonjour\n");
+    ws.write(
+        "out/a/hls/subs/de-forced/00000.vtt",
+        "WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:05.000 --> 00:00:06.000\nlate\n",
+    );
+    ws.write("out/a/dash/subs/fr.vtt", "not webvtt\n");
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]).assert_code(vodbuild::exit_codes::VERIFY_FAILED);
+    let text = out.stdout.clone() + &out.stderr;
+    for needle in [
+        "DEFAULT: more than one DEFAULT=YES",
+        "`en_US` is not a BCP-47 tag",
+        "subs/fr/00000.vtt: WebVTT: line 3",
+        "subs/de-forced/00000.vtt: cue: 00:00:05.000 --> 00:00:06.000 is outside",
+        "dash/subs/fr.vtt: WebVTT: line 1",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{}", out.describe());
+    }
+}

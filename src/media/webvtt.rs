@@ -125,6 +125,9 @@ fn cue(at: usize, block: &[&str], format: Format) -> Result<Option<Cue>, ParseEr
     }
     // An identifier (SRT: the cue number) may precede the timing line.
     let timing_at = if first.contains("-->") { 0 } else { 1 };
+    if timing_at == 1 && first.contains("->") && !block.get(1).is_some_and(|l| l.contains("-->")) {
+        return Err(ParseError::at(at + 1, "expected `-->` between the start and end times"));
+    }
     let Some(timing) = block.get(timing_at) else {
         return Err(ParseError::at(at + 1, "a cue needs a timing line `00:00:01.000 --> 00:00:02.000`"));
     };
@@ -263,6 +266,8 @@ mod tests {
         assert_eq!(parse(long.as_bytes(), Format::Vtt).unwrap_err().line, 4);
         let e = parse(b"WEBVTT\n\n00:00.000 --> 00:01.000\na --> b\n", Format::Vtt).unwrap_err();
         assert_eq!(e.line, 4);
+        let e = parse(b"WEBVTT\n\n00:00.000 -> 00:01.000\ntext\n", Format::Vtt).unwrap_err();
+        assert_eq!(e.line, 3, "{e:?}");
     }
 
     #[test]
