@@ -19,7 +19,7 @@
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output (with the file's BLAKE3 when the program is a path), or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
-//! | `subtitle`     | the subtitle file's BLAKE3, its format (`srt`/`vtt`), language and forced flag (never its path) | vodbuild version | none (the file's digest is in PARAMS) |
+//! | `subtitle`     | a sidecar: the subtitle file's BLAKE3, its format (`srt`/`vtt`), language and forced flag (never its path); the source's text streams (`subtitle:SOURCE:embedded`): `{"embedded": true}` | a sidecar: vodbuild version; embedded: ffmpeg | a sidecar: none (the file's digest is in PARAMS); embedded: source bytes, probe.json |
 //! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL; not the timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,
@@ -59,7 +59,7 @@
 //! | `audio_only`   | `audio.m4a` as an audio encode; `audio.mp3` non-empty, its ends decode    |
 //! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
 //! | `command`      | exactly the declared files, none empty; `.vtt` files start with `WEBVTT`  |
-//! | `subtitle`     | a WebVTT file that parses                                                  |
+//! | `subtitle`     | a WebVTT file that parses (embedded: a folder of at least one)             |
 //! | `notify`       | its receipt: a non-empty, complete JSON document (written on a 2xx answer)  |
 //!
 //! A recorded output of 0 bytes is stale (`output invalid`), never fresh.

@@ -32,6 +32,7 @@ pub fn expand_noting_absent(
     let deletes = super::after_publish::deletes_sources(m);
     let mut out: Vec<Source> = Vec::new();
     let mut seen: Seen = BTreeMap::new();
+    let mut listings = super::subtitles::Listings::default();
     for (i, spec) in m.sources.iter().enumerate() {
         let opts = source_opts(m, i, ctx)?;
         let mut found = Vec::new();
@@ -56,7 +57,7 @@ pub fn expand_noting_absent(
             let id: String = id.nfc().collect();
             note_id(i, &id, &path, &mut seen, ctx)?;
             let mut opts = opts.clone();
-            opts.subtitles = super::subtitles::for_source(m, i, root, &path, remote.is_none(), ctx)?;
+            opts.subtitles = super::subtitles::for_source(m, (i, &path, remote.is_none()), root, &mut listings, ctx)?;
             let rel = path
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().into_owned())

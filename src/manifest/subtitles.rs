@@ -14,6 +14,7 @@
 //! Without `outputs.subtitles` no file is discovered and `subtitles:` lists are refused.
 //! A track is (language, forced): two tracks of one source may not share both.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -100,10 +101,9 @@ enum Origin {
 /// `sidecars`) the discovered ones not listed; the group rules checked.
 pub fn for_source(
     m: &RawManifest,
-    i: usize,
+    (i, path, local): (usize, &Path, bool),
     root: &Path,
-    path: &Path,
-    local: bool,
+    listings: &mut Listings,
     ctx: &ErrCtx,
 ) -> Result<Vec<SubtitleTrack>> {
     let listed = &m.sources[i].subtitles;
@@ -130,7 +130,7 @@ pub fn for_source(
         tracks.push((Origin::Listed(j), t));
     }
     if out.sidecars && local {
-        for (file, lang, forced) in discover(path) {
+        for (file, lang, forced) in discover(path, listings) {
             if tracks.iter().any(|(_, t)| t.path == file) {
                 continue;
             }
@@ -167,21 +167,46 @@ fn track(
     Ok(SubtitleTrack { path: file.to_path_buf(), rel: shown, lang: lang.into(), name, default, forced, format, digest })
 }
 
+/// The `.srt` / `.vtt` files of each folder looked at, indexed by every name prefix that
+/// ends before a `.` (so a catalog folder is listed once, and each source finds its
+/// sidecars without scanning the others').
+#[derive(Default)]
+pub struct Listings {
+    dirs: HashMap<PathBuf, HashMap<String, Vec<String>>>,
+}
+
+impl Listings {
+    fn named(&mut self, dir: &Path, stem: &str) -> Vec<String> {
+        let index = self.dirs.entry(dir.to_path_buf()).or_insert_with(|| index(dir));
+        index.get(stem).cloned().unwrap_or_default()
+    }
+}
+
+fn index(dir: &Path) -> HashMap<String, Vec<String>> {
+    let mut index: HashMap<String, Vec<String>> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return index };
+    for e in entries.take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
+        let Ok(name) = e.file_name().into_string() else { continue };
+        if Format::of(&name).is_none() || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        for (i, _) in name.match_indices('.') {
+            index.entry(name[..i].to_string()).or_default().push(name.clone());
+        }
+    }
+    index
+}
+
 /// Sidecar files of `source`: `STEM.LANG.srt|vtt` and `STEM.LANG.forced.srt|vtt` in its
 /// folder, sorted by name.
-pub fn discover(source: &Path) -> Vec<(PathBuf, String, bool)> {
+pub fn discover(source: &Path, listings: &mut Listings) -> Vec<(PathBuf, String, bool)> {
     let (Some(dir), Some(stem)) = (source.parent(), source.file_stem().and_then(|s| s.to_str())) else {
         return Vec::new();
     };
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut found: Vec<(PathBuf, String, bool)> = entries
-        .take(MAX_DIR_ENTRIES)
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let (lang, forced) = sidecar_lang(&name, stem)?;
-            e.file_type().ok()?.is_file().then(|| (e.path(), lang, forced))
-        })
+    let mut found: Vec<(PathBuf, String, bool)> = listings
+        .named(dir, stem)
+        .into_iter()
+        .filter_map(|name| sidecar_lang(&name, stem).map(|(lang, forced)| (dir.join(name), lang, forced)))
         .collect();
     found.sort();
     found
@@ -244,5 +269,22 @@ mod tests {
         assert_eq!(sidecar_lang("film.en.txt", "film"), None);
         assert_eq!(sidecar_lang("films.en.srt", "film"), None);
         assert_eq!(sidecar_lang("film.srt", "film"), None);
+    }
+
+    #[test]
+    fn discovery_lists_a_folder_once_and_keeps_files_only() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["film.mp4", "film.en.srt", "film.pt-BR.forced.vtt", "film.backup.srt", "films.en.srt", "ep.1.fr.vtt"]
+        {
+            std::fs::write(d.path().join(f), "x").unwrap();
+        }
+        std::fs::create_dir(d.path().join("film.de.vtt")).unwrap();
+        let mut listings = Listings::default();
+        let found = discover(&d.path().join("film.mp4"), &mut listings);
+        let names: Vec<(String, bool)> = found.into_iter().map(|(_, l, f)| (l, f)).collect();
+        assert_eq!(names, vec![("en".to_string(), false), ("pt-BR".to_string(), true)]);
+        let ep = discover(&d.path().join("ep.1.mp4"), &mut listings);
+        assert_eq!(ep.len(), 1);
+        assert_eq!(listings.dirs.len(), 1, "one listing per folder");
     }
 }

@@ -9,7 +9,8 @@
 //! segments exist; `codecs`, `width`, `height` match the init segments; boundaries line up;
 //! the duration matches the source. Both: every video rendition shows the source's displayed
 //! aspect ([`geometry`]). Empty (0-byte) segments and init segments,
-//! and an MPD with no representations, are reported as such.
+//! and an MPD with no representations, are reported as such. Subtitle groups, WebVTT
+//! segments and text AdaptationSets: [`subtitles`].
 
 mod dash;
 pub mod geometry;
