@@ -12,8 +12,8 @@
 //! | `probe`        | none (`{}`), or `source_checks: lenient`                        | ffprobe `-version` output | source bytes                             |
 //! | `encode`       | the video or audio profile (codec, size, bitrate/crf, maxrate, bufsize, preset, profile, level, frame rate policy; channels, sample rate; `loudness` only when set; `track: N` for the source's Nth audio stream, N > 0) + `gop_seconds` | ffmpeg `-version` output | source bytes, probe.json; a normalised audio profile also its track's `loudness` report |
 //! | `loudness`     | source (`loudness:SOURCE:aT-2ch`): `{"measure": "loudnorm", "track", "channels"}` (no target); encode (`loudness_out:SOURCE:RENDITION`): `{"measure": "ebur128", "of": "encode"}` | ffmpeg `-version` output | source bytes, probe.json; or the encoded file |
-//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio (a profile or a list), `audio_tracks` and `audio_only_variant` when set, segment seconds, segment type, packager; `iframe_playlists` when set, and `iframe_playlists: true` for ffmpeg with fMP4), plus the source entry's `audio_tracks` as `source_audio_tracks` when it has some | ffmpeg or Shaka Packager | each encoded rendition file: every audio track × profile (no audio file for a source without audio) |
-//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise; audio likewise) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio); with `outputs.storyboard`, its sprite sheets and track |
+//! | `package_hls`  | the `outputs.hls` block (renditions built for this source — the ladder fitted to it — and their order, audio (a profile or a list), `audio_tracks` and `audio_only_variant` when set, segment seconds, segment type, packager; with subtitle tracks, their language, name, default and forced flags; `iframe_playlists` when set, and `iframe_playlists: true` for ffmpeg with fMP4), plus the source entry's `audio_tracks` as `source_audio_tracks` when it has some | ffmpeg or Shaka Packager | each encoded rendition file: every audio track × profile (no audio file for a source without audio); each converted subtitle file |
+//! | `package_dash` | the `outputs.dash` block (renditions fitted likewise; audio and subtitle tracks likewise) | ffmpeg or Shaka Packager | each encoded rendition file (no audio file for a source without audio); with `outputs.storyboard`, its sprite sheets and track; each converted subtitle file |
 //! | `thumbnails`   | the `outputs.thumbnails` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `audio_only`   | the `outputs.audio_only` block                                 | ffmpeg                   | source bytes, probe.json                 |
 //! | `storyboard`   | the `outputs.storyboard` block (interval, columns, rows, width, format) | ffmpeg          | source bytes, probe.json                 |
@@ -21,6 +21,7 @@
 //! | `publish`      | backend (name, service, non-secret config with the environment's destination overrides: endpoint, bucket, container, root, region, ...) + remote folder | vodbuild version | every file of the package it uploads |
 //! | `verify`       | which package (`hls` or `dash`)                                | vodbuild version         | the package's files, probe.json          |
 //! | `command`      | the `steps.NAME` entry: program, argument template, outputs, `version_args`, each `param:KEY` | the program's `VERSION_ARGS` output (with the file's BLAKE3 when the program is a path), or the program file's BLAKE3 | the source (when the template names `{source}`), probe.json, each file an `{input:...}` names |
+//! | `subtitle`     | a sidecar: the subtitle file's BLAKE3, its format (`srt`/`vtt`), language and forced flag (never its path); the source's text streams (`subtitle:SOURCE:embedded`): `{"embedded": true}` | a sidecar: vodbuild version; embedded: ffmpeg | a sidecar: none (the file's digest is in PARAMS); embedded: source bytes, probe.json |
 //! | `notify`       | the `notify:` target (name, URL, method, plain headers, the *names* of the variables holding secret headers and the signing key, body template, base URL; not the timeout; never a secret value) | vodbuild version | every file of each deliverable it announces (the published copies when publishing; a package's verify report otherwise), probe.json |
 //!
 //! - RECIPE is vodbuild's version of how it performs that step kind (each kind's `RECIPE`,
@@ -67,6 +68,7 @@
 //! | `storyboard`   | `storyboard.vtt` parses; every cue names a sheet of `columns*w x rows*h` and a rectangle inside it; first and last sheets decode |
 //! | `publish`      | nothing local (the backend's listing is checked for freshness)             |
 //! | `command`      | exactly the declared files, none empty; `.vtt` files start with `WEBVTT`  |
+//! | `subtitle`     | a WebVTT file that parses (embedded: a folder of at least one)             |
 //! | `notify`       | its receipt: a non-empty, complete JSON document (written on a 2xx answer)  |
 //!
 //! A recorded output of 0 bytes is stale (`output invalid`), never fresh.
@@ -132,6 +134,7 @@ mod tests {
             (StepKind::Notify, "cd471cb50a0fc6b13eee118f435e47d0a90092d795e44d976701defa3501fe80"),
             (StepKind::Loudness, "ae6d8160ce965ea998edbc2e2eeefe4aae37e90d4ac3bb7c40769f444a618ceb"),
             (StepKind::Storyboard, "a6822ea373534fc6b6efce57f8ad42c1849f08f842c48105bba0b2fd36e70106"),
+            (StepKind::Subtitle, "770ab3f91393ec28adb82be63c79f30ec2c6656ec46607664ec0ad773bc5932b"),
         ];
         for (kind, pin) in pins {
             assert_eq!(step_key(kind, crate::kinds::recipe(kind), &json!({"p": 1}), "t", &i), pin, "{}", kind.as_str());

@@ -6,6 +6,8 @@
 //! .vodbuild/MANIFEST/work/SOURCE/verify_PACKAGE.json   verify
 //! .vodbuild/MANIFEST/work/SOURCE/notify_TARGET.json    notify (the delivery's receipt)
 //! .vodbuild/MANIFEST/work/SOURCE/loudness_NAME.json    loudness (a0-2ch: a source track; out_PROFILE: an encode)
+//! .vodbuild/MANIFEST/work/SOURCE/subtitles/LANG.vtt    subtitle (a sidecar; embedded/K.vtt: text streams)
+//! OUTPUT_DIR/SOURCE/hls/subs/LANG/, dash/subs/LANG.vtt subtitle tracks in the packages
 //! OUTPUT_DIR/SOURCE/hls/master.m3u8 (+ RENDITION/…)    package_hls
 //! OUTPUT_DIR/SOURCE/dash/manifest.mpd (+ segments)     package_dash
 //! OUTPUT_DIR/SOURCE/thumbnails/, audio_only/           thumbnails, audio_only

@@ -31,13 +31,17 @@ pub fn needs_audio(step: &Step) -> bool {
         | StepKind::Storyboard
         | StepKind::Metadata
         | StepKind::Verify
-        | StepKind::Notify => false,
+        | StepKind::Notify
+        | StepKind::Subtitle => false,
     }
 }
 
 /// Why `step` does not apply to its source, by the source's probe. None when it applies,
 /// or when the probe cannot be read (the step then runs, and fails if it must).
 pub fn reason(m: &Manifest, step: &Step) -> Option<&'static str> {
+    if crate::kinds::subtitle_embedded::is(step) {
+        return crate::kinds::subtitle_embedded::skip(m, step);
+    }
     if !needs_audio(step) && !publishes_audio_command(m, step) {
         return None;
     }

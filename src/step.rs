@@ -30,6 +30,8 @@ pub enum StepKind {
     Loudness,
     /// Sprite sheets and a WebVTT thumbnails track (`outputs.storyboard`).
     Storyboard,
+    /// Convert one subtitle file to WebVTT (see [`crate::kinds::subtitle`]).
+    Subtitle,
 }
 
 impl StepKind {
@@ -48,6 +50,7 @@ impl StepKind {
             StepKind::Notify => "notify",
             StepKind::Loudness => "loudness",
             StepKind::Storyboard => "storyboard",
+            StepKind::Subtitle => "subtitle",
         }
     }
 }
@@ -104,6 +107,8 @@ pub enum Subject {
     Command { name: String, audio: bool },
     /// notify: one `notify:` target (its name).
     Notify(String),
+    /// subtitle: one subtitle track (`LANG` or `LANG-forced`).
+    Subtitle(String),
 }
 
 impl Subject {
@@ -116,6 +121,7 @@ impl Subject {
             Subject::Command { name, .. } => Some(name),
             Subject::Published(k) => Some(k.as_str().trim_start_matches("package_")),
             Subject::Notify(name) => Some(name),
+            Subject::Subtitle(id) => Some(id),
         }
     }
 }

@@ -292,4 +292,14 @@ fn every_audio_language_is_measured_and_normalised_on_its_own() {
         println!("{e}: {measured} LUFS");
         assert!((measured + 16.0).abs() <= 1.0, "{e}: {measured} LUFS, target -16");
     }
+    // metadata.json has an entry per language; verify checks both and catches the second's.
+    let doc = metadata(&ws, "media/two");
+    assert_eq!(doc["loudness"]["aac-a1"]["normalized"], true, "{doc:#}");
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+    let mut doc = doc;
+    doc["loudness"]["aac-a1"]["integrated"] = serde_json::json!(-30.0);
+    ws.write("out/media/two/metadata.json", serde_json::to_string_pretty(&doc).unwrap());
+    let out = ws.vodbuild(&["verify", "pipeline.yaml"]);
+    assert_ne!(out.code, 0, "{}", out.describe());
+    assert!(out.stdout.contains("loudness.aac-a1.integrated"), "{}", out.describe());
 }

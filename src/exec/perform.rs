@@ -36,7 +36,7 @@ pub fn perform(
             write(&r(out), &serde_json::to_vec_pretty(&parsed).expect("json"))
         }
         Action::Run { tool, args } => runner::run(cancel, env.tools.get(*tool)?, &argv(args), progress).map(drop),
-        Action::Hls { tool, args, dir, variants, audio, iframes, crypt, audio_set } => {
+        Action::Hls { tool, args, dir, variants, audio, iframes, crypt, audio_set, subtitles } => {
             let mut args = argv(args);
             let _keys = crypt.as_ref().map(|c| crate::crypt::job::prepare(c, *tool, &mut args)).transpose()?;
             runner::run(cancel, env.tools.get(*tool)?, &args, progress)?;
@@ -48,22 +48,24 @@ pub fn perform(
             match audio_set {
                 Some(set) => crate::audio::hls::write_master(&r(dir), &variants, &set.mapped(&r), *iframes),
                 None => crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes),
-            }
+            }?;
+            crate::kinds::subtitle_hls::add(&r(dir), subtitles, root)
         }
-        Action::Dash { tool, args, dir, crypt, storyboard } => {
+        Action::Dash { tool, args, dir, crypt, storyboard, subtitles } => {
             let mut args = argv(args);
             let _keys = crypt.as_ref().map(|c| crate::crypt::job::prepare(c, *tool, &mut args)).transpose()?;
             runner::run(cancel, env.tools.get(*tool)?, &args, progress)?;
             crate::kinds::dash::fix_mpd(&r(dir))?;
-            match storyboard {
-                Some((folder, grid)) => crate::media::storyboard_mpd::add(&r(dir), &r(folder), grid),
-                None => Ok(()),
+            if let Some((folder, grid)) = storyboard {
+                crate::media::storyboard_mpd::add(&r(dir), &r(folder), grid)?;
             }
+            crate::kinds::subtitle_dash::add(&r(dir), subtitles, root)
         }
         Action::Storyboard { args, dir, grid } => {
             runner::run(cancel, env.tools.get(ToolUse::Ffmpeg)?, &argv(args), progress)?;
             crate::media::storyboard::finish(&r(dir), grid).map(drop)
         }
+        Action::Subtitle(j) => crate::kinds::subtitle::convert(j, root),
         Action::Notify(n) => super::webhook::deliver(n, &r(&n.out)),
         Action::WriteFile { path, contents } => write(&r(path), contents.as_bytes()),
         Action::Loudness { args, out } => {

@@ -176,7 +176,9 @@ impl SourceSteps<'_> {
                 )
             }),
         ];
+        let subtitles = super::subtitles::add(sg, m, s, probe);
         for (package, params, renditions, packager, verify, deps) in packages.into_iter().flatten() {
+            let (params, deps) = super::subtitles::package_with(m, s, params, deps, &subtitles);
             let subject = Subject::Package { package, renditions };
             let output = layout::package(m, s, package);
             let step =

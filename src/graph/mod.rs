@@ -14,6 +14,7 @@ mod command;
 mod loudness;
 mod notify;
 pub mod render;
+mod subtitles;
 
 pub use crate::dag::StepGraph;
 pub use crate::step::{Media, OutputLoc, PackageKind, Step, StepKind, Subject, ToolUse};

@@ -56,6 +56,7 @@ fn action_outputs(action: &Action) -> Vec<&Path> {
         Action::WriteFile { path, .. } => vec![path.as_path()],
         Action::Command(c) => vec![c.dir.as_path()],
         Action::Notify(n) => vec![n.out.as_path()],
+        Action::Subtitle(j) => vec![j.out.as_path()],
         Action::Run { .. } | Action::Publish(_) => Vec::new(),
     }
 }

@@ -21,6 +21,7 @@ pub mod ctx;
 pub mod notify;
 pub mod paths;
 pub mod promise;
+pub mod subtitle;
 
 use std::path::{Path, PathBuf};
 
@@ -153,6 +154,9 @@ pub enum Action {
         /// is written by [`crate::audio::hls::write_master`] (then `audio` is None).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         audio_set: Option<crate::audio::hls::AudioSet>,
+        /// Subtitle tracks added after the packager ran ([`crate::kinds::subtitle_hls`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subtitles: Vec<subtitle::PackagedSubtitle>,
     },
     /// The packager writes the MPD; vodbuild then sets each representation's `codecs` from its init
     /// segment and `bandwidth` to the measured peak segment bitrate.
@@ -167,7 +171,12 @@ pub enum Action {
         /// thumbnails AdaptationSet ([`crate::media::storyboard_mpd`]).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         storyboard: Option<(PathBuf, crate::media::storyboard::Grid)>,
+        /// Subtitle tracks added after the packager ran ([`crate::kinds::subtitle_dash`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        subtitles: Vec<subtitle::PackagedSubtitle>,
     },
+    /// Convert a subtitle file to WebVTT ([`crate::kinds::subtitle`]).
+    Subtitle(subtitle::SubtitleJob),
     WriteFile {
         path: PathBuf,
         contents: String,

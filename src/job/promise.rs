@@ -31,6 +31,8 @@ pub enum Promise {
     /// Sprite sheets of `columns` x `rows` tiles `tile_w` wide and their WebVTT track, every
     /// cue inside its sheet (see [`crate::verify::storyboard`]).
     Storyboard { columns: u32, rows: u32, tile_w: u32 },
+    /// A WebVTT file that parses (a converted subtitle track).
+    Subtitle,
 }
 
 /// The source's durations the outputs are compared with (seconds; 0 = unknown).

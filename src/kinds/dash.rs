@@ -62,7 +62,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     }
     let crypt = d.encryption.as_ref().map(|e| crate::crypt::job::CryptJob::new(e, &m.root));
     let storyboard = super::storyboard::for_package(b, probe);
-    Ok(Action::Dash { tool, args, dir, crypt, storyboard })
+    let subtitles = super::subtitle::packaged(b, probe);
+    Ok(Action::Dash { tool, args, dir, crypt, storyboard, subtitles })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

@@ -69,7 +69,8 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
         audio_only_variant: h.audio_only_variant,
     });
     let crypt = h.encryption.as_ref().map(|e| crate::crypt::job::CryptJob::new(e, &m.root));
-    Ok(Action::Hls { tool, args, dir, variants, audio, iframes, crypt, audio_set })
+    let subtitles = super::subtitle::packaged(b, probe);
+    Ok(Action::Hls { tool, args, dir, variants, audio, iframes, crypt, audio_set, subtitles })
 }
 
 pub fn promise(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> Promise {

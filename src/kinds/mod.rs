@@ -16,6 +16,10 @@ pub mod notify;
 pub mod probe;
 pub mod publish;
 pub mod storyboard;
+pub mod subtitle;
+pub mod subtitle_dash;
+pub mod subtitle_embedded;
+pub mod subtitle_hls;
 pub mod thumbnails;
 pub mod verify;
 
@@ -47,6 +51,7 @@ pub fn recipe(kind: StepKind) -> u32 {
         StepKind::Notify => notify::RECIPE,
         StepKind::Loudness => loudness::RECIPE,
         StepKind::Storyboard => storyboard::RECIPE,
+        StepKind::Subtitle => subtitle::RECIPE,
     }
 }
 
@@ -62,6 +67,7 @@ pub fn setting(step: &Step) -> String {
         (StepKind::Command, _) => format!("steps.{}", command::name(step)),
         (StepKind::Notify, s) => format!("notify {}", s.name().unwrap_or_default()),
         (StepKind::Loudness, s) => format!("loudness {}", s.name().unwrap_or_default()),
+        (StepKind::Subtitle, s) => format!("subtitles {}", s.name().unwrap_or_default()),
         (k @ (StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify), _) => {
             k.as_str().to_string()
         }
@@ -81,6 +87,7 @@ pub fn reads_source(kind: StepKind) -> bool {
         | StepKind::Publish
         | StepKind::Verify
         | StepKind::Notify
+        | StepKind::Subtitle
         // Per step: when its template names `{source}` (see graph::command).
         | StepKind::Command => false,
     }
@@ -92,7 +99,7 @@ pub fn writes_folder(kind: StepKind) -> bool {
         StepKind::PackageHls | StepKind::PackageDash | StepKind::Thumbnails | StepKind::AudioOnly => true,
         StepKind::Command | StepKind::Storyboard => true,
         StepKind::Probe | StepKind::Encode | StepKind::Metadata | StepKind::Publish | StepKind::Verify => false,
-        StepKind::Notify | StepKind::Loudness => false,
+        StepKind::Notify | StepKind::Loudness | StepKind::Subtitle => false,
     }
 }
 
@@ -106,6 +113,8 @@ pub(crate) fn action<'o>(
     let first = b.first();
     let action = match first.kind {
         StepKind::Probe | StepKind::Publish => unreachable!("built without a probe report"),
+        // Sidecar conversions are built without one too (crate::exec::job::build).
+        StepKind::Subtitle => subtitle_embedded::action(b, probe)?,
         StepKind::Encode => return encode::action(b, probe),
         StepKind::PackageHls => hls::action(b, probe)?,
         StepKind::PackageDash => dash::action(b, probe)?,
@@ -134,6 +143,7 @@ pub fn promise(m: &Manifest, sg: &StepGraph, n: NodeIndex, has_audio: bool, dura
         StepKind::Command => command::promise(m, &sg.g[n]),
         StepKind::Notify | StepKind::Loudness => Promise::Json,
         StepKind::Storyboard => storyboard::promise(m),
+        StepKind::Subtitle => Promise::Subtitle,
     }
 }
 

@@ -18,6 +18,7 @@ pub mod snippet;
 pub mod sources;
 pub mod steps;
 pub mod story_checks;
+pub mod subtitles;
 pub mod template;
 pub mod tree;
 pub mod validate;
@@ -56,6 +57,8 @@ pub struct SourceOpts {
     pub exclude: Vec<String>,
     /// The audio tracks of these files, over the outputs' (see [`crate::audio`]).
     pub audio_tracks: Option<Vec<model::AudioPick>>,
+    /// Subtitle tracks (listed and discovered sidecars, see [`subtitles`]).
+    pub subtitles: Vec<subtitles::SubtitleTrack>,
 }
 
 #[derive(Debug, Clone)]

@@ -183,6 +183,9 @@ pub struct SourceSpec {
     /// These files' audio tracks (instead of the outputs' `audio_tracks`; see [`crate::audio`]).
     #[serde(default)]
     pub audio_tracks: Option<Vec<AudioPick>>,
+    /// Subtitle files of these files (with `outputs.subtitles`).
+    #[serde(default)]
+    pub subtitles: Vec<super::subtitles::SubtitleSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -272,6 +275,8 @@ pub struct Outputs {
     /// Sprite sheets of thumbnails plus a WebVTT thumbnails track (and a DASH image set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storyboard: Option<StoryboardOutput>,
+    /// Subtitle tracks in the HLS and DASH packages (see `manifest::subtitles`).
+    pub subtitles: Option<super::subtitles::SubtitlesOutput>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]

@@ -32,6 +32,7 @@ pub fn expand_noting_absent(
     let deletes = super::after_publish::deletes_sources(m);
     let mut out: Vec<Source> = Vec::new();
     let mut seen: Seen = BTreeMap::new();
+    let mut listings = super::subtitles::Listings::default();
     for (i, spec) in m.sources.iter().enumerate() {
         let opts = source_opts(m, i, ctx)?;
         let mut found = Vec::new();
@@ -55,6 +56,8 @@ pub fn expand_noting_absent(
         for (id, path) in found {
             let id: String = id.nfc().collect();
             note_id(i, &id, &path, &mut seen, ctx)?;
+            let mut opts = opts.clone();
+            opts.subtitles = super::subtitles::for_source(m, (i, &path, remote.is_none()), root, &mut listings, ctx)?;
             let rel = path
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().into_owned())
@@ -209,6 +212,7 @@ fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
         renditions: spec.renditions.clone(),
         exclude: spec.exclude.clone(),
         audio_tracks: spec.audio_tracks.clone(),
+        subtitles: Vec::new(),
     })
 }
 

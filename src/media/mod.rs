@@ -1,5 +1,7 @@
 //! Media facts: ffprobe output, MP4 sample entries, and the HLS master playlist.
 
+pub mod bcp47;
+pub mod first_pts;
 pub mod iframes;
 pub mod integrity;
 pub mod loudness;
@@ -9,3 +11,4 @@ pub mod mpd;
 pub mod probe;
 pub mod storyboard;
 pub mod storyboard_mpd;
+pub mod webvtt;

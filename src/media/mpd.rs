@@ -197,6 +197,8 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
             _ => {}
         }
     }
+    // Text tracks (subtitles, see crate::kinds::subtitle) are not media representations.
+    mpd.representations.retain(|r| !r.kind.starts_with("text"));
     Ok(mpd)
 }
 

@@ -32,7 +32,8 @@ pub fn check(master_path: &Path, source_duration: Option<f64>, f: &mut Findings)
     };
     let dir = master_path.parent().unwrap_or(Path::new("."));
     let mut audio_groups: Vec<(String, Media)> = Vec::new();
-    for alt in &playlist.alternatives {
+    super::subtitles::check_hls(master_path, &playlist, source_duration, f);
+    for alt in playlist.alternatives.iter().filter(|a| a.media_type != m3u8_rs::AlternativeMediaType::Subtitles) {
         if let Some(uri) = &alt.uri
             && let Some(m) = media(&dir.join(uri), source_duration, f)
         {

@@ -49,29 +49,55 @@ pub fn check(m: &Manifest, source: &str, f: &mut Findings) {
     if doc["source"]["has_audio"] == false {
         return;
     }
-    for (name, target) in loud {
-        let e = &doc["loudness"][name];
-        if e.is_null() {
+    // A profile of two channels or fewer is built from every source with audio (its first
+    // track is `PROFILE`); a wider one only from wide enough streams, so it may be absent.
+    for (name, _) in &loud {
+        let narrow = m.raw.profiles.audio.get(*name).is_some_and(|p| p.channels <= 2);
+        if narrow && doc["loudness"][*name].is_null() {
             f.add(&path, &format!("loudness.{name}"), "missing: the profile asks for loudness normalisation");
+        }
+    }
+    let entries = doc["loudness"].as_object().cloned().unwrap_or_default();
+    for (rendition, e) in &entries {
+        let (profile, track) = crate::audio::split_name(&m.raw, rendition);
+        let Some((_, target)) = loud.iter().find(|(n, _)| *n == profile) else {
+            f.add(&path, &format!("loudness.{rendition}"), "names no normalised audio profile of the manifest");
             continue;
+        };
+        check_entry(m, source, (&path, rendition, track), e, *target, f);
+    }
+}
+
+/// One metadata.json loudness entry against its profile's `target`.
+fn check_entry(
+    m: &Manifest,
+    source: &str,
+    (path, name, track): (&Path, &str, u32),
+    e: &Value,
+    target: f64,
+    f: &mut Findings,
+) {
+    if e["target"].as_f64() != Some(target) {
+        f.add(path, &format!("loudness.{name}.target"), format!("is {}, the manifest says {target}", e["target"]));
+    }
+    match (e["normalized"].as_bool(), e["integrated"].as_f64()) {
+        // The packaged rendition is re-measured for a source's first track.
+        (Some(true), Some(i)) if (i - target).abs() <= TOLERANCE_LU => {
+            if track == 0 {
+                remeasure(m, source, name, i, f)
+            }
         }
-        if e["target"].as_f64() != Some(target) {
-            f.add(&path, &format!("loudness.{name}.target"), format!("is {}, the manifest says {target}", e["target"]));
-        }
-        match (e["normalized"].as_bool(), e["integrated"].as_f64()) {
-            (Some(true), Some(i)) if (i - target).abs() <= TOLERANCE_LU => remeasure(m, source, name, i, f),
-            (Some(true), Some(i)) => f.add(
-                &path,
-                &format!("loudness.{name}.integrated"),
-                format!("{i} LUFS is more than {TOLERANCE_LU} LU from the target {target}"),
-            ),
-            (Some(false), None) => {}
-            _ => f.add(
-                &path,
-                &format!("loudness.{name}"),
-                format!("inconsistent: normalized {} with integrated {}", e["normalized"], e["integrated"]),
-            ),
-        }
+        (Some(true), Some(i)) => f.add(
+            path,
+            &format!("loudness.{name}.integrated"),
+            format!("{i} LUFS is more than {TOLERANCE_LU} LU from the target {target}"),
+        ),
+        (Some(false), None) => {}
+        _ => f.add(
+            path,
+            &format!("loudness.{name}"),
+            format!("inconsistent: normalized {} with integrated {}", e["normalized"], e["integrated"]),
+        ),
     }
 }
 

@@ -10,7 +10,8 @@
 //! the duration matches the source. Both: every video rendition shows the source's displayed
 //! aspect ([`geometry`]). Loudness claimed in metadata.json matches the manifest's targets
 //! ([`loudness`]). Empty (0-byte) segments and init segments,
-//! and an MPD with no representations, are reported as such.
+//! and an MPD with no representations, are reported as such. Subtitle groups, WebVTT
+//! segments and text AdaptationSets: [`subtitles`].
 
 mod dash;
 mod encryption;
@@ -19,6 +20,7 @@ mod hls;
 mod iframes;
 mod loudness;
 pub mod storyboard;
+mod subtitles;
 mod ts;
 
 use std::fmt;
@@ -114,6 +116,7 @@ pub fn check_package(package: PackageKind, path: &Path, source_duration: Option<
         PackageKind::Dash => {
             dash::check(path, source_duration, f);
             storyboard::check_mpd(path, f);
+            subtitles::check_dash(path, f);
         }
     }
 }

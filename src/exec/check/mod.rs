@@ -50,6 +50,9 @@ pub fn outputs(c: &Checks, ffmpeg: &Path, placements: &[Placement]) -> Result<()
             Promise::Storyboard { columns, rows, tile_w } => {
                 storyboard::check(&site, &mut dec, (*columns, *rows, *tile_w))?
             }
+            Promise::Subtitle => {
+                crate::kinds::subtitle::check(&p.tmp).map_err(|e| format!("{}: {e}", site.show(&p.tmp)))?
+            }
         }
     }
     // The first and last frames of everything, in one ffmpeg when all is well.

@@ -33,7 +33,12 @@ pub fn hls(site: &Site, c: &Checks, dec: &mut Decoder, variants: usize, audio: u
     let mut video_uris: Vec<&str> = m.variants.iter().filter(|v| !v.is_i_frame).map(|v| v.uri.as_str()).collect();
     // Variants listed once per audio group, and the audio-only variant, count once / not at all.
     crate::audio::verify::video_uris(&m, &mut video_uris);
-    let audio_uris: Vec<&str> = m.alternatives.iter().filter_map(|a| a.uri.as_deref()).collect();
+    let audio_uris: Vec<&str> = m
+        .alternatives
+        .iter()
+        .filter(|a| a.media_type != m3u8_rs::AlternativeMediaType::Subtitles)
+        .filter_map(|a| a.uri.as_deref())
+        .collect();
     if video_uris.len() != variants {
         return Err(format!(
             "{shown}: lists {} variant(s), the step packaged {variants} video rendition(s)",

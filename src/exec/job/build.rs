@@ -80,6 +80,7 @@ fn tool_pins(ctx: &JobCtx, action: &Action) -> Vec<ToolPin> {
         Action::Storyboard { .. } => Some(ToolUse::Ffmpeg),
         // A command step's program is pinned by its action (crate::job::CommandRun::digest).
         Action::WriteFile { .. }
+        | Action::Subtitle(_)
         | Action::Verify { .. }
         | Action::Publish(_)
         | Action::Notify(_)
@@ -127,6 +128,8 @@ pub fn build<'o>(
     let b = Builder { ctx, nodes, src, outputs: &outputs };
     let (action, label, duration) = if first.kind == StepKind::Probe {
         (crate::kinds::probe::action(&b), first.id.clone(), 0.0)
+    } else if first.kind == StepKind::Subtitle && !crate::kinds::subtitle_embedded::is(first) {
+        (crate::kinds::subtitle::action(&b)?, first.id.clone(), 0.0)
     } else {
         let probe = load_probe(m, &src.id)?;
         let (action, label) = crate::kinds::action(&b, &probe, &outputs_of)?;

@@ -39,9 +39,19 @@ pub const MAX_IN_FLIGHT: usize = 10_000;
 const TICK_MIN: Duration = Duration::from_millis(25);
 const TICK_MAX: Duration = Duration::from_millis(250);
 
-/// Whether a job runs on the coordinator rather than on Slurm.
+/// Whether a job runs on the coordinator rather than on Slurm: publishing, verifying, files
+/// vodbuild writes itself, and packaging whose encryption key (or IV) is in an environment
+/// variable — the variable is never passed to Slurm (see [`submit`]), so the job stays where
+/// it is. (A key file on the shared filesystem goes to Slurm like any input.)
 pub fn runs_here(spec: &JobSpec) -> bool {
-    matches!(spec.action, Action::Publish(_) | Action::Verify { .. } | Action::WriteFile { .. })
+    let from_env = |c: &Option<crate::crypt::job::CryptJob>| {
+        c.as_ref().is_some_and(|c| c.key.env.is_some() || c.iv.as_ref().is_some_and(|iv| iv.env.is_some()))
+    };
+    match &spec.action {
+        Action::Publish(_) | Action::Verify { .. } | Action::WriteFile { .. } => true,
+        Action::Hls { crypt, .. } | Action::Dash { crypt, .. } => from_env(crypt),
+        _ => false,
+    }
 }
 
 pub struct SlurmExecutor<'s, 'p, 'a> {

@@ -463,3 +463,36 @@ fn result_wait_sets_the_grace_period() {
     assert_eq!(Timing::of(&spec).grace, Duration::from_secs(30));
     assert_eq!(Timing::of(&ExecutorSpec::default()).grace, Timing::default().grace);
 }
+
+#[test]
+fn packaging_with_a_key_from_the_environment_stays_on_the_coordinator() {
+    use crate::crypt::job::CryptJob;
+    use crate::manifest::encryption::{CryptMethod, KeySource};
+    let crypt = |key: KeySource| CryptJob {
+        method: CryptMethod::Cenc,
+        key,
+        iv: None,
+        key_id: None,
+        systems: Vec::new(),
+        clear_lead: 0.0,
+        key_uri: None,
+        key_digest: String::new(),
+    };
+    let dash = |c: Option<CryptJob>| {
+        let mut spec = job(0, "d").spec;
+        spec.action = Action::Dash {
+            tool: crate::step::ToolUse::Packager,
+            args: Vec::new(),
+            dir: "{root}/out/d".into(),
+            crypt: c,
+            storyboard: None,
+            subtitles: Vec::new(),
+        };
+        spec
+    };
+    let env = KeySource { env: Some("TITLE_KEY".into()), file: None };
+    let file = KeySource { env: None, file: Some("/shared/keys/t.key".into()) };
+    assert!(super::runs_here(&dash(Some(crypt(env)))), "the variable never reaches Slurm");
+    assert!(!super::runs_here(&dash(Some(crypt(file)))), "a key file on the shared filesystem goes");
+    assert!(!super::runs_here(&dash(None)));
+}
