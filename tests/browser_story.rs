@@ -92,6 +92,7 @@ fn tiles(r: &Value) -> Vec<(String, u64, u64, u64, u64)> {
 
 #[test]
 fn thumbnails_give_the_right_tile_and_iframe_masters_play_with_both_packagers() {
+    let _one = crate::browser::one_browser();
     for packager in ["ffmpeg", "shaka"] {
         let dir = build(packager);
         let server = StaticServer::start(&[("/player", &player_dir()), ("/content", dir.path())]);

@@ -86,6 +86,7 @@ fn subtitles_packaged_by_shaka_show_in_hls_js_and_shaka_player() {
 
 /// Plays each (page, manifest under out/a, language); panics with every failing case.
 fn play_cases(ws: &Workspace, cases: &[(&str, &str, &str)]) {
+    let _one = crate::browser::one_browser();
     let server = StaticServer::start(&[("/player", &repo().join("tests/browser")), ("/content", ws.root())]);
     let mut problems = Vec::new();
     for (page, manifest, lang) in cases {
@@ -112,8 +113,7 @@ fn check(r: &Value, lang: &str) -> Vec<String> {
         r["failures"].as_array().into_iter().flatten().map(|f| format!("failed: {f}")).collect();
     // A non-fatal stall is the machine being busy (the player recovers by itself), not a
     // subtitle problem; every other error event fails the case.
-    let stall = |e: &&Value| e["details"] == "bufferStalledError" && e["fatal"] == false;
-    let errors = r["errors"].as_array().into_iter().flatten().filter(|e| !stall(e));
+    let errors = r["errors"].as_array().into_iter().flatten().filter(|e| !crate::browser::is_busy_stall(e));
     found.extend(errors.map(|e| format!("error event: {e}")));
     let origin = r["origin"].as_f64().unwrap_or(0.0);
     let showing: Vec<&Value> = r["textTracks"]
