@@ -92,8 +92,15 @@ fn play_cases(ws: &Workspace, cases: &[(&str, &str, &str)]) {
     for (page, manifest, lang) in cases {
         let page_url = server.url(&format!("player/{page}?lang={lang}"));
         let url = server.url(&format!("content/out/a/{manifest}"));
-        let (result, log) = play(&page_url, &url);
-        let found = check(&result, lang);
+        // Cue times are sampled by the page while it plays: on 2 busy cores one sample can be
+        // late. A case fails only when a second playback of it fails too.
+        let (mut result, mut log) = play(&page_url, &url);
+        let mut found = check(&result, lang);
+        if !found.is_empty() {
+            eprintln!("browser subtitles: {page} {manifest} {lang}: {} — playing it again", found.join("; "));
+            (result, log) = play(&page_url, &url);
+            found = check(&result, lang);
+        }
         eprintln!("browser subtitles: {page} {manifest} {lang}: {}", if found.is_empty() { "ok" } else { "FAILED" });
         if !found.is_empty() {
             problems.push(format!(

@@ -21,13 +21,15 @@ const LANGS: &[(&[&str], &str, &str)] = &[
 ];
 
 /// A stream's tag as BCP-47: lower-cased primary subtag, ISO 639-2 codes of the table mapped
-/// to their 2-letter form (`eng` → `en`); anything else kept as written.
+/// to their 2-letter form (`eng` → `en`); any other well-formed tag kept as written, and
+/// anything else `und`. A source file's tag is input: it goes into Shaka Packager's stream
+/// descriptors and the master's LANGUAGE, so only tag characters may pass.
 pub fn normalize(tag: &str) -> String {
     let t = tag.trim();
     let lower = t.to_ascii_lowercase();
     match LANGS.iter().find(|(iso2, ..)| iso2.contains(&lower.as_str())) {
         Some((_, code, _)) => code.to_string(),
-        None if t.is_empty() => "und".into(),
+        None if t.is_empty() || !is_bcp47(t) => "und".into(),
         None => t.to_string(),
     }
 }
@@ -89,6 +91,13 @@ pub fn is_bcp47(tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_source_tag_that_is_no_language_tag_becomes_und() {
+        assert_eq!(normalize("en,segment_template=/elsewhere/$Number$.m4s"), "und");
+        assert_eq!(normalize("fr\"\n#EXT-X-STREAM-INF:BANDWIDTH=1"), "und");
+        assert_eq!(normalize("pt-BR"), "pt-BR");
+    }
 
     #[test]
     fn tags() {

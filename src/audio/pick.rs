@@ -125,11 +125,11 @@ pub fn problem(sel: Option<&AudioSel>, picks: Option<&[AudioPick]>) -> Option<(&
         return Some(("audio_tracks", format!("audio_tracks must list 1 to {MAX_TRACKS} tracks")));
     }
     for (i, p) in picks.iter().enumerate() {
-        let lang = p.language.as_deref().map(super::lang::normalize);
         if p.index.is_none() && p.language.is_none() {
             return Some(("audio_tracks", format!("track {i}: give an `index` or a `language`")));
         }
-        if let Some(l) = &lang
+        // The text as written must be a tag (normalize turns a malformed one into `und`).
+        if let Some(l) = p.language.as_deref().map(str::trim)
             && !super::lang::is_bcp47(l)
         {
             return Some(("audio_tracks", format!("track {i}: `{l}` is not a BCP-47 language tag")));

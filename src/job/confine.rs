@@ -41,6 +41,16 @@ pub fn check(spec: &JobSpec) -> Result<(), String> {
     {
         return Err(format!("command output `{o}` is not a plain file name"));
     }
+    // Subtitle tracks and variants name folders inside the package: plain names only.
+    let plain = |n: &str| !n.is_empty() && !n.starts_with('.') && !n.contains('/') && !n.contains('\0');
+    let (subtitles, variants): (&[super::subtitle::PackagedSubtitle], Vec<&str>) = match &spec.action {
+        Action::Hls { subtitles, variants, .. } => (subtitles, variants.iter().map(|(n, _)| n.as_str()).collect()),
+        Action::Dash { subtitles, .. } => (subtitles, Vec::new()),
+        _ => (&[], Vec::new()),
+    };
+    if let Some(bad) = subtitles.iter().map(|t| t.id.as_str()).chain(variants).find(|n| !plain(n)) {
+        return Err(format!("package folder name `{bad}` is not a plain name"));
+    }
     for i in spec.inputs.iter().filter(|i| i.fetch.is_some()) {
         inside("fetched source", &i.path)?;
     }
@@ -111,6 +121,23 @@ mod tests {
         ];
         for (i, c) in cases.iter().enumerate() {
             assert!(check(c).is_err(), "case {i} passed: {:?}", c.outputs);
+        }
+    }
+
+    #[test]
+    fn subtitle_and_variant_folders_are_plain_names() {
+        let dash = |id: &str| {
+            let mut s = spec("{root}/out/a/.dash.tmp-j", "{root}/out/a/dash", Some("{root}/out"), "x");
+            s.action = serde_json::from_value(serde_json::json!({"Dash": {
+                "tool": "packager", "args": [], "dir": "{root}/out/a/.dash.tmp-j",
+                "subtitles": [{"id": id, "lang": "fr", "name": "fr", "default": false, "forced": false,
+                               "vtt": "{root}/w/fr.vtt"}]}}))
+            .expect("a dash action");
+            s
+        };
+        assert!(check(&dash("fr-forced")).is_ok(), "{:?}", check(&dash("fr-forced")));
+        for bad in ["../../../etc/x", "a/b", ".hidden", ""] {
+            assert!(check(&dash(bad)).is_err(), "`{bad}` passed");
         }
     }
 }
