@@ -44,48 +44,10 @@ pub fn display_name(tag: &str) -> String {
     }
 }
 
-/// Whether `tag` is a well-formed BCP-47 language tag (RFC 5646 section 2.1 syntax;
-/// grandfathered tags aside).
+/// Whether `tag` is a well-formed BCP-47 language tag (the one check:
+/// [`crate::media::bcp47::valid`]).
 pub fn is_bcp47(tag: &str) -> bool {
-    let parts: Vec<&str> = tag.split('-').collect();
-    let alpha =
-        |s: &str, lo: usize, hi: usize| (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic());
-    let alnum = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric());
-    if parts.len() > 16 || parts.iter().any(|p| p.is_empty() || p.len() > 8 || !alnum(p)) {
-        return false;
-    }
-    if parts[0].eq_ignore_ascii_case("x") {
-        return parts.len() > 1;
-    }
-    if !alpha(parts[0], 2, 8) || parts[0].len() == 4 {
-        return false;
-    }
-    let mut i = 1;
-    // extlang (up to three 3-letter subtags, only after a 2-3 letter language)
-    while i < parts.len() && i <= 3 && parts[0].len() <= 3 && alpha(parts[i], 3, 3) {
-        i += 1;
-    }
-    if i < parts.len() && alpha(parts[i], 4, 4) {
-        i += 1; // script
-    }
-    if i < parts.len()
-        && (alpha(parts[i], 2, 2) || (parts[i].len() == 3 && parts[i].bytes().all(|b| b.is_ascii_digit())))
-    {
-        i += 1; // region
-    }
-    while i < parts.len() {
-        let p = parts[i];
-        let variant = (5..=8).contains(&p.len()) || (p.len() == 4 && p.as_bytes()[0].is_ascii_digit());
-        if variant {
-            i += 1;
-        } else if p.len() == 1 {
-            // extension or private use: at least one subtag follows
-            return i + 1 < parts.len() && parts[i + 1..].iter().all(|s| (1..=8).contains(&s.len()));
-        } else {
-            return false;
-        }
-    }
-    true
+    crate::media::bcp47::valid(tag)
 }
 
 #[cfg(test)]
