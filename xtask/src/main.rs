@@ -241,6 +241,13 @@ fn start_test_services(_cmd: &mut Command) -> Result<Vec<std::process::Child>> {
 
 // ----------------------------------------------------------- quickstart
 
+/// The `vodbuild` that `cargo build -p vodbuild` just made: under `CARGO_TARGET_DIR` when
+/// it is set (relative to the repository, as cargo reads it), else under `target/`.
+pub(crate) fn debug_exe(root: &Path) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |d| root.join(d));
+    target.join("debug/vodbuild")
+}
+
 fn quickstart() -> Result {
     // The example needs only ffmpeg; the test-only tools are left to `setup`/`test`.
     ensure_ffmpeg()?;
@@ -249,7 +256,7 @@ fn quickstart() -> Result {
         "quickstart: cargo build -p vodbuild",
         Command::new(cargo()).args(["build", "-p", "vodbuild"]).current_dir(&root),
     )?;
-    let exe = root.join("target/debug/vodbuild");
+    let exe = debug_exe(&root);
     let example = root.join("examples/quickstart");
     run(
         "quickstart: vodbuild run pipeline.yaml",

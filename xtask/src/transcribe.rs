@@ -66,7 +66,7 @@ pub fn example() -> Result {
     )?;
     run(
         "transcribe: vodbuild run pipeline.yaml",
-        Command::new(root.join("target/debug/vodbuild")).args(["run", "pipeline.yaml"]).current_dir(&example),
+        Command::new(crate::debug_exe(&root)).args(["run", "pipeline.yaml"]).current_dir(&example),
     )?;
     let vtt = example.join("out/talk/captions/captions.vtt");
     let text = std::fs::read_to_string(&vtt).map_err(|e| fail("transcribe: read captions", e.to_string()))?;
