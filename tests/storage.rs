@@ -41,6 +41,9 @@ fn s3_first_run_uploads_every_output_and_a_rerun_uploads_nothing() {
     // What the server saw agrees: one write per object.
     let written: BTreeSet<String> = s3.written_keys_since(0).into_iter().filter(|k| !is_hidden(k)).collect();
     assert_eq!(written, keys(&local), "keys PUT to the server");
+    // A package never published from this workspace uploads everything: nothing to list.
+    let listings: Vec<_> = s3.requests().into_iter().filter(|r| r.query.contains("list-type")).collect();
+    assert!(listings.is_empty(), "the first publish listed the bucket: {listings:?}");
 
     let mark = s3.requests().len();
     let run2 = run_ok(&ws, &env);

@@ -85,35 +85,7 @@ pub fn publish(job: &PublishJob) -> Result<SyncStats, String> {
 
 async fn publish_async(op: &Operator, job: &PublishJob) -> Result<SyncStats, String> {
     let b = &job.backend;
-    // What the backend holds now.
-    let mut remote: HashMap<String, u64> = HashMap::new();
-    if job.owns_folder {
-        let dir = format!("{}/", job.remote.trim_end_matches('/'));
-        match op.list_with(&dir).recursive(true).await {
-            Ok(entries) => {
-                for e in entries.into_iter().filter(|e| e.metadata().is_file()) {
-                    let rel = e.path().strip_prefix(&dir).unwrap_or(e.path()).to_string();
-                    let mut size = e.metadata().content_length();
-                    if size == 0 {
-                        size = op.stat(e.path()).await.map(|m| m.content_length()).unwrap_or(0);
-                    }
-                    remote.insert(rel, size);
-                }
-            }
-            Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
-            Err(e) => return Err(b.describe_err(&e)),
-        }
-    } else {
-        for (rel, _, _) in &job.files {
-            match op.stat(&join(&job.remote, rel)).await {
-                Ok(m) => {
-                    remote.insert(rel.clone(), m.content_length());
-                }
-                Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
-                Err(e) => return Err(b.describe_err(&e)),
-            }
-        }
-    }
+    let remote = remote_sizes(op, job).await?;
     let mut stats = SyncStats::default();
     let mut tiers: [Vec<&(String, u64, String)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for f in &job.files {
@@ -140,6 +112,47 @@ async fn publish_async(op: &Operator, job: &PublishJob) -> Result<SyncStats, Str
         }
     }
     Ok(stats)
+}
+
+/// What the backend holds of this package now (relative path → size), asked only when it can
+/// change what happens: a file is skipped only when the last publish recorded its digest, and
+/// extra objects matter only to `--prune`. A package this workspace never published uploads
+/// every file whatever the backend holds, so it skips the listing (on stores that answer a
+/// listing by walking everything, one listing per package made a first publish quadratic).
+async fn remote_sizes(op: &Operator, job: &PublishJob) -> Result<HashMap<String, u64>, String> {
+    let b = &job.backend;
+    let mut remote: HashMap<String, u64> = HashMap::new();
+    if job.previous.is_empty() && !job.prune {
+        return Ok(remote);
+    }
+    if job.owns_folder {
+        let dir = format!("{}/", job.remote.trim_end_matches('/'));
+        match op.list_with(&dir).recursive(true).await {
+            Ok(entries) => {
+                for e in entries.into_iter().filter(|e| e.metadata().is_file()) {
+                    let rel = e.path().strip_prefix(&dir).unwrap_or(e.path()).to_string();
+                    let mut size = e.metadata().content_length();
+                    if size == 0 {
+                        size = op.stat(e.path()).await.map(|m| m.content_length()).unwrap_or(0);
+                    }
+                    remote.insert(rel, size);
+                }
+            }
+            Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
+            Err(e) => return Err(b.describe_err(&e)),
+        }
+    } else {
+        for (rel, _, _) in job.files.iter().filter(|(rel, _, _)| job.previous.contains_key(rel)) {
+            match op.stat(&join(&job.remote, rel)).await {
+                Ok(m) => {
+                    remote.insert(rel.clone(), m.content_length());
+                }
+                Err(e) if e.kind() == opendal::ErrorKind::NotFound => {}
+                Err(e) => return Err(b.describe_err(&e)),
+            }
+        }
+    }
+    Ok(remote)
 }
 
 async fn upload(op: &Operator, job: &PublishJob, rel: &str, size: u64) -> Result<u64, String> {
