@@ -35,6 +35,12 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// Steps that only wait on the network (no CPU to speak of): retried on transient
+    /// errors, and run in an executor's network slots beside the `-j` ones.
+    pub fn waits_on_network(&self) -> bool {
+        matches!(self, StepKind::Publish | StepKind::Notify)
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             StepKind::Probe => "probe",

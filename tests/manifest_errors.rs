@@ -90,6 +90,20 @@ fn unknown_key_suggests_the_right_one() {
 }
 
 #[test]
+fn publish_concurrency_out_of_range() {
+    let storage = "storage:\n  disk: {service: fs, root: published}\npublish:\n  to: disk\n";
+    for bad in ["0", "65"] {
+        let yaml = format!("{}{storage}  concurrency: {bad}\n", block());
+        let stderr = assert_manifest_error(
+            &yaml,
+            line_of(&yaml, &format!("concurrency: {bad}")),
+            Some(&["publish.concurrency"]),
+        );
+        assert!(stderr.contains("from 1 to 64"), "no range in:\n{stderr}");
+    }
+}
+
+#[test]
 fn unknown_top_level_key() {
     let yaml = block().replace("output_dir: out\n", "output_dir: out\noutputdir: x\n");
     let stderr = assert_manifest_error(&yaml, 3, Some(&["outputdir"]));

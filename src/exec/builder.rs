@@ -11,6 +11,7 @@ use petgraph::graph::NodeIndex;
 use super::cancel::Cancel;
 use super::executor::{Executor, Finished, Job, JobId, JobOutcome};
 use super::progress::Progress;
+use super::queue::Room;
 use super::report::RunReport;
 use super::retry::{Pending, RetryPolicy};
 use super::scheduler::{Judge, Scheduler, StepOutcome};
@@ -107,16 +108,18 @@ impl<'r, W: Work> Builder<'r, W> {
                 executor.cancel_all();
             }
             self.end_waiting_after_stop();
-            if executor.can_run_more() == 0 {
+            let room = Room { any: executor.can_run_more() > 0, network: executor.can_run_more_network() > 0 };
+            if room.none() {
                 break;
             }
-            if !self.cancelled
+            if room.any
+                && !self.cancelled
                 && let Some(group) = self.pending.take_due()
             {
                 self.start(group, executor);
                 continue;
             }
-            let Some(group) = self.sched.next_job(&mut *self.work) else { break };
+            let Some(group) = self.sched.next_job(&mut *self.work, room) else { break };
             self.start(group, executor);
         }
     }

@@ -39,6 +39,11 @@ pub struct Finished {
 pub trait Executor {
     /// How many more jobs it takes now (the `-j` slots left).
     fn can_run_more(&self) -> usize;
+    /// How many more jobs that only wait on the network (publish, notify) it takes now beside
+    /// the `-j` slots. 0 (the default): they take `-j` slots like any job.
+    fn can_run_more_network(&self) -> usize {
+        0
+    }
     /// Starts a job and returns at once.
     fn start(&mut self, job: Job);
     /// Blocks until a started job finishes; None when no job is in flight.

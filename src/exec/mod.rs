@@ -29,6 +29,7 @@ pub mod pool;
 pub mod probe_source;
 pub mod progress;
 pub mod progress_line;
+pub mod queue;
 pub mod recorder;
 pub mod report;
 pub mod retry;
@@ -85,16 +86,35 @@ pub fn run(
     let threads = pool::threads(opts.jobs);
     let env =
         run_job::JobEnv { root: ctx.m.root.clone(), tools: run_job::ToolPaths::of(ctx.tools), verify_inputs: false };
+    // Publish and notify jobs wait on the network: they run on threads of their own, as
+    // many at once as `publish.concurrency` (whose uploads share that bound), beside `-j`.
+    let network_slots = ctx.m.raw.publish.as_ref().map_or(0, |p| p.concurrency);
     pool::shared(threads).in_place_scope(|scope| {
-        let mut executor = LocalPool::new(scope, actions, &env, &progress, opts.cancel.clone(), opts.jobs);
-        let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
-        let mut work = StateWork { ctx, state, force: opts.force, jctx };
-        let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
-        let builder = Builder::new(sched, ctx.sg, &mut work, &progress, opts.cancel.clone())
-            .with_retries(retry::RetryPolicy::of(ctx.m.raw.retries.as_ref()));
-        match &opts.slurm {
-            Some(s) => builder.build(&mut SlurmExecutor::new(s, Timing::of(&s.spec), executor, opts.cancel.clone())),
-            None => builder.build(&mut executor),
-        }
+        std::thread::scope(|threads| {
+            let executor = LocalPool::new(scope, actions, &env, &progress, opts.cancel.clone(), opts.jobs)
+                .with_network(&threads, network_slots);
+            build(ctx, state, selected, opts, &progress, executor)
+        })
     })
+}
+
+/// The builder over the scheduler, on `executor` (or on Slurm with `executor` for the jobs
+/// that stay on this machine).
+fn build(
+    ctx: &Context,
+    state: &mut State,
+    selected: &[bool],
+    opts: &RunOptions,
+    progress: &Progress,
+    mut executor: LocalPool,
+) -> RunReport {
+    let jctx = JobCtx { m: ctx.m, sg: ctx.sg, tools: ctx.tools, sources: &ctx.sources, prune: opts.prune };
+    let mut work = StateWork { ctx, state, force: opts.force, jctx };
+    let sched = Scheduler::new(ctx.sg, selected, opts.keep_going);
+    let builder = Builder::new(sched, ctx.sg, &mut work, progress, opts.cancel.clone())
+        .with_retries(retry::RetryPolicy::of(ctx.m.raw.retries.as_ref()));
+    match &opts.slurm {
+        Some(s) => builder.build(&mut SlurmExecutor::new(s, Timing::of(&s.spec), executor, opts.cancel.clone())),
+        None => builder.build(&mut executor),
+    }
 }

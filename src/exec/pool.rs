@@ -4,11 +4,12 @@
 //! [`threads`] threads whatever `-j` says (a running job holds one while its tool runs), so
 //! the jobs beyond that wait in the pool's queue. One pool serves every run of a process.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use super::cancel::Cancel;
-use super::executor::{Executor, Finished, Job, JobOutcome};
+use super::executor::{Executor, Finished, Job, JobId, JobOutcome};
 use super::local;
 use super::progress::Progress;
 use super::run_job::{self, JobEnv};
@@ -34,6 +35,18 @@ pub fn shared(threads: usize) -> Arc<rayon::ThreadPool> {
     }
 }
 
+/// Runs a job on a thread of its own that may borrow what the pool's jobs borrow (`'a`):
+/// a `std::thread::Scope`.
+pub trait SpawnThread<'a>: Sync {
+    fn spawn_job(&self, job: Box<dyn FnOnce() + Send + 'a>);
+}
+
+impl<'a: 't, 't, 'e> SpawnThread<'a> for &'t std::thread::Scope<'t, 'e> {
+    fn spawn_job(&self, job: Box<dyn FnOnce() + Send + 'a>) {
+        (*self).spawn(job);
+    }
+}
+
 pub struct LocalPool<'s, 'a> {
     scope: &'s rayon::Scope<'a>,
     actions: &'a dyn local::Executor,
@@ -41,7 +54,12 @@ pub struct LocalPool<'s, 'a> {
     progress: &'a Progress,
     cancel: Cancel,
     slots: usize,
+    /// Jobs in flight in `-j` slots.
     in_flight: usize,
+    /// Where network jobs run beside the `-j` slots (a thread each, in this scope), and how
+    /// many at once.
+    network: Option<(&'s dyn SpawnThread<'a>, usize)>,
+    network_jobs: HashSet<JobId>,
     tx: mpsc::Sender<Finished>,
     rx: mpsc::Receiver<Finished>,
 }
@@ -57,20 +75,34 @@ impl<'s, 'a> LocalPool<'s, 'a> {
         slots: usize,
     ) -> Self {
         let (tx, rx) = mpsc::channel();
-        LocalPool { scope, actions, env, progress, cancel, slots: slots.max(1), in_flight: 0, tx, rx }
+        let network_jobs = HashSet::new();
+        LocalPool {
+            scope,
+            actions,
+            env,
+            progress,
+            cancel,
+            slots: slots.max(1),
+            in_flight: 0,
+            network: None,
+            network_jobs,
+            tx,
+            rx,
+        }
     }
-}
 
-impl Executor for LocalPool<'_, '_> {
-    fn can_run_more(&self) -> usize {
-        self.slots.saturating_sub(self.in_flight)
+    /// Up to `slots` jobs that only wait on the network (publish, notify) run on threads of
+    /// their own in `threads`, beside the `-j` slots (0: they take `-j` slots).
+    pub fn with_network(mut self, threads: &'s dyn SpawnThread<'a>, slots: usize) -> Self {
+        self.network = (slots > 0).then_some((threads, slots));
+        self
     }
 
-    fn start(&mut self, job: Job) {
+    /// What running `job` gives, on whatever thread calls it.
+    fn body(&self, job: Job) -> impl FnOnce() + Send + 'a {
         let (tx, actions, env, progress) = (self.tx.clone(), self.actions, self.env, self.progress);
         let cancel = self.cancel.clone();
-        self.in_flight += 1;
-        self.scope.spawn(move |_| {
+        move || {
             let start = Instant::now();
             // A panic in a job (or its progress bar) fails that job; it must not leave the
             // builder waiting for a `Finished` that never comes.
@@ -88,16 +120,49 @@ impl Executor for LocalPool<'_, '_> {
                 Err(e) => JobOutcome::Failed(e),
             };
             let _ = tx.send(Finished { id: job.id, outcome, duration_ms: start.elapsed().as_millis() as u64 });
-        });
+        }
+    }
+
+    /// Counts `f` out of the slot it held.
+    fn returned(&mut self, f: Finished) -> Finished {
+        if !self.network_jobs.remove(&f.id) {
+            self.in_flight -= 1;
+        }
+        f
+    }
+}
+
+impl Executor for LocalPool<'_, '_> {
+    fn can_run_more(&self) -> usize {
+        self.slots.saturating_sub(self.in_flight)
+    }
+
+    fn can_run_more_network(&self) -> usize {
+        self.network.map_or(0, |(_, slots)| slots.saturating_sub(self.network_jobs.len()))
+    }
+
+    fn start(&mut self, job: Job) {
+        let network = job.spec.waits_on_network() && self.can_run_more_network() > 0;
+        let id = job.id;
+        let body = self.body(job);
+        match self.network.filter(|_| network) {
+            Some((threads, _)) => {
+                self.network_jobs.insert(id);
+                threads.spawn_job(Box::new(body));
+            }
+            None => {
+                self.in_flight += 1;
+                self.scope.spawn(move |_| body());
+            }
+        }
     }
 
     fn wait_any(&mut self) -> Option<Finished> {
-        if self.in_flight == 0 {
+        if self.in_flight() == 0 {
             return None;
         }
         let f = self.rx.recv().ok()?;
-        self.in_flight -= 1;
-        Some(f)
+        Some(self.returned(f))
     }
 
     fn cancel_all(&mut self) {
@@ -108,16 +173,15 @@ impl Executor for LocalPool<'_, '_> {
 impl LocalPool<'_, '_> {
     /// Jobs started and not yet returned by a wait.
     pub fn in_flight(&self) -> usize {
-        self.in_flight
+        self.in_flight + self.network_jobs.len()
     }
 
     /// Like [`Executor::wait_any`], giving up after `timeout` (for an executor that also polls).
     pub fn wait_timeout(&mut self, timeout: std::time::Duration) -> Option<Finished> {
-        if self.in_flight == 0 {
+        if self.in_flight() == 0 {
             return None;
         }
         let f = self.rx.recv_timeout(timeout).ok()?;
-        self.in_flight -= 1;
-        Some(f)
+        Some(self.returned(f))
     }
 }

@@ -86,7 +86,7 @@ impl RetryPolicy {
 
 /// Steps that talk to a server (their failures are often the network's).
 pub fn is_network(kind: StepKind) -> bool {
-    matches!(kind, StepKind::Publish | StepKind::Notify)
+    kind.waits_on_network()
 }
 
 /// Whether a job's error is worth another attempt (see the module docs). Only its first

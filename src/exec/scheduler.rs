@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use petgraph::graph::NodeIndex;
 
 use super::fusion;
+use super::queue::{JobQueue, Room};
 use super::report::{RunReport, Status, StepReport};
 use crate::dag::StepGraph;
 use crate::plan::{Evaluation, Reason, Upstream};
@@ -94,7 +95,7 @@ pub struct Scheduler<'g> {
     sg: &'g StepGraph,
     nodes: Vec<Node>,
     ready: VecDeque<NodeIndex>,
-    queue: VecDeque<Vec<NodeIndex>>,
+    queue: JobQueue,
     keep_going: bool,
     stopped: bool,
     /// Steps settled at least once (for progress).
@@ -118,7 +119,7 @@ impl<'g> Scheduler<'g> {
             sg,
             nodes,
             ready: VecDeque::new(),
-            queue: VecDeque::new(),
+            queue: JobQueue::default(),
             keep_going,
             stopped: false,
             settled: 0,
@@ -131,18 +132,20 @@ impl<'g> Scheduler<'g> {
         s
     }
 
-    /// Judges every step that can be judged, then hands out the steps of the next job (now
-    /// running). None when no job can start now, or the run stopped.
-    pub fn next_job(&mut self, judge: &mut dyn Judge) -> Option<Vec<NodeIndex>> {
+    /// Judges every step that can be judged, then hands out the steps of the next job that
+    /// fits `room` (now running). None when no job can start now, or the run stopped.
+    pub fn next_job(&mut self, judge: &mut dyn Judge, room: Room) -> Option<Vec<NodeIndex>> {
         let mut stale = Vec::new();
         while let Some(n) = self.ready.pop_front() {
             self.judge_one(n, judge, &mut stale);
         }
-        self.queue.extend(fusion::jobs(self.sg, stale));
+        for group in fusion::jobs(self.sg, stale) {
+            self.queue.push(self.sg, group);
+        }
         if self.stopped {
             return None;
         }
-        let group = self.queue.pop_front()?;
+        let group = self.queue.pop(room)?;
         group.iter().for_each(|n| self.nodes[n.index()].phase = Phase::Running);
         Some(group)
     }

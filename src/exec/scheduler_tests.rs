@@ -28,6 +28,7 @@ fn step(id: &str) -> Step {
         Some("encode") => StepKind::Encode,
         Some("hls") => StepKind::PackageHls,
         Some("thumbnails") => StepKind::Thumbnails,
+        Some("publish") => StepKind::Publish,
         _ => StepKind::Metadata,
     };
     let source = parts.next().unwrap_or("s").to_string();
@@ -169,9 +170,11 @@ enum Event {
     Finish(Vec<String>),
 }
 
-/// Runs up to `slots` jobs "at once"; `wait_any` finishes the oldest.
+/// Runs up to `slots` jobs "at once", and up to `network_slots` publish jobs beside them;
+/// `wait_any` finishes the oldest.
 struct FakeExecutor {
     slots: usize,
+    network_slots: usize,
     running: VecDeque<Job>,
     events: Vec<Event>,
     /// Steps whose job fails.
@@ -183,12 +186,19 @@ struct FakeExecutor {
     /// Cancelled once this many jobs have started (a Ctrl-C mid-run).
     cancel_after: Option<(usize, Cancel)>,
     cancelled: bool,
+    /// Running jobs that took a network slot.
+    in_network: HashSet<crate::exec::executor::JobId>,
+}
+
+fn is_publish(job: &Job) -> bool {
+    job.spec.steps.iter().all(|s| s.starts_with("publish:"))
 }
 
 impl FakeExecutor {
     fn new(slots: usize) -> Self {
         FakeExecutor {
             slots,
+            network_slots: 0,
             running: VecDeque::new(),
             events: vec![],
             fails: HashSet::new(),
@@ -196,7 +206,13 @@ impl FakeExecutor {
             built: HashMap::new(),
             cancel_after: None,
             cancelled: false,
+            in_network: HashSet::new(),
         }
+    }
+
+    /// Jobs running in network slots (`true`) or in `-j` slots.
+    fn in_slots(&self, network: bool) -> usize {
+        self.running.iter().filter(|j| self.in_network.contains(&j.id) == network).count()
     }
 
     fn started(&self) -> Vec<Vec<String>> {
@@ -206,10 +222,16 @@ impl FakeExecutor {
 
 impl Executor for FakeExecutor {
     fn can_run_more(&self) -> usize {
-        self.slots - self.running.len()
+        self.slots - self.in_slots(false)
+    }
+
+    fn can_run_more_network(&self) -> usize {
+        self.network_slots - self.in_slots(true)
     }
 
     fn start(&mut self, job: Job) {
+        let network = is_publish(&job) && self.can_run_more_network() > 0;
+        self.in_network.extend(network.then_some(job.id));
         self.events.push(Event::Start(job.spec.steps.clone()));
         self.running.push_back(job);
         if let Some((n, cancel)) = &self.cancel_after
@@ -221,6 +243,7 @@ impl Executor for FakeExecutor {
 
     fn wait_any(&mut self) -> Option<Finished> {
         let job = self.running.pop_front()?;
+        self.in_network.remove(&job.id);
         let steps = job.spec.steps;
         self.events.push(Event::Finish(steps.clone()));
         let outcome = if self.cancelled {
@@ -269,6 +292,51 @@ fn ids(v: &[&str]) -> HashSet<String> {
 }
 
 // ------------------------------------------------------------------ tests
+
+/// probe → encode (one rung) → hls → publish, per source.
+fn publishing_graph(sources: &[&str]) -> StepGraph {
+    let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
+    for s in sources {
+        let mut prev: Vec<NodeIndex> = Vec::new();
+        for id in [format!("probe:{s}"), format!("encode:{s}:144p"), format!("hls:{s}"), format!("publish:{s}")] {
+            prev = vec![sg.add(step(&id), &prev)];
+        }
+    }
+    sg
+}
+
+/// The most jobs running at once: (all, publish jobs beside another job).
+fn overlap(events: &[Event]) -> (usize, bool) {
+    let (mut running, mut most, mut beside) = (Vec::<&Vec<String>>::new(), 0, false);
+    for e in events {
+        match e {
+            Event::Start(s) => running.push(s),
+            Event::Finish(s) => running.retain(|r| *r != s),
+        }
+        most = most.max(running.len());
+        let publishing = running.iter().filter(|r| r[0].starts_with("publish:")).count();
+        beside |= publishing > 0 && publishing < running.len();
+    }
+    (most, beside)
+}
+
+#[test]
+fn publish_jobs_take_network_slots_while_every_j_slot_is_busy() {
+    let sg = publishing_graph(&["a", "b", "c"]);
+    let mut ex = FakeExecutor::new(1);
+    ex.network_slots = 2;
+    let report = build(&sg, &mut all_new(&sg), &mut ex, false, Cancel::new());
+    assert_eq!(report.count(Status::Executed), sg.g.node_count(), "{report:?}");
+    let (most, beside) = overlap(&ex.events);
+    assert!(beside, "no publish ran beside a compute job: {:?}", ex.events);
+    assert!(most <= 3, "more than 1 + 2 jobs at once: {:?}", ex.events);
+
+    // Without network slots, -j 1 means one job at a time, publish included.
+    let mut ex = FakeExecutor::new(1);
+    let report = build(&sg, &mut all_new(&sg), &mut ex, false, Cancel::new());
+    assert_eq!(report.count(Status::Executed), sg.g.node_count());
+    assert_eq!(overlap(&ex.events), (1, false), "{:?}", ex.events);
+}
 
 #[test]
 fn each_job_starts_after_every_dependency_of_its_steps_finished() {

@@ -117,6 +117,11 @@ impl JobOutput {
 }
 
 impl JobSpec {
+    /// Whether the job only waits on the network (publish, notify): see [`crate::step::StepKind::waits_on_network`].
+    pub fn waits_on_network(&self) -> bool {
+        matches!(self.action, Action::Publish(_) | Action::Notify(_))
+    }
+
     /// The job's outputs on this machine.
     pub fn placements(&self, root: &Path) -> Vec<Placement> {
         self.outputs.iter().map(|o| o.resolve(root)).collect()

@@ -9,6 +9,9 @@ use super::yaml::Seg;
 use crate::error::Result;
 use crate::p;
 
+/// Most uploads (and packages publishing) at once: `publish.concurrency`.
+pub const MAX_PUBLISH_CONCURRENCY: usize = 64;
+
 pub fn validate(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
     if m.version != 1 {
         return Err(ctx.err(
@@ -259,6 +262,12 @@ fn check_storage(m: &RawManifest, ctx: &ErrCtx) -> Result<()> {
         && !m.storage.contains_key(&p.to)
     {
         return Err(ctx.err(&p!["publish", "to"], format!("backend `{}` is not defined in `storage:`", p.to), None));
+    }
+    if let Some(p) = &m.publish
+        && !(1..=MAX_PUBLISH_CONCURRENCY).contains(&p.concurrency)
+    {
+        let why = format!("{} uploads at once is out of range", p.concurrency);
+        return Err(ctx.err(&p!["publish", "concurrency"], why, Some(format!("from 1 to {MAX_PUBLISH_CONCURRENCY}"))));
     }
     if let Some(s) = &m.state
         && !m.storage.contains_key(&s.backend)

@@ -6,10 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use futures::{StreamExt, TryStreamExt};
 use opendal::Operator;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 
 use super::{BackendConfig, block_on, join};
 
@@ -95,9 +97,13 @@ async fn publish_async(op: &Operator, job: &PublishJob) -> Result<SyncStats, Str
             tiers[tier(rel) as usize].push(f);
         }
     }
+    let permits = upload_permits(job.concurrency);
     for t in tiers {
         let sizes: Vec<u64> = futures::stream::iter(t)
-            .map(|(rel, size, _)| upload(op, job, rel, *size))
+            .map(|(rel, size, _)| async {
+                let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
+                upload(op, job, rel, *size).await
+            })
             .buffer_unordered(job.concurrency.max(1))
             .try_collect()
             .await?;
@@ -112,6 +118,21 @@ async fn publish_async(op: &Operator, job: &PublishJob) -> Result<SyncStats, Str
         }
     }
     Ok(stats)
+}
+
+/// The uploads in flight across every package this process publishes share `concurrency`
+/// (the packages publishing at once, one per network slot, never multiply it).
+fn upload_permits(concurrency: usize) -> Arc<Semaphore> {
+    static PERMITS: Mutex<Option<(usize, Arc<Semaphore>)>> = Mutex::new(None);
+    let mut permits = PERMITS.lock().unwrap_or_else(|e| e.into_inner());
+    match permits.as_ref() {
+        Some((n, s)) if *n == concurrency => s.clone(),
+        _ => {
+            let s = Arc::new(Semaphore::new(concurrency.max(1)));
+            *permits = Some((concurrency, s.clone()));
+            s
+        }
+    }
 }
 
 /// What the backend holds of this package now (relative path → size), asked only when it can
