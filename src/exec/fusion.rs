@@ -3,6 +3,8 @@
 //! a job of its own, queued after them, so a failing audio setting never fails a video; every
 //! other step is a job of its own, queued first.
 
+use std::collections::HashMap;
+
 use petgraph::graph::NodeIndex;
 
 use crate::dag::StepGraph;
@@ -12,7 +14,9 @@ use crate::step::StepKind;
 /// source, in order of first appearance), then audio encodes.
 pub fn jobs(sg: &StepGraph, stale: Vec<NodeIndex>) -> Vec<Vec<NodeIndex>> {
     let mut single: Vec<Vec<NodeIndex>> = Vec::new();
-    let mut video: Vec<(&str, Vec<NodeIndex>)> = Vec::new();
+    let mut video: Vec<Vec<NodeIndex>> = Vec::new();
+    // source → its entry in `video` (a linear search here was quadratic in a catalog's size)
+    let mut video_of: HashMap<&str, usize> = HashMap::new();
     let mut audio: Vec<Vec<NodeIndex>> = Vec::new();
     for n in stale {
         let s = &sg.g[n];
@@ -21,13 +25,14 @@ pub fn jobs(sg: &StepGraph, stale: Vec<NodeIndex>) -> Vec<Vec<NodeIndex>> {
         } else if crate::skip::needs_audio(s) {
             audio.push(vec![n]);
         } else {
-            match video.iter_mut().find(|(src, _)| *src == s.source) {
-                Some((_, v)) => v.push(n),
-                None => video.push((&s.source, vec![n])),
-            }
+            let i = *video_of.entry(&s.source).or_insert_with(|| {
+                video.push(Vec::new());
+                video.len() - 1
+            });
+            video[i].push(n);
         }
     }
-    single.extend(video.into_iter().map(|(_, v)| v));
+    single.extend(video);
     single.extend(audio);
     single
 }
