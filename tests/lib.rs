@@ -27,6 +27,7 @@ mod exec_job;
 mod hints;
 mod hostile;
 mod iframes;
+mod iframes_ts;
 mod incremental;
 mod lifecycle;
 mod loudness;

@@ -34,10 +34,11 @@ pub fn params(h: &HlsOutput, built: &[String]) -> Value {
     v
 }
 
-/// Whether the package has I-frame playlists (see `HlsOutput::iframe_playlists`).
+/// Whether the package has I-frame playlists (see `HlsOutput::iframe_playlists`): by default
+/// with Shaka or fMP4; with ffmpeg's TS when asked (`true`, which enters the params as set).
 pub fn iframes_on(h: &HlsOutput) -> bool {
     let by_default = h.packager == Packager::Shaka || h.segment_type == crate::manifest::model::SegmentType::Fmp4;
-    h.iframe_playlists.unwrap_or(by_default) && by_default
+    h.iframe_playlists.unwrap_or(by_default)
 }
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
@@ -114,10 +115,10 @@ pub fn write_master(
 }
 
 /// Post-processing with ffmpeg: `NAME/iframes.m3u8` per video variant from its segments'
-/// sample tables ([`crate::media::iframes`]).
+/// sample tables ([`crate::media::iframes`]) or, for TS, their video PES ([`crate::media::iframes_ts`]).
 pub fn write_iframe_playlists(dir: &Path, variants: &[(String, PathBuf)]) -> Result<(), String> {
     for (name, _) in variants {
-        crate::media::iframes::write_playlist(&dir.join(name).join("index.m3u8"))?;
+        crate::media::iframes_ts::write_for(&dir.join(name).join("index.m3u8"))?;
     }
     Ok(())
 }
