@@ -146,5 +146,9 @@ fn with_aes_128_asking_is_refused() {
     ws.write_manifest(&m.yaml());
     let out = ws.vodbuild_env(&["plan", "pipeline.yaml"], &[("VB_TEST_KEY", "3f1a9c0e5b7d2468ace0135724681bdf")]);
     assert_eq!(out.code, MANIFEST_ERROR, "{}", out.describe());
-    assert!(out.stderr.contains("outputs.hls.iframe_playlists") && out.stderr.contains("AES-128"), "{}", out.describe());
+    assert!(
+        out.stderr.contains("outputs.hls.iframe_playlists") && out.stderr.contains("AES-128"),
+        "{}",
+        out.describe()
+    );
 }

@@ -56,6 +56,7 @@ mod subtitles;
 mod tamper;
 mod threads;
 mod verify;
+mod verify_fixes;
 mod watch;
 
 /// With `autotests = false`, a `tests/NAME.rs` without its `mod NAME;` line above would

@@ -129,7 +129,7 @@ fn check_range(seg: (&[Packet], ts::Video, &[Pes]), off: u64, len: u64) -> Optio
     if len == 0 || off.checked_add(len).is_none_or(|e| e > size) {
         return Some(format!("byte range {len}@{off} is not within the segment's {size} bytes"));
     }
-    if off % PACKET as u64 != 0 || len % PACKET as u64 != 0 {
+    if !off.is_multiple_of(PACKET as u64) || !len.is_multiple_of(PACKET as u64) {
         return Some(format!("byte range {len}@{off} does not hold whole {PACKET}-byte TS packets"));
     }
     let Some(i) = pes.iter().position(|p| p.at >= off && p.at < off + len) else {
@@ -148,7 +148,8 @@ fn check_range(seg: (&[Packet], ts::Video, &[Pes]), off: u64, len: u64) -> Optio
 fn init_before(packets: &[Packet], off: u64) -> bool {
     let before = &packets[..(off as usize / PACKET).min(packets.len())];
     let pmt = ts::pmt_pid(before);
-    before.iter().any(|p| p.pid == 0 && p.start) && pmt.is_some_and(|pmt| before.iter().any(|p| p.pid == pmt && p.start))
+    before.iter().any(|p| p.pid == 0 && p.start)
+        && pmt.is_some_and(|pmt| before.iter().any(|p| p.pid == pmt && p.start))
 }
 
 /// Checks an MPEG-TS I-frame playlist: each byte range lies in its segment, holds whole TS

@@ -95,7 +95,7 @@ pub fn packets(seg: &[u8]) -> Result<Vec<Packet<'_>>, String> {
     if seg.len() as u64 > MAX_SEGMENT_BYTES {
         return Err(format!("is larger than {MAX_SEGMENT_BYTES} bytes"));
     }
-    if seg.is_empty() || seg.len() % PACKET != 0 {
+    if seg.is_empty() || !seg.len().is_multiple_of(PACKET) {
         return Err(format!("is {} bytes, not a whole number of {PACKET}-byte packets", seg.len()));
     }
     seg.chunks_exact(PACKET).enumerate().map(|(i, p)| packet(p).map_err(|e| format!("packet {i}: {e}"))).collect()
