@@ -122,3 +122,30 @@ pub fn write_iframe_playlists(dir: &Path, variants: &[(String, PathBuf)]) -> Res
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hls(extra: serde_json::Value) -> HlsOutput {
+        let mut v = serde_json::json!({"renditions": ["a"], "segment_seconds": 2.0});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// ffmpeg + TS keeps the params (so the key) it had unless `iframe_playlists` is set.
+    #[test]
+    fn iframe_playlists_enter_the_ts_params_only_when_set() {
+        let built = ["a".to_string()];
+        let ts = hls(serde_json::json!({"segment_type": "ts"}));
+        assert!(!iframes_on(&ts));
+        assert!(params(&ts, &built).get("iframe_playlists").is_none(), "{}", params(&ts, &built));
+        let asked = hls(serde_json::json!({"segment_type": "ts", "iframe_playlists": true}));
+        assert!(iframes_on(&asked));
+        assert_eq!(params(&asked, &built)["iframe_playlists"], true);
+        let fmp4 = hls(serde_json::json!({"segment_type": "fmp4"}));
+        assert!(iframes_on(&fmp4) && params(&fmp4, &built)["iframe_playlists"] == true);
+        let off = hls(serde_json::json!({"segment_type": "fmp4", "iframe_playlists": false}));
+        assert!(!iframes_on(&off) && params(&off, &built)["iframe_playlists"] == false);
+    }
+}
