@@ -13,6 +13,7 @@ mod awkward;
 mod browser;
 mod browser_audio;
 mod browser_crypt;
+mod browser_iframets;
 mod browser_story;
 mod browser_subtitles;
 mod ci_reports;
@@ -27,6 +28,7 @@ mod exec_job;
 mod hints;
 mod hostile;
 mod iframes;
+mod iframes_ts;
 mod incremental;
 mod lifecycle;
 mod loudness;
@@ -55,6 +57,7 @@ mod subtitles;
 mod tamper;
 mod threads;
 mod verify;
+mod verify_fixes;
 mod watch;
 
 /// With `autotests = false`, a `tests/NAME.rs` without its `mod NAME;` line above would

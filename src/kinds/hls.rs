@@ -34,10 +34,11 @@ pub fn params(h: &HlsOutput, built: &[String]) -> Value {
     v
 }
 
-/// Whether the package has I-frame playlists (see `HlsOutput::iframe_playlists`).
+/// Whether the package has I-frame playlists (see `HlsOutput::iframe_playlists`): by default
+/// with Shaka or fMP4; with ffmpeg's TS when asked (`true`, which enters the params as set).
 pub fn iframes_on(h: &HlsOutput) -> bool {
     let by_default = h.packager == Packager::Shaka || h.segment_type == crate::manifest::model::SegmentType::Fmp4;
-    h.iframe_playlists.unwrap_or(by_default) && by_default
+    h.iframe_playlists.unwrap_or(by_default)
 }
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
@@ -114,10 +115,37 @@ pub fn write_master(
 }
 
 /// Post-processing with ffmpeg: `NAME/iframes.m3u8` per video variant from its segments'
-/// sample tables ([`crate::media::iframes`]).
+/// sample tables ([`crate::media::iframes`]) or, for TS, their video PES ([`crate::media::iframes_ts`]).
 pub fn write_iframe_playlists(dir: &Path, variants: &[(String, PathBuf)]) -> Result<(), String> {
     for (name, _) in variants {
-        crate::media::iframes::write_playlist(&dir.join(name).join("index.m3u8"))?;
+        crate::media::iframes_ts::write_for(&dir.join(name).join("index.m3u8"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hls(extra: serde_json::Value) -> HlsOutput {
+        let mut v = serde_json::json!({"renditions": ["a"], "segment_seconds": 2.0});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// ffmpeg + TS keeps the params (so the key) it had unless `iframe_playlists` is set.
+    #[test]
+    fn iframe_playlists_enter_the_ts_params_only_when_set() {
+        let built = ["a".to_string()];
+        let ts = hls(serde_json::json!({"segment_type": "ts"}));
+        assert!(!iframes_on(&ts));
+        assert!(params(&ts, &built).get("iframe_playlists").is_none(), "{}", params(&ts, &built));
+        let asked = hls(serde_json::json!({"segment_type": "ts", "iframe_playlists": true}));
+        assert!(iframes_on(&asked));
+        assert_eq!(params(&asked, &built)["iframe_playlists"], true);
+        let fmp4 = hls(serde_json::json!({"segment_type": "fmp4"}));
+        assert!(iframes_on(&fmp4) && params(&fmp4, &built)["iframe_playlists"] == true);
+        let off = hls(serde_json::json!({"segment_type": "fmp4", "iframe_playlists": false}));
+        assert!(!iframes_on(&off) && params(&off, &built)["iframe_playlists"] == false);
+    }
 }

@@ -313,7 +313,8 @@ pub struct HlsOutput {
     pub encryption: Option<super::encryption::Encryption>,
     /// I-frame playlists (`NAME/iframes.m3u8`, `EXT-X-I-FRAME-STREAM-INF` in the master): on by
     /// default with fMP4 segments (both packagers; vodbuild writes them for ffmpeg) and with
-    /// Shaka's TS; `false` turns them off. ffmpeg's TS segments have none (`true` is refused).
+    /// Shaka's TS; `false` turns them off. ffmpeg's TS segments have them when `true` (vodbuild
+    /// writes them from the segments' video PES; refused with AES-128 encryption).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iframe_playlists: Option<bool>,
 }

@@ -53,11 +53,12 @@ fn storyboard(s: &StoryboardOutput, ctx: &ErrCtx) -> Result<()> {
 }
 
 fn iframes(h: &HlsOutput, ctx: &ErrCtx) -> Result<()> {
-    if h.iframe_playlists == Some(true) && h.packager == Packager::Ffmpeg && h.segment_type == SegmentType::Ts {
+    let ffmpeg_ts = h.packager == Packager::Ffmpeg && h.segment_type == SegmentType::Ts;
+    if h.iframe_playlists == Some(true) && ffmpeg_ts && h.encryption.is_some() {
         return Err(ctx.err(
             &p!["outputs", "hls", "iframe_playlists"],
-            "I-frame playlists need fMP4 segments with the ffmpeg packager (its TS segments have no sample table to point into)",
-            Some("use segment_type: fmp4, or packager: shaka (which writes them for TS too)".into()),
+            "I-frame playlists cannot point into AES-128 encrypted TS segments (a byte range of a whole-segment encrypted file cannot be decrypted alone)",
+            Some("drop iframe_playlists, or use packager: shaka with method: cbcs".into()),
         ));
     }
     Ok(())

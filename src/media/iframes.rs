@@ -195,7 +195,7 @@ fn render(init: &str, frames: &[(String, SyncSample)], end: u64, timescale: u32)
     s + "#EXT-X-ENDLIST\n"
 }
 
-fn media_playlist(path: &Path) -> Result<m3u8_rs::MediaPlaylist, String> {
+pub(crate) fn media_playlist(path: &Path) -> Result<m3u8_rs::MediaPlaylist, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     match super::master::parse_playlist(&bytes) {
         Ok(m3u8_rs::Playlist::MediaPlaylist(p)) => Ok(p),

@@ -3,6 +3,7 @@
 pub mod bcp47;
 pub mod first_pts;
 pub mod iframes;
+pub mod iframes_ts;
 pub mod integrity;
 pub mod loudness;
 pub mod master;
@@ -11,4 +12,5 @@ pub mod mpd;
 pub mod probe;
 pub mod storyboard;
 pub mod storyboard_mpd;
+pub mod ts;
 pub mod webvtt;

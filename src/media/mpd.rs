@@ -1,5 +1,8 @@
 //! Reading DASH MPDs (enough for SegmentTemplate/SegmentTimeline packages) and rewriting
-//! Representation attributes with measured values.
+//! Representation attributes with measured values. A Representation inherits the common
+//! attributes it lacks (width, height, frameRate, codecs, mimeType, ... see [`COMMON`]) from its
+//! AdaptationSet, as ISO/IEC 23009-1 §5.3.7 says (Shaka Packager puts a single rung's
+//! width and height on the AdaptationSet).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -114,6 +117,33 @@ pub struct Mpd {
     pub representations: Vec<Representation>,
 }
 
+/// The common attributes (ISO/IEC 23009-1 §5.3.7) a Representation takes from its AdaptationSet.
+pub const COMMON: [&str; 14] = [
+    "profiles",
+    "width",
+    "height",
+    "sar",
+    "frameRate",
+    "audioSamplingRate",
+    "mimeType",
+    "segmentProfiles",
+    "codecs",
+    "maximumSAPPeriod",
+    "startWithSAP",
+    "maxPlayoutRate",
+    "codingDependency",
+    "scanType",
+];
+
+/// Fills the common attributes a Representation lacks from its AdaptationSet's.
+fn inherit(rep: &mut HashMap<String, String>, set: &HashMap<String, String>) {
+    for k in COMMON {
+        if let (false, Some(v)) = (rep.contains_key(k), set.get(k)) {
+            rep.insert(k.to_string(), v.clone());
+        }
+    }
+}
+
 fn attrs(e: &BytesStart) -> HashMap<String, String> {
     e.attributes()
         .flatten()
@@ -131,6 +161,7 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
     let mut mpd = Mpd::default();
     let (mut set_tpl, mut rep_tpl) = (Template::default(), Template::default());
     let (mut set_no, mut set_type, mut in_rep) = (0usize, String::new(), false);
+    let mut set_attrs = HashMap::new();
     // An image AdaptationSet (DASH-IF thumbnails, see `storyboard_mpd`) holds no media.
     let mut image_set = false;
     loop {
@@ -150,11 +181,14 @@ pub fn parse(text: &str) -> Result<Mpd, String> {
                         set_tpl = Template::default();
                         set_type = a.get("contentType").or(a.get("mimeType")).cloned().unwrap_or_default();
                         image_set = set_type.starts_with("image");
+                        set_attrs = a;
                     }
                     b"Representation" => {
                         in_rep = true;
                         rep_tpl = Template::default();
                         let kind = a.get("mimeType").cloned().unwrap_or_else(|| set_type.clone());
+                        let mut a = a;
+                        inherit(&mut a, &set_attrs);
                         mpd.representations.push(Representation {
                             attrs: a,
                             template: Template::default(),
@@ -343,5 +377,19 @@ mod tests {
         assert!(out.contains(r#"codecs="hvc1.1.6.L30.90""#), "{out}");
         assert!(out.contains(r#"bandwidth="5""#) && out.contains("<S d=\"1\"/>"), "{out}");
         assert_eq!(parse(&out).unwrap().representations[0].attrs["codecs"], "hvc1.1.6.L30.90");
+    }
+
+    #[test]
+    fn representations_inherit_common_attributes_from_their_adaptation_set() {
+        let x = r#"<MPD><AdaptationSet contentType="video" width="256" height="144" frameRate="25" codecs="avc1.64000c" mimeType="video/mp4" id="0">
+          <Representation id="0" bandwidth="5" codecs="avc1.42c00d"/></AdaptationSet>
+          <AdaptationSet contentType="audio" mimeType="audio/mp4"><Representation id="1" bandwidth="6"/></AdaptationSet></MPD>"#;
+        let doc = parse(x).unwrap();
+        let (v, a) = (&doc.representations[0].attrs, &doc.representations[1].attrs);
+        assert_eq!((v["width"].as_str(), v["height"].as_str(), v["frameRate"].as_str()), ("256", "144", "25"));
+        assert_eq!((v["mimeType"].as_str(), v["codecs"].as_str()), ("video/mp4", "avc1.42c00d"), "its own wins");
+        assert_eq!(v["id"], "0");
+        assert_eq!(a["mimeType"], "audio/mp4");
+        assert!(!a.contains_key("width") && !a.contains_key("contentType"), "not from the other set: {a:?}");
     }
 }

@@ -4,6 +4,7 @@
 //! plaintext ([`crate::crypt::check`]), and with the key (loaded from the environment or key
 //! file, as at plan time) each AES-128 segment decrypts to MPEG-TS and each CENC / cbcs
 //! rendition decrypts and decodes ([`crate::crypt::decrypt`]). No message shows the key.
+//! Subtitle renditions and text/image AdaptationSets stay clear ([`super::clear_tracks`]).
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +27,7 @@ pub fn check_hls(e: &Encryption, master: &Path, key: Option<&Secret>, dec: Optio
         .iter()
         .filter(|v| !v.is_i_frame)
         .map(|v| &v.uri)
-        .chain(m.alternatives.iter().filter_map(|a| a.uri.as_ref()));
+        .chain(m.alternatives.iter().filter(|a| !super::clear_tracks::hls_clear(a)).filter_map(|a| a.uri.as_ref()));
     for uri in uris {
         let path = dir.join(uri);
         if let Some(Playlist::MediaPlaylist(pl)) = read(&path) {
@@ -146,13 +147,11 @@ fn decrypts(dec: &Decrypter, named_by: &Path, init: &Path, segs: &[PathBuf], f: 
 
 pub fn check_dash(e: &Encryption, mpd_path: &Path, dec: Option<&Decrypter>, f: &mut Findings) {
     let Ok(text) = std::fs::read_to_string(mpd_path) else { return };
-    let sets = text.matches("<AdaptationSet").count();
+    let media_sets = || text.split("<AdaptationSet").skip(1).filter(|s| !super::clear_tracks::dash_clear(s));
+    let sets = media_sets().count();
     let scheme = format!("value=\"{}\"", e.method.as_str());
-    let protected = text
-        .split("<AdaptationSet")
-        .skip(1)
-        .filter(|s| s.contains("urn:mpeg:dash:mp4protection:2011") && s.contains(&scheme))
-        .count();
+    let protected =
+        media_sets().filter(|s| s.contains("urn:mpeg:dash:mp4protection:2011") && s.contains(&scheme)).count();
     if protected != sets {
         f.add(
             mpd_path,

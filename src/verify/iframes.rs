@@ -1,6 +1,6 @@
 //! I-frame playlists of an HLS package: every `EXT-X-I-FRAME-STREAM-INF` playlist's byte
-//! ranges land on sync samples of its fMP4 segments ([`crate::media::iframes::check_playlist`]).
-//! TS I-frame playlists (Shaka's) are not read here.
+//! ranges land on sync samples of its fMP4 segments ([`crate::media::iframes::check_playlist`]),
+//! or, for MPEG-TS, on the video PES of key frames ([`crate::media::iframes_ts::check_playlist`]).
 
 use std::path::Path;
 
@@ -14,10 +14,11 @@ pub fn check(master_path: &Path, f: &mut Findings) {
     let dir = master_path.parent().unwrap_or(Path::new("."));
     for v in master.variants.iter().filter(|v| v.is_i_frame) {
         let path = dir.join(&v.uri);
-        if is_ts(&path) {
-            continue;
-        }
-        match crate::media::iframes::check_playlist(&path) {
+        let checked = match is_ts(&path) {
+            true => crate::media::iframes_ts::check_playlist(&path),
+            false => crate::media::iframes::check_playlist(&path),
+        };
+        match checked {
             Ok(problems) => problems.into_iter().for_each(|p| f.add(&path, "EXT-X-BYTERANGE", p)),
             Err(e) => f.add(&path, "I-frame playlist", e),
         }

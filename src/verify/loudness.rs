@@ -49,11 +49,15 @@ pub fn check(m: &Manifest, source: &str, f: &mut Findings) {
     if doc["source"]["has_audio"] == false {
         return;
     }
-    // A profile of two channels or fewer is built from every source with audio (its first
-    // track is `PROFILE`); a wider one only from wide enough streams, so it may be absent.
+    // A profile of two channels or fewer is built from every source with audio (on the first
+    // track `PROFILE`, on the Nth `PROFILE-aN`: `audio_tracks` may skip the first); a wider one
+    // only from wide enough streams, so it may be absent.
+    let built = |name: &str| {
+        doc["loudness"].as_object().is_some_and(|o| o.keys().any(|k| crate::audio::split_name(&m.raw, k).0 == name))
+    };
     for (name, _) in &loud {
         let narrow = m.raw.profiles.audio.get(*name).is_some_and(|p| p.channels <= 2);
-        if narrow && doc["loudness"][*name].is_null() {
+        if narrow && !built(name) {
             f.add(&path, &format!("loudness.{name}"), "missing: the profile asks for loudness normalisation");
         }
     }

@@ -13,6 +13,7 @@
 //! and an MPD with no representations, are reported as such. Subtitle groups, WebVTT
 //! segments and text AdaptationSets: [`subtitles`].
 
+mod clear_tracks;
 mod dash;
 mod encryption;
 pub mod geometry;
