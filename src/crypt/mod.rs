@@ -7,6 +7,7 @@
 //!   runs, the private 0700 folder with the ffmpeg key-info file or the Shaka flag file
 //!   (so the key is on no command line), removed afterwards.
 
+pub mod aes_segment;
 pub mod check;
 pub mod decrypt;
 pub mod job;

@@ -4,12 +4,16 @@
 //! first presentation time), a media playlist per track (`subs/ID/index.m3u8`), one
 //! `EXT-X-MEDIA:TYPE=SUBTITLES` per track in the master's group [`GROUP`], and
 //! `SUBTITLES="subs"` on every variant. Works the same on ffmpeg's and Shaka Packager's output.
+//! With AES-128 the first video segment is ciphertext: it is decrypted in memory with the
+//! job's key ([`crate::crypt::aes_segment`]) before its PTS is read.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use m3u8_rs::{ByteRange, MediaPlaylist};
 
+use crate::crypt::job::CryptJob;
+use crate::crypt::keys::Secret;
 use crate::job::paths::resolve;
 use crate::job::subtitle::PackagedSubtitle;
 use crate::media::{first_pts, webvtt};
@@ -19,7 +23,8 @@ pub const GROUP: &str = "subs";
 /// Largest video segment (or init segment) read to find the first presentation time.
 const MAX_READ: u64 = 512 * 1024 * 1024;
 
-pub fn add(dir: &Path, subs: &[PackagedSubtitle], root: &Path) -> Result<(), String> {
+/// `crypt`: the package's encryption, whose key decrypts an AES-128 first segment.
+pub fn add(dir: &Path, subs: &[PackagedSubtitle], root: &Path, crypt: Option<&CryptJob>) -> Result<(), String> {
     if subs.is_empty() {
         return Ok(());
     }
@@ -30,7 +35,8 @@ pub fn add(dir: &Path, subs: &[PackagedSubtitle], root: &Path) -> Result<(), Str
     let playlist_path = dir.join(&uri);
     let playlist = read_media(&playlist_path)?;
     let windows = windows(&playlist);
-    let start = first_pts(&playlist, playlist_path.parent().unwrap_or(dir))?;
+    let key = crypt.map(|c| c.load().map(|(key, _)| key)).transpose()?;
+    let start = first_pts(&playlist, playlist_path.parent().unwrap_or(dir), key.as_ref())?;
     let mpegts = (start * 90_000.0).round().max(0.0) as u64;
     for s in subs {
         write_track(dir, s, root, &windows, mpegts)?;
@@ -82,10 +88,13 @@ fn read_part(path: &Path, range: Option<&ByteRange>) -> Result<Vec<u8>, String> 
     Ok(buf)
 }
 
-/// The video's first presentation time in seconds (fMP4 with `EXT-X-MAP`, or MPEG-TS).
-fn first_pts(p: &MediaPlaylist, base: &Path) -> Result<f64, String> {
+/// The video's first presentation time in seconds (fMP4 with `EXT-X-MAP`, or MPEG-TS; an
+/// AES-128 segment decrypted with `key` first).
+fn first_pts(p: &MediaPlaylist, base: &Path, key: Option<&Secret>) -> Result<f64, String> {
     let seg = p.segments.first().ok_or("the video playlist has no segment")?;
     let data = read_part(&base.join(&seg.uri), seg.byte_range.as_ref())?;
+    let data =
+        clear(seg, p.media_sequence, data, key).map_err(|e| format!("{}: {e}", base.join(&seg.uri).display()))?;
     let found = match &seg.map {
         Some(map) => {
             let init = read_part(&base.join(&map.uri), map.byte_range.as_ref())?;
@@ -94,6 +103,15 @@ fn first_pts(p: &MediaPlaylist, base: &Path) -> Result<f64, String> {
         None => first_pts::ts_seconds(&data),
     };
     found.ok_or_else(|| format!("{}: no presentation time in the first segment", base.join(&seg.uri).display()))
+}
+
+/// A segment's readable bytes: decrypted when its `EXT-X-KEY` is AES-128 (whole-segment);
+/// as read otherwise (clear, or SAMPLE-AES / CENC whose boxes and timestamps are clear).
+fn clear(seg: &m3u8_rs::MediaSegment, sequence: u64, data: Vec<u8>, key: Option<&Secret>) -> Result<Vec<u8>, String> {
+    let Some(tag) = seg.key.as_ref().filter(|k| k.method == m3u8_rs::KeyMethod::AES128) else { return Ok(data) };
+    let key = key.ok_or("an AES-128 segment, and the job has no key for it")?;
+    let iv = crate::crypt::aes_segment::iv_for(tag.iv.as_deref(), sequence);
+    crate::crypt::aes_segment::decrypt(key, &iv, data)
 }
 
 /// A track's folder in the package: `subs/ID`.

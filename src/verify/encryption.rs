@@ -26,7 +26,7 @@ pub fn check_hls(e: &Encryption, master: &Path, key: Option<&Secret>, dec: Optio
         .iter()
         .filter(|v| !v.is_i_frame)
         .map(|v| &v.uri)
-        .chain(m.alternatives.iter().filter_map(|a| a.uri.as_ref()));
+        .chain(m.alternatives.iter().filter(|a| !is_subtitles(a)).filter_map(|a| a.uri.as_ref()));
     for uri in uris {
         let path = dir.join(uri);
         if let Some(Playlist::MediaPlaylist(pl)) = read(&path) {
@@ -43,6 +43,11 @@ pub fn check_hls(e: &Encryption, master: &Path, key: Option<&Secret>, dec: Optio
             }
         }
     }
+}
+
+/// Subtitle renditions are clear WebVTT (packaged after the encrypted media): no key tag.
+fn is_subtitles(a: &m3u8_rs::AlternativeMedia) -> bool {
+    a.media_type == m3u8_rs::AlternativeMediaType::Subtitles
 }
 
 fn read(path: &Path) -> Option<Playlist> {
