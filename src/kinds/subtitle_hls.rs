@@ -16,7 +16,7 @@ use crate::crypt::job::CryptJob;
 use crate::crypt::keys::Secret;
 use crate::job::paths::resolve;
 use crate::job::subtitle::PackagedSubtitle;
-use crate::media::{first_pts, webvtt};
+use crate::media::{first_pts, webvtt, webvtt_segment};
 
 /// The master's SUBTITLES group id.
 pub const GROUP: &str = "subs";
@@ -131,7 +131,8 @@ fn write_track(
     let cues = webvtt::parse(&bytes, webvtt::Format::Vtt).map_err(|e| e.located(&vtt.display().to_string()))?;
     let out = dir.join(track_dir(&s.id));
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    let docs = webvtt::segment(&cues, windows, mpegts);
+    let docs = webvtt_segment::segment(&cues, windows, mpegts)
+        .map_err(|e| format!("subtitle track `{}` ({}): {e}", s.id, s.shown))?;
     let longest = windows.iter().map(|(a, b)| b - a).max().unwrap_or(0);
     let mut list = format!(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n",
@@ -198,6 +199,7 @@ mod tests {
             default,
             forced: false,
             vtt: PathBuf::new(),
+            shown: String::new(),
         };
         let out = with_group(master, &[s("en", true), s("fr", false)]);
         assert_eq!(first_variant(master).as_deref(), Some("240p/index.m3u8"));
@@ -205,5 +207,26 @@ mod tests {
         assert!(lines[2].starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"N'en\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,URI=\"subs/en/index.m3u8\""), "{out}");
         assert!(lines[3].contains("DEFAULT=NO"));
         assert_eq!(out.matches(",SUBTITLES=\"subs\"").count(), 2);
+    }
+
+    #[test]
+    fn a_track_too_large_to_segment_names_its_file_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (0..32).map(|_| format!("{}\n", "x".repeat(4096))).collect();
+        let vtt = dir.path().join("en.vtt");
+        std::fs::write(&vtt, format!("WEBVTT\n\n00:00:00.000 --> 10:00:00.000\n{text}")).unwrap();
+        let track = PackagedSubtitle {
+            id: "en".into(),
+            lang: "en".into(),
+            name: "en".into(),
+            default: false,
+            forced: false,
+            vtt,
+            shown: "media/a.en.srt".into(),
+        };
+        let windows: Vec<(u64, u64)> = (0..36_000).map(|k| (k * 1000, (k + 1) * 1000)).collect();
+        let e = write_track(dir.path(), &track, dir.path(), &windows, 0).unwrap_err();
+        assert!(e.starts_with("subtitle track `en` (media/a.en.srt): cut into 36000 segments"), "{e}");
+        assert!(!dir.path().join("subs/en/00000.vtt").exists() && !dir.path().join("subs/en/index.m3u8").exists());
     }
 }

@@ -12,3 +12,4 @@ pub mod probe;
 pub mod storyboard;
 pub mod storyboard_mpd;
 pub mod webvtt;
+pub mod webvtt_segment;
