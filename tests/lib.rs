@@ -19,6 +19,7 @@ mod ci_reports;
 mod cli;
 mod command_steps;
 mod crash;
+mod crypt_killed;
 mod crypt_subtitles;
 mod destinations;
 mod determinism;
