@@ -1,5 +1,5 @@
-//! HLS AES-128 (ffmpeg, TS) together with subtitles: the package builds, `vodbuild verify`
-//! passes, and each WebVTT segment's `X-TIMESTAMP-MAP` MPEGTS is the first video PTS of the
+//! HLS AES-128 (ffmpeg, TS) together with subtitles and loudness: the package builds,
+//! `vodbuild verify` passes (the encrypted audio is not re-measured), and each WebVTT segment's `X-TIMESTAMP-MAP` MPEGTS is the first video PTS of the
 //! decrypted first segment (the packager reads it with the key, never from ciphertext).
 
 use crate::common;
@@ -69,8 +69,8 @@ fn aes128_hls_with_subtitles_builds_verifies_and_maps_the_clear_pts() {
         .without_sources()
         .source("media/a.mp4", "a")
         .without_output("thumbnails")
-        .without_output("metadata")
         .without_output("dash")
+        .audio("aac64", &[("codec", "aac"), ("bitrate", "64k"), ("loudness", "{target: -16, true_peak: -1.5}")])
         .output_field("hls", "segment_type", "ts")
         .output_field("hls", "encryption", aes)
         .output("subtitles", &[("sidecars", "true")]);
