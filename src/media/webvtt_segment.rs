@@ -91,7 +91,7 @@ mod tests {
         let text: Vec<String> = (0..32).map(|_| "x".repeat(4096)).collect();
         let long = Cue { start: 0, end: 10 * 3_600_000, settings: String::new(), text };
         let windows: Vec<(u64, u64)> = (0..36_000).map(|k| (k * 1000, (k + 1) * 1000)).collect();
-        let e = segment(&[long.clone()], &windows, 0).unwrap_err();
+        let e = segment(std::slice::from_ref(&long), &windows, 0).unwrap_err();
         assert!(e.contains("00:00:00.000 --> 10:00:00.000") && e.contains("36000 segments"), "{e}");
         // A cue over a whole film with short text stays well below.
         let short = Cue { text: vec!["[music]".into()], ..long };
