@@ -13,6 +13,7 @@ mod awkward;
 mod browser;
 mod browser_audio;
 mod browser_crypt;
+mod browser_crypt_subs;
 mod browser_story;
 mod browser_subtitles;
 mod ci_reports;
