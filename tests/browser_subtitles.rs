@@ -23,8 +23,10 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The greatest distance between a cue's time in the player and in its file.
 const CUE_TOLERANCE: f64 = 0.1;
 
-const EN_SRT: &str = "1\n00:00:00,500 --> 00:00:01,250\nHello\n\n2\n00:00:01,800 --> 00:00:02,400\nAcross a boundary\n";
-const FR_VTT: &str = "WEBVTT\n\n00:00:00.300 --> 00:00:00.900\nBonjour\n\n00:00:02.200 --> 00:00:02.700\nAu revoir\n";
+pub(crate) const EN_SRT: &str =
+    "1\n00:00:00,500 --> 00:00:01,250\nHello\n\n2\n00:00:01,800 --> 00:00:02,400\nAcross a boundary\n";
+pub(crate) const FR_VTT: &str =
+    "WEBVTT\n\n00:00:00.300 --> 00:00:00.900\nBonjour\n\n00:00:02.200 --> 00:00:02.700\nAu revoir\n";
 
 /// (text, start, end) of each language's cues, as in the files.
 fn expected(lang: &str) -> Vec<(&'static str, f64, f64)> {
@@ -85,7 +87,7 @@ fn subtitles_packaged_by_shaka_show_in_hls_js_and_shaka_player() {
 }
 
 /// Plays each (page, manifest under out/a, language); panics with every failing case.
-fn play_cases(ws: &Workspace, cases: &[(&str, &str, &str)]) {
+pub(crate) fn play_cases(ws: &Workspace, cases: &[(&str, &str, &str)]) {
     let _one = crate::browser::one_browser();
     let server = StaticServer::start(&[("/player", &repo().join("tests/browser")), ("/content", ws.root())]);
     let mut problems = Vec::new();
@@ -148,7 +150,7 @@ fn check(r: &Value, lang: &str) -> Vec<String> {
     found
 }
 
-fn require_browser_tools() {
+pub(crate) fn require_browser_tools() {
     let modules = repo().join("tests/browser/node_modules");
     let ok = Path::new(CHROMIUM).is_file()
         && ["hls.js", "shaka-player", "playwright-core"].iter().all(|m| modules.join(m).is_dir());

@@ -174,3 +174,24 @@ fn missing_manifest_file_is_not_a_crash() {
     assert!(out.stderr.contains("nope.yaml"), "{}", out.describe());
     assert!(!out.stderr.contains("panicked"), "{}", out.describe());
 }
+
+/// `aac` on the second source audio stream is the rendition `aac-a1`: a profile of that name
+/// beside it would share its files, and one language would silently be lost.
+#[test]
+fn audio_profile_named_like_a_track_rendition() {
+    let yaml = Manifest::block()
+        .audio("aac128-a1", &[("codec", "aac"), ("bitrate", "96k")])
+        .output_field("hls", "audio", "[aac128, aac128-a1]")
+        .yaml();
+    // A profile's errors point at its mapping, on the line after its name.
+    let line = line_of(&yaml, "aac128-a1:") + 1;
+    let err = assert_manifest_error(&yaml, line, Some(&["profiles.audio.aac128-a1"]));
+    assert!(err.contains("ends in `-a` and digits"), "{err}");
+    // A video profile named like a rendition of an audio profile is refused too.
+    let yaml = Manifest::block()
+        .video("aac128-a2", &[("codec", "h264"), ("height", "360"), ("bitrate", "800k")])
+        .output_field("hls", "renditions", "[720p, aac128-a2]")
+        .yaml();
+    let err = assert_manifest_error(&yaml, line_of(&yaml, "aac128:") + 1, Some(&["profiles.audio.aac128"]));
+    assert!(err.contains("video profile `aac128-a2` is named like a rendition"), "{err}");
+}

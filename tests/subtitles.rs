@@ -287,3 +287,21 @@ fn verify_names_broken_subtitles() {
         assert!(text.contains(needle), "{needle:?} not in:\n{}", out.describe());
     }
 }
+
+/// A track's id is its language: `embedded` would be the step of the source's text streams
+/// (`subtitle:a:embedded`) and `LANG-sK` the package folder of its Kth text stream.
+#[test]
+fn languages_sharing_an_id_with_the_embedded_streams_are_refused() {
+    let ws = workspace("ffmpeg");
+    let listed = "[{path: subs/fr.srt, lang: embedded, name: Embedded}]";
+    let with_embedded = manifest("ffmpeg", listed).replace("sidecars: true", "sidecars: true, embedded: true");
+    ws.write_manifest(&with_embedded);
+    let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
+    assert!(out.stderr.contains("language `embedded` is reserved"), "{}", out.describe());
+    assert!(out.stderr.contains("subtitles[0].lang") || out.stderr.contains("subtitles.0.lang"), "{}", out.describe());
+    // A discovered sidecar named like an embedded stream's track.
+    ws.write_manifest(&manifest("ffmpeg", "[]").replace("sidecars: true", "sidecars: true, embedded: true"));
+    ws.write("media/a.en-x-a-s0.srt", FR_SRT);
+    let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(MANIFEST_ERROR);
+    assert!(out.stderr.contains("media/a.en-x-a-s0.srt") && out.stderr.contains("ends in `-s`"), "{}", out.describe());
+}

@@ -1,7 +1,7 @@
 //! Decryption check of a CENC / cbcs rendition, for `vodbuild verify` with the key at hand:
 //! its init segment and first and last fragments are joined in a private folder, decrypted by
-//! Shaka Packager (`--enable_raw_key_decryption`, the key in a 0600 `--flagfile`, never on a
-//! command line) and the clear result must decode in ffmpeg (`-xerror`). A wrong key gives
+//! Shaka Packager (`--enable_raw_key_decryption`, the key in an in-memory `--flagfile`
+//! ([`super::secret_file`]), never on a command line) and the clear result must decode in ffmpeg (`-xerror`). A wrong key gives
 //! garbage that does not decode.
 
 use std::path::{Path, PathBuf};
@@ -25,8 +25,8 @@ impl Decrypter<'_> {
     /// `init` and its `segments` (the first and last are used) decrypt and decode.
     pub fn rendition(&self, init: &Path, segments: &[&Path], video: bool) -> Result<(), String> {
         let (Some(first), Some(last)) = (segments.first(), segments.last()) else { return Ok(()) };
-        let private = Prepared::new()?;
-        let dir = &private.dir;
+        let mut private = Prepared::new();
+        let dir = &private.dir()?;
         let mut joined = std::fs::read(init).map_err(|e| format!("{}: {e}", init.display()))?;
         let parts: Vec<&Path> = if first == last { vec![first] } else { vec![first, last] };
         for p in parts {
@@ -36,8 +36,7 @@ impl Decrypter<'_> {
         write_private(&input, &joined)?;
         let flags =
             format!("--enable_raw_key_decryption\n--keys=label=:key_id={}:key={}\n", self.key_id, self.key.hex());
-        let flag_file = dir.join("decrypt.flags");
-        write_private(&flag_file, flags.as_bytes())?;
+        let flag_file = private.secret("decrypt.flags", flags.as_bytes())?;
         let clear = dir.join("clear.mp4");
         let stream = if video { "video" } else { "audio" };
         let desc = format!("in={},stream={stream},output={}", input.display(), clear.display());

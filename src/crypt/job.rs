@@ -1,10 +1,12 @@
 //! What a package job carries about encryption ([`CryptJob`]: where the key is, its keyed
 //! digest, never the key), and what the job does with it when it runs ([`Prepared`]): the
-//! key is loaded again (and must still have the planned digest), then written into a private
-//! folder (0700, files 0600, outside the output tree, in the system temp folder) as ffmpeg's
-//! `-hls_key_info_file` or as a Shaka Packager `--flagfile`, so no command line (in `ps`,
-//! `/proc`, `-v` logs or error messages) holds key material. The folder is removed when the
-//! [`Prepared`] is dropped.
+//! key is loaded again (and must still have the planned digest), then written as ffmpeg's
+//! `-hls_key_info_file` (and the key file it names) or as a Shaka Packager `--flagfile`, so no
+//! command line (in `ps`, `/proc`, `-v` logs or error messages) holds key material. Those
+//! files are in memory ([`super::secret_file`]: never on a disk, gone with the process even
+//! when it is killed); only where that is unavailable are they 0600 files in a private 0700
+//! folder of the system temp folder (outside the output tree), removed when the [`Prepared`]
+//! is dropped, and by a later run if the process was killed ([`super::sweep`]).
 
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -66,21 +68,48 @@ impl CryptJob {
     }
 }
 
-/// The private folder and the arguments that point the tool at it.
+/// The secret files a tool reads (in memory) and, made on first use, a private folder.
 pub struct Prepared {
-    pub(crate) dir: PathBuf,
+    dir: Option<PathBuf>,
+    files: Vec<super::secret_file::SecretFile>,
 }
 
 impl Prepared {
-    /// A new private folder, removed on drop.
-    pub(crate) fn new() -> Result<Prepared, String> {
-        Ok(Prepared { dir: private_dir()? })
+    pub(crate) fn new() -> Prepared {
+        Prepared { dir: None, files: Vec::new() }
+    }
+
+    /// The private folder (0700, in the system temp folder), made on first use.
+    pub(crate) fn dir(&mut self) -> Result<PathBuf, String> {
+        if self.dir.is_none() {
+            self.dir = Some(private_dir()?);
+        }
+        Ok(self.dir.clone().expect("made above"))
+    }
+
+    /// A file holding `bytes` for a tool: in memory, else 0600 in the private folder.
+    pub(crate) fn secret(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+        match super::secret_file::SecretFile::new(name, bytes) {
+            Ok(f) => {
+                let path = f.path().to_path_buf();
+                self.files.push(f);
+                Ok(path)
+            }
+            Err(why) => {
+                tracing::debug!(%why, "no in-memory key file; using a private folder");
+                let path = self.dir()?.join(name);
+                write_private(&path, bytes)?;
+                Ok(path)
+            }
+        }
     }
 }
 
 impl Drop for Prepared {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -88,24 +117,21 @@ impl Drop for Prepared {
 /// output, its last argument; Shaka: at the end).
 pub fn prepare(job: &CryptJob, tool: ToolUse, args: &mut Vec<String>) -> Result<Prepared, String> {
     let (key, iv) = job.load()?;
-    let p = Prepared::new()?;
+    let mut p = Prepared::new();
     match tool {
         ToolUse::Ffmpeg => {
-            let key_file = p.dir.join("content.key");
-            write_private(&key_file, &key.0)?;
+            let key_file = p.secret("content.key", &key.0)?;
             let uri = job.key_uri.as_deref().ok_or("aes-128 needs key_uri")?;
             let mut info = format!("{uri}\n{}\n", key_file.display());
             if let Some(iv) = &iv {
                 info += &format!("{}\n", iv.hex());
             }
-            let info_file = p.dir.join("key.info");
-            write_private(&info_file, info.as_bytes())?;
+            let info_file = p.secret("key.info", info.as_bytes())?;
             let at = args.len().saturating_sub(1);
             args.splice(at..at, ["-hls_key_info_file".to_string(), info_file.to_string_lossy().into_owned()]);
         }
         _ => {
-            let flags = p.dir.join("packager.flags");
-            write_private(&flags, shaka_flags(job, &key, iv.as_ref()).as_bytes())?;
+            let flags = p.secret("packager.flags", shaka_flags(job, &key, iv.as_ref()).as_bytes())?;
             args.extend(["--flagfile".to_string(), flags.to_string_lossy().into_owned()]);
         }
     }
@@ -141,10 +167,11 @@ pub fn system_name(s: DrmSystem) -> &'static str {
 
 fn private_dir() -> Result<PathBuf, String> {
     let base = std::env::temp_dir();
+    super::sweep::remove_stale_key_folders(&base);
     for attempt in 0..16u32 {
         let nanos =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let name = format!("vodbuild-key-{}-{nanos:x}-{attempt}", std::process::id());
+        let name = format!("{}{}-{nanos:x}-{attempt}", super::sweep::PREFIX, std::process::id());
         let dir = base.join(name);
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
@@ -199,10 +226,21 @@ mod tests {
         let p = prepare(&job(CryptMethod::Aes128, &key_file), ToolUse::Ffmpeg, &mut args).unwrap();
         assert_eq!(args[2], "-hls_key_info_file", "before the output: {args:?}");
         assert_eq!(args.last().unwrap(), "out/%v/index.m3u8");
-        assert_eq!(mode(&p.dir), 0o700);
         let info = std::fs::read_to_string(&args[3]).unwrap();
         assert!(info.starts_with("k.key\n") && mode(Path::new(&args[3])) == 0o600, "{info}");
-        let dir_path = p.dir.clone();
+        // In memory: named by /proc, no folder on any disk.
+        let key_path = info.lines().nth(1).unwrap().to_string();
+        assert!(args[3].starts_with("/proc/") && key_path.starts_with("/proc/") && p.dir.is_none(), "{info}");
+        assert_eq!(std::fs::read(&key_path).unwrap(), keys::parse_hex(KEY.as_bytes()).unwrap().0);
+        drop(p);
+        assert!(std::fs::read(&key_path).ok() != Some(keys::parse_hex(KEY.as_bytes()).unwrap().0.to_vec()), "closed");
+
+        // The fallback folder: 0700, its files 0600, removed after the tool.
+        let mut p = Prepared::new();
+        let dir_path = p.dir().unwrap();
+        assert_eq!(mode(&dir_path), 0o700);
+        write_private(&dir_path.join("f"), b"x").unwrap();
+        assert_eq!(mode(&dir_path.join("f")), 0o600);
         drop(p);
         assert!(!dir_path.exists(), "removed after the tool");
 

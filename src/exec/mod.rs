@@ -80,6 +80,7 @@ pub fn run(
 ) -> RunReport {
     let state_dir = ctx.m.state_dir();
     sweep::remove_stale_temporaries(ctx.sg, selected, &[&ctx.m.output_dir, &state_dir]);
+    crate::crypt::sweep::before_run(ctx.m);
     ctx.check_outputs_ahead(state, selected);
     let progress = Progress::new(opts.progress);
     progress.set_total(selected.iter().filter(|s| **s).count());

@@ -49,7 +49,7 @@ pub fn perform(
                 Some(set) => crate::audio::hls::write_master(&r(dir), &variants, &set.mapped(&r), *iframes),
                 None => crate::kinds::hls::write_master(&r(dir), &variants, audio.as_ref(), *iframes),
             }?;
-            crate::kinds::subtitle_hls::add(&r(dir), subtitles, root)
+            crate::kinds::subtitle_hls::add(&r(dir), subtitles, root, crypt.as_ref())
         }
         Action::Dash { tool, args, dir, crypt, storyboard, subtitles } => {
             let mut args = argv(args);

@@ -31,4 +31,8 @@ pub struct PackagedSubtitle {
     pub forced: bool,
     /// The converted WebVTT file (the subtitle step's output).
     pub vtt: PathBuf,
+    /// Where the track came from, for messages: the sidecar file as the manifest shows it, or
+    /// the source's text stream.
+    #[serde(default)]
+    pub shown: String,
 }

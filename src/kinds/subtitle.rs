@@ -81,6 +81,7 @@ fn sidecars(b: &Builder) -> Vec<PackagedSubtitle> {
             default: t.default,
             forced: t.forced,
             vtt: b.port(&converted(b.ctx.m, &b.src.id, &t.id())),
+            shown: t.rel.clone(),
         })
         .collect()
 }

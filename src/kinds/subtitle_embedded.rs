@@ -162,6 +162,7 @@ pub(crate) fn tracks(b: &Builder, probe: &ProbeFile, have: &[PackagedSubtitle]) 
             default: false,
             forced: s.forced,
             vtt: b.port(&folder.join(format!("{k}.vtt"))),
+            shown: format!("text stream {} of source {}", s.index, b.src.id),
         });
     }
     out

@@ -4,22 +4,27 @@
 //! first presentation time), a media playlist per track (`subs/ID/index.m3u8`), one
 //! `EXT-X-MEDIA:TYPE=SUBTITLES` per track in the master's group [`GROUP`], and
 //! `SUBTITLES="subs"` on every variant. Works the same on ffmpeg's and Shaka Packager's output.
+//! With AES-128 the first video segment is ciphertext: it is decrypted in memory with the
+//! job's key ([`crate::crypt::aes_segment`]) before its PTS is read.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use m3u8_rs::{ByteRange, MediaPlaylist};
 
+use crate::crypt::job::CryptJob;
+use crate::crypt::keys::Secret;
 use crate::job::paths::resolve;
 use crate::job::subtitle::PackagedSubtitle;
-use crate::media::{first_pts, webvtt};
+use crate::media::{first_pts, webvtt, webvtt_segment};
 
 /// The master's SUBTITLES group id.
 pub const GROUP: &str = "subs";
 /// Largest video segment (or init segment) read to find the first presentation time.
 const MAX_READ: u64 = 512 * 1024 * 1024;
 
-pub fn add(dir: &Path, subs: &[PackagedSubtitle], root: &Path) -> Result<(), String> {
+/// `crypt`: the package's encryption, whose key decrypts an AES-128 first segment.
+pub fn add(dir: &Path, subs: &[PackagedSubtitle], root: &Path, crypt: Option<&CryptJob>) -> Result<(), String> {
     if subs.is_empty() {
         return Ok(());
     }
@@ -30,7 +35,8 @@ pub fn add(dir: &Path, subs: &[PackagedSubtitle], root: &Path) -> Result<(), Str
     let playlist_path = dir.join(&uri);
     let playlist = read_media(&playlist_path)?;
     let windows = windows(&playlist);
-    let start = first_pts(&playlist, playlist_path.parent().unwrap_or(dir))?;
+    let key = crypt.map(|c| c.load().map(|(key, _)| key)).transpose()?;
+    let start = first_pts(&playlist, playlist_path.parent().unwrap_or(dir), key.as_ref())?;
     let mpegts = (start * 90_000.0).round().max(0.0) as u64;
     for s in subs {
         write_track(dir, s, root, &windows, mpegts)?;
@@ -82,10 +88,13 @@ fn read_part(path: &Path, range: Option<&ByteRange>) -> Result<Vec<u8>, String> 
     Ok(buf)
 }
 
-/// The video's first presentation time in seconds (fMP4 with `EXT-X-MAP`, or MPEG-TS).
-fn first_pts(p: &MediaPlaylist, base: &Path) -> Result<f64, String> {
+/// The video's first presentation time in seconds (fMP4 with `EXT-X-MAP`, or MPEG-TS; an
+/// AES-128 segment decrypted with `key` first).
+fn first_pts(p: &MediaPlaylist, base: &Path, key: Option<&Secret>) -> Result<f64, String> {
     let seg = p.segments.first().ok_or("the video playlist has no segment")?;
     let data = read_part(&base.join(&seg.uri), seg.byte_range.as_ref())?;
+    let data =
+        clear(seg, p.media_sequence, data, key).map_err(|e| format!("{}: {e}", base.join(&seg.uri).display()))?;
     let found = match &seg.map {
         Some(map) => {
             let init = read_part(&base.join(&map.uri), map.byte_range.as_ref())?;
@@ -94,6 +103,15 @@ fn first_pts(p: &MediaPlaylist, base: &Path) -> Result<f64, String> {
         None => first_pts::ts_seconds(&data),
     };
     found.ok_or_else(|| format!("{}: no presentation time in the first segment", base.join(&seg.uri).display()))
+}
+
+/// A segment's readable bytes: decrypted when its `EXT-X-KEY` is AES-128 (whole-segment);
+/// as read otherwise (clear, or SAMPLE-AES / CENC whose boxes and timestamps are clear).
+fn clear(seg: &m3u8_rs::MediaSegment, sequence: u64, data: Vec<u8>, key: Option<&Secret>) -> Result<Vec<u8>, String> {
+    let Some(tag) = seg.key.as_ref().filter(|k| k.method == m3u8_rs::KeyMethod::AES128) else { return Ok(data) };
+    let key = key.ok_or("an AES-128 segment, and the job has no key for it")?;
+    let iv = crate::crypt::aes_segment::iv_for(tag.iv.as_deref(), sequence);
+    crate::crypt::aes_segment::decrypt(key, &iv, data)
 }
 
 /// A track's folder in the package: `subs/ID`.
@@ -113,7 +131,8 @@ fn write_track(
     let cues = webvtt::parse(&bytes, webvtt::Format::Vtt).map_err(|e| e.located(&vtt.display().to_string()))?;
     let out = dir.join(track_dir(&s.id));
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    let docs = webvtt::segment(&cues, windows, mpegts);
+    let docs = webvtt_segment::segment(&cues, windows, mpegts)
+        .map_err(|e| format!("subtitle track `{}` ({}): {e}", s.id, s.shown))?;
     let longest = windows.iter().map(|(a, b)| b - a).max().unwrap_or(0);
     let mut list = format!(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n",
@@ -180,6 +199,7 @@ mod tests {
             default,
             forced: false,
             vtt: PathBuf::new(),
+            shown: String::new(),
         };
         let out = with_group(master, &[s("en", true), s("fr", false)]);
         assert_eq!(first_variant(master).as_deref(), Some("240p/index.m3u8"));
@@ -187,5 +207,26 @@ mod tests {
         assert!(lines[2].starts_with("#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"subs\",NAME=\"N'en\",LANGUAGE=\"en\",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,URI=\"subs/en/index.m3u8\""), "{out}");
         assert!(lines[3].contains("DEFAULT=NO"));
         assert_eq!(out.matches(",SUBTITLES=\"subs\"").count(), 2);
+    }
+
+    #[test]
+    fn a_track_too_large_to_segment_names_its_file_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let text: String = (0..32).map(|_| format!("{}\n", "x".repeat(4096))).collect();
+        let vtt = dir.path().join("en.vtt");
+        std::fs::write(&vtt, format!("WEBVTT\n\n00:00:00.000 --> 10:00:00.000\n{text}")).unwrap();
+        let track = PackagedSubtitle {
+            id: "en".into(),
+            lang: "en".into(),
+            name: "en".into(),
+            default: false,
+            forced: false,
+            vtt,
+            shown: "media/a.en.srt".into(),
+        };
+        let windows: Vec<(u64, u64)> = (0..36_000).map(|k| (k * 1000, (k + 1) * 1000)).collect();
+        let e = write_track(dir.path(), &track, dir.path(), &windows, 0).unwrap_err();
+        assert!(e.starts_with("subtitle track `en` (media/a.en.srt): cut into 36000 segments"), "{e}");
+        assert!(!dir.path().join("subs/en/00000.vtt").exists() && !dir.path().join("subs/en/index.m3u8").exists());
     }
 }

@@ -225,6 +225,22 @@ fn sidecar_lang(name: &str, stem: &str) -> Option<(String, bool)> {
     (short && bcp47::valid(lang)).then(|| (lang.to_string(), forced))
 }
 
+/// The subject of the embedded text-stream step (`crate::kinds::subtitle_embedded::ID`).
+const EMBEDDED_ID: &str = "embedded";
+
+/// Why a sidecar's language cannot name its track: a track's id (its step, files and package
+/// folder) is its language, and `embedded` is the id of the source's text-stream step, whose
+/// tracks are `LANG-sK` ([`crate::kinds::subtitle_embedded`]).
+fn reserved_lang(lang: &str) -> Option<&'static str> {
+    if lang.eq_ignore_ascii_case(EMBEDDED_ID) {
+        return Some("is reserved: `embedded` names the step of the source's own text streams");
+    }
+    let suffix = lang.rsplit_once('-').map(|(_, last)| last.as_bytes()).unwrap_or_default();
+    let like_stream =
+        suffix.len() > 1 && suffix[0].eq_ignore_ascii_case(&b's') && suffix[1..].iter().all(u8::is_ascii_digit);
+    like_stream.then_some("ends in `-s` and digits, like the tracks of the source's embedded text streams")
+}
+
 /// RFC 8216 §4.3.4.1.1 for the one SUBTITLES group: distinct NAMEs, at most one DEFAULT,
 /// AUTOSELECT (always YES here) with a distinct LANGUAGE + FORCED; at most [`MAX_TRACKS`].
 fn check_group(i: usize, tracks: &[(Origin, SubtitleTrack)], ctx: &ErrCtx) -> Result<()> {
@@ -236,6 +252,11 @@ fn check_group(i: usize, tracks: &[(Origin, SubtitleTrack)], ctx: &ErrCtx) -> Re
         return Err(ctx.err(&p!["sources", i], format!("more than {MAX_TRACKS} subtitle tracks"), None));
     }
     for (k, (o, t)) in tracks.iter().enumerate() {
+        if let Some(why) = reserved_lang(&t.lang) {
+            let msg = format!("subtitle file `{}`: language `{}` {why}", t.rel, t.lang);
+            let help = "use the plain language tag (`en`, `pt-BR`); embedded text streams are packaged with `outputs.subtitles.embedded`";
+            return Err(ctx.err(&at(o, "lang"), msg, Some(help.into())));
+        }
         let earlier = &tracks[..k];
         if let Some((_, e)) = earlier.iter().find(|(_, e)| e.name == t.name) {
             let msg = format!("subtitle tracks `{}` and `{}` have the same name `{}`", e.rel, t.rel, t.name);
@@ -260,6 +281,17 @@ fn check_group(i: usize, tracks: &[(Origin, SubtitleTrack)], ctx: &ErrCtx) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn languages_that_would_share_an_id_are_reserved() {
+        assert_eq!(EMBEDDED_ID, crate::kinds::subtitle_embedded::ID);
+        for bad in ["embedded", "Embedded", "en-x-a-s0", "x-foo-S12"] {
+            assert!(reserved_lang(bad).is_some(), "{bad}");
+        }
+        for ok in ["en", "pt-BR", "sl-rozaj", "en-x-s", "en-x-sx1", "es-419"] {
+            assert!(reserved_lang(ok).is_none(), "{ok}");
+        }
+    }
 
     #[test]
     fn sidecar_names() {

@@ -165,6 +165,7 @@ fn check_audio_profile<'a>(name: &'a str, a: &AudioProfile, names: &mut BTreeSet
             None,
         ));
     }
+    check_track_suffix(name, names).map_err(|(why, help)| ctx.err(&p!["profiles", "audio", name], why, Some(help)))?;
     if !(1..=8).contains(&a.channels) {
         return Err(ctx.err(&p!["profiles", "audio", name, "channels"], "channels must be 1..8", None));
     }
@@ -345,6 +346,26 @@ fn suggest(bad: &str, known: &[&str]) -> String {
     }
 }
 
+/// The audio rendition of the Nth source stream is named `PROFILE-aN`
+/// ([`crate::audio::rendition_name`]): an audio profile named like that (`aac-a1` beside
+/// `aac`), or a video profile named like one of an audio profile's renditions, would share
+/// its files and folder with another rendition, so one would silently replace the other.
+fn check_track_suffix(name: &str, others: &BTreeSet<&str>) -> Result<(), (String, String)> {
+    let suffixed =
+        |n: &str| n.rsplit_once("-a").is_some_and(|(_, d)| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+    let help = "rename it: `-a` followed by digits is kept for the renditions of further source audio streams";
+    if suffixed(name) {
+        let why = format!(
+            "audio profile name `{name}` ends in `-a` and digits, like the rendition of a second source audio stream"
+        );
+        return Err((why, help.into()));
+    }
+    if let Some(v) = others.iter().find(|v| v.rsplit_once("-a").is_some_and(|(p, _)| p == name) && suffixed(v)) {
+        return Err((format!("video profile `{v}` is named like a rendition of audio profile `{name}`"), help.into()));
+    }
+    Ok(())
+}
+
 /// Profile names become folder names: a safe set, no slashes.
 fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
@@ -388,5 +409,25 @@ mod tests {
         for bad in ["../x", "/abs", "a//b", "a/./b", "a b", ".hidden", "a/..", "", "a\0b", "a\nb", "a\u{1b}b"] {
             assert!(check_id(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod track_suffix_tests {
+    use super::check_track_suffix;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn only_a_dash_a_and_digits_suffix_is_kept_for_track_renditions() {
+        let none = BTreeSet::new();
+        for ok in ["aac", "aac-a", "aac-ab", "aac-a1x", "stereo-5a1", "a1"] {
+            assert!(check_track_suffix(ok, &none).is_ok(), "{ok}");
+        }
+        for bad in ["aac-a1", "x-a10", "aac-b-a0"] {
+            assert!(check_track_suffix(bad, &none).is_err(), "{bad}");
+        }
+        let video: BTreeSet<&str> = ["360p", "aac-a2"].into();
+        assert!(check_track_suffix("aac", &video).unwrap_err().0.contains("video profile `aac-a2`"));
+        assert!(check_track_suffix("opus", &video).is_ok());
     }
 }

@@ -14,3 +14,4 @@ pub mod storyboard;
 pub mod storyboard_mpd;
 pub mod ts;
 pub mod webvtt;
+pub mod webvtt_segment;

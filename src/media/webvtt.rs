@@ -1,5 +1,5 @@
 //! Subtitle text: SRT and WebVTT read into cues ([`parse`]), written back as WebVTT
-//! ([`write`]) and cut into HLS segments ([`segment`]).
+//! ([`write`]); cut into HLS segments by [`super::webvtt_segment`].
 //!
 //! Everything the input controls is bounded: the file size ([`MAX_BYTES`]), the number of
 //! cues ([`MAX_CUES`]), the length of a line ([`MAX_LINE`]) and of a cue's text
@@ -207,20 +207,6 @@ pub fn write(cues: &[Cue], header: &[String]) -> String {
     out
 }
 
-/// The cues overlapping each window `[start, end)` (milliseconds), one document per window,
-/// each with `X-TIMESTAMP-MAP` tying cue time 0 to `mpegts` (90 kHz ticks: the video's first
-/// presentation time).
-pub fn segment(cues: &[Cue], windows: &[(u64, u64)], mpegts: u64) -> Vec<String> {
-    let map = vec![format!("X-TIMESTAMP-MAP=MPEGTS:{mpegts},LOCAL:00:00:00.000")];
-    windows
-        .iter()
-        .map(|&(from, to)| {
-            let inside: Vec<Cue> = cues.iter().filter(|c| c.start < to && c.end > from).cloned().collect();
-            write(&inside, &map)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,17 +254,6 @@ mod tests {
         assert_eq!(e.line, 4);
         let e = parse(b"WEBVTT\n\n00:00.000 -> 00:01.000\ntext\n", Format::Vtt).unwrap_err();
         assert_eq!(e.line, 3, "{e:?}");
-    }
-
-    #[test]
-    fn segments_hold_overlapping_cues_and_the_map() {
-        let cue = |start, end| Cue { start, end, settings: String::new(), text: vec!["t".into()] };
-        let cues = vec![cue(0, 1000), cue(1500, 2500), cue(4500, 5000)];
-        let docs = segment(&cues, &[(0, 2000), (2000, 4000), (4000, 6000)], 126_000);
-        assert!(docs[0].starts_with("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:126000,LOCAL:00:00:00.000\n"));
-        assert_eq!(docs[0].matches("-->").count(), 2);
-        assert_eq!(docs[1].matches("-->").count(), 1);
-        assert_eq!(docs[2].matches("-->").count(), 1);
     }
 
     #[test]

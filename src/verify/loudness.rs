@@ -5,7 +5,7 @@
 //! (silent source) has no integrated value. The claimed value is then re-measured on the
 //! packaged HLS audio rendition (one `ebur128` pass over the audio only, read from its media
 //! playlist) and must agree within [`REMEASURE_LU`]. DASH-only packages are checked for
-//! consistency only.
+//! consistency only, and so are encrypted HLS packages (their audio is ciphertext to ffmpeg).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -109,6 +109,7 @@ fn check_entry(
 /// `EXT-X-MEDIA:TYPE=AUDIO` URI in `NAME/`, a plain relative path).
 fn hls_audio(m: &Manifest, source: &str, name: &str) -> Option<PathBuf> {
     m.raw.outputs.hls.as_ref().filter(|h| h.audio.as_ref().is_some_and(|a| a.names().iter().any(|n| *n == name)))?;
+    m.raw.outputs.hls.as_ref().filter(|h| h.encryption.is_none())?;
     let dir = crate::layout::package(m, source, PackageKind::Hls);
     let master = std::fs::read_to_string(dir.join(crate::layout::MASTER)).ok()?;
     let uris = master.lines().filter(|l| l.starts_with("#EXT-X-MEDIA:TYPE=AUDIO")).filter_map(|l| {
