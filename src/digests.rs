@@ -117,6 +117,15 @@ impl Digests {
         Ok(())
     }
 
+    /// A sidecar file's digest under `key` (see [`crate::audio::files::digest_key`]) and, when
+    /// it was hashed now, its stat cache entry under `rel`.
+    pub fn add_file(&mut self, key: String, rel: &str, digest: String, hashed: Option<SourceEntry>) {
+        if let Some(entry) = hashed {
+            self.entries.push((rel.to_string(), entry));
+        }
+        self.by_source.insert(key, digest);
+    }
+
     /// Notes what was hashed or fetched in the stat cache (saved with the state by `run`).
     pub fn record(&self, state: &mut State) {
         for (rel, entry) in &self.entries {

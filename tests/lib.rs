@@ -9,6 +9,7 @@ mod common;
 
 mod audio_jobs;
 mod audio_languages;
+mod audio_sidecar;
 mod awkward;
 mod browser;
 mod browser_audio;

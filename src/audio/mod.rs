@@ -17,6 +17,7 @@
 //! per language and codec ([`dash`]).
 
 pub mod dash;
+pub mod files;
 pub mod hls;
 pub mod lang;
 pub mod pick;

@@ -9,6 +9,7 @@
 //! parameters; the graph as data is [`crate::dag`], the step types are [`crate::step`].
 
 mod audio;
+mod audio_files;
 mod build;
 mod command;
 mod loudness;

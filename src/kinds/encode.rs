@@ -35,6 +35,9 @@ pub fn audio_params(m: &Manifest, name: &str) -> Value {
 }
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String), String> {
+    if let Some(sidecar) = crate::audio::files::encode_action(b, probe) {
+        return sidecar;
+    }
     let (m, info) = (b.ctx.m, &probe.info);
     let (mut video, mut audio, mut names) = (Vec::new(), Vec::new(), Vec::new());
     for (n, o) in b.nodes.iter().zip(b.outputs) {

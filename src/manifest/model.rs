@@ -186,6 +186,9 @@ pub struct SourceSpec {
     /// Subtitle files of these files (with `outputs.subtitles`).
     #[serde(default)]
     pub subtitles: Vec<super::subtitles::SubtitleSpec>,
+    /// Sidecar audio files of these files, one language each (see [`super::audio_files`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audio_files: Vec<super::audio_files::AudioFileSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

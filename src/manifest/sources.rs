@@ -34,7 +34,7 @@ pub fn expand_noting_absent(
     let mut seen: Seen = BTreeMap::new();
     let mut listings = super::subtitles::Listings::default();
     for (i, spec) in m.sources.iter().enumerate() {
-        let opts = source_opts(m, i, ctx)?;
+        let opts = source_opts(m, i, root, ctx)?;
         let mut found = Vec::new();
         let mut remote = None;
         if let (Some(object), Some(backend)) = (&spec.object, &spec.backend) {
@@ -186,7 +186,7 @@ fn check_nesting(seen: &Seen, ctx: &ErrCtx) -> Result<()> {
 }
 
 /// The per-source settings of `sources[i]`; rung names must be video profiles.
-fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
+fn source_opts(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> Result<SourceOpts> {
     let spec = &m.sources[i];
     let lists = [("renditions", spec.renditions.as_deref().unwrap_or_default()), ("exclude", &spec.exclude[..])];
     for (field, names) in lists {
@@ -213,6 +213,7 @@ fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
         exclude: spec.exclude.clone(),
         audio_tracks: spec.audio_tracks.clone(),
         subtitles: Vec::new(),
+        audio_files: super::audio_files::for_source(m, i, root, ctx)?,
     })
 }
 
