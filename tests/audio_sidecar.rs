@@ -42,7 +42,10 @@ fn pitch_hz(path: &std::path::Path) -> f64 {
 
 /// Seconds of media a playlist lists.
 fn playlist_seconds(text: &str) -> f64 {
-    text.lines().filter_map(|l| l.strip_prefix("#EXTINF:")).filter_map(|l| l.trim_end_matches(',').split(',').next()?.parse::<f64>().ok()).sum()
+    text.lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .filter_map(|l| l.trim_end_matches(',').split(',').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 const FILES: &str = r#"[{path: media/movie.de.m4a, lang: de, name: "Deutsch (Synchro)"}, {path: media/movie.fr.wav, lang: fr, default: true}]"#;
@@ -138,8 +141,13 @@ fn sidecar_languages_join_the_packages_with_shaka() {
 fn a_changed_sidecar_reencodes_only_its_language_and_a_new_one_adds_only_its_steps() {
     let ws = setup("ffmpeg");
     ws.run_ok();
+    let again = ws.run_ok();
+    assert_eq!(again["stats"]["source_bytes_hashed"].as_u64(), Some(0), "the stat cache answers for every file");
     make_audio(&ws, "media/movie.de.m4a", 550, 2.0);
-    let ran = executed(&ws.run_ok());
+    let run = ws.run_ok();
+    let de_bytes = std::fs::metadata(ws.path("media/movie.de.m4a")).unwrap().len();
+    assert_eq!(run["stats"]["source_bytes_hashed"].as_u64(), Some(de_bytes), "only the changed file is hashed");
+    let ran = executed(&run);
     let packages = ["hls:media/movie", "dash:media/movie", "metadata:media/movie"];
     let mut expected = set(&packages);
     expected.insert("encode:media/movie:aac64-de".into());
@@ -154,7 +162,8 @@ fn a_changed_sidecar_reencodes_only_its_language_and_a_new_one_adds_only_its_ste
     let mut expected = set(&packages);
     expected.insert("encode:media/movie:aac64-es".into());
     assert_eq!(ran, expected, "only Spanish's encode and the packages");
-    let langs: Vec<String> = audio_renditions(&ws.read("out/media/movie/hls/master.m3u8")).into_iter().map(|r| r[0].clone()).collect();
+    let langs: Vec<String> =
+        audio_renditions(&ws.read("out/media/movie/hls/master.m3u8")).into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(langs, ["und", "de", "fr", "es"]);
     assert_eq!(executed(&ws.run_ok()), set(&[]), "nothing changed: nothing runs");
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
@@ -233,4 +242,36 @@ fn bad_sidecars_are_errors_naming_the_file_or_the_field() {
     ws.write_manifest(&manifest("[{path: media/movie.de.m4a, lang: \"en glish\"}]", "ffmpeg").yaml());
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
     assert!(out.stderr.contains("pipeline.yaml:"), "the error names the manifest's line\n{}", out.describe());
+}
+
+#[test]
+fn a_sidecar_encode_job_reads_its_file_from_a_moved_workspace_and_refuses_a_changed_one() {
+    let ws = setup("ffmpeg");
+    let jobs = tempfile::tempdir().unwrap();
+    ws.vodbuild(&["run", "pipeline.yaml", "--json", "--keep-jobs", jobs.path().to_str().unwrap()]).success();
+    let spec = std::fs::read_dir(jobs.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json") && !p.to_string_lossy().ends_with(".result.json"))
+        .find(|p| std::fs::read_to_string(p).unwrap().contains("\"encode:media/movie:aac64-de\""))
+        .expect("the German encode's spec");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    assert!(text.contains("\"{root}/media/movie.de.m4a\""), "the spec names the file in the workspace: {text}");
+    let other = Workspace::new();
+    let root = other.path("moved");
+    std::fs::rename(ws.root(), &root).unwrap();
+    let exec = |what: &str| {
+        let result = spec.with_extension(format!("{what}-result.json"));
+        let args = ["exec-job", spec.to_str().unwrap(), "--root", root.to_str().unwrap(), "--result"];
+        let out = other.vodbuild(&[&args[..], &[result.to_str().unwrap()]].concat());
+        (out, std::fs::read_to_string(&result).unwrap_or_default())
+    };
+    let (out, result) = exec("moved");
+    let out = out.success();
+    assert!(result.contains("\"succeeded\""), "{result}\n{}", out.describe());
+    std::fs::write(root.join("media/movie.de.m4a"), b"other bytes").unwrap();
+    let (out, _) = exec("changed");
+    let out = out.assert_code(vodbuild::exit_codes::BUILD_FAILED);
+    assert!(out.stderr.contains("not the file the job was planned with"), "{}", out.describe());
 }

@@ -39,7 +39,8 @@ pub fn rendition_name(profile: &str, lang: &str) -> String {
 
 /// The audio profiles the packages use, each once (hls, then dash).
 pub fn profiles_in_use(m: &RawManifest) -> Vec<&String> {
-    let sels = [m.outputs.hls.as_ref().and_then(|h| h.audio.as_ref()), m.outputs.dash.as_ref().and_then(|d| d.audio.as_ref())];
+    let sels =
+        [m.outputs.hls.as_ref().and_then(|h| h.audio.as_ref()), m.outputs.dash.as_ref().and_then(|d| d.audio.as_ref())];
     let mut out: Vec<&String> = Vec::new();
     for name in sels.into_iter().flatten().flat_map(AudioSel::names) {
         if !out.contains(&name) {
@@ -136,7 +137,8 @@ fn encode(b: &Builder, probe: &ProbeFile, step: &Step, lang: &str) -> Result<(Ac
     let m = b.ctx.m;
     let f = b.src.opts.audio_files.iter().find(|f| f.lang == lang).ok_or_else(|| format!("no audio file `{lang}`"))?;
     let Subject::Rendition { name, .. } = &step.subject else { return Err(format!("{} is not an encode", step.id)) };
-    let profile = name.strip_suffix(&format!("-{lang}")).ok_or_else(|| format!("rendition `{name}` is not `{lang}`'s"))?;
+    let profile =
+        name.strip_suffix(&format!("-{lang}")).ok_or_else(|| format!("rendition `{name}` is not `{lang}`'s"))?;
     let p = m.raw.profiles.audio.get(profile).ok_or_else(|| format!("no audio profile `{profile}`"))?;
     let out = b.outputs.first().ok_or("no output")?.tmp.as_path();
     let mut args = ffmpeg::encode_args(&b.port(&f.path), None, &[], &[(p, out)], m.raw.encoding.gop_seconds);

@@ -45,7 +45,8 @@ fn find(s: &Source, f: &AudioFile, state: &State, ffprobe: &Path) -> Result<(Str
         return Ok((e.digest.clone(), None));
     }
     check_streams(f, ffprobe).map_err(err)?;
-    let digest = hash_file(&f.path, stat.size).map_err(|e| err(format!("audio file `{}` cannot be read: {e}", f.rel)))?;
+    let digest =
+        hash_file(&f.path, stat.size).map_err(|e| err(format!("audio file `{}` cannot be read: {e}", f.rel)))?;
     Ok((digest.clone(), Some(SourceEntry { stat, digest, identity: None })))
 }
 
@@ -57,6 +58,8 @@ fn check_streams(f: &AudioFile, ffprobe: &Path) -> std::result::Result<(), Strin
     match probe.info.audio_tracks.len() {
         1 => Ok(()),
         0 => Err(format!("audio file `{}` ({}) has no audio stream", f.rel, f.lang)),
-        n => Err(format!("audio file `{}` ({}) has {n} audio streams; a sidecar file holds exactly one", f.rel, f.lang)),
+        n => {
+            Err(format!("audio file `{}` ({}) has {n} audio streams; a sidecar file holds exactly one", f.rel, f.lang))
+        }
     }
 }

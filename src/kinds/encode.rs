@@ -2,7 +2,8 @@
 //! folder. The stale video encodes of one source are one job (one ffmpeg, one decode); each
 //! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`;
 //! an audio rendition of the source's Nth audio stream (`PROFILE-aN`, see [`crate::audio`])
-//! adds `track: N` and reads that stream.
+//! adds `track: N` and reads that stream. A sidecar audio file's rendition (`PROFILE-LANG`)
+//! reads that file instead of the source ([`crate::audio::files`]).
 //! Inputs: the source, probe.json. Tool: ffmpeg ([`crate::argv::ffmpeg::encode_args`]).
 
 use serde_json::{Value, json};

@@ -83,7 +83,10 @@ pub fn for_source(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> Resul
         if !bcp47::valid(&s.lang) {
             return Err(ctx.err(&at(j, "lang"), format!("`{}` is not a BCP-47 language tag", s.lang), None));
         }
-        if s.name.as_deref().is_some_and(|n| n.is_empty() || n.len() > 100 || n.chars().any(|c| c == '"' || c.is_control())) {
+        if s.name
+            .as_deref()
+            .is_some_and(|n| n.is_empty() || n.len() > 100 || n.chars().any(|c| c == '"' || c.is_control()))
+        {
             return Err(ctx.err(&at(j, "name"), "name must be 1-100 characters, no quotes", None));
         }
         let file = root.join(&s.path);
@@ -113,7 +116,8 @@ fn check_profiles(m: &RawManifest, i: usize, files: &[AudioFile], ctx: &ErrCtx) 
     let at = p!["sources", i, "audio_files"];
     for profile in crate::audio::files::profiles_in_use(m) {
         if m.profiles.audio.get(profile).is_some_and(|p| p.loudness.is_some()) {
-            let msg = format!("audio profile `{profile}` normalises loudness, which sidecar audio files do not support");
+            let msg =
+                format!("audio profile `{profile}` normalises loudness, which sidecar audio files do not support");
             return Err(ctx.err(&at, msg, Some("use a profile without `loudness` for these sources".into())));
         }
         for f in files {
