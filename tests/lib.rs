@@ -13,6 +13,7 @@ mod audio_sidecar;
 mod awkward;
 mod browser;
 mod browser_audio;
+mod browser_audio_sidecar;
 mod browser_crypt;
 mod browser_story;
 mod browser_subtitles;
