@@ -275,3 +275,30 @@ fn a_sidecar_encode_job_reads_its_file_from_a_moved_workspace_and_refuses_a_chan
     let out = out.assert_code(vodbuild::exit_codes::BUILD_FAILED);
     assert!(out.stderr.contains("not the file the job was planned with"), "{}", out.describe());
 }
+
+#[test]
+fn files_named_after_the_source_are_found_with_outputs_audio_files() {
+    let ws = Workspace::new();
+    ws.make_source("media/movie.mp4", 2.0, "160x90");
+    make_audio(&ws, "media/movie.de.m4a", 660, 2.0);
+    make_audio(&ws, "media/movie.fr.wav", 880, 2.0);
+    make_audio(&ws, "media/movie.backup.m4a", 990, 2.0);
+    make_audio(&ws, "media/other.es.mp3", 990, 2.0);
+    let m = Manifest::small()
+        .without_output("thumbnails")
+        .without_output("dash")
+        .without_sources()
+        .source_with(&[("path", "media/movie.mp4")]);
+    ws.write_manifest(&m.yaml());
+    let ran = executed(&ws.run_ok());
+    assert!(!ran.iter().any(|id| id.contains("aac64-")), "no discovery without outputs.audio_files: {ran:?}");
+    ws.write_manifest(&m.output("audio_files", &[("sidecars", "true")]).yaml());
+    let ran = executed(&ws.run_ok());
+    let mut expected = set(&["encode:media/movie:aac64-de", "encode:media/movie:aac64-fr", "hls:media/movie"]);
+    expected.insert("metadata:media/movie".into());
+    assert_eq!(ran, expected, "only the found languages' encodes and the packages");
+    let r = audio_renditions(&ws.read("out/media/movie/hls/master.m3u8"));
+    let short: Vec<[&str; 3]> = r.iter().map(|x| [&*x[0], &*x[1], &*x[2]]).collect();
+    assert_eq!(short, [["und", "Undetermined", "YES"], ["de", "Deutsch", "NO"], ["fr", "Français", "NO"]]);
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+}

@@ -3,6 +3,8 @@
 //! manifest). What becomes of them is [`crate::audio::files`].
 //!
 //! ```yaml
+//! outputs:
+//!   audio_files: {sidecars: true}   # also find NAME.LANG.m4a|aac|wav|flac|mka|mp3 next to a source
 //! sources:
 //!   - path: media/movie.mp4
 //!     audio_files:
@@ -10,11 +12,13 @@
 //!       - {path: media/movie.fr.wav, lang: fr}
 //! ```
 //!
-//! Paths are relative to the manifest, like sources and subtitle files (a path outside the
+//! Without `outputs.audio_files` no file is discovered. Discovered files come after the listed
+//! ones (a listed path is not added twice), sorted by name. Paths are relative to the manifest, like sources and subtitle files (a path outside the
 //! manifest folder is allowed, as for them: the file is only read). Each file is one
 //! language: two files of one source may not share it. The file's content (its digest, and
 //! that it holds exactly one audio stream) is looked at when a command plans, not here.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -28,6 +32,24 @@ use crate::p;
 
 /// Most sidecar audio files of one source.
 pub const MAX_FILES: usize = 32;
+/// Most folder entries looked at when discovering sidecar files.
+const MAX_DIR_ENTRIES: usize = 20_000;
+/// The extensions of discovered sidecar audio files.
+const EXTENSIONS: &[&str] = &["m4a", "aac", "wav", "flac", "mka", "mp3"];
+
+/// `outputs.audio_files`: sidecar audio files are also found next to each file source.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AudioFilesOutput {
+    /// Find `NAME.LANG.m4a|aac|wav|flac|mka|mp3` next to each file source `NAME.EXT` (LANG a
+    /// BCP-47 tag with a 2-3 letter language). On by default.
+    #[serde(default = "yes")]
+    pub sidecars: bool,
+}
+
+fn yes() -> bool {
+    true
+}
 
 /// One entry of a source's `audio_files:` list.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -60,16 +82,46 @@ pub struct AudioFile {
     pub default: bool,
 }
 
-/// The sidecar audio files of `sources[i]`, checked: a BCP-47 `lang`, a file that exists,
-/// one file per language, at most one `default`, a name players can show, and `audio` on
-/// the packages to encode them with.
-pub fn for_source(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> Result<Vec<AudioFile>> {
-    let listed = &m.sources[i].audio_files;
-    if listed.is_empty() {
+/// The sidecar audio files of the source file `path` of `sources[i]`: the listed ones, then
+/// (with `outputs.audio_files`, for a local file) the discovered ones not listed.
+pub fn for_source(
+    m: &RawManifest,
+    (i, path, local): (usize, &Path, bool),
+    root: &Path,
+    listings: &mut Listings,
+    ctx: &ErrCtx,
+) -> Result<Vec<AudioFile>> {
+    let mut specs: Vec<(Option<usize>, AudioFileSpec)> =
+        m.sources[i].audio_files.iter().cloned().enumerate().map(|(j, s)| (Some(j), s)).collect();
+    if m.outputs.audio_files.as_ref().is_some_and(|o| o.sidecars) && local {
+        for (file, lang) in discover(path, listings) {
+            let rel = file.strip_prefix(root).unwrap_or(&file).to_string_lossy().into_owned();
+            if !specs.iter().any(|(_, s)| root.join(&s.path) == file) {
+                specs.push((None, AudioFileSpec { path: rel, lang, name: None, default: false }));
+            }
+        }
+    }
+    checked(m, i, &specs, root, ctx)
+}
+
+/// `specs` (each with its index in `sources[i].audio_files`, None when discovered) checked:
+/// a BCP-47 `lang`, a file that exists, one file per language, at most one `default`, a
+/// name players can show, and `audio` on the packages to encode them with.
+fn checked(
+    m: &RawManifest,
+    i: usize,
+    specs: &[(Option<usize>, AudioFileSpec)],
+    root: &Path,
+    ctx: &ErrCtx,
+) -> Result<Vec<AudioFile>> {
+    if specs.is_empty() {
         return Ok(Vec::new());
     }
-    let at = |j: usize, f: &str| p!["sources", i, "audio_files", j, f].to_vec();
-    if listed.len() > MAX_FILES {
+    let at = |j: Option<usize>, f: &str| match j {
+        Some(j) => p!["sources", i, "audio_files", j, f].to_vec(),
+        None => p!["sources", i].to_vec(),
+    };
+    if specs.len() > MAX_FILES {
         return Err(ctx.err(&p!["sources", i, "audio_files"], format!("more than {MAX_FILES} audio files"), None));
     }
     let any_audio = m.outputs.hls.as_ref().is_some_and(|h| h.audio.is_some())
@@ -79,7 +131,7 @@ pub fn for_source(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> Resul
         return Err(ctx.err(&p!["sources", i, "audio_files"], "audio_files need `audio` (the profiles)", help));
     }
     let mut out: Vec<AudioFile> = Vec::new();
-    for (j, s) in listed.iter().enumerate() {
+    for (j, s) in specs.iter().map(|(j, s)| (*j, s)) {
         if !bcp47::valid(&s.lang) {
             return Err(ctx.err(&at(j, "lang"), format!("`{}` is not a BCP-47 language tag", s.lang), None));
         }
@@ -110,6 +162,57 @@ pub fn for_source(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> Resul
     Ok(out)
 }
 
+/// The audio files of each folder looked at, indexed by every name prefix that ends before
+/// a `.` (a catalog folder is listed once; each source finds its own without a scan).
+#[derive(Default)]
+pub struct Listings {
+    dirs: HashMap<PathBuf, HashMap<String, Vec<String>>>,
+}
+
+fn is_audio_name(name: &str) -> bool {
+    name.rsplit_once('.').is_some_and(|(_, ext)| EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
+fn index(dir: &Path) -> HashMap<String, Vec<String>> {
+    let mut index: HashMap<String, Vec<String>> = HashMap::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return index };
+    for e in entries.take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
+        let Ok(name) = e.file_name().into_string() else { continue };
+        if !is_audio_name(&name) || !e.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        for (i, _) in name.match_indices('.') {
+            index.entry(name[..i].to_string()).or_default().push(name.clone());
+        }
+    }
+    index
+}
+
+/// Sidecar audio files of `source`: `STEM.LANG.EXT` in its folder, sorted by name.
+fn discover(source: &Path, listings: &mut Listings) -> Vec<(PathBuf, String)> {
+    let (Some(dir), Some(stem)) = (source.parent(), source.file_stem().and_then(|s| s.to_str())) else {
+        return Vec::new();
+    };
+    let named = listings.dirs.entry(dir.to_path_buf()).or_insert_with(|| index(dir));
+    let mut found: Vec<(PathBuf, String)> = named
+        .get(stem)
+        .into_iter()
+        .flatten()
+        .filter_map(|name| sidecar_lang(name, stem).map(|lang| (dir.join(name), lang)))
+        .collect();
+    found.sort();
+    found.truncate(MAX_FILES + 1);
+    found
+}
+
+/// `STEM.LANG.EXT` → LANG, a BCP-47 tag with a 2-3 letter language.
+fn sidecar_lang(name: &str, stem: &str) -> Option<String> {
+    let lang = name.strip_prefix(stem)?.strip_prefix('.')?.rsplit_once('.')?.0;
+    let primary = lang.split('-').next().unwrap_or_default();
+    let short = (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    (short && is_audio_name(name) && bcp47::valid(lang)).then(|| lang.to_string())
+}
+
 /// A sidecar's rendition name (`PROFILE-LANG`) must not be an audio profile's name, and its
 /// profiles must not normalise loudness (not supported for sidecar files).
 fn check_profiles(m: &RawManifest, i: usize, files: &[AudioFile], ctx: &ErrCtx) -> Result<()> {
@@ -129,4 +232,24 @@ fn check_profiles(m: &RawManifest, i: usize, files: &[AudioFile], ctx: &ErrCtx) 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovered_names() {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["movie.mp4", "movie.de.m4a", "movie.pt-BR.WAV", "movie.backup.m4a", "movie.fr.srt", "movies.es.mp3"] {
+            std::fs::write(d.path().join(f), "x").unwrap();
+        }
+        std::fs::create_dir(d.path().join("movie.it.flac")).unwrap();
+        let mut listings = Listings::default();
+        let found: Vec<String> =
+            discover(&d.path().join("movie.mp4"), &mut listings).into_iter().map(|f| f.1).collect();
+        assert_eq!(found, ["de", "pt-BR"]);
+        assert_eq!(sidecar_lang("movie.m4a", "movie"), None);
+        assert_eq!(listings.dirs.len(), 1, "one listing per folder");
+    }
 }

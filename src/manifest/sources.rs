@@ -33,8 +33,9 @@ pub fn expand_noting_absent(
     let mut out: Vec<Source> = Vec::new();
     let mut seen: Seen = BTreeMap::new();
     let mut listings = super::subtitles::Listings::default();
+    let mut audio_listings = super::audio_files::Listings::default();
     for (i, spec) in m.sources.iter().enumerate() {
-        let opts = source_opts(m, i, root, ctx)?;
+        let opts = source_opts(m, i, ctx)?;
         let mut found = Vec::new();
         let mut remote = None;
         if let (Some(object), Some(backend)) = (&spec.object, &spec.backend) {
@@ -58,6 +59,8 @@ pub fn expand_noting_absent(
             note_id(i, &id, &path, &mut seen, ctx)?;
             let mut opts = opts.clone();
             opts.subtitles = super::subtitles::for_source(m, (i, &path, remote.is_none()), root, &mut listings, ctx)?;
+            let at = (i, path.as_path(), remote.is_none());
+            opts.audio_files = super::audio_files::for_source(m, at, root, &mut audio_listings, ctx)?;
             let rel = path
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().into_owned())
@@ -186,7 +189,7 @@ fn check_nesting(seen: &Seen, ctx: &ErrCtx) -> Result<()> {
 }
 
 /// The per-source settings of `sources[i]`; rung names must be video profiles.
-fn source_opts(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> Result<SourceOpts> {
+fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
     let spec = &m.sources[i];
     let lists = [("renditions", spec.renditions.as_deref().unwrap_or_default()), ("exclude", &spec.exclude[..])];
     for (field, names) in lists {
@@ -213,7 +216,7 @@ fn source_opts(m: &RawManifest, i: usize, root: &Path, ctx: &ErrCtx) -> Result<S
         exclude: spec.exclude.clone(),
         audio_tracks: spec.audio_tracks.clone(),
         subtitles: Vec::new(),
-        audio_files: super::audio_files::for_source(m, i, root, ctx)?,
+        audio_files: Vec::new(),
     })
 }
 
