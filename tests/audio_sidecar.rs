@@ -302,3 +302,15 @@ fn files_named_after_the_source_are_found_with_outputs_audio_files() {
     assert_eq!(short, [["und", "Undetermined", "YES"], ["de", "Deutsch", "NO"], ["fr", "Français", "NO"]]);
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 }
+
+#[test]
+fn a_sidecar_much_shorter_than_the_video_fails_its_encode_by_name() {
+    let ws = Workspace::new();
+    ws.make_source("media/movie.mp4", 6.0, "160x90");
+    make_audio(&ws, "media/movie.de.m4a", 660, 1.0);
+    ws.write_manifest(&manifest("[{path: media/movie.de.m4a, lang: de}]", "ffmpeg").yaml());
+    let out = ws.vodbuild(&["run", "pipeline.yaml"]).assert_code(vodbuild::exit_codes::BUILD_FAILED);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("encode:media/movie:aac64-de failed") && said.contains("the audio stream lasts"), "{said}");
+    assert!(!ws.path("out/media/movie/hls/master.m3u8").exists(), "no package without the German audio");
+}
