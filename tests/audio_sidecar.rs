@@ -242,6 +242,11 @@ fn bad_sidecars_are_errors_naming_the_file_or_the_field() {
     ws.write_manifest(&manifest("[{path: media/movie.de.m4a, lang: \"en glish\"}]", "ffmpeg").yaml());
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
     assert!(out.stderr.contains("pipeline.yaml:"), "the error names the manifest's line\n{}", out.describe());
+    let loud = [("codec", "aac"), ("bitrate", "64k"), ("loudness", "{target: -16}")];
+    let m = manifest("[{path: media/movie.de.m4a, lang: de}]", "ffmpeg").audio("aac64", &loud);
+    ws.write_manifest(&m.yaml());
+    let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
+    assert!(out.stderr.contains("normalises loudness, which sidecar audio files do not support"), "{}", out.describe());
 }
 
 #[test]
