@@ -242,11 +242,6 @@ fn bad_sidecars_are_errors_naming_the_file_or_the_field() {
     ws.write_manifest(&manifest("[{path: media/movie.de.m4a, lang: \"en glish\"}]", "ffmpeg").yaml());
     let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
     assert!(out.stderr.contains("pipeline.yaml:"), "the error names the manifest's line\n{}", out.describe());
-    let loud = [("codec", "aac"), ("bitrate", "64k"), ("loudness", "{target: -16}")];
-    let m = manifest("[{path: media/movie.de.m4a, lang: de}]", "ffmpeg").audio("aac64", &loud);
-    ws.write_manifest(&m.yaml());
-    let out = ws.vodbuild(&["plan", "pipeline.yaml"]);
-    assert!(out.stderr.contains("normalises loudness, which sidecar audio files do not support"), "{}", out.describe());
 }
 
 #[test]
@@ -318,4 +313,41 @@ fn a_sidecar_much_shorter_than_the_video_fails_its_encode_by_name() {
     let said = format!("{}{}", out.stdout, out.stderr);
     assert!(said.contains("encode:media/movie:aac64-de failed") && said.contains("the audio stream lasts"), "{said}");
     assert!(!ws.path("out/media/movie/hls/master.m3u8").exists(), "no package without the German audio");
+}
+
+/// The integrated loudness (LUFS) of the audio of `path`, by ffmpeg's ebur128 filter.
+fn integrated_lufs(path: &std::path::Path) -> f64 {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(path)
+        .args(["-map", "0:a:0", "-af", "ebur128", "-f", "null", "-"])
+        .output()
+        .expect("run ffmpeg");
+    let log = String::from_utf8_lossy(&out.stderr);
+    let summary = log.rsplit("Summary:").next().unwrap_or_default();
+    let i = summary.lines().find_map(|l| l.trim().strip_prefix("I:")).unwrap_or_else(|| panic!("no I: in {log}"));
+    i.trim().trim_end_matches("LUFS").trim().parse().unwrap()
+}
+
+#[test]
+fn a_normalised_profile_measures_and_normalises_each_sidecar_file() {
+    let ws = Workspace::new();
+    ws.make_source("media/movie.mp4", 3.0, "160x90");
+    make_audio(&ws, "media/movie.de.m4a", 660, 3.0);
+    let loud = [("codec", "aac"), ("bitrate", "64k"), ("loudness", "{target: -16}")];
+    let m = manifest("[{path: media/movie.de.m4a, lang: de}]", "ffmpeg").audio("aac64", &loud).without_output("dash");
+    ws.write_manifest(&m.yaml());
+    let before = integrated_lufs(&ws.path("media/movie.de.m4a"));
+    assert!((before + 16.0).abs() > 2.0, "the test file must not already be at the target: {before}");
+    let ran = executed(&ws.run_ok());
+    for id in ["loudness:media/movie:file-de-2ch", "encode:media/movie:aac64-de", "loudness:media/movie:a0-2ch"] {
+        assert!(ran.contains(id), "{id} in {ran:?}");
+    }
+    let got = integrated_lufs(&ws.path("out/media/movie/hls/aac64-de/index.m3u8"));
+    assert!((got + 16.0).abs() <= 1.5, "the German rendition is at -16 LUFS: {got} (file: {before})");
+    ws.vodbuild(&["verify", "pipeline.yaml"]).success();
+    make_audio(&ws, "media/movie.de.m4a", 550, 3.0);
+    let mut expected = set(&["loudness:media/movie:file-de-2ch", "encode:media/movie:aac64-de", "hls:media/movie"]);
+    expected.insert("metadata:media/movie".into());
+    assert_eq!(executed(&ws.run_ok()), expected, "a changed file is measured again, its encode redone");
 }

@@ -10,8 +10,11 @@
 //! - Duration: audio longer than the video is cut at the video's duration (`-t`); audio
 //!   shorter than it by more than the output checks' tolerance fails the encode's check.
 //! - Profiles of more than two channels are not applied to sidecar files (their channels are
-//!   not known when the graph is built; no upmix), nor are loudness-normalised profiles
-//!   (refused when the manifest is read).
+//!   not known when the graph is built; no upmix).
+//! - A loudness-normalised profile measures each file once per channel count
+//!   (`loudness:SOURCE:file-LANG-2ch`, keyed on the file's digest) and its encode runs pass 2
+//!   with it, as for a source track ([`crate::kinds::loudness`]); metadata.json has no
+//!   loudness entry for sidecar renditions.
 //! - A sidecar's `default: true` makes it the DEFAULT rendition over the source's tracks.
 
 use petgraph::graph::NodeIndex;
@@ -86,7 +89,8 @@ pub fn join(out: &mut Vec<Rendition>, m: &RawManifest, sel: Option<&AudioSel>, s
     true
 }
 
-/// An encode step's params: the profile's, `type: audio` and the file's language.
+/// An encode step's params: the profile's (with its `loudness`), `type: audio` and the file's
+/// language.
 pub fn encode_params(m: &Manifest, profile: &str, lang: &str) -> Value {
     let mut p = serde_json::to_value(&m.raw.profiles.audio[profile]).expect("manifest values serialize");
     p["type"] = json!("audio");
@@ -94,9 +98,29 @@ pub fn encode_params(m: &Manifest, profile: &str, lang: &str) -> Value {
     p
 }
 
-/// The language of a sidecar encode step (None for any other step).
+/// The language of a sidecar encode or loudness measurement step (None for any other step).
 pub fn lang_of(step: &Step) -> Option<&str> {
-    (step.kind == StepKind::Encode).then(|| step.params.get(PARAM)?.as_str()).flatten()
+    matches!(step.kind, StepKind::Encode | StepKind::Loudness).then(|| step.params.get(PARAM)?.as_str()).flatten()
+}
+
+/// The audio profile of a sidecar encode step (`PROFILE` of `PROFILE-LANG`).
+pub fn profile_of(step: &Step) -> Option<&str> {
+    let lang = lang_of(step).filter(|_| step.kind == StepKind::Encode)?;
+    let Subject::Rendition { name, .. } = &step.subject else { return None };
+    name.strip_suffix(lang)?.strip_suffix('-')
+}
+
+/// The loudness measurement of a sidecar file downmixed to `channels`: its subject name
+/// (`file-LANG-2ch`) and params.
+pub fn measurement(lang: &str, channels: u32) -> (String, Value) {
+    let params = json!({"measure": "loudnorm", PARAM: lang, "channels": channels});
+    (format!("file-{lang}-{channels}ch"), params)
+}
+
+/// The file a sidecar step of source `src` reads.
+pub fn file_of<'a>(src: &'a Source, step: &Step) -> Option<&'a AudioFile> {
+    let lang = lang_of(step)?;
+    src.opts.audio_files.iter().find(|f| f.lang == lang)
 }
 
 /// Where a sidecar's digest is kept among the source digests (no source id holds `#`).
@@ -129,16 +153,15 @@ pub(crate) fn job_inputs(ctx: &JobCtx, nodes: &[NodeIndex], src: &Source) -> Vec
 pub(crate) fn encode_action(b: &Builder, probe: &ProbeFile) -> Option<Result<(Action, String), String>> {
     let [n] = b.nodes else { return None };
     let step = &b.ctx.sg.g[*n];
-    let lang = lang_of(step)?;
-    Some(encode(b, probe, step, lang))
+    profile_of(step)?;
+    Some(encode(b, probe, step))
 }
 
-fn encode(b: &Builder, probe: &ProbeFile, step: &Step, lang: &str) -> Result<(Action, String), String> {
+fn encode(b: &Builder, probe: &ProbeFile, step: &Step) -> Result<(Action, String), String> {
     let m = b.ctx.m;
-    let f = b.src.opts.audio_files.iter().find(|f| f.lang == lang).ok_or_else(|| format!("no audio file `{lang}`"))?;
+    let f = file_of(b.src, step).ok_or_else(|| format!("{}: no such audio file", step.id))?;
     let Subject::Rendition { name, .. } = &step.subject else { return Err(format!("{} is not an encode", step.id)) };
-    let profile =
-        name.strip_suffix(&format!("-{lang}")).ok_or_else(|| format!("rendition `{name}` is not `{lang}`'s"))?;
+    let profile = profile_of(step).unwrap_or_default();
     let p = m.raw.profiles.audio.get(profile).ok_or_else(|| format!("no audio profile `{profile}`"))?;
     let out = b.outputs.first().ok_or("no output")?.tmp.as_path();
     let mut args = ffmpeg::encode_args(&b.port(&f.path), None, &[], &[(p, out)], m.raw.encoding.gop_seconds);

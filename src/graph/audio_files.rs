@@ -45,6 +45,37 @@ pub(super) fn add<'n>(
             output: OutputLoc::File(layout::encoded(m, s, name)),
             intermediate: true,
         };
-        encodes.insert(name.as_str(), sg.add(step, &[probe]));
+        let loud = measure(sg, m, s, probe, f, profile);
+        encodes.insert(name.as_str(), sg.add(step, &std::iter::once(probe).chain(loud).collect::<Vec<_>>()));
     }
+}
+
+/// The loudness measurement of file `f` a normalised `profile`'s encode reads (added once per
+/// file and channel count; None without `loudness`).
+fn measure(
+    sg: &mut StepGraph,
+    m: &Manifest,
+    s: &str,
+    probe: NodeIndex,
+    f: &AudioFile,
+    profile: &str,
+) -> Option<NodeIndex> {
+    let p = m.raw.profiles.audio.get(profile).filter(|p| p.loudness.is_some())?;
+    let (name, params) = files::measurement(&f.lang, p.channels);
+    let id = format!("loudness:{s}:{name}");
+    if let Some(n) = sg.by_id.get(&id) {
+        return Some(*n);
+    }
+    let step = Step {
+        id,
+        kind: StepKind::Loudness,
+        source: s.to_string(),
+        subject: Subject::Rendition { name: name.clone(), media: Media::Audio },
+        params,
+        tool: ToolUse::Ffmpeg,
+        reads_source: false,
+        output: OutputLoc::File(layout::loudness(m, s, &name)),
+        intermediate: true,
+    };
+    Some(sg.add(step, &[probe]))
 }

@@ -37,7 +37,11 @@ pub fn audio_params(m: &Manifest, name: &str) -> Value {
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String), String> {
     if let Some(sidecar) = crate::audio::files::encode_action(b, probe) {
-        return sidecar;
+        let (mut action, label) = sidecar?;
+        if let (Action::Run { args, .. }, Some(f)) = (&mut action, super::loudness::filter(b)?) {
+            crate::argv::loudness::insert_filter(args, &f);
+        }
+        return Ok((action, label));
     }
     let (m, info) = (b.ctx.m, &probe.info);
     let (mut video, mut audio, mut names) = (Vec::new(), Vec::new(), Vec::new());

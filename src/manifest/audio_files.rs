@@ -213,16 +213,10 @@ fn sidecar_lang(name: &str, stem: &str) -> Option<String> {
     (short && is_audio_name(name) && bcp47::valid(lang)).then(|| lang.to_string())
 }
 
-/// A sidecar's rendition name (`PROFILE-LANG`) must not be an audio profile's name, and its
-/// profiles must not normalise loudness (not supported for sidecar files).
+/// A sidecar's rendition name (`PROFILE-LANG`) must not be an audio profile's name.
 fn check_profiles(m: &RawManifest, i: usize, files: &[AudioFile], ctx: &ErrCtx) -> Result<()> {
     let at = p!["sources", i, "audio_files"];
     for profile in crate::audio::files::profiles_in_use(m) {
-        if m.profiles.audio.get(profile).is_some_and(|p| p.loudness.is_some()) {
-            let msg =
-                format!("audio profile `{profile}` normalises loudness, which sidecar audio files do not support");
-            return Err(ctx.err(&at, msg, Some("use a profile without `loudness` for these sources".into())));
-        }
         for f in files {
             let name = crate::audio::files::rendition_name(profile, &f.lang);
             if m.profiles.audio.contains_key(&name) {
