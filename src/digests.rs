@@ -117,6 +117,16 @@ impl Digests {
         Ok(())
     }
 
+    /// A sidecar file's digest under `key` (see [`crate::audio::files::digest_key`]) and, when
+    /// it was hashed now, its stat cache entry under `rel` (its bytes count as hashed).
+    pub fn add_file(&mut self, key: String, rel: &str, digest: String, hashed: Option<SourceEntry>) {
+        if let Some(entry) = hashed {
+            self.stats.bytes_hashed += entry.stat.size;
+            self.entries.push((rel.to_string(), entry));
+        }
+        self.by_source.insert(key, digest);
+    }
+
     /// Notes what was hashed or fetched in the stat cache (saved with the state by `run`).
     pub fn record(&self, state: &mut State) {
         for (rel, entry) in &self.entries {

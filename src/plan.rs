@@ -202,6 +202,10 @@ impl<'a> Context<'a> {
             });
             origin.push("source");
         }
+        if let Some((key, name)) = crate::audio::files::input_of(step) {
+            inputs.push(Input { name, digest: self.sources.get(&key).cloned().unwrap_or_default() });
+            origin.push("audio file");
+        }
         for d in self.sg.deps(n) {
             let dep = &self.sg.g[d];
             match upstream(d) {

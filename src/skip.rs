@@ -39,6 +39,9 @@ pub fn needs_audio(step: &Step) -> bool {
 /// Why `step` does not apply to its source, by the source's probe. None when it applies,
 /// or when the probe cannot be read (the step then runs, and fails if it must).
 pub fn reason(m: &Manifest, step: &Step) -> Option<&'static str> {
+    if crate::audio::files::lang_of(step).is_some() {
+        return None; // A sidecar audio file's encode: the source's own audio does not matter.
+    }
     if crate::kinds::subtitle_embedded::is(step) {
         return crate::kinds::subtitle_embedded::skip(m, step);
     }

@@ -24,7 +24,7 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     repo().join("tests/browser")
 }
 
@@ -88,7 +88,7 @@ fn check_packager(packager: &str) {
 
 /// What falls short in one case: both languages listed, English first, French after the
 /// switch with its segments fetched, played to the end, no error.
-fn findings(r: &Value, french_segments: &str) -> Vec<String> {
+pub(crate) fn findings(r: &Value, french_segments: &str) -> Vec<String> {
     let mut found = Vec::new();
     for f in r["failures"].as_array().into_iter().flatten() {
         found.push(format!("failed: {f}"));
@@ -119,7 +119,7 @@ fn findings(r: &Value, french_segments: &str) -> Vec<String> {
 
 /// The segment name prefix of the MPD's French representation (its SegmentTemplate's
 /// `media`, up to `$Number`, with `$RepresentationID$` filled in).
-fn french_representation(mpd: &str) -> String {
+pub(crate) fn french_representation(mpd: &str) -> String {
     let set = mpd.split("<AdaptationSet").find(|s| s.contains("lang=\"fr\"")).expect("a French AdaptationSet");
     let set = set.split("</AdaptationSet>").next().unwrap();
     let id = set.split("<Representation id=\"").nth(1).and_then(|r| r.split('"').next()).expect("a Representation");
@@ -145,14 +145,14 @@ fn make_film(path: &Path) {
     assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn path_with_project_tools() -> std::ffi::OsString {
+pub(crate) fn path_with_project_tools() -> std::ffi::OsString {
     let old = std::env::var_os("PATH").unwrap_or_default();
     let dirs = std::iter::once(repo().join("target/tools/bin")).chain(std::env::split_paths(&old));
     std::env::join_paths(dirs).unwrap_or(old)
 }
 
 /// Fails (never skips) when the set-up has not been done.
-fn require_browser_tools() {
+pub(crate) fn require_browser_tools() {
     let mut missing = Vec::new();
     if !Path::new(CHROMIUM).is_file() {
         missing.push(CHROMIUM.to_string());
@@ -165,7 +165,7 @@ fn require_browser_tools() {
     assert!(missing.is_empty(), "the browser test needs {}: run `cargo xtask setup`", missing.join(", "));
 }
 
-fn play(page: &str, url: &str) -> (Value, String) {
+pub(crate) fn play(page: &str, url: &str) -> (Value, String) {
     let mut cmd = Command::new("node");
     cmd.arg(browser_dir().join("play.mjs"))
         .args(["--page", page, "--url", url])
@@ -177,7 +177,7 @@ fn play(page: &str, url: &str) -> (Value, String) {
     (json.unwrap_or_else(failure), err)
 }
 
-fn run_bounded(cmd: &mut Command, limit: Duration) -> (Option<ExitStatus>, String, String) {
+pub(crate) fn run_bounded(cmd: &mut Command, limit: Duration) -> (Option<ExitStatus>, String, String) {
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
     let drain = |mut r: Box<dyn Read + Send>| {
         std::thread::spawn(move || {

@@ -9,9 +9,11 @@ mod common;
 
 mod audio_jobs;
 mod audio_languages;
+mod audio_sidecar;
 mod awkward;
 mod browser;
 mod browser_audio;
+mod browser_audio_sidecar;
 mod browser_crypt;
 mod browser_crypt_subs;
 mod browser_iframets;

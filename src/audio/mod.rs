@@ -14,9 +14,11 @@
 //! as before (one `audio` group, NAME the profile). Otherwise [`hls::write_master`] writes one
 //! AUDIO group per codec, a rendition per language × profile (LANGUAGE, NAME, DEFAULT,
 //! AUTOSELECT, CHANNELS), and the optional audio-only variant; DASH gets one AdaptationSet
-//! per language and codec ([`dash`]).
+//! per language and codec ([`dash`]). Sidecar audio files (a source's `audio_files:`) add
+//! their renditions `PROFILE-LANG` after the source's own ([`files`]).
 
 pub mod dash;
+pub mod files;
 pub mod hls;
 pub mod lang;
 pub mod pick;

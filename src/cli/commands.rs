@@ -122,7 +122,9 @@ fn scan_sources(l: &Loaded) -> Result<Digests> {
         l.sg.g.node_indices().filter(|n| l.selected[n.index()]).map(|n| l.sg.g[n].source.as_str()).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    digests::scan(&l.m, &wanted, &l.state)
+    let mut d = digests::scan(&l.m, &wanted, &l.state)?;
+    super::audio_files::scan(&l.m, &wanted, &l.state, &l.tools.ffprobe.path, &mut d)?;
+    Ok(d)
 }
 
 /// For commands that run nothing: the digests, nothing fetched or recorded.

@@ -2,6 +2,7 @@
 //! themselves are in [`commands`]; each returns `Ok(())` or an [`Error`], whose exit code
 //! [`crate::error::exit_code`] chooses.
 
+mod audio_files;
 mod ci_reports;
 mod clean;
 mod commands;

@@ -8,6 +8,8 @@ use crate::media::probe::AudioInfo;
 pub(super) struct Audio {
     pub hls: Vec<String>,
     pub dash: Vec<String>,
+    /// Those that are sidecar audio files' (see [`crate::audio::files`]).
+    pub files: Vec<String>,
 }
 
 impl Audio {
@@ -24,7 +26,20 @@ impl Audio {
             .dash
             .as_ref()
             .map(|d| audio::renditions(raw, d.audio.as_ref(), picks.or(d.audio_tracks.as_deref()), streams));
-        Audio { hls: hls.map(names).unwrap_or_default(), dash: dash.map(names).unwrap_or_default() }
+        Audio { hls: hls.map(names).unwrap_or_default(), dash: dash.map(names).unwrap_or_default(), files: Vec::new() }
+    }
+
+    /// With the renditions of `src`'s sidecar audio files appended.
+    pub fn with_files(mut self, m: &Manifest, src: &crate::manifest::Source) -> Audio {
+        let (hls, dash) = super::audio_files::names(m, src);
+        for n in hls.iter().chain(&dash) {
+            if !self.files.contains(n) {
+                self.files.push(n.clone());
+            }
+        }
+        self.hls.extend(hls);
+        self.dash.extend(dash);
+        self
     }
 
     /// Every rendition, each once, in order of first use.

@@ -52,7 +52,8 @@ impl StepGraph {
                 Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
                 None => video.clone(),
             };
-            let audio = super::audio::Audio::of(m, b.picks, fits.get(&src.id).and_then(|f| f.audio_tracks.as_deref()));
+            let audio = super::audio::Audio::of(m, b.picks, fits.get(&src.id).and_then(|f| f.audio_tracks.as_deref()))
+                .with_files(m, src);
             b.add_to(&mut sg, &fitted, &audio);
         }
         sg
@@ -140,8 +141,9 @@ impl SourceSteps<'_> {
         let probe = sg.add(probe_step, &[]);
 
         let audio_names = audio.names();
-        let audio_refs: Vec<&String> = audio_names.iter().collect();
-        let encodes = self.add_encodes(sg, probe, video, &audio_refs);
+        let audio_refs: Vec<&String> = audio_names.iter().filter(|n| !audio.files.contains(n)).collect();
+        let mut encodes = self.add_encodes(sg, probe, video, &audio_refs);
+        super::audio_files::add(sg, m, s, probe, &audio.files, &mut encodes);
         // A package lists only the rungs built for this source (see crate::ladder).
         let built = |renditions: &[String]| -> Vec<String> {
             renditions.iter().filter(|r| video.contains(r)).cloned().collect()

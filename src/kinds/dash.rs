@@ -41,8 +41,9 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
         .collect();
     let first_audio = inputs.len();
     let picks = b.src.opts.audio_tracks.as_deref().or(d.audio_tracks.as_deref());
-    let audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), picks, &probe.info)
+    let mut audio_r = crate::audio::for_package(&m.raw, d.audio.as_ref(), picks, &probe.info)
         .map_err(|e| format!("source `{}`: {e}", b.src.id))?;
+    let sidecars = crate::audio::files::join(&mut audio_r, &m.raw, d.audio.as_ref(), b.src);
     for r in &audio_r {
         inputs.push((b.enc(&r.name), None));
     }
@@ -55,7 +56,7 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
             (ToolUse::Packager, shaka::dash_args(&refs, d, &dir))
         }
     };
-    if !crate::audio::is_plain(&audio_r, picks, false) {
+    if sidecars || !crate::audio::is_plain(&audio_r, picks, false) {
         let codecs: Vec<(&crate::audio::Rendition, &str)> =
             audio_r.iter().map(|r| (r, crate::audio::codec_word(&m.raw, &r.profile))).collect();
         crate::audio::dash::dash_args(&mut args, d.packager, first_audio, &codecs);

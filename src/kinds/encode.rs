@@ -2,7 +2,8 @@
 //! folder. The stale video encodes of one source are one job (one ffmpeg, one decode); each
 //! audio encode is a job of its own. Params: the profile + `gop_seconds` (video) and `type`;
 //! an audio rendition of the source's Nth audio stream (`PROFILE-aN`, see [`crate::audio`])
-//! adds `track: N` and reads that stream.
+//! adds `track: N` and reads that stream. A sidecar audio file's rendition (`PROFILE-LANG`)
+//! reads that file instead of the source ([`crate::audio::files`]).
 //! Inputs: the source, probe.json. Tool: ffmpeg ([`crate::argv::ffmpeg::encode_args`]).
 
 use serde_json::{Value, json};
@@ -35,6 +36,13 @@ pub fn audio_params(m: &Manifest, name: &str) -> Value {
 }
 
 pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<(Action, String), String> {
+    if let Some(sidecar) = crate::audio::files::encode_action(b, probe) {
+        let (mut action, label) = sidecar?;
+        if let (Action::Run { args, .. }, Some(f)) = (&mut action, super::loudness::filter(b)?) {
+            crate::argv::loudness::insert_filter(args, &f);
+        }
+        return Ok((action, label));
+    }
     let (m, info) = (b.ctx.m, &probe.info);
     let (mut video, mut audio, mut names) = (Vec::new(), Vec::new(), Vec::new());
     for (n, o) in b.nodes.iter().zip(b.outputs) {

@@ -49,9 +49,10 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     let mut inputs: Vec<(&str, PathBuf, bool)> = renditions.iter().map(|r| (r.as_str(), b.enc(r), false)).collect();
     // A source without audio: its packages have no audio group (see `crate::skip`).
     let picks = b.src.opts.audio_tracks.as_deref().or(h.audio_tracks.as_deref());
-    let audio_r = crate::audio::for_package(&m.raw, h.audio.as_ref(), picks, &probe.info)
+    let mut audio_r = crate::audio::for_package(&m.raw, h.audio.as_ref(), picks, &probe.info)
         .map_err(|e| format!("source `{}`: {e}", b.src.id))?;
     let plain = crate::audio::is_plain(&audio_r, picks, h.audio_only_variant);
+    let plain = !crate::audio::files::join(&mut audio_r, &m.raw, h.audio.as_ref(), b.src) && plain;
     for r in &audio_r {
         inputs.push((r.name.as_str(), b.enc(&r.name), true));
     }

@@ -10,6 +10,8 @@
 //!   and what follows. The audio encode of such a profile reads it (its key has the report's
 //!   digest) and runs pass 2 with the measured values ([`filter`]); its output check measures
 //!   the result, which must land within [`TOLERANCE_LU`] of the target ([`promise`]).
+//! - `loudness:SOURCE:file-LANG-2ch`: a sidecar audio file's one stream, likewise
+//!   ([`crate::audio::files`]; params `audio_file: LANG` instead of `track`, input the file).
 //! - `loudness_out:SOURCE:PROFILE`: the normalised encode itself, by the cheaper `ebur128`
 //!   (params `{"measure": "ebur128", "of": "encode"}`, input: the encode), for
 //!   `metadata.json` (only when `outputs.metadata` is on).
@@ -58,6 +60,12 @@ pub(crate) fn action(b: &Builder, probe: &ProbeFile) -> Result<Action, String> {
     let Subject::Rendition { name, .. } = &step.subject else {
         return Err(format!("{} is not a loudness measurement", step.id));
     };
+    if let Some(f) = crate::audio::files::file_of(b.src, step) {
+        // A sidecar audio file's measurement (crate::audio::files): its one stream.
+        let channels = step.params["channels"].as_u64().unwrap_or(2) as u32;
+        let args = argv::measure_args(&b.port(&f.path), 0, Some(&argv::downmix(channels)));
+        return Ok(Action::Loudness { args, out: b.tmp() });
+    }
     probe.info.audio.as_ref().ok_or_else(|| b.no("audio"))?;
     let args = if step.reads_source {
         let channels = step.params["channels"].as_u64().unwrap_or(2) as u32;
@@ -86,7 +94,7 @@ pub fn read(path: &std::path::Path) -> Result<Measurement, String> {
 fn loud_profile<'m>(m: &'m Manifest, step: &Step) -> Option<&'m AudioProfile> {
     match (&step.kind, &step.subject) {
         (StepKind::Encode, Subject::Rendition { name, media: Media::Audio }) => {
-            let profile = crate::audio::split_name(&m.raw, name).0;
+            let profile = crate::audio::files::profile_of(step).unwrap_or(crate::audio::split_name(&m.raw, name).0);
             m.raw.profiles.audio.get(profile).filter(|p| p.loudness.is_some())
         }
         _ => None,
@@ -97,6 +105,10 @@ fn loud_profile<'m>(m: &'m Manifest, step: &Step) -> Option<&'m AudioProfile> {
 fn source_measurement(m: &Manifest, step: &Step) -> Option<Result<Measurement, String>> {
     let p = loud_profile(m, step)?;
     let Subject::Rendition { name, .. } = &step.subject else { return None };
+    if let Some(lang) = crate::audio::files::lang_of(step) {
+        let file = crate::audio::files::measurement(lang, p.channels).0;
+        return Some(read(&crate::layout::loudness(m, &step.source, &file)));
+    }
     let track = crate::audio::split_name(&m.raw, name).1;
     Some(read(&crate::layout::loudness(m, &step.source, &source_name(track, p.channels))))
 }

@@ -159,7 +159,9 @@ fn packaged(sg: &StepGraph, n: NodeIndex, has_audio: bool) -> (usize, usize) {
         })
         .collect();
     let video = media.iter().filter(|m| **m == crate::step::Media::Video).count();
-    (video, if has_audio { media.len() - video } else { 0 })
+    // Sidecar audio files' encodes run for a silent source too (crate::audio::files).
+    let sidecars = sg.deps(n).into_iter().filter(|d| crate::audio::files::lang_of(&sg.g[*d]).is_some()).count();
+    (video, if has_audio { media.len() - video } else { sidecars })
 }
 
 /// A manifest value as canonical JSON (a step's parameters).

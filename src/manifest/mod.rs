@@ -3,6 +3,7 @@
 //! sources expanded ([`sources`]). Every error names the file, line, column and field.
 
 pub mod after_publish;
+pub mod audio_files;
 pub mod checks;
 pub mod de;
 pub mod encryption;
@@ -59,6 +60,8 @@ pub struct SourceOpts {
     pub audio_tracks: Option<Vec<model::AudioPick>>,
     /// Subtitle tracks (listed and discovered sidecars, see [`subtitles`]).
     pub subtitles: Vec<subtitles::SubtitleTrack>,
+    /// Sidecar audio files, one language each (see [`audio_files`]).
+    pub audio_files: Vec<audio_files::AudioFile>,
 }
 
 #[derive(Debug, Clone)]

@@ -186,6 +186,9 @@ pub struct SourceSpec {
     /// Subtitle files of these files (with `outputs.subtitles`).
     #[serde(default)]
     pub subtitles: Vec<super::subtitles::SubtitleSpec>,
+    /// Sidecar audio files of these files, one language each (see [`super::audio_files`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audio_files: Vec<super::audio_files::AudioFileSpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -277,6 +280,9 @@ pub struct Outputs {
     pub storyboard: Option<StoryboardOutput>,
     /// Subtitle tracks in the HLS and DASH packages (see `manifest::subtitles`).
     pub subtitles: Option<super::subtitles::SubtitlesOutput>,
+    /// Sidecar audio files found next to each source too (see `manifest::audio_files`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_files: Option<super::audio_files::AudioFilesOutput>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]

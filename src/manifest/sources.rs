@@ -33,6 +33,7 @@ pub fn expand_noting_absent(
     let mut out: Vec<Source> = Vec::new();
     let mut seen: Seen = BTreeMap::new();
     let mut listings = super::subtitles::Listings::default();
+    let mut audio_listings = super::audio_files::Listings::default();
     for (i, spec) in m.sources.iter().enumerate() {
         let opts = source_opts(m, i, ctx)?;
         let mut found = Vec::new();
@@ -58,6 +59,8 @@ pub fn expand_noting_absent(
             note_id(i, &id, &path, &mut seen, ctx)?;
             let mut opts = opts.clone();
             opts.subtitles = super::subtitles::for_source(m, (i, &path, remote.is_none()), root, &mut listings, ctx)?;
+            let at = (i, path.as_path(), remote.is_none());
+            opts.audio_files = super::audio_files::for_source(m, at, root, &mut audio_listings, ctx)?;
             let rel = path
                 .strip_prefix(root)
                 .map(|r| r.to_string_lossy().into_owned())
@@ -213,6 +216,7 @@ fn source_opts(m: &RawManifest, i: usize, ctx: &ErrCtx) -> Result<SourceOpts> {
         exclude: spec.exclude.clone(),
         audio_tracks: spec.audio_tracks.clone(),
         subtitles: Vec::new(),
+        audio_files: Vec::new(),
     })
 }
 

@@ -43,7 +43,7 @@ fn job_inputs<'o>(
     src: &Source,
 ) -> Vec<JobInput> {
     let m = ctx.m;
-    let mut inputs = Vec::new();
+    let mut inputs = crate::audio::files::job_inputs(ctx, nodes, src);
     if nodes.iter().any(|n| ctx.sg.g[*n].reads_source) {
         inputs.push(JobInput {
             path: portable(&m.root, &src.path),
