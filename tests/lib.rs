@@ -40,6 +40,7 @@ mod loudness;
 mod manifest_corpus;
 mod manifest_errors;
 mod notify;
+mod ott_complete;
 mod output_checks;
 mod outputs;
 mod packagers;
