@@ -15,6 +15,7 @@ mod browser_audio;
 mod browser_crypt;
 mod browser_story;
 mod browser_subtitles;
+mod catalog_scale;
 mod ci_reports;
 mod cli;
 mod command_steps;
