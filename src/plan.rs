@@ -302,19 +302,32 @@ fn check_outputs(
     outputs: &[OutputFile],
     restat: &mut Vec<(String, FileStat)>,
 ) -> Option<Reason> {
+    // A folder's files are stat'ed relative to it (see crate::statat); a missing folder
+    // falls back to the full path, which then fails the same way.
+    let folder = match loc {
+        OutputLoc::Dir(d) => crate::statat::Folder::open(d).ok(),
+        _ => None,
+    };
     for o in outputs {
-        let path = output_path(loc, &o.path);
-        let shown = || path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        let path = || output_path(loc, &o.path);
+        let shown = || {
+            let path = path();
+            path.strip_prefix(root).unwrap_or(&path).display().to_string()
+        };
         if o.size == 0 {
             return Some(Reason::OutputInvalid(format!("{} is empty (0 bytes)", shown())));
         }
-        let Ok(stat) = FileStat::of(&path) else {
+        let stat = match &folder {
+            Some(f) => f.stat(&o.path),
+            None => FileStat::of(&path()),
+        };
+        let Ok(stat) = stat else {
             return Some(Reason::OutputMissing(shown()));
         };
         if stat == o.stat {
             continue;
         }
-        match hash_file(&path, stat.size) {
+        match hash_file(&path(), stat.size) {
             Ok(d) if d == o.digest => restat.push((o.path.clone(), stat)),
             _ => return Some(Reason::OutputModified(shown())),
         }
