@@ -42,6 +42,7 @@ pub mod serve;
 pub mod shard;
 pub mod signals;
 pub mod skip;
+pub mod statat;
 pub mod state;
 pub mod step;
 pub mod storage;

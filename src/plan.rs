@@ -226,14 +226,13 @@ impl<'a> Context<'a> {
         }
         let recipe = crate::kinds::recipe(step.kind);
         let rec = state.data.steps.get(&step.id);
+        // Compared once each (a params value is a whole JSON object).
+        let same_params = rec.is_some_and(|r| r.params == step.params);
+        let same_inputs = rec.is_some_and(|r| r.inputs == inputs);
         // A key is a function of kind, recipe, params, tool and inputs: when all of them are
         // the record's, so is the key (no hashing on a no-op run).
         let recorded = rec.filter(|r| {
-            r.kind == step.kind
-                && r.recipe == recipe
-                && r.tool.digest == tool.digest
-                && r.inputs == inputs
-                && r.params == step.params
+            r.kind == step.kind && r.recipe == recipe && r.tool.digest == tool.digest && same_inputs && same_params
         });
         let key = match (pending.is_none(), recorded) {
             (false, _) => None,
@@ -247,7 +246,7 @@ impl<'a> Context<'a> {
         };
         let reason = if rec.kind != step.kind {
             Some(Reason::New)
-        } else if rec.params != step.params {
+        } else if !same_params {
             Some(Reason::ParamsChanged(describe_params_change(step, &rec.params, &step.params)))
         } else if rec.tool.digest != tool.digest {
             Some(Reason::ToolChanged {
@@ -262,7 +261,7 @@ impl<'a> Context<'a> {
             Some(Reason::SourceChanged)
         } else if let Some(p) = pending {
             Some(Reason::UpstreamChanged(p))
-        } else if rec.inputs != ev.inputs || ev.key.as_deref() != Some(rec.key.as_str()) {
+        } else if !same_inputs || ev.key.as_deref() != Some(rec.key.as_str()) {
             let changed = ev.inputs.iter().position(|i| !rec.inputs.contains(i)).map(|i| origin[i].to_string());
             Some(Reason::UpstreamChanged(changed.unwrap_or_else(|| "an input was removed".into())))
         } else {
@@ -307,19 +306,32 @@ fn check_outputs(
     outputs: &[OutputFile],
     restat: &mut Vec<(String, FileStat)>,
 ) -> Option<Reason> {
+    // A folder's files are stat'ed relative to it (see crate::statat); a missing folder
+    // falls back to the full path, which then fails the same way.
+    let folder = match loc {
+        OutputLoc::Dir(d) => crate::statat::Folder::open(d).ok(),
+        _ => None,
+    };
     for o in outputs {
-        let path = output_path(loc, &o.path);
-        let shown = || path.strip_prefix(root).unwrap_or(&path).display().to_string();
+        let path = || output_path(loc, &o.path);
+        let shown = || {
+            let path = path();
+            path.strip_prefix(root).unwrap_or(&path).display().to_string()
+        };
         if o.size == 0 {
             return Some(Reason::OutputInvalid(format!("{} is empty (0 bytes)", shown())));
         }
-        let Ok(stat) = FileStat::of(&path) else {
+        let stat = match &folder {
+            Some(f) => f.stat(&o.path),
+            None => FileStat::of(&path()),
+        };
+        let Ok(stat) = stat else {
             return Some(Reason::OutputMissing(shown()));
         };
         if stat == o.stat {
             continue;
         }
-        match hash_file(&path, stat.size) {
+        match hash_file(&path(), stat.size) {
             Ok(d) if d == o.digest => restat.push((o.path.clone(), stat)),
             _ => return Some(Reason::OutputModified(shown())),
         }
@@ -434,6 +446,9 @@ pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec
         out.push((n, reason));
     }
     // Consumers before their dependencies: a stale step needs its absent inputs rebuilt.
+    // Each node's row by index (not a search of the rows: a catalog has 60,000 of them).
+    let mut row = vec![usize::MAX; ctx.sg.g.node_count()];
+    out.iter().enumerate().for_each(|(i, (n, _))| row[n.index()] = i);
     for i in (0..out.len()).rev() {
         let n = out[i].0;
         if out[i].1.as_ref().is_none_or(Reason::is_skip) {
@@ -441,7 +456,7 @@ pub fn plan(ctx: &Context, state: &State, selected: &[bool], force: bool) -> Vec
         }
         for d in ctx.sg.deps(n) {
             if let Some(Reason::OutputMissing(p)) = absent[d.index()].take()
-                && let Some(slot) = out.iter_mut().find(|(x, _)| *x == d)
+                && let Some(slot) = out.get_mut(row[d.index()])
             {
                 slot.1 = Some(Reason::OutputMissing(format!("{p} (needed by {})", ctx.sg.g[n].id)));
             }

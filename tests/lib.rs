@@ -19,6 +19,7 @@ mod browser_crypt_subs;
 mod browser_iframets;
 mod browser_story;
 mod browser_subtitles;
+mod catalog_scale;
 mod ci_reports;
 mod cli;
 mod command_steps;

@@ -48,6 +48,7 @@ struct Loaded {
     m: Manifest,
     state: State,
     tools: Toolset,
+    /// Until [`refit`]: only the probe steps, or the unfitted graph when a selection is given.
     sg: StepGraph,
     selected: Vec<bool>,
     /// Each probed source's ladder (see [`crate::ladder`]).
@@ -82,7 +83,10 @@ fn load_manifest(m: Manifest, sel: Sel) -> Result<Loaded> {
     if state.data.tools.len() != before {
         state.mark_dirty();
     }
-    let sg = StepGraph::build(&m);
+    // With no selection every probe is selected, and the probes are all the fitting needs:
+    // the whole graph is then built once, fitted ([`refit`]). A selection is resolved on the
+    // whole unfitted graph (it selects the probes its steps depend on).
+    let sg = if sel.only.is_none() && sel.shard.is_none() { StepGraph::build_probes(&m) } else { StepGraph::build(&m) };
     let selected = super::failed::select_in(&sg, &m.state_dir(), sel.only, sel.shard).map_err(Error::Usage)?;
     Ok(Loaded { m, state, tools, sg, selected, fits: Fits::new() })
 }

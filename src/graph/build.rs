@@ -59,6 +59,17 @@ impl StepGraph {
         sg
     }
 
+    /// Only each source's probe step (no probe depends on the ladder): what `plan` and `run`
+    /// evaluate before the probes are read, so that the whole graph is built once, fitted.
+    pub fn build_probes(m: &Manifest) -> StepGraph {
+        let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
+        for src in &m.sources {
+            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref() };
+            sg.add(b.probe_step(), &[]);
+        }
+        sg
+    }
+
     /// The video profiles the packages use, in order (the ladder before fitting).
     pub fn rungs_in_use(m: &Manifest) -> Vec<&String> {
         renditions_in_use(&m.raw.outputs).0
@@ -128,17 +139,21 @@ impl SourceSteps<'_> {
         }
     }
 
-    fn add_to(&self, sg: &mut StepGraph, video: &[&String], audio: &super::audio::Audio) {
-        let (m, s, o) = (self.m, self.s, &self.m.raw.outputs);
-        let probe_step = self.step(
+    fn probe_step(&self) -> Step {
+        let (m, s) = (self.m, self.s);
+        self.step(
             StepKind::Probe,
             "probe",
             Subject::Source,
             kinds::probe::params(m, s),
             ToolUse::Ffprobe,
             layout::probe(m, s),
-        );
-        let probe = sg.add(probe_step, &[]);
+        )
+    }
+
+    fn add_to(&self, sg: &mut StepGraph, video: &[&String], audio: &super::audio::Audio) {
+        let (m, s, o) = (self.m, self.s, &self.m.raw.outputs);
+        let probe = sg.add(self.probe_step(), &[]);
 
         let audio_names = audio.names();
         let audio_refs: Vec<&String> = audio_names.iter().filter(|n| !audio.files.contains(n)).collect();
