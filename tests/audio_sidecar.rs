@@ -165,6 +165,12 @@ fn a_changed_sidecar_reencodes_only_its_language_and_a_new_one_adds_only_its_ste
     let langs: Vec<String> =
         audio_renditions(&ws.read("out/media/movie/hls/master.m3u8")).into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(langs, ["und", "de", "fr", "es"]);
+    // A file's name and default are in the master and the MPD only: changing one re-packages.
+    let renamed = files.replace("Deutsch (Synchro)", "Synchro");
+    ws.write_manifest(&manifest(&renamed, "ffmpeg").yaml());
+    assert_eq!(executed(&ws.run_ok()), set(&packages), "a new NAME re-packages and encodes nothing");
+    let master = ws.read("out/media/movie/hls/master.m3u8");
+    assert!(master.contains("NAME=\"Synchro\""), "the new name is not in the master:\n{master}");
     assert_eq!(executed(&ws.run_ok()), set(&[]), "nothing changed: nothing runs");
     ws.vodbuild(&["verify", "pipeline.yaml"]).success();
 }
@@ -350,4 +356,18 @@ fn a_normalised_profile_measures_and_normalises_each_sidecar_file() {
     let mut expected = set(&["loudness:media/movie:file-de-2ch", "encode:media/movie:aac64-de", "hls:media/movie"]);
     expected.insert("metadata:media/movie".into());
     assert_eq!(executed(&ws.run_ok()), expected, "a changed file is measured again, its encode redone");
+}
+
+/// `aac64` × `de` is the rendition `aac64-de`: a video profile of that name (or another file's
+/// rendition) would give two steps one id, one file clobbering the other.
+#[test]
+fn a_sidecar_rendition_named_like_a_video_profile_is_refused() {
+    let ws = Workspace::new();
+    ws.make_source("media/movie.mp4", 1.0, "160x90");
+    make_audio(&ws, "media/movie.de.m4a", 660, 1.0);
+    let fields = [("codec", "h264"), ("height", "90"), ("bitrate", "100k"), ("preset", "ultrafast")];
+    ws.write_manifest(&manifest("[{path: media/movie.de.m4a, lang: de}]", "ffmpeg").video("aac64-de", &fields).yaml());
+    let out = ws.vodbuild(&["plan", "pipeline.yaml"]).assert_code(vodbuild::exit_codes::MANIFEST_ERROR);
+    let told = out.stderr.contains("`aac64-de`") && out.stderr.contains("audio_files");
+    assert!(told, "the clash is not named:\n{}", out.describe());
 }

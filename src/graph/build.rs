@@ -174,7 +174,11 @@ impl SourceSteps<'_> {
                 let rungs = built(&h.renditions);
                 (
                     PackageKind::Hls,
-                    crate::audio::with_source_picks(kinds::hls::params(h, &rungs), self.picks),
+                    super::audio_files::package_params(
+                        m,
+                        s,
+                        crate::audio::with_source_picks(kinds::hls::params(h, &rungs), self.picks),
+                    ),
                     rungs,
                     h.packager,
                     h.verify,
@@ -185,7 +189,11 @@ impl SourceSteps<'_> {
                 let rungs = built(&d.renditions);
                 (
                     PackageKind::Dash,
-                    crate::audio::with_source_picks(kinds::dash::params(d, &rungs), self.picks),
+                    super::audio_files::package_params(
+                        m,
+                        s,
+                        crate::audio::with_source_picks(kinds::dash::params(d, &rungs), self.picks),
+                    ),
                     rungs,
                     d.packager,
                     d.verify,

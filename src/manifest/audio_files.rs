@@ -213,16 +213,24 @@ fn sidecar_lang(name: &str, stem: &str) -> Option<String> {
     (short && is_audio_name(name) && bcp47::valid(lang)).then(|| lang.to_string())
 }
 
-/// A sidecar's rendition name (`PROFILE-LANG`) must not be an audio profile's name.
+/// A sidecar's rendition name (`PROFILE-LANG`) must be no profile's name (audio or video)
+/// and no other sidecar rendition's of the source (`aac` × `de-at` and `aac-de` × `at`): two
+/// steps of one id would write one file.
 fn check_profiles(m: &RawManifest, i: usize, files: &[AudioFile], ctx: &ErrCtx) -> Result<()> {
     let at = p!["sources", i, "audio_files"];
+    let mut seen = std::collections::HashSet::new();
     for profile in crate::audio::files::profiles_in_use(m) {
         for f in files {
             let name = crate::audio::files::rendition_name(profile, &f.lang);
-            if m.profiles.audio.contains_key(&name) {
-                let msg = format!("the rendition `{name}` of audio file `{}` has the name of an audio profile", f.rel);
-                return Err(ctx.err(&at, msg, Some("rename that audio profile".into())));
-            }
+            let clash = if m.profiles.audio.contains_key(&name) || m.profiles.video.contains_key(&name) {
+                "has the name of a profile"
+            } else if !seen.insert(name.clone()) {
+                "has the name of another audio file's rendition"
+            } else {
+                continue;
+            };
+            let msg = format!("the rendition `{name}` of audio file `{}` {clash}", f.rel);
+            return Err(ctx.err(&at, msg, Some("rename that profile, or give the file another language".into())));
         }
     }
     Ok(())
