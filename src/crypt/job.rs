@@ -70,7 +70,8 @@ impl CryptJob {
 
 /// The secret files a tool reads (in memory) and, made on first use, a private folder.
 pub struct Prepared {
-    dir: Option<PathBuf>,
+    /// The folder, and its lock held while this lives (see [`super::sweep`]).
+    dir: Option<(PathBuf, std::fs::File)>,
     files: Vec<super::secret_file::SecretFile>,
 }
 
@@ -84,7 +85,7 @@ impl Prepared {
         if self.dir.is_none() {
             self.dir = Some(private_dir()?);
         }
-        Ok(self.dir.clone().expect("made above"))
+        Ok(self.dir.as_ref().map(|(d, _)| d.clone()).expect("made above"))
     }
 
     /// A file holding `bytes` for a tool: in memory, else 0600 in the private folder.
@@ -107,7 +108,7 @@ impl Prepared {
 
 impl Drop for Prepared {
     fn drop(&mut self) {
-        if let Some(dir) = &self.dir {
+        if let Some((dir, _lock)) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
@@ -165,7 +166,8 @@ pub fn system_name(s: DrmSystem) -> &'static str {
     }
 }
 
-fn private_dir() -> Result<PathBuf, String> {
+/// A new 0700 folder in the system temp folder, locked (see [`super::sweep::hold`]).
+fn private_dir() -> Result<(PathBuf, std::fs::File), String> {
     let base = std::env::temp_dir();
     super::sweep::remove_stale_key_folders(&base);
     for attempt in 0..16u32 {
@@ -174,7 +176,11 @@ fn private_dir() -> Result<PathBuf, String> {
         let name = format!("{}{}-{nanos:x}-{attempt}", super::sweep::PREFIX, std::process::id());
         let dir = base.join(name);
         match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
+            Ok(()) => {
+                let lock = super::sweep::hold(&dir)
+                    .map_err(|e| format!("locking the private key folder {}: {e}", dir.display()))?;
+                return Ok((dir, lock));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(format!("creating a private key folder in {}: {e}", base.display())),
         }

@@ -4,8 +4,10 @@
 //! behind by a SIGKILL. Each time vodbuild is about to make such a folder (the fallback,
 //! `verify`'s decryption scratch) and at the start of every run of a manifest with
 //! `encryption:`, it removes them — only folders with exactly that name pattern, owned by
-//! this user, not symlinks, whose process is no longer alive; one `read_dir` of the temp
-//! folder, at most [`MAX_ENTRIES`] entries looked at.
+//! this user, not symlinks, whose process is no longer alive and whose lock nobody holds (the
+//! maker holds an exclusive `flock` on the folder while it uses it, [`hold`]: a pid alone says
+//! nothing across PID namespaces sharing one /tmp); one `read_dir` of the temp folder, at most
+//! [`MAX_ENTRIES`] entries looked at.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -32,7 +34,7 @@ pub fn remove_stale_key_folders(tmp: &Path) -> usize {
     for e in entries.take(MAX_ENTRIES).flatten() {
         let Some(pid) = e.file_name().to_str().and_then(owner_pid) else { continue };
         let Ok(meta) = std::fs::symlink_metadata(e.path()) else { continue };
-        if !meta.is_dir() || meta.uid() != uid || pid == std::process::id() || alive(pid) {
+        if !meta.is_dir() || meta.uid() != uid || pid == std::process::id() || alive(pid) || held(&e.path()) {
             continue;
         }
         match std::fs::remove_dir_all(e.path()) {
@@ -44,6 +46,26 @@ pub fn remove_stale_key_folders(tmp: &Path) -> usize {
         }
     }
     removed
+}
+
+/// Locks folder `dir` for as long as the returned handle lives (an exclusive `flock`, released
+/// by the kernel when the process ends however it ends).
+pub fn hold(dir: &Path) -> std::io::Result<std::fs::File> {
+    let f = std::fs::File::open(dir)?;
+    // SAFETY: flock on a descriptor this function owns; no memory is passed.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(f)
+}
+
+/// Whether a live process (of any PID namespace) holds `dir`'s lock; an unreadable folder
+/// counts as held.
+fn held(dir: &Path) -> bool {
+    match hold(dir) {
+        Ok(_released_on_drop) => false,
+        Err(_) => true,
+    }
 }
 
 /// The process id in a key folder's name `vodbuild-key-PID-HEX-N`.
@@ -94,7 +116,12 @@ mod tests {
         let target = tempfile::tempdir().unwrap();
         let link = format!("{PREFIX}{dead}-ab-2");
         std::os::unix::fs::symlink(target.path(), tmp.path().join(&link)).unwrap();
+        // A folder of a "dead" pid whose lock is held (a live process of another PID namespace).
+        let locked = format!("{PREFIX}{dead}-ab-3");
+        std::fs::create_dir(tmp.path().join(&locked)).unwrap();
+        let _lock = hold(&tmp.path().join(&locked)).unwrap();
         assert_eq!(remove_stale_key_folders(tmp.path()), 2);
+        assert!(tmp.path().join(&locked).exists(), "a held folder was removed");
         for d in &stale {
             assert!(!tmp.path().join(d).exists(), "{d} survived");
         }

@@ -28,7 +28,7 @@ pub fn perform(
             let mut p = p.clone();
             p.local = r(&p.local);
             p.backend.base = p.backend.base.as_deref().map(r);
-            return sync::publish(&p);
+            return sync::publish(&p, &|| cancel.is_cancelled());
         }
         Action::Probe { source, source_id, out, checks } => {
             let ffprobe = env.tools.get(ToolUse::Ffprobe)?;

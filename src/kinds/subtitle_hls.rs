@@ -110,7 +110,7 @@ fn first_pts(p: &MediaPlaylist, base: &Path, key: Option<&Secret>) -> Result<f64
 fn clear(seg: &m3u8_rs::MediaSegment, sequence: u64, data: Vec<u8>, key: Option<&Secret>) -> Result<Vec<u8>, String> {
     let Some(tag) = seg.key.as_ref().filter(|k| k.method == m3u8_rs::KeyMethod::AES128) else { return Ok(data) };
     let key = key.ok_or("an AES-128 segment, and the job has no key for it")?;
-    let iv = crate::crypt::aes_segment::iv_for(tag.iv.as_deref(), sequence);
+    let iv = crate::crypt::aes_segment::iv_for(tag.iv.as_deref(), sequence)?;
     crate::crypt::aes_segment::decrypt(key, &iv, data)
 }
 

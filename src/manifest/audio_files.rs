@@ -175,8 +175,8 @@ fn is_audio_name(name: &str) -> bool {
 
 fn index(dir: &Path) -> HashMap<String, Vec<String>> {
     let mut index: HashMap<String, Vec<String>> = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return index };
-    for e in entries.take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
+    let Ok(mut entries) = std::fs::read_dir(dir) else { return index };
+    for e in entries.by_ref().take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
         let Ok(name) = e.file_name().into_string() else { continue };
         if !is_audio_name(&name) || !e.file_type().is_ok_and(|t| t.is_file()) {
             continue;
@@ -184,6 +184,12 @@ fn index(dir: &Path) -> HashMap<String, Vec<String>> {
         for (i, _) in name.match_indices('.') {
             index.entry(name[..i].to_string()).or_default().push(name.clone());
         }
+    }
+    if entries.next().is_some() {
+        tracing::warn!(
+            folder = %dir.display(),
+            "more than {MAX_DIR_ENTRIES} entries: sidecar audio files beyond them are not looked for"
+        );
     }
     index
 }

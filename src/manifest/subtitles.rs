@@ -184,8 +184,8 @@ impl Listings {
 
 fn index(dir: &Path) -> HashMap<String, Vec<String>> {
     let mut index: HashMap<String, Vec<String>> = HashMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return index };
-    for e in entries.take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
+    let Ok(mut entries) = std::fs::read_dir(dir) else { return index };
+    for e in entries.by_ref().take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
         let Ok(name) = e.file_name().into_string() else { continue };
         if Format::of(&name).is_none() || !e.file_type().is_ok_and(|t| t.is_file()) {
             continue;
@@ -193,6 +193,12 @@ fn index(dir: &Path) -> HashMap<String, Vec<String>> {
         for (i, _) in name.match_indices('.') {
             index.entry(name[..i].to_string()).or_default().push(name.clone());
         }
+    }
+    if entries.next().is_some() {
+        tracing::warn!(
+            folder = %dir.display(),
+            "more than {MAX_DIR_ENTRIES} entries: sidecar subtitle files beyond them are not looked for"
+        );
     }
     index
 }

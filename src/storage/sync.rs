@@ -80,12 +80,18 @@ fn tier(rel: &str) -> u8 {
     }
 }
 
-pub fn publish(job: &PublishJob) -> Result<SyncStats, String> {
+/// Publishes `job`; once `stopped()` says so (Ctrl-C), no further upload starts and it fails
+/// (the uploads in flight finish; playlists go last, so nothing names a missing object).
+pub fn publish(job: &PublishJob, stopped: &(dyn Fn() -> bool + Sync)) -> Result<SyncStats, String> {
     let op = job.backend.connect()?;
-    block_on(publish_async(&op, job))
+    block_on(publish_async(&op, job, stopped))
 }
 
-async fn publish_async(op: &Operator, job: &PublishJob) -> Result<SyncStats, String> {
+async fn publish_async(
+    op: &Operator,
+    job: &PublishJob,
+    stopped: &(dyn Fn() -> bool + Sync),
+) -> Result<SyncStats, String> {
     let b = &job.backend;
     let remote = remote_sizes(op, job).await?;
     let mut stats = SyncStats::default();
@@ -102,6 +108,9 @@ async fn publish_async(op: &Operator, job: &PublishJob) -> Result<SyncStats, Str
         let sizes: Vec<u64> = futures::stream::iter(t)
             .map(|(rel, size, _)| async {
                 let _permit = permits.acquire().await.map_err(|e| e.to_string())?;
+                if stopped() {
+                    return Err("interrupted".to_string());
+                }
                 upload(op, job, rel, *size).await
             })
             .buffer_unordered(job.concurrency.max(1))
