@@ -19,6 +19,9 @@ pub struct Fit {
     pub skipped: Vec<(String, String)>,
     /// The source's audio streams (by its probe; see [`crate::audio`]).
     pub audio_tracks: Option<Vec<crate::media::probe::AudioInfo>>,
+    /// The video's sample aspect when its pixels are not square (anamorphic): images made
+    /// straight from the source (thumbnails) must be sized by the displayed aspect.
+    pub anamorphic: Option<(u32, u32)>,
 }
 
 /// Source id → its fit. A source without one (not probed yet, or its probe failed) gets every rung.
@@ -26,8 +29,11 @@ pub type Fits = HashMap<String, Fit>;
 
 /// The fit of every source that has a probe.
 pub fn fit_all(m: &Manifest, rungs: &[&String], probes: &HashMap<String, ProbeInfo>) -> Fits {
-    let fit_one =
-        |s: &Source, info: &ProbeInfo| Fit { audio_tracks: Some(info.audio_tracks.clone()), ..fit(m, s, info, rungs) };
+    let fit_one = |s: &Source, info: &ProbeInfo| Fit {
+        audio_tracks: Some(info.audio_tracks.clone()),
+        anamorphic: info.video.as_ref().map(|v| v.sar).filter(|(w, h)| w != h && *w > 0 && *h > 0),
+        ..fit(m, s, info, rungs)
+    };
     m.sources.iter().filter_map(|s| Some((s.id.clone(), fit_one(s, probes.get(&s.id)?)))).collect()
 }
 

@@ -243,3 +243,22 @@ fn small_source_skips_taller_rungs_of_web_h264_unless_upscaled_or_listed() {
     let ids: Vec<String> = skipped(&plan).into_iter().map(|(id, _)| id).collect();
     assert!(ids.contains(&"encode:media/small:360p".into()) && !ids.contains(&"encode:media/small:540p".into()));
 }
+
+/// An anamorphic source (320x180 stored, sample aspect 4:3, shown 427x180) gives thumbnails of
+/// its displayed aspect, 160x66 (not the squashed 160x90 of its stored size), while a
+/// square-pixel source keeps its stored aspect.
+#[test]
+fn anamorphic_sources_give_thumbnails_of_their_displayed_aspect() {
+    let ws = Workspace::new();
+    make(&ws, "media/wide.mp4", "320x180", "30", "2", &["-vf", "setsar=4/3"]);
+    make(&ws, "media/square.mp4", "320x180", "30", "2", &[]);
+    let profiles = "    180p: {codec: h264, height: 180, bitrate: 300k, preset: ultrafast}\n";
+    let yaml = manifest("  - glob: \"media/*.mp4\"\n", profiles, "180p")
+        + "  thumbnails: {interval: 1, width: 160, format: jpg}\n";
+    ws.write_manifest(&yaml);
+    ws.run_ok();
+    for (id, size) in [("wide", "160,66"), ("square", "160,90")] {
+        let thumb = ws.path(&format!("out/media/{id}/thumbnails/thumb_00001.jpg"));
+        assert_eq!(ffprobe_stream(&thumb, "width,height"), size, "{id}'s thumbnail");
+    }
+}

@@ -252,7 +252,9 @@ pub fn dash_args(inputs: &[(&Path, SetKey)], o: &DashOutput, dir: &Path) -> Vec<
     a
 }
 
-pub fn thumbnail_args(source: &Path, o: &ThumbnailsOutput, duration: f64, dir: &Path) -> Vec<String> {
+/// Thumbnails `o.width` wide; an `anamorphic` source's height follows its displayed aspect
+/// (`dar`, sample aspect applied), a square one's its stored size (`-2`, as always).
+pub fn thumbnail_args(source: &Path, o: &ThumbnailsOutput, duration: f64, anamorphic: bool, dir: &Path) -> Vec<String> {
     let mut a = base_args();
     push(&mut a, &["-i", &path(source), "-map", "0:v:0"]);
     let rate = match (o.interval, o.count) {
@@ -260,7 +262,8 @@ pub fn thumbnail_args(source: &Path, o: &ThumbnailsOutput, duration: f64, dir: &
         (None, Some(c)) => format!("{}", c as f64 / duration.max(0.001)),
         _ => "1".into(),
     };
-    push(&mut a, &["-vf", &format!("fps={rate},scale={}:-2,setsar=1", o.width)]);
+    let height = if anamorphic { "trunc(ow/dar/2)*2" } else { "-2" };
+    push(&mut a, &["-vf", &format!("fps={rate},scale={}:{height},setsar=1", o.width)]);
     let most = o.count.unwrap_or(MAX_THUMBNAILS).min(MAX_THUMBNAILS);
     push(&mut a, &["-frames:v", &most.to_string()]);
     let ext = match o.format {

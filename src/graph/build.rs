@@ -47,7 +47,8 @@ impl StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
         let (video, _) = renditions_in_use(&m.raw.outputs);
         for src in &m.sources {
-            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref() };
+            let anamorphic = fits.get(&src.id).and_then(|f| f.anamorphic);
+            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref(), anamorphic };
             let fitted: Vec<&String> = match fits.get(&src.id) {
                 Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
                 None => video.clone(),
@@ -64,7 +65,7 @@ impl StepGraph {
     pub fn build_probes(m: &Manifest) -> StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
         for src in &m.sources {
-            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref() };
+            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref(), anamorphic: None };
             sg.add(b.probe_step(), &[]);
         }
         sg
@@ -108,6 +109,8 @@ struct SourceSteps<'a> {
     s: &'a str,
     /// The source's own `audio_tracks` (over the outputs').
     picks: Option<&'a [crate::audio::AudioPick]>,
+    /// The source's sample aspect when not square (from its fit).
+    anamorphic: Option<(u32, u32)>,
 }
 
 impl SourceSteps<'_> {
@@ -213,7 +216,9 @@ impl SourceSteps<'_> {
             made.push((n, v));
         }
         let from_source = [
-            o.thumbnails.as_ref().map(|t| (StepKind::Thumbnails, "thumbnails", kinds::params_of(t))),
+            o.thumbnails
+                .as_ref()
+                .map(|t| (StepKind::Thumbnails, "thumbnails", kinds::thumbnails::params(t, self.anamorphic))),
             o.audio_only.as_ref().map(|a| (StepKind::AudioOnly, "audio_only", kinds::params_of(a))),
             o.storyboard.as_ref().map(|t| (StepKind::Storyboard, kinds::storyboard::FOLDER, kinds::params_of(t))),
         ];
