@@ -103,7 +103,10 @@ pub fn write_playlist(index: &Path) -> Result<(), String> {
         return Err(format!("{}: no key frame in any segment", index.display()));
     }
     let total: f64 = pl.segments.iter().map(|s| s.duration as f64).sum();
-    let end = start.unwrap_or(0) + (total * 90_000.0).round() as u64;
+    // The segment's earliest PTS, on the key frames' unwrapped time line (it may be past a
+    // wrap the first key frame is before).
+    let start = unwrap(start.unwrap_or(0), frames[0].1.pts);
+    let end = start + (total * 90_000.0).round() as u64;
     let out = dir.join("iframes.m3u8");
     std::fs::write(&out, render(&frames, end)).map_err(|e| format!("writing {}: {e}", out.display()))
 }
