@@ -145,11 +145,21 @@ fn digests_for_run(l: &mut Loaded) -> Result<Digests> {
 }
 
 pub(super) fn run(cli: &Cli, a: &super::RunArgs) -> Result<()> {
-    run_with_doc(cli, a, &mut None)
+    run_then(cli, a, &mut None, Then::Exit)
+}
+
+/// What follows a run in this process.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Then {
+    /// The process ends: the graph, state and report are left to the OS, which frees them
+    /// faster than dropping them one by one (8% of a 1,000-title no-op's instructions).
+    Exit,
+    /// More runs follow (`watch`): everything is freed.
+    More,
 }
 
 /// `run`, also handing back its `--json` document (for `watch`, which keeps it in memory).
-pub(super) fn run_with_doc(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_json::Value>) -> Result<()> {
+pub(super) fn run_then(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_json::Value>, then: Then) -> Result<()> {
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
@@ -193,7 +203,14 @@ pub(super) fn run_with_doc(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde
     *out = Some(serde_json::to_value(&doc).expect("json"));
     super::ci_reports::write(a, &doc, &l.state)?;
     tell_run(cli, a, &l, &report, &doc, start);
-    run_outcome(&report)
+    let outcome = run_outcome(&report);
+    if then == Then::Exit {
+        // Saved and reported above; nothing in them has a destructor with an effect.
+        std::mem::forget(doc);
+        std::mem::forget(report);
+        std::mem::forget(l);
+    }
+    outcome
 }
 
 /// `-j` (default: the cores) and how progress is shown.

@@ -145,7 +145,7 @@ fn build(cli: &Cli, a: &WatchArgs, n: u64) -> Result<bool> {
     }
     // The document stays in memory: no file of a guessable name is written.
     let mut doc = None;
-    let outcome = super::commands::run_with_doc(cli, run, &mut doc);
+    let outcome = super::commands::run_then(cli, run, &mut doc, super::commands::Then::More);
     if let (Some(path), Some(doc)) = (&a.report, &doc) {
         append_line(path, doc)?;
     }
