@@ -32,8 +32,6 @@ use crate::p;
 
 /// Most sidecar audio files of one source.
 pub const MAX_FILES: usize = 32;
-/// Most folder entries looked at when discovering sidecar files.
-const MAX_DIR_ENTRIES: usize = 20_000;
 /// The extensions of discovered sidecar audio files.
 const EXTENSIONS: &[&str] = &["m4a", "aac", "wav", "flac", "mka", "mp3"];
 
@@ -174,24 +172,7 @@ fn is_audio_name(name: &str) -> bool {
 }
 
 fn index(dir: &Path) -> HashMap<String, Vec<String>> {
-    let mut index: HashMap<String, Vec<String>> = HashMap::new();
-    let Ok(mut entries) = std::fs::read_dir(dir) else { return index };
-    for e in entries.by_ref().take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
-        let Ok(name) = e.file_name().into_string() else { continue };
-        if !is_audio_name(&name) || !e.file_type().is_ok_and(|t| t.is_file()) {
-            continue;
-        }
-        for (i, _) in name.match_indices('.') {
-            index.entry(name[..i].to_string()).or_default().push(name.clone());
-        }
-    }
-    if entries.next().is_some() {
-        tracing::warn!(
-            folder = %dir.display(),
-            "more than {MAX_DIR_ENTRIES} entries: sidecar audio files beyond them are not looked for"
-        );
-    }
-    index
+    super::subtitles::index_by_stem(dir, "audio", is_audio_name)
 }
 
 /// Sidecar audio files of `source`: `STEM.LANG.EXT` in its folder, sorted by name.

@@ -183,11 +183,18 @@ impl Listings {
 }
 
 fn index(dir: &Path) -> HashMap<String, Vec<String>> {
+    index_by_stem(dir, "subtitle", |name| Format::of(name).is_some())
+}
+
+/// The files of `dir` whose name `wanted` keeps, by every name prefix that ends before a `.`
+/// (a folder is listed once; each source finds its sidecar `what` files without a scan); at
+/// most [`MAX_DIR_ENTRIES`] entries are read, with a warning past them.
+pub(super) fn index_by_stem(dir: &Path, what: &str, wanted: fn(&str) -> bool) -> HashMap<String, Vec<String>> {
     let mut index: HashMap<String, Vec<String>> = HashMap::new();
     let Ok(mut entries) = std::fs::read_dir(dir) else { return index };
     for e in entries.by_ref().take(MAX_DIR_ENTRIES).filter_map(|e| e.ok()) {
         let Ok(name) = e.file_name().into_string() else { continue };
-        if Format::of(&name).is_none() || !e.file_type().is_ok_and(|t| t.is_file()) {
+        if !wanted(&name) || !e.file_type().is_ok_and(|t| t.is_file()) {
             continue;
         }
         for (i, _) in name.match_indices('.') {
@@ -197,7 +204,7 @@ fn index(dir: &Path) -> HashMap<String, Vec<String>> {
     if entries.next().is_some() {
         tracing::warn!(
             folder = %dir.display(),
-            "more than {MAX_DIR_ENTRIES} entries: sidecar subtitle files beyond them are not looked for"
+            "more than {MAX_DIR_ENTRIES} entries: sidecar {what} files beyond them are not looked for"
         );
     }
     index
