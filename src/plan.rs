@@ -227,7 +227,7 @@ impl<'a> Context<'a> {
         let recipe = crate::kinds::recipe(step.kind);
         let rec = state.data.steps.get(&step.id);
         // Compared once each (a params value is a whole JSON object).
-        let same_params = rec.is_some_and(|r| r.params == step.params);
+        let same_params = rec.is_some_and(|r| r.params.matches(&step.params));
         let same_inputs = rec.is_some_and(|r| r.inputs == inputs);
         // A key is a function of kind, recipe, params, tool and inputs: when all of them are
         // the record's, so is the key (no hashing on a no-op run).
@@ -247,7 +247,7 @@ impl<'a> Context<'a> {
         let reason = if rec.kind != step.kind {
             Some(Reason::New)
         } else if !same_params {
-            Some(Reason::ParamsChanged(describe_params_change(step, &rec.params, &step.params)))
+            Some(Reason::ParamsChanged(describe_params_change(step, &rec.params.value(), &step.params)))
         } else if rec.tool.digest != tool.digest {
             Some(Reason::ToolChanged {
                 name: tool.name.clone(),

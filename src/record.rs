@@ -3,8 +3,12 @@
 //! the stat cache entry of a source, and the [`RecordSink`] a second home for the records
 //! implements. Neither store imports the other: state writes through the trait.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::hash::FileStat;
 use crate::key::Input;
@@ -35,11 +39,45 @@ pub struct StepRecord {
     /// [`crate::kinds::recipe`] of the kind when it ran.
     #[serde(default)]
     pub recipe: u32,
-    pub params: Value,
+    pub params: RecordedParams,
     pub tool: ToolRef,
     pub inputs: Vec<Input>,
-    pub outputs: Vec<OutputFile>,
+    /// Shared with the run's scheduler, which hands a fresh step's outputs to its consumers.
+    pub outputs: Arc<Vec<OutputFile>>,
     pub finished_unix: u64,
+}
+
+/// A record's params as their JSON text, unparsed: a run compares them with the step's
+/// params as text (both are canonical JSON), so loading a large state builds no JSON tree
+/// per record. Text that is not canonical (a hand-edited state) is compared as values.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordedParams(Box<RawValue>);
+
+thread_local! {
+    /// Reused by [`RecordedParams::matches`]: one buffer per thread, not one per step.
+    static CANONICAL: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl RecordedParams {
+    pub fn of(v: &Value) -> RecordedParams {
+        RecordedParams(RawValue::from_string(v.to_string()).expect("a JSON value is valid JSON"))
+    }
+
+    /// The params as a JSON value (`Null` if the text is not JSON, which loading refuses).
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+
+    /// Whether these are `v`: as text when the recorded text is canonical, else as values.
+    pub fn matches(&self, v: &Value) -> bool {
+        let same_text = CANONICAL.with_borrow_mut(|buf| {
+            buf.clear();
+            serde_json::to_writer(&mut *buf, v).expect("json");
+            buf.as_slice() == self.0.get().as_bytes()
+        });
+        same_text || self.value() == *v
+    }
 }
 
 /// Stat cache entry for a source file.
@@ -72,4 +110,28 @@ pub trait RecordSink: Send + Sync {
     fn load(&self) -> Result<Vec<(String, StepRecord)>, String>;
     /// Stores one record (replacing the step's previous one).
     fn put(&self, id: &str, rec: &StepRecord) -> Result<(), String>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn recorded(text: &str) -> RecordedParams {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn params_match_as_text_and_as_values_when_the_text_is_not_canonical() {
+        let v = json!({"codec": "h264", "width": 320, "gop_seconds": 2.0, "ladder": ["a", "b"]});
+        assert!(RecordedParams::of(&v).matches(&v));
+        let pretty = serde_json::to_string_pretty(&v).unwrap();
+        assert!(recorded(&pretty).matches(&v), "a hand-edited (pretty) record is the same params");
+        let reordered = r#"{"width":320,"codec":"h264","ladder":["a","b"],"gop_seconds":2.0}"#;
+        assert!(recorded(reordered).matches(&v));
+        for other in [json!({"codec": "h264"}), json!({"codec": "h265", "width": 320, "gop_seconds": 2.0, "ladder": ["a", "b"]})] {
+            assert!(!RecordedParams::of(&other).matches(&v));
+        }
+        assert_eq!(RecordedParams::of(&v).value(), v);
+    }
 }

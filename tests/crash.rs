@@ -88,6 +88,30 @@ fn second_run_on_a_busy_workspace_exits_4() {
     assert_outputs_valid(&ws, "media/long", SECONDS);
 }
 
+/// A run that ends with nothing executed marks the workspace as holding no temporaries, so
+/// the next run skips the sweep; every run takes the mark away before it writes, so a run
+/// killed mid-build leaves none and the run after it sweeps.
+#[test]
+fn a_killed_run_takes_the_clean_mark_with_it_and_the_next_run_sweeps() {
+    let ws = slow_workspace();
+    let mark = ".vodbuild/pipeline.yaml/no-temporaries";
+    ws.write(mark, "");
+    let mut child = start_and_wait(&ws, Duration::from_millis(1500));
+    assert!(!ws.path(mark).exists(), "a building run still shows the mark");
+    child.kill().expect("SIGKILL vodbuild");
+    child.wait().unwrap();
+    assert!(!ws.path(mark).exists(), "a killed run left the mark");
+    let planted = "out/media/long/.metadata.json.tmp-999999-7";
+    ws.write(planted, "partial");
+    let rerun = ws.run_ok();
+    assert!(!executed(&rerun).is_empty(), "{rerun:#}");
+    assert!(!ws.path(planted).exists(), "the run after a killed one did not sweep");
+    assert!(!ws.path(mark).exists(), "a run that executed steps left the mark");
+    let noop = ws.run_ok();
+    assert_eq!(executed(&noop), BTreeSet::new(), "{noop:#}");
+    assert!(ws.path(mark).exists(), "a run with nothing to do left no mark");
+}
+
 /// A run killed while it re-made outputs that are still fresh from before (`run --force`)
 /// leaves `.NAME.tmp-*` / `.NAME.old-*` beside them, and one killed mid-save leaves
 /// `state.json.tmp-PID`. The next run removes them although no step re-runs (found by

@@ -64,7 +64,7 @@ fn remove_outputs(m: &Manifest, state: &State, refused: &mut Vec<String>) -> usi
             continue;
         }
         place::remove_leftovers(loc);
-        for o in &rec.outputs {
+        for o in rec.outputs.iter() {
             let file = output_path(&step.output, &o.path);
             if let Err(e) = confine::check_delete(root, &file) {
                 refused.push(e);

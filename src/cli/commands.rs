@@ -163,9 +163,10 @@ pub(super) fn run_then(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_jso
     let start = Instant::now();
     let m = Manifest::load(&a.file)?;
     let _lock = WorkspaceLock::acquire(&m.state_dir())?;
+    let sweep = crate::exec::sweep::take_clean_mark(&m.state_dir());
     let mut l = load_manifest(m, Sel { only: a.only.as_deref(), shard: a.shard })?;
     let Digests { by_source: sources, stats: hs, .. } = digests_for_run(&mut l)?;
-    let mut opts = run_options(cli, a);
+    let mut opts = RunOptions { sweep, ..run_options(cli, a) };
     opts.slurm = super::executor::session(&l.m, a.executor)?;
     let building = crate::signals::Building::start();
     let report = run_fitted(&mut l, sources, a, &opts);
@@ -193,6 +194,9 @@ pub(super) fn run_then(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_jso
         0
     };
     l.state.save()?;
+    if clean_run && report.count(Status::Executed) == 0 {
+        crate::exec::sweep::put_clean_mark(&l.m.state_dir());
+    }
     super::failed::record(&l.m.state_dir(), &report, a.only.is_none() && a.shard.is_none())
         .map_err(|message| Error::State { path: l.m.state_dir(), message })?;
     let mut doc = run_document(&report, start.elapsed().as_millis() as u64, &hs, pruned, skipped_rungs(&l));
@@ -200,7 +204,10 @@ pub(super) fn run_then(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_jso
     if let Some(p) = &a.report {
         std::fs::write(p, serde_json::to_vec_pretty(&doc).expect("json")).ctx(|| format!("writing {}", p.display()))?;
     }
-    *out = Some(serde_json::to_value(&doc).expect("json"));
+    if then == Then::More {
+        // Only `watch` keeps the document (a tree of every step: not built for one run).
+        *out = Some(serde_json::to_value(&doc).expect("json"));
+    }
     super::ci_reports::write(a, &doc, &l.state)?;
     tell_run(cli, a, &l, &report, &doc, start);
     let outcome = run_outcome(&report);
@@ -234,6 +241,7 @@ fn run_options(cli: &Cli, a: &super::RunArgs) -> RunOptions {
         cancel,
         keep_jobs: a.keep_jobs.clone(),
         slurm: None,
+        sweep: true,
     }
 }
 
@@ -346,7 +354,7 @@ fn prune_dropped(m: &Manifest, sg: &StepGraph, state: &mut State) -> Result<u64>
         .filter(|(id, r)| r.kind == crate::step::StepKind::Publish && !sg.by_id.contains_key(*id))
         .filter(|(id, _)| !kept.contains(*id))
         .filter_map(|(id, r)| {
-            let PublishParams { backend, remote } = serde_json::from_value(r.params.clone()).ok()?;
+            let PublishParams { backend, remote } = serde_json::from_value(r.params.value()).ok()?;
             let paths = r.outputs.iter().map(|o| crate::storage::join(&remote, &o.path)).collect();
             Some((id.clone(), backend.name, paths))
         })

@@ -68,6 +68,9 @@ pub struct RunOptions {
     pub keep_jobs: Option<std::path::PathBuf>,
     /// The Slurm session when compute jobs go to Slurm (`executor: slurm`).
     pub slurm: Option<std::sync::Arc<slurm::Session>>,
+    /// Remove what killed runs left ([`sweep`]): false when the last run left the
+    /// workspace clean ([`sweep::CLEAN_MARK`]).
+    pub sweep: bool,
 }
 
 /// Runs the selected steps on this machine; `actions` runs one job's work.
@@ -79,7 +82,9 @@ pub fn run(
     actions: &dyn local::Executor,
 ) -> RunReport {
     let state_dir = ctx.m.state_dir();
-    sweep::remove_stale_temporaries(ctx.sg, selected, &[&ctx.m.output_dir, &state_dir]);
+    if opts.sweep {
+        sweep::remove_stale_temporaries(ctx.sg, selected, &[&ctx.m.output_dir, &state_dir]);
+    }
     crate::crypt::sweep::before_run(ctx.m);
     ctx.check_outputs_ahead(state, selected);
     let progress = Progress::new(opts.progress);

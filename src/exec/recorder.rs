@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use petgraph::graph::NodeIndex;
 
 use crate::plan::{Context, Evaluation};
+use crate::record::RecordedParams;
 use crate::state::{OutputFile, State, StepRecord};
 use crate::step::StepKind;
 
@@ -23,10 +24,10 @@ pub fn record(
         key: eval.key.clone().unwrap_or_default(),
         kind: step.kind,
         recipe: crate::kinds::recipe(step.kind),
-        params: step.params.clone(),
+        params: RecordedParams::of(&step.params),
         tool: ctx.tool_ref(step),
         inputs: eval.inputs.clone(),
-        outputs: outputs.to_vec(),
+        outputs: std::sync::Arc::new(outputs.to_vec()),
         finished_unix: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     };
     let key = rec.key.clone();

@@ -24,12 +24,15 @@ use crate::dag::StepGraph;
 use crate::plan::{Evaluation, Reason, Upstream};
 use crate::state::OutputFile;
 
+/// A step's outputs as its record holds them (shared, not copied, for fresh steps).
+pub type Outputs = std::sync::Arc<Vec<OutputFile>>;
+
 /// What a [`Judge`] says about a step whose inputs are known.
 pub enum Verdict {
-    Fresh(Vec<OutputFile>),
+    Fresh(Outputs),
     /// Fresh by its record, but its intermediate outputs are missing: rebuilt on demand.
     Absent {
-        outputs: Vec<OutputFile>,
+        outputs: Outputs,
         reason: Reason,
         eval: Evaluation,
     },
@@ -64,16 +67,16 @@ enum Phase {
     /// To be judged (or judged again after the inputs it waited for were rebuilt).
     Ready,
     /// Judged fresh: its consumers read these outputs.
-    Fresh(Vec<OutputFile>),
+    Fresh(Outputs),
     /// Fresh by its record, its intermediate outputs missing (see [`Verdict::Absent`]).
-    Absent(Vec<OutputFile>),
+    Absent(Outputs),
     /// Stale (or absent and needed), queued in a job.
     Queued,
     /// Stale, waiting for these inputs to be rebuilt first.
     Blocked(Vec<NodeIndex>),
     Running,
     /// Executed in this run (or not applicable: no outputs).
-    Done(Vec<OutputFile>),
+    Done(Outputs),
     /// Failed, or not run because a dependency failed: its consumers are not run either.
     Failed,
 }
@@ -188,7 +191,7 @@ impl<'g> Scheduler<'g> {
             StepOutcome::Built { outputs, duration_ms } => {
                 let reason = self.nodes[n.index()].job.take().map(|(_, r)| r.to_string());
                 let report = self.report(n, Status::Executed, reason, duration_ms, None);
-                self.settle(n, Phase::Done(outputs), report);
+                self.settle(n, Phase::Done(outputs.into()), report);
             }
             StepOutcome::Failed(error) => {
                 self.fail(n, error);
@@ -253,7 +256,7 @@ impl<'g> Scheduler<'g> {
             Verdict::Skip(why) => {
                 tracing::debug!(step = %self.sg.g[n].id, reason = why, "skipped");
                 let report = self.report(n, Status::Skipped, Some(why.to_string()), 0, None);
-                self.settle(n, Phase::Done(Vec::new()), report);
+                self.settle(n, Phase::Done(Outputs::default()), report);
             }
         }
     }

@@ -128,9 +128,9 @@ impl Judge for FakeWork {
             Some(reason) => Verdict::Stale { reason, eval: evaluation(&id) },
             None if self.absent.contains(&id) => {
                 let reason = Reason::OutputMissing(id.clone());
-                Verdict::Absent { outputs: output("old"), reason, eval: evaluation(&id) }
+                Verdict::Absent { outputs: output("old").into(), reason, eval: evaluation(&id) }
             }
-            None => Verdict::Fresh(output("old")),
+            None => Verdict::Fresh(output("old").into()),
         }
     }
 }

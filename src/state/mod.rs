@@ -46,10 +46,20 @@ pub struct Snapshot {
     pub removed: BTreeMap<String, RemovedSource>,
 }
 
+/// One journal line, `{"op":"step","id":..,"rec":{..}}`. A plain struct, not an internally
+/// tagged enum: serde buffers a tagged enum's fields, which a record's unparsed params
+/// ([`crate::record::RecordedParams`]) cannot be read from.
 #[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-enum JournalLine {
-    Step { id: String, rec: StepRecord },
+struct JournalLine {
+    op: JournalOp,
+    id: String,
+    rec: StepRecord,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum JournalOp {
+    Step,
 }
 
 pub struct State {
@@ -66,11 +76,16 @@ impl State {
     /// Reads the snapshot and replays the journal. A missing state is an empty one.
     pub fn load(dir: &Path) -> Result<State> {
         let snap_path = dir.join("state.json");
-        let mut data = match std::fs::read(&snap_path) {
-            Ok(bytes) => snapshot::from_bytes(&bytes)
-                .map_err(|e| Error::State { path: snap_path.clone(), message: e.to_string() })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Snapshot { format: FORMAT, ..Default::default() },
-            Err(e) => return Err(Error::io(format!("reading {}", snap_path.display()), e)),
+        let read = File::open(&snap_path).map_err(snapshot::Failure::Io).and_then(|mut f| snapshot::read(&mut f));
+        let mut data = match read {
+            Ok(snap) => snap,
+            Err(snapshot::Failure::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Snapshot { format: FORMAT, ..Default::default() }
+            }
+            Err(snapshot::Failure::Io(e)) => return Err(Error::io(format!("reading {}", snap_path.display()), e)),
+            Err(snapshot::Failure::Json(e)) => {
+                return Err(Error::State { path: snap_path, message: e.to_string() });
+            }
         };
         if data.format != FORMAT {
             return Err(Error::State { path: snap_path, message: format!("format {} is not {FORMAT}", data.format) });
@@ -80,7 +95,7 @@ impl State {
             for line in BufReader::new(f).lines() {
                 let Ok(line) = line else { break };
                 // A torn last line (crash mid-write) ends the replay.
-                let Ok(JournalLine::Step { id, rec }) = serde_json::from_str(&line) else { break };
+                let Ok(JournalLine { op: JournalOp::Step, id, rec }) = serde_json::from_str(&line) else { break };
                 data.steps.insert(id, rec);
                 dirty = true;
             }
@@ -101,12 +116,12 @@ impl State {
                 .ctx(|| format!("opening {}", path.display()))?;
             self.journal = Some(f);
         }
-        let line = JournalLine::Step { id: id.to_string(), rec };
+        let line = JournalLine { op: JournalOp::Step, id: id.to_string(), rec };
         let mut bytes = serde_json::to_vec(&line).expect("json");
         bytes.push(b'\n');
         let f = self.journal.as_mut().expect("journal open");
         f.write_all(&bytes).and_then(|_| f.sync_data()).ctx(|| "writing the state journal".into())?;
-        let JournalLine::Step { id, rec } = line;
+        let JournalLine { id, rec, .. } = line;
         if let Some(r) = &self.remote
             && let Err(e) = r.put(&id, &rec)
         {
@@ -157,7 +172,7 @@ impl State {
     pub fn refresh_output_stats(&mut self, id: &str, stats: &[(String, FileStat)]) {
         if let Some(rec) = self.data.steps.get_mut(id) {
             for (path, stat) in stats {
-                if let Some(o) = rec.outputs.iter_mut().find(|o| &o.path == path) {
+                if let Some(o) = std::sync::Arc::make_mut(&mut rec.outputs).iter_mut().find(|o| &o.path == path) {
                     o.stat = *stat;
                     self.dirty = true;
                 }
@@ -218,10 +233,10 @@ mod tests {
             key: key.into(),
             kind: StepKind::Probe,
             recipe: 1,
-            params: json!({}),
+            params: crate::record::RecordedParams::of(&json!({})),
             tool: ToolRef { name: "ffprobe".into(), version: "1".into(), digest: "d".into() },
             inputs: vec![],
-            outputs: vec![],
+            outputs: Default::default(),
             finished_unix: 0,
         }
     }
