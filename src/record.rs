@@ -129,7 +129,9 @@ mod tests {
         assert!(recorded(&pretty).matches(&v), "a hand-edited (pretty) record is the same params");
         let reordered = r#"{"width":320,"codec":"h264","ladder":["a","b"],"gop_seconds":2.0}"#;
         assert!(recorded(reordered).matches(&v));
-        for other in [json!({"codec": "h264"}), json!({"codec": "h265", "width": 320, "gop_seconds": 2.0, "ladder": ["a", "b"]})] {
+        for other in
+            [json!({"codec": "h264"}), json!({"codec": "h265", "width": 320, "gop_seconds": 2.0, "ladder": ["a", "b"]})]
+        {
             assert!(!RecordedParams::of(&other).matches(&v));
         }
         assert_eq!(RecordedParams::of(&v).value(), v);

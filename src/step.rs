@@ -177,7 +177,7 @@ pub struct Step {
     /// The rendition, package or deliverable the step is about.
     pub subject: Subject,
     /// Resolved parameters as canonical JSON (sorted keys); they enter the key.
-    pub params: Value,
+    pub params: std::sync::Arc<Value>,
     pub tool: ToolUse,
     /// Whether the source file's digest is an input of this step.
     pub reads_source: bool,

@@ -48,11 +48,24 @@ impl Write for LogWriter {
 /// worth a message: the reader has what it wanted, so the rest is dropped and the command
 /// ends with its own exit code.
 pub fn out(text: &str) {
+    write_stdout(|o| o.write_all(text.as_bytes()));
+}
+
+/// `value` as pretty JSON and a newline to stdout (see [`out`]), written as it is
+/// serialized: a 60,000-step run document is never a string in memory.
+pub fn out_json(value: &impl serde::Serialize) {
+    write_stdout(|o| {
+        serde_json::to_writer_pretty(&mut *o, value).map_err(std::io::Error::from)?;
+        o.write_all(b"\n")
+    });
+}
+
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
     }
-    let mut o = std::io::stdout().lock();
-    if let Err(e) = o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+    let mut o = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if let Err(e) = write(&mut o).and_then(|()| o.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             STDOUT_CLOSED.store(true, Ordering::Relaxed);
             return;

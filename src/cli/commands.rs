@@ -262,7 +262,7 @@ fn run_outcome(report: &exec::RunReport) -> Result<()> {
 fn tell_run(cli: &Cli, a: &super::RunArgs, l: &Loaded, report: &exec::RunReport, doc: &RunDocument, start: Instant) {
     let Counts { executed, fresh, failed, skipped } = report.counts();
     if a.json {
-        term::outln(&serde_json::to_string_pretty(doc).expect("json"));
+        term::out_json(doc);
         // stdout stays one JSON document; failures are still said on stderr.
         say_failures(report);
     } else if cli.log_format == super::LogFormat::Json {

@@ -36,10 +36,8 @@ fn probe_steps(ctx: &Context, state: &State, selected: &[bool]) -> ProbeSteps {
     let probes: Vec<NodeIndex> =
         ctx.sg.g.node_indices().filter(|n| selected[n.index()] && ctx.sg.g[*n].kind == StepKind::Probe).collect();
     // On all cores: each is a stat of its probe.json (10,000 of them in a large catalog).
-    let judged: Vec<(NodeIndex, crate::plan::Evaluation)> = probes
-        .par_iter()
-        .map(|&n| (n, ctx.evaluate(state, n, |_| crate::plan::Upstream::Pending)))
-        .collect();
+    let judged: Vec<(NodeIndex, crate::plan::Evaluation)> =
+        probes.par_iter().map(|&n| (n, ctx.evaluate(state, n, |_| crate::plan::Upstream::Pending))).collect();
     for (n, ev) in judged {
         match (ev.stale, ev.absent) {
             (Some(_), _) => p.stale.push(n),

@@ -85,7 +85,7 @@ mod tests {
                     kind: *kind,
                     source: "s".into(),
                     subject: Subject::Source,
-                    params: json!({}),
+                    params: json!({}).into(),
                     tool: ToolUse::Builtin,
                     reads_source: false,
                     output: OutputLoc::File(format!("/nonexistent/{i}").into()),

@@ -42,7 +42,7 @@ fn step(id: &str) -> Step {
         kind,
         source,
         subject,
-        params: json!({"type": kind_of_media}),
+        params: json!({"type": kind_of_media}).into(),
         tool: ToolUse::Ffmpeg,
         reads_source: false,
         output: OutputLoc::File(format!("/nonexistent/{id}").into()),

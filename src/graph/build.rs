@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde_json::Value;
@@ -27,7 +28,7 @@ impl StepGraph {
             kind: StepKind::Verify,
             source: source.to_string(),
             subject: Subject::Verify(package),
-            params: kinds::verify::params(package),
+            params: kinds::verify::params(package).into(),
             tool: ToolUse::Builtin,
             reads_source: false,
             output: OutputLoc::File(layout::verify_report(m, source, package)),
@@ -46,9 +47,11 @@ impl StepGraph {
     pub fn build_fitted(m: &Manifest, fits: &Fits) -> StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
         let (video, _) = renditions_in_use(&m.raw.outputs);
+        let encodes = EncodeParams::default();
         for src in &m.sources {
             let anamorphic = fits.get(&src.id).and_then(|f| f.anamorphic);
-            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref(), anamorphic };
+            let picks = src.opts.audio_tracks.as_deref();
+            let b = SourceSteps { m, s: &src.id, picks, anamorphic, encodes: &encodes };
             let fitted: Vec<&String> = match fits.get(&src.id) {
                 Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
                 None => video.clone(),
@@ -64,8 +67,10 @@ impl StepGraph {
     /// evaluate before the probes are read, so that the whole graph is built once, fitted.
     pub fn build_probes(m: &Manifest) -> StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
+        let encodes = EncodeParams::default();
         for src in &m.sources {
-            let b = SourceSteps { m, s: &src.id, picks: src.opts.audio_tracks.as_deref(), anamorphic: None };
+            let picks = src.opts.audio_tracks.as_deref();
+            let b = SourceSteps { m, s: &src.id, picks, anamorphic: None, encodes: &encodes };
             sg.add(b.probe_step(), &[]);
         }
         sg
@@ -111,6 +116,23 @@ struct SourceSteps<'a> {
     picks: Option<&'a [crate::audio::AudioPick]>,
     /// The source's sample aspect when not square (from its fit).
     anamorphic: Option<(u32, u32)>,
+    encodes: &'a EncodeParams,
+}
+
+/// An encode's params depend on its profile only: made once per profile and shared by every
+/// source's encode step (a catalog has thousands of each).
+#[derive(Default)]
+struct EncodeParams(std::cell::RefCell<HashMap<(String, bool), Arc<Value>>>);
+
+impl EncodeParams {
+    fn of(&self, m: &Manifest, name: &str, media: Media) -> Arc<Value> {
+        let key = (name.to_string(), media == Media::Video);
+        let made = || match media {
+            Media::Video => kinds::encode::video_params(m, name),
+            Media::Audio => kinds::encode::audio_params(m, name),
+        };
+        self.0.borrow_mut().entry(key).or_insert_with(|| Arc::new(made())).clone()
+    }
 }
 
 impl SourceSteps<'_> {
@@ -120,7 +142,7 @@ impl SourceSteps<'_> {
         kind: StepKind,
         prefix: &str,
         subject: Subject,
-        params: Value,
+        params: impl Into<Arc<Value>>,
         tool: ToolUse,
         output: PathBuf,
     ) -> Step {
@@ -134,7 +156,7 @@ impl SourceSteps<'_> {
             kind,
             source: self.s.to_string(),
             subject,
-            params,
+            params: params.into(),
             tool,
             reads_source: kinds::reads_source(kind),
             intermediate: matches!(kind, StepKind::Probe | StepKind::Encode),
@@ -259,8 +281,8 @@ impl SourceSteps<'_> {
     ) -> HashMap<&'n str, NodeIndex> {
         let (m, s) = (self.m, self.s);
         let mut encodes = HashMap::new();
-        let video_params = video.iter().map(|name| (*name, Media::Video, kinds::encode::video_params(m, name)));
-        let audio_params = audio.iter().map(|name| (*name, Media::Audio, kinds::encode::audio_params(m, name)));
+        let video_params = video.iter().map(|name| (*name, Media::Video, self.encodes.of(m, name, Media::Video)));
+        let audio_params = audio.iter().map(|name| (*name, Media::Audio, self.encodes.of(m, name, Media::Audio)));
         for (name, media, params) in video_params.chain(audio_params) {
             let subject = Subject::Rendition { name: name.clone(), media };
             let step =
@@ -292,7 +314,7 @@ impl SourceSteps<'_> {
                 kind: StepKind::Publish,
                 source: self.s.to_string(),
                 subject: Subject::Published(kind),
-                params,
+                params: params.into(),
                 tool: ToolUse::Builtin,
                 reads_source: false,
                 output: OutputLoc::Remote { backend: p.to.clone(), remote, owns_folder },

@@ -58,7 +58,7 @@ pub(crate) fn add(sg: &mut StepGraph, m: &Manifest, source: &str, up: &Upstream)
             kind: StepKind::Command,
             source: source.to_string(),
             subject: Subject::Command { name: name.to_string(), audio: steps::reads_audio(&m.raw, name) },
-            params: command::params(spec),
+            params: command::params(spec).into(),
             tool: ToolUse::Command,
             reads_source,
             output: OutputLoc::Dir(command::folder(m, source, name)),

@@ -18,7 +18,7 @@ fn step(m: &Manifest, source: &str, id: String, name: String, params: serde_json
         kind: StepKind::Loudness,
         source: source.to_string(),
         subject: Subject::Rendition { name, media: Media::Audio },
-        params,
+        params: params.into(),
         tool: ToolUse::Ffmpeg,
         reads_source: false,
         output: OutputLoc::File(layout::loudness(m, source, &file)),

@@ -29,7 +29,7 @@ pub(super) fn add(m: &Manifest, source: &str, sg: &mut StepGraph, probe: NodeInd
             kind: StepKind::Notify,
             source: source.to_string(),
             subject: Subject::Notify(t.name.clone()),
-            params: kinds::notify::params(t),
+            params: kinds::notify::params(t).into(),
             tool: ToolUse::Builtin,
             reads_source: false,
             output: OutputLoc::File(layout::notify_receipt(m, source, &t.name)),

@@ -253,7 +253,7 @@ mod tests {
         assert_eq!(b.raw.executor.as_ref().map(|e| e.kind), Some(ExecutorKind::Slurm));
         let steps = |m: &Manifest| -> Vec<(String, serde_json::Value)> {
             let sg = StepGraph::build(m);
-            sg.g.node_indices().map(|n| (sg.g[n].id.clone(), sg.g[n].params.clone())).collect()
+            sg.g.node_indices().map(|n| (sg.g[n].id.clone(), (*sg.g[n].params).clone())).collect()
         };
         assert_eq!(steps(&a), steps(&b));
     }

@@ -105,12 +105,12 @@ fn read_blocks(r: &mut impl std::io::Read, block: usize) -> std::result::Result<
         if let Some(end) = lines.iter().position(|l| *l == &END[..2]) {
             // Nothing but the end may follow the last record.
             if ended || end + 1 != lines.len() {
-                return Err(Failure::Json(not_a_record(lines[end]).err().expect("not a record")));
+                return Err(Failure::Json(not_a_record(lines[end]).expect_err("not a record")));
             }
             lines.pop();
             ended = true;
         } else if ended && !lines.is_empty() {
-            return Err(Failure::Json(not_a_record(lines[0]).err().expect("not a record")));
+            return Err(Failure::Json(not_a_record(lines[0]).expect_err("not a record")));
         }
         let parsed: Vec<(String, StepRecord)> =
             lines.par_iter().map(|l| record(l)).collect::<Result<_>>().map_err(Failure::Json)?;
@@ -123,7 +123,7 @@ fn read_blocks(r: &mut impl std::io::Read, block: usize) -> std::result::Result<
     }
     if !ended {
         // Cut short: the parser's own error for the missing end.
-        return Err(Failure::Json(serde_json::from_slice::<Snapshot>(b"{").err().expect("unterminated")));
+        return Err(Failure::Json(serde_json::from_slice::<Snapshot>(b"{").expect_err("unterminated")));
     }
     snap.steps = steps.into_iter().collect();
     Ok(snap)
