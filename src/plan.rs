@@ -113,6 +113,9 @@ pub struct Context<'a> {
     /// Output checks done ahead on all cores ([`Context::check_outputs_ahead`]), by node;
     /// each is used once, by the step's first evaluation.
     pub ahead: OnceLock<Vec<Mutex<Option<Checked>>>>,
+    /// The JSON text of params that steps share (one value per profile or package shape),
+    /// by address: the graph outlives this context, so an address names one value.
+    pub params_text: Mutex<HashMap<usize, std::sync::Arc<str>>>,
 }
 
 /// What [`check_outputs`] found: the reason a step's local outputs are not as recorded,
@@ -131,6 +134,7 @@ impl<'a> Context<'a> {
             prune: false,
             check_remote: false,
             ahead: OnceLock::new(),
+            params_text: Mutex::default(),
         }
     }
 
@@ -227,7 +231,7 @@ impl<'a> Context<'a> {
         let recipe = crate::kinds::recipe(step.kind);
         let rec = state.data.steps.get(&step.id);
         // Compared once each (a params value is a whole JSON object).
-        let same_params = rec.is_some_and(|r| r.params.matches(&step.params));
+        let same_params = rec.is_some_and(|r| self.same_params(&r.params, &step.params));
         let same_inputs = rec.is_some_and(|r| r.inputs == inputs);
         // A key is a function of kind, recipe, params, tool and inputs: when all of them are
         // the record's, so is the key (no hashing on a no-op run).
@@ -291,6 +295,25 @@ impl<'a> Context<'a> {
             r => ev.stale = r,
         }
         ev
+    }
+}
+
+impl Context<'_> {
+    /// Whether a record's params are a step's: shared params are written out once, not once
+    /// per step (a catalog's no-op compares 60,000 of them).
+    fn same_params(&self, rec: &crate::record::RecordedParams, params: &std::sync::Arc<Value>) -> bool {
+        if std::sync::Arc::strong_count(params) < 2 {
+            return rec.matches(params);
+        }
+        let key = std::sync::Arc::as_ptr(params) as usize;
+        let text = self
+            .params_text
+            .lock()
+            .expect("params text")
+            .entry(key)
+            .or_insert_with(|| params.to_string().into())
+            .clone();
+        rec.is_text(&text) || rec.value() == **params
     }
 }
 

@@ -69,6 +69,11 @@ impl RecordedParams {
         serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
     }
 
+    /// Whether the recorded text is `canonical` (the canonical JSON of some params).
+    pub fn is_text(&self, canonical: &str) -> bool {
+        self.0.get() == canonical
+    }
+
     /// Whether these are `v`: as text when the recorded text is canonical, else as values.
     pub fn matches(&self, v: &Value) -> bool {
         let same_text = CANONICAL.with_borrow_mut(|buf| {

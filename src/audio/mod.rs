@@ -149,9 +149,12 @@ pub fn codec_word<'a>(m: &'a RawManifest, profile: &str) -> &'a str {
 
 /// A package's parameters with the source's own `audio_tracks` (when it has some: they
 /// decide the package's languages and names).
-pub fn with_source_picks(mut params: serde_json::Value, picks: Option<&[AudioPick]>) -> serde_json::Value {
+pub fn with_source_picks(
+    mut params: std::sync::Arc<serde_json::Value>,
+    picks: Option<&[AudioPick]>,
+) -> std::sync::Arc<serde_json::Value> {
     if let Some(p) = picks {
-        params["source_audio_tracks"] = serde_json::json!(p);
+        std::sync::Arc::make_mut(&mut params)["source_audio_tracks"] = serde_json::json!(p);
     }
     params
 }

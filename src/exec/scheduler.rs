@@ -209,6 +209,7 @@ impl<'g> Scheduler<'g> {
         let why = if interrupted { "interrupted" } else { "not run after a failure" };
         let mut out = RunReport { interrupted, ..Default::default() };
         let selected: Vec<NodeIndex> = self.sg.topo().into_iter().filter(|n| self.selected(*n)).collect();
+        out.steps.reserve_exact(selected.len());
         for n in selected {
             let r = self.nodes[n.index()].report.take();
             out.steps.push(r.unwrap_or_else(|| self.report(n, Status::Skipped, Some(why.into()), 0, None)));

@@ -23,12 +23,16 @@ pub(super) fn names(m: &Manifest, src: &Source) -> (Vec<String>, Vec<String>) {
 /// A package's params with what it shows of `s`'s sidecar files (language, name, default, in
 /// order) when it has some: they are in the master and the MPD, and no encode key holds the
 /// name or the default. Without sidecars the params (and so the keys) are unchanged.
-pub(super) fn package_params(m: &Manifest, s: &str, mut params: serde_json::Value) -> serde_json::Value {
+pub(super) fn package_params(
+    m: &Manifest,
+    s: &str,
+    mut params: std::sync::Arc<serde_json::Value>,
+) -> std::sync::Arc<serde_json::Value> {
     let files = m.source(s).map(|src| src.opts.audio_files.as_slice()).unwrap_or_default();
     if !files.is_empty() {
         let shown: Vec<serde_json::Value> =
             files.iter().map(|f| serde_json::json!({"lang": f.lang, "name": f.name, "default": f.default})).collect();
-        params["source_audio_files"] = serde_json::Value::Array(shown);
+        std::sync::Arc::make_mut(&mut params)["source_audio_files"] = serde_json::Value::Array(shown);
     }
     params
 }

@@ -47,11 +47,11 @@ impl StepGraph {
     pub fn build_fitted(m: &Manifest, fits: &Fits) -> StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
         let (video, _) = renditions_in_use(&m.raw.outputs);
-        let encodes = EncodeParams::default();
+        let shared = SharedParams::default();
         for src in &m.sources {
             let anamorphic = fits.get(&src.id).and_then(|f| f.anamorphic);
             let picks = src.opts.audio_tracks.as_deref();
-            let b = SourceSteps { m, s: &src.id, picks, anamorphic, encodes: &encodes };
+            let b = SourceSteps { m, s: &src.id, picks, anamorphic, shared: &shared };
             let fitted: Vec<&String> = match fits.get(&src.id) {
                 Some(f) => video.iter().copied().filter(|r| f.built.contains(r)).collect(),
                 None => video.clone(),
@@ -67,10 +67,10 @@ impl StepGraph {
     /// evaluate before the probes are read, so that the whole graph is built once, fitted.
     pub fn build_probes(m: &Manifest) -> StepGraph {
         let mut sg = StepGraph { g: DiGraph::new(), by_id: HashMap::new() };
-        let encodes = EncodeParams::default();
+        let shared = SharedParams::default();
         for src in &m.sources {
             let picks = src.opts.audio_tracks.as_deref();
-            let b = SourceSteps { m, s: &src.id, picks, anamorphic: None, encodes: &encodes };
+            let b = SourceSteps { m, s: &src.id, picks, anamorphic: None, shared: &shared };
             sg.add(b.probe_step(), &[]);
         }
         sg
@@ -116,22 +116,25 @@ struct SourceSteps<'a> {
     picks: Option<&'a [crate::audio::AudioPick]>,
     /// The source's sample aspect when not square (from its fit).
     anamorphic: Option<(u32, u32)>,
-    encodes: &'a EncodeParams,
+    shared: &'a SharedParams,
 }
 
-/// An encode's params depend on its profile only: made once per profile and shared by every
-/// source's encode step (a catalog has thousands of each).
+/// Params that depend only on the manifest and a small key (an encode's profile, a
+/// package's rungs): made once and shared by every source's step (a catalog has thousands of
+/// each). A source that adds its own settings to a package's params copies them first.
 #[derive(Default)]
-struct EncodeParams(std::cell::RefCell<HashMap<(String, bool), Arc<Value>>>);
+struct SharedParams(std::cell::RefCell<HashMap<String, Arc<Value>>>);
 
-impl EncodeParams {
-    fn of(&self, m: &Manifest, name: &str, media: Media) -> Arc<Value> {
-        let key = (name.to_string(), media == Media::Video);
-        let made = || match media {
-            Media::Video => kinds::encode::video_params(m, name),
-            Media::Audio => kinds::encode::audio_params(m, name),
-        };
-        self.0.borrow_mut().entry(key).or_insert_with(|| Arc::new(made())).clone()
+impl SharedParams {
+    fn of(&self, key: String, make: impl FnOnce() -> Value) -> Arc<Value> {
+        self.0.borrow_mut().entry(key).or_insert_with(|| Arc::new(make())).clone()
+    }
+
+    fn encode(&self, m: &Manifest, name: &str, media: Media) -> Arc<Value> {
+        match media {
+            Media::Video => self.of(format!("video:{name}"), || kinds::encode::video_params(m, name)),
+            Media::Audio => self.of(format!("audio:{name}"), || kinds::encode::audio_params(m, name)),
+        }
     }
 }
 
@@ -202,7 +205,10 @@ impl SourceSteps<'_> {
                     super::audio_files::package_params(
                         m,
                         s,
-                        crate::audio::with_source_picks(kinds::hls::params(h, &rungs), self.picks),
+                        crate::audio::with_source_picks(
+                            self.shared.of(format!("hls:{rungs:?}"), || kinds::hls::params(h, &rungs)),
+                            self.picks,
+                        ),
                     ),
                     rungs,
                     h.packager,
@@ -217,7 +223,10 @@ impl SourceSteps<'_> {
                     super::audio_files::package_params(
                         m,
                         s,
-                        crate::audio::with_source_picks(kinds::dash::params(d, &rungs), self.picks),
+                        crate::audio::with_source_picks(
+                            self.shared.of(format!("dash:{rungs:?}"), || kinds::dash::params(d, &rungs)),
+                            self.picks,
+                        ),
                     ),
                     rungs,
                     d.packager,
@@ -281,8 +290,8 @@ impl SourceSteps<'_> {
     ) -> HashMap<&'n str, NodeIndex> {
         let (m, s) = (self.m, self.s);
         let mut encodes = HashMap::new();
-        let video_params = video.iter().map(|name| (*name, Media::Video, self.encodes.of(m, name, Media::Video)));
-        let audio_params = audio.iter().map(|name| (*name, Media::Audio, self.encodes.of(m, name, Media::Audio)));
+        let video_params = video.iter().map(|name| (*name, Media::Video, self.shared.encode(m, name, Media::Video)));
+        let audio_params = audio.iter().map(|name| (*name, Media::Audio, self.shared.encode(m, name, Media::Audio)));
         for (name, media, params) in video_params.chain(audio_params) {
             let subject = Subject::Rendition { name: name.clone(), media };
             let step =

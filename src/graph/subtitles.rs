@@ -56,12 +56,12 @@ fn sidecars(sg: &mut StepGraph, m: &Manifest, s: &str, tracks: &[SubtitleTrack])
 pub(super) fn package_with(
     m: &Manifest,
     s: &str,
-    mut params: Value,
+    mut params: std::sync::Arc<Value>,
     mut deps: Vec<NodeIndex>,
     steps: &[NodeIndex],
-) -> (Value, Vec<NodeIndex>) {
+) -> (std::sync::Arc<Value>, Vec<NodeIndex>) {
     if let Some(src) = m.source(s).filter(|_| !steps.is_empty()) {
-        params["subtitles"] = subtitle::package_params(&src.opts.subtitles);
+        std::sync::Arc::make_mut(&mut params)["subtitles"] = subtitle::package_params(&src.opts.subtitles);
         deps.extend_from_slice(steps);
     }
     (params, deps)
