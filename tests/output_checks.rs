@@ -150,7 +150,19 @@ fn stale_temporaries_are_removed_by_a_run_with_nothing_to_do() {
         assert!(ws.path(f).exists(), "{f} is not vodbuild's and must stay");
     }
     // That run swept and executed nothing: the next one may skip the sweep.
-    assert!(ws.path(".vodbuild/pipeline.yaml/no-temporaries").exists());
+    let mark = ".vodbuild/pipeline.yaml/no-temporaries";
+    assert!(ws.path(mark).exists());
+    // As if a run had been killed: no mark, and a temporary outside what `--only` selects.
+    std::fs::remove_file(ws.path(mark)).unwrap();
+    let planted = "out/media/clip/.metadata.json.tmp-999999-8";
+    ws.write(planted, "partial");
+    ws.vodbuild(&["run", "pipeline.yaml", "--only", &format!("probe:{SRC}")]).success();
+    assert!(ws.path(planted).exists(), "a selection sweeps only its own folders");
+    assert!(!ws.path(mark).exists(), "a selective run marked folders it did not sweep");
+    let all = ws.run_ok();
+    assert!(executed(&all).is_empty(), "{all:#}");
+    assert!(!ws.path(planted).exists(), "the next whole run did not sweep");
+    assert!(ws.path(mark).exists());
 }
 
 #[test]

@@ -194,7 +194,8 @@ pub(super) fn run_then(cli: &Cli, a: &super::RunArgs, out: &mut Option<serde_jso
         0
     };
     l.state.save()?;
-    if clean_run && report.count(Status::Executed) == 0 {
+    // Only a run over everything swept every folder (a selection sweeps only its own).
+    if clean_run && report.count(Status::Executed) == 0 && a.only.is_none() && a.shard.is_none() {
         crate::exec::sweep::put_clean_mark(&l.m.state_dir());
     }
     super::failed::record(&l.m.state_dir(), &report, a.only.is_none() && a.shard.is_none())

@@ -4,7 +4,8 @@
 //! versions) and `.NAME.old-PID` folders being swapped out ([`super::place`]). Only that naming pattern, only in those folders (the per-source
 //! output and work folders), and one `read_dir` per folder: no walk of the catalog.
 //!
-//! A run that ends normally having executed nothing leaves a mark in the state folder
+//! A run over the whole manifest (no `--only`, no `--shard`: a selection sweeps only its own
+//! folders) that ends normally having executed nothing leaves a mark in the state folder
 //! ([`CLEAN_MARK`]): no temporary can exist since, so the next run skips the sweep (20,000
 //! folder reads in a 10,000-title catalog). Every run removes the mark before it writes
 //! anything, so a killed run, or one that ran jobs, leaves the next run to sweep.
