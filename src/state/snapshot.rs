@@ -86,14 +86,13 @@ fn read_blocks(r: &mut impl std::io::Read, block: usize) -> std::result::Result<
     let nl = loop {
         match buf.iter().position(|&b| b == b'\n') {
             Some(nl) => break nl,
-            None if eof => return from_bytes(&buf).map_err(Failure::Json),
+            None if eof => return serde_json::from_slice(&buf).map_err(Failure::Json),
             None => eof = fill(r, &mut buf, block)?,
         }
     };
-    let head_end = (nl + 1).checked_sub(MARK.len()).filter(|&h| &buf[h..=nl] == MARK);
-    let Some(head_end) = head_end else {
+    let Some(head_end) = head_end(&buf, nl) else {
         r.read_to_end(&mut buf).map_err(Failure::Io)?;
-        return from_bytes(&buf).map_err(Failure::Json);
+        return serde_json::from_slice(&buf).map_err(Failure::Json);
     };
     let mut snap = head(&buf[..head_end]).map_err(Failure::Json)?;
     buf.drain(..=nl);
@@ -143,30 +142,26 @@ fn head(head: &[u8]) -> Result<Snapshot> {
     serde_json::from_slice(&text)
 }
 
-pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot> {
-    match split(bytes) {
-        Some((head, body)) => by_lines(head, body),
-        None => serde_json::from_slice(bytes),
+/// Where the head ends, when the first line (up to the newline at `nl`) ends with the line
+/// layout's mark.
+fn head_end(bytes: &[u8], nl: usize) -> Option<usize> {
+    (nl + 1).checked_sub(MARK.len()).filter(|&h| &bytes[h..=nl] == MARK)
+}
+
+/// A whole snapshot in memory, read as a file is.
+#[cfg(test)]
+fn from_bytes(bytes: &[u8]) -> Result<Snapshot> {
+    match read(&mut std::io::Cursor::new(bytes)) {
+        Ok(snap) => Ok(snap),
+        Err(Failure::Json(e)) => Err(e),
+        Err(Failure::Io(e)) => Err(serde_json::Error::io(e)),
     }
 }
 
-/// The head (up to the steps) and the step lines, when `bytes` has the line layout.
-fn split(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let nl = bytes.iter().position(|&b| b == b'\n')?;
-    let head_end = (nl + 1).checked_sub(MARK.len())?;
-    if &bytes[head_end..=nl] != MARK {
-        return None;
-    }
-    let body = bytes[nl + 1..].strip_suffix(END).or_else(|| bytes[nl + 1..].strip_suffix(&END[..2]))?;
-    Some((&bytes[..head_end], body))
-}
-
-fn by_lines(head_bytes: &[u8], body: &[u8]) -> Result<Snapshot> {
-    let mut snap = head(head_bytes)?;
-    let lines: Vec<&[u8]> = body.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
-    let steps: Vec<(String, StepRecord)> = lines.par_iter().map(|l| record(l)).collect::<Result<_>>()?;
-    snap.steps = steps.into_iter().collect();
-    Ok(snap)
+/// Where the head ends, when `bytes` has the line layout.
+#[cfg(test)]
+fn split(bytes: &[u8]) -> Option<usize> {
+    head_end(bytes, bytes.iter().position(|&b| b == b'\n')?)
 }
 
 /// One `"id":{record}` line, with or without its trailing comma.
