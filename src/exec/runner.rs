@@ -3,7 +3,8 @@
 //! stdout, the tail of stderr kept for error messages (both read on the calling thread,
 //! [`super::pipes`]). Each child is registered with the caller's [`Cancel`] handle, which
 //! stops it (Ctrl-C / SIGTERM cancel the process's handle, see [`crate::signals`]). A
-//! [`Setup`] may limit the environment a child inherits to an allow-list. `-v` logs each command line (shell-quoted), `-vv` the tool's stderr.
+//! [`Setup`] may limit the environment a child inherits to an allow-list. A child gets the
+//! machine's transparent-huge-page setting, whatever vodbuild's own is. `-v` logs each command line (shell-quoted), `-vv` the tool's stderr.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -99,6 +100,9 @@ fn run_both(
         cmd.pre_exec(move || {
             libc::setpgid(0, 0);
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // vodbuild's allocator turns transparent huge pages off for its own process (see
+            // main.rs); a tool gets the machine's setting back (x264 asks for them).
+            libc::prctl(libc::PR_SET_THP_DISABLE, 0, 0, 0, 0);
             if merge {
                 libc::dup2(2, 1);
             }
@@ -126,4 +130,29 @@ fn run_both(
         return Err(format!("{name} exited with {code}:\n{}", crate::state::failed::tail(text, STDERR_TAIL)));
     }
     Ok((stdout_bytes, err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thp_line(status: &[u8]) -> String {
+        let text = String::from_utf8_lossy(status);
+        text.lines().find(|l| l.starts_with("THP_enabled:")).unwrap_or("no THP_enabled line").to_string()
+    }
+
+    /// The child of a process with huge pages turned off has them back.
+    #[test]
+    fn a_tool_gets_transparent_huge_pages_back() {
+        // SAFETY: a prctl on this process's own flag (the test binary's allocator does not care).
+        let was = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+        // SAFETY: as above.
+        assert_eq!(unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) }, 0);
+        let status = std::fs::read("/proc/self/status").unwrap();
+        assert_eq!(thp_line(&status).split_whitespace().nth(1), Some("0"), "off in this process");
+        let out = run(&Cancel::new(), Path::new("cat"), &["/proc/self/status".into()], |_| {});
+        // SAFETY: restores this process's flag.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, was.max(0) as libc::c_ulong, 0, 0, 0) };
+        assert_eq!(thp_line(&out.unwrap()).split_whitespace().nth(1), Some("1"), "on again in the child");
+    }
 }

@@ -52,17 +52,18 @@ pub fn files(root: &Path, pattern: &str, follow_symlinks: bool) -> Result<Vec<Pa
                 return Err(format!("the glob looks at more than {MAX_ENTRIES} files and folders; narrow it"));
             }
             let path = entry.path();
-            let Some(is_dir) = is_folder(&entry, &path, follow_symlinks) else { continue };
-            if is_dir {
-                if path == skip || depth + 1 >= max_depth.max(1) {
-                    if depth + 1 >= MAX_DEPTH {
-                        return Err(format!("the glob goes more than {MAX_DEPTH} folders deep"));
+            match kind_of(&entry, &path, follow_symlinks) {
+                Some(Kind::Folder) => {
+                    if path == skip || depth + 1 >= max_depth.max(1) {
+                        if depth + 1 >= MAX_DEPTH {
+                            return Err(format!("the glob goes more than {MAX_DEPTH} folders deep"));
+                        }
+                        continue;
                     }
-                    continue;
+                    stack.push((path, depth + 1));
                 }
-                stack.push((path, depth + 1));
-            } else if matcher.matches_path_with(&path, opts) && path.is_file() {
-                out.push(path);
+                Some(Kind::File) if matcher.matches_path_with(&path, opts) => out.push(path),
+                _ => {}
             }
         }
     }
@@ -82,17 +83,32 @@ fn depth_of(root: &Path, pattern: &str, base: &Path) -> usize {
         .saturating_sub(base.strip_prefix(root).map(|p| p.components().count()).unwrap_or(0))
 }
 
-/// Whether an entry is a folder to enter (`Some(true)`), a candidate file (`Some(false)`),
-/// or to be passed over (`None`: unreadable, or a symlink to a folder when not following).
-fn is_folder(entry: &std::fs::DirEntry, path: &Path, follow_symlinks: bool) -> Option<bool> {
+/// What a folder entry is to the walk.
+enum Kind {
+    /// A folder to enter.
+    Folder,
+    /// A regular file (a candidate match).
+    File,
+}
+
+/// What an entry is, from the folder listing when it says (no stat per file of a catalog),
+/// else from the symlink's target; `None`: unreadable, neither a file nor a folder, or a
+/// symlink to a folder when not following.
+fn kind_of(entry: &std::fs::DirEntry, path: &Path, follow_symlinks: bool) -> Option<Kind> {
     let kind = entry.file_type().ok()?;
-    if !kind.is_symlink() {
-        return Some(kind.is_dir());
-    }
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => follow_symlinks.then_some(true),
-        Ok(_) => Some(false),
-        Err(_) => None,
+    let (dir, file) = if kind.is_symlink() {
+        let m = std::fs::metadata(path).ok()?;
+        if m.is_dir() && !follow_symlinks {
+            return None;
+        }
+        (m.is_dir(), m.is_file())
+    } else {
+        (kind.is_dir(), kind.is_file())
+    };
+    match (dir, file) {
+        (true, _) => Some(Kind::Folder),
+        (_, true) => Some(Kind::File),
+        _ => None,
     }
 }
 
