@@ -21,7 +21,7 @@ use crate::storage::{self, index::RemoteIndex};
 use crate::tools::Toolset;
 use std::sync::{Mutex, OnceLock};
 
-use rayon::prelude::*;
+mod ahead;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
@@ -110,9 +110,9 @@ pub struct Context<'a> {
     pub prune: bool,
     /// `--check-remote`: list the backend even for publish steps this workspace verified.
     pub check_remote: bool,
-    /// Output checks done ahead on all cores ([`Context::check_outputs_ahead`]), by node;
-    /// each is used once, by the step's first evaluation.
-    pub ahead: OnceLock<Vec<Mutex<Option<Checked>>>>,
+    /// Output checks and evaluations done ahead on all cores ([`Context::check_outputs_ahead`]),
+    /// by node; each is used once, by the step's first evaluation.
+    pub ahead: OnceLock<Vec<Mutex<ahead::Ahead>>>,
     /// The JSON text of params that steps share (one value per profile or package shape),
     /// by address: the graph outlives this context, so an address names one value.
     pub params_text: Mutex<HashMap<usize, std::sync::Arc<str>>>,
@@ -136,35 +136,6 @@ impl<'a> Context<'a> {
             ahead: OnceLock::new(),
             params_text: Mutex::default(),
         }
-    }
-
-    /// Checks the recorded local outputs of every selected step in parallel (a stat each, a
-    /// hash when the stat cache misses), before the steps are evaluated one by one in
-    /// dependency order. A step's outputs are written only by its own job, which starts after
-    /// its evaluation, so the answer is the one that evaluation would find.
-    pub fn check_outputs_ahead(&self, state: &State, selected: &[bool]) {
-        let nodes: Vec<NodeIndex> = self.sg.g.node_indices().collect();
-        let checked = nodes
-            .par_iter()
-            .map(|&n| {
-                let step = &self.sg.g[n];
-                let rec = state.data.steps.get(&step.id).filter(|_| selected.get(n.index()) == Some(&true));
-                let found = match (&step.output, rec) {
-                    (OutputLoc::Remote { .. }, _) | (_, None) => None,
-                    (local, Some(rec)) => {
-                        let mut restat = Vec::new();
-                        Some((check_outputs(&self.m.root, local, &rec.outputs, &mut restat), restat))
-                    }
-                };
-                Mutex::new(found)
-            })
-            .collect();
-        let _ = self.ahead.set(checked);
-    }
-
-    /// The output check of `n` done ahead, if any (taken: a second evaluation checks again).
-    fn checked_ahead(&self, n: NodeIndex) -> Option<Checked> {
-        self.ahead.get()?.get(n.index())?.lock().ok()?.take()
     }
 
     pub fn tool_ref(&self, step: &Step) -> ToolRef {
@@ -192,6 +163,18 @@ impl<'a> Context<'a> {
         state: &State,
         n: NodeIndex,
         upstream: impl Fn(NodeIndex) -> Upstream<'u>,
+    ) -> Evaluation {
+        self.evaluate_checked(state, n, upstream, || self.checked_ahead(n))
+    }
+
+    /// [`Context::evaluate`], the step's local outputs checked by `checked` when it has
+    /// the answer.
+    fn evaluate_checked<'u>(
+        &self,
+        state: &State,
+        n: NodeIndex,
+        upstream: impl Fn(NodeIndex) -> Upstream<'u>,
+        checked: impl FnOnce() -> Option<Checked>,
     ) -> Evaluation {
         let step = &self.sg.g[n];
         let tool = self.tool_ref(step);
@@ -281,7 +264,7 @@ impl<'a> Context<'a> {
                     ev.remote_seen = r.is_none();
                     r
                 }
-                local => match self.checked_ahead(n) {
+                local => match checked() {
                     Some((reason, restat)) => {
                         ev.restat = restat;
                         reason

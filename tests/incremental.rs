@@ -71,6 +71,12 @@ fn changing_one_source_reruns_only_its_steps() {
         ran.contains("encode:media/a:144p") && ran.contains("encode:media/a:aac64"),
         "encodes of the changed source must re-run: {ran:?}"
     );
+    // Their packages read the new audio: judged with the encodes' new outputs, not their
+    // records' (a run judges steps ahead with the recorded ones, see plan/ahead.rs).
+    for id in ["hls:media/a", "dash:media/a"] {
+        assert!(ran.contains(id), "{id} must re-run after its audio changed: {ran:?}");
+        assert!(reason(&run, id).starts_with("upstream changed"), "{id}: {run:#}");
+    }
     assert!(reason(&plan, "probe:media/a").starts_with("source changed"), "{plan:#}");
     for id in small_steps("media/b") {
         assert_eq!(step(&run, &id)["status"], "fresh", "{run:#}");

@@ -23,7 +23,10 @@ pub struct StateWork<'a, 'c> {
 
 impl Judge for StateWork<'_, '_> {
     fn judge<'u>(&mut self, n: NodeIndex, upstream: &dyn Fn(NodeIndex) -> Upstream<'u>) -> Verdict {
-        let ev = self.ctx.evaluate(self.state, n, upstream);
+        // Judged ahead on all cores when the dependencies are as recorded; `--force` needs
+        // the inputs, which a fresh guess does not keep.
+        let guess = if self.force { None } else { self.ctx.guessed(n, upstream) };
+        let ev = guess.unwrap_or_else(|| self.ctx.evaluate(self.state, n, upstream));
         let step = &self.ctx.sg.g[n];
         let reason = if self.force { Some(Reason::Forced) } else { ev.stale.clone() };
         if let Some(reason) = reason {
