@@ -84,7 +84,7 @@ fn read_blocks(r: &mut impl std::io::Read, block: usize) -> std::result::Result<
     let mut eof = fill(r, &mut buf, block)?;
     // The head is one line; a snapshot in another layout is read whole.
     let nl = loop {
-        match buf.iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', &buf) {
             Some(nl) => break nl,
             None if eof => return serde_json::from_slice(&buf).map_err(Failure::Json),
             None => eof = fill(r, &mut buf, block)?,
@@ -99,8 +99,8 @@ fn read_blocks(r: &mut impl std::io::Read, block: usize) -> std::result::Result<
     let mut steps: Vec<(String, StepRecord)> = Vec::new();
     let mut ended = false;
     loop {
-        let whole = if eof { buf.len() } else { buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) };
-        let mut lines: Vec<&[u8]> = buf[..whole].split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let whole = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
+        let mut lines = lines_of(&buf[..whole]);
         if let Some(end) = lines.iter().position(|l| *l == &END[..2]) {
             // Nothing but the end may follow the last record.
             if ended || end + 1 != lines.len() {
@@ -126,6 +126,19 @@ fn read_blocks(r: &mut impl std::io::Read, block: usize) -> std::result::Result<
     }
     snap.steps = steps.into_iter().collect();
     Ok(snap)
+}
+
+/// The non-empty lines of `b` (found with `memchr`: a block is 8 MiB).
+fn lines_of(b: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', b).chain([b.len()]) {
+        if nl > start {
+            out.push(&b[start..nl]);
+        }
+        start = nl + 1;
+    }
+    out
 }
 
 /// Appends up to `block` more bytes; true at the end of the file.
@@ -184,6 +197,14 @@ fn not_a_record(line: &[u8]) -> Result<(String, StepRecord)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_the_non_empty_ones() {
+        let got = lines_of(b"a\n\nbc\nd");
+        assert_eq!(got, [&b"a"[..], b"bc", b"d"]);
+        assert!(lines_of(b"\n\n").is_empty());
+        assert_eq!(lines_of(b"x\n"), [&b"x"[..]]);
+    }
     use crate::record::{SourceEntry, ToolRef};
     use crate::step::StepKind;
     use serde_json::json;
