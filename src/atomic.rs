@@ -5,7 +5,7 @@
 //! one, never half; a crash leaves at most a stale temporary, which the next write replaces.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` whole or not at all. The error names the file.
@@ -15,13 +15,20 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// [`write`], with the bare I/O error (for callers that add their own context).
 pub fn write_io(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_with(path, |w| w.write_all(bytes))
+}
+
+/// [`write_io`] of what `fill` writes, streamed through a buffer (a large file is never in
+/// memory whole).
+pub fn write_with(path: &Path, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
     let tmp = temporary(path);
     let attempt = || -> std::io::Result<()> {
         // A stale temporary (or a symlink planted under its name) goes first.
         let _ = std::fs::remove_file(&tmp);
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        let f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut w = BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         std::fs::rename(&tmp, path)?;
         let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         File::open(folder)?.sync_all()

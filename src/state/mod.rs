@@ -205,8 +205,8 @@ impl State {
         }
         std::fs::create_dir_all(&self.dir).ctx(|| format!("creating {}", self.dir.display()))?;
         let final_path = self.dir.join("state.json");
-        let bytes = snapshot::to_bytes(&self.data);
-        crate::atomic::write_io(&final_path, &bytes).ctx(|| format!("writing {}", final_path.display()))?;
+        crate::atomic::write_with(&final_path, |w| snapshot::write(&self.data, w))
+            .ctx(|| format!("writing {}", final_path.display()))?;
         self.remove_stale_snapshots();
         // The snapshot now holds every journal line: start a new journal.
         self.journal = None;

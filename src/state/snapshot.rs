@@ -34,32 +34,47 @@ struct Head<'a> {
     removed: &'a std::collections::BTreeMap<String, crate::record::RemovedSource>,
 }
 
-pub fn to_bytes(s: &Snapshot) -> Vec<u8> {
+/// How many records are written out at a time (on all cores): what the save holds in memory
+/// beside the records.
+const CHUNK: usize = 4096;
+
+/// Writes the snapshot: its head, then one line per step record (written out on all cores, a
+/// chunk at a time), then the end.
+pub fn write(s: &Snapshot, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     // Every field of the snapshot but `steps` (each added field must be named here too: the
     // round-trip tests below fill every field).
     let head =
         Head { format: s.format, sources: &s.sources, tools: &s.tools, verified: &s.verified, removed: &s.removed };
-    let mut out = serde_json::to_vec(&head).expect("json");
-    out.pop(); // the head's closing brace: the steps come inside it
-    out.extend_from_slice(MARK);
+    let mut text = serde_json::to_vec(&head).expect("json");
+    text.pop(); // the head's closing brace: the steps come inside it
+    text.extend_from_slice(MARK);
+    out.write_all(&text)?;
     let steps: Vec<(&String, &StepRecord)> = s.steps.iter().collect();
-    let lines: Vec<Vec<u8>> = steps
-        .par_iter()
-        .map(|(id, rec)| {
-            let mut l = serde_json::to_vec(id).expect("json");
-            l.push(b':');
-            serde_json::to_writer(&mut l, rec).expect("json");
-            l
-        })
-        .collect();
-    for (i, l) in lines.iter().enumerate() {
-        out.extend_from_slice(l);
-        if i + 1 < lines.len() {
-            out.push(b',');
+    let mut left = steps.len();
+    for chunk in steps.chunks(CHUNK) {
+        let lines: Vec<Vec<u8>> = chunk
+            .par_iter()
+            .map(|(id, rec)| {
+                let mut l = serde_json::to_vec(id).expect("json");
+                l.push(b':');
+                serde_json::to_writer(&mut l, rec).expect("json");
+                l
+            })
+            .collect();
+        for l in &lines {
+            left -= 1;
+            out.write_all(l)?;
+            out.write_all(if left > 0 { b",\n" } else { b"\n" })?;
         }
-        out.push(b'\n');
     }
-    out.extend_from_slice(END);
+    out.write_all(END)
+}
+
+/// The snapshot's bytes ([`write`] into memory).
+#[cfg(test)]
+pub fn to_bytes(s: &Snapshot) -> Vec<u8> {
+    let mut out = Vec::new();
+    write(s, &mut out).expect("a Vec takes every write");
     out
 }
 
@@ -255,6 +270,16 @@ mod tests {
             same(&from_bytes(&bytes).unwrap(), &s);
             assert!(split(&bytes).is_some());
         }
+    }
+
+    #[test]
+    fn records_written_in_several_chunks_are_one_document() {
+        let s = snapshot(2 * CHUNK + 1);
+        let bytes = to_bytes(&s);
+        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 2 * CHUNK + 3, "one line per step");
+        let plain: Snapshot = serde_json::from_slice(&bytes).expect("any JSON reader reads it");
+        same(&plain, &s);
+        same(&from_bytes(&bytes).unwrap(), &s);
     }
 
     fn read_in(bytes: &[u8], block: usize) -> std::result::Result<Snapshot, Failure> {
