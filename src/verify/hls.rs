@@ -67,7 +67,11 @@ fn check_variant(
 ) -> Option<(String, Vec<f64>)> {
     let path = master.dir.join(&v.uri);
     let m = media(&path, source_duration, f)?;
-    let audio = v.audio.as_ref().and_then(|g| master.audio_groups.iter().find(|(id, _)| id == g)).map(|(_, m)| m);
+    let group: Vec<&Media> = match &v.audio {
+        Some(g) => master.audio_groups.iter().filter(|(id, _)| id == g).map(|(_, m)| m).collect(),
+        None => Vec::new(),
+    };
+    let audio = group.first().copied();
     if v.audio.is_some() && audio.is_none() {
         f.add(
             master.path,
@@ -75,7 +79,7 @@ fn check_variant(
             format!("variant {} names audio group {:?} that has no playable rendition", v.uri, v.audio),
         );
     }
-    check_rates(master.path, v, &m, audio, f);
+    check_rates(master.path, v, &m.rates, &group, f);
     if let Some(init) = &m.init {
         check_codecs(master.path, v, init, audio, f);
         check_resolution(master.path, v, init, f);
@@ -89,11 +93,12 @@ fn check_variant(
     Some((v.uri.clone(), m.starts))
 }
 
-/// BANDWIDTH covers the measured peak, AVERAGE-BANDWIDTH is close to the measured average
-/// (video and audio together).
-fn check_rates(master_path: &Path, v: &VariantStream, m: &Media, audio: Option<&Media>, f: &mut Findings) {
-    let peak = m.rates.peak + audio.map(|a| a.rates.peak).unwrap_or(0);
-    let avg = m.rates.average + audio.map(|a| a.rates.average).unwrap_or(0);
+/// BANDWIDTH covers the measured peak, AVERAGE-BANDWIDTH is close to the measured average, of
+/// the video with the group's largest audio rendition (RFC 8216, 4.4.6.2: the largest sum over
+/// any playable combination of renditions; a group may hold stereo and 5.1).
+fn check_rates(master_path: &Path, v: &VariantStream, video: &Rates, audio: &[&Media], f: &mut Findings) {
+    let peak = video.peak + audio.iter().map(|a| a.rates.peak).max().unwrap_or(0);
+    let avg = video.average + audio.iter().map(|a| a.rates.average).max().unwrap_or(0);
     if v.bandwidth < peak {
         f.add(
             master_path,
@@ -260,4 +265,35 @@ fn segment_size(playlist: &Path, seg: &MediaSegment, f: &mut Findings) -> Option
         ),
     }
     size
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audio(peak: u64, average: u64) -> Media {
+        Media { rates: Rates { peak, average }, init: None, starts: Vec::new() }
+    }
+
+    fn problems(bandwidth: u64, average: u64, group: &[&Media]) -> Vec<String> {
+        let v = VariantStream {
+            uri: "v/index.m3u8".into(),
+            bandwidth,
+            average_bandwidth: Some(average),
+            ..Default::default()
+        };
+        let mut f = Findings::new(Path::new("/"));
+        check_rates(Path::new("/master.m3u8"), &v, &Rates { peak: 500_000, average: 400_000 }, group, &mut f);
+        f.problems.iter().map(|p| p.attribute.clone()).collect()
+    }
+
+    /// Stereo (default, listed first) and 5.1 in one group: the variant carries the 5.1 rates.
+    #[test]
+    fn rates_are_checked_with_the_largest_audio_rendition_of_the_group() {
+        let (stereo, surround) = (audio(70_000, 64_000), audio(400_000, 384_000));
+        assert!(problems(900_000, 784_000, &[&stereo, &surround]).is_empty());
+        let low = problems(570_000, 464_000, &[&stereo, &surround]);
+        assert_eq!(low, ["BANDWIDTH", "AVERAGE-BANDWIDTH"], "stereo's sum is not the largest");
+        assert!(problems(500_000, 400_000, &[]).is_empty(), "no audio group");
+    }
 }
