@@ -95,20 +95,12 @@ enum Kind {
 /// else from the symlink's target; `None`: unreadable, neither a file nor a folder, or a
 /// symlink to a folder when not following.
 fn kind_of(entry: &std::fs::DirEntry, path: &Path, follow_symlinks: bool) -> Option<Kind> {
-    let kind = entry.file_type().ok()?;
-    let (dir, file) = if kind.is_symlink() {
-        let m = std::fs::metadata(path).ok()?;
-        if m.is_dir() && !follow_symlinks {
-            return None;
-        }
-        (m.is_dir(), m.is_file())
+    let listed = entry.file_type().ok()?;
+    let kind = if listed.is_symlink() { std::fs::metadata(path).ok()?.file_type() } else { listed };
+    if kind.is_dir() {
+        (follow_symlinks || !listed.is_symlink()).then_some(Kind::Folder)
     } else {
-        (kind.is_dir(), kind.is_file())
-    };
-    match (dir, file) {
-        (true, _) => Some(Kind::Folder),
-        (_, true) => Some(Kind::File),
-        _ => None,
+        kind.is_file().then_some(Kind::File)
     }
 }
 

@@ -212,14 +212,6 @@ fn not_a_record(line: &[u8]) -> Result<(String, StepRecord)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_are_the_non_empty_ones() {
-        let got = lines_of(b"a\n\nbc\nd");
-        assert_eq!(got, [&b"a"[..], b"bc", b"d"]);
-        assert!(lines_of(b"\n\n").is_empty());
-        assert_eq!(lines_of(b"x\n"), [&b"x"[..]]);
-    }
     use crate::record::{SourceEntry, ToolRef};
     use crate::step::StepKind;
     use serde_json::json;
@@ -280,6 +272,14 @@ mod tests {
         let plain: Snapshot = serde_json::from_slice(&bytes).expect("any JSON reader reads it");
         same(&plain, &s);
         same(&from_bytes(&bytes).unwrap(), &s);
+    }
+
+    #[test]
+    fn lines_are_the_non_empty_ones() {
+        let got = lines_of(b"a\n\nbc\nd");
+        assert_eq!(got, [&b"a"[..], b"bc", b"d"]);
+        assert!(lines_of(b"\n\n").is_empty());
+        assert_eq!(lines_of(b"x\n"), [&b"x"[..]]);
     }
 
     fn read_in(bytes: &[u8], block: usize) -> std::result::Result<Snapshot, Failure> {
